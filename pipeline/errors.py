@@ -38,6 +38,16 @@ class FetchError(WirewatchError):
 
     reason = "fetch_error"
 
+    def __init__(self, message: str = "", *, reason: str | None = None, transient: bool | None = None,
+                 status: int | None = None, retry_after_s: float | None = None, url: str | None = None):
+        super().__init__(message, reason=reason, transient=transient)
+        #: HTTP status when the server answered (``http_error``, ``gone``, ``rate_limited``).
+        self.status = status
+        #: Seconds the server asked us to wait (``Retry-After`` on 429/503), or None.
+        self.retry_after_s = retry_after_s
+        #: The URL that failed (after redirects when known).
+        self.url = url
+
 
 class FeedError(WirewatchError):
     """A feed could not be parsed. Reasons: not_a_feed, xml_error, entity_bomb, empty, ..."""

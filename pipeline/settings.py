@@ -40,6 +40,7 @@ class Settings(BaseSettings):
 
     # --- Redis (Celery broker, feed registry, dedupe) -------------------------------
     redis_url: str = Field("redis://127.0.0.1:6390/0", description="Redis used as Celery broker and for feed state and dedupe.")
+    redis_key_prefix: str = Field("ww", description="Prefix of every Redis key Wirewatch writes (feed registry, dedupe, counters).")
     redis_port: int = Field(6390, description="Port of the Redis that `wirewatch services up` starts (127.0.0.1).")
 
     # --- search engine ---------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""Shared fixtures.
+
+Integration tests use the real Redis and OpenSearch that ``wirewatch services up`` starts
+(``.ci/run`` starts them before pytest). Each test session gets its own Redis key prefix and
+index prefix, so sessions never see each other's data. When a service does not answer the
+integration tests skip with the reason, unless ``WIREWATCH_TEST_REQUIRE_SERVICES=1`` (set by
+``.ci/run``), where they fail instead, so CI cannot pass by skipping.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pipeline.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SESSION_TAG = f"t{uuid.uuid4().hex[:8]}"
+
+
+def _unavailable(what: str, detail: str):
+    msg = f"{what} not reachable ({detail}); start it with `wirewatch services up`"
+    if os.environ.get("WIREWATCH_TEST_REQUIRE_SERVICES") == "1":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the repository; tests that need it skip when it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present (it only exists on the project's machines)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """Settings for tests: the local services, a per-session key/index prefix, 127.0.0.1 allowed."""
+    return Settings(
+        redis_key_prefix=f"wwtest:{SESSION_TAG}",
+        index_prefix=f"wwtest-{SESSION_TAG}",
+        index_replicas=0,
+        fetch_allow_hosts=["127.0.0.1", "localhost"],
+        host_min_delay_s=0.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_client(settings):
+    """A ``redis.Redis`` on the test Redis (decode_responses=False). Keys are deleted at the end."""
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means the service is not there
+        _unavailable("Redis", f"{settings.redis_url}: {exc}")
+    yield client
+    keys = list(client.scan_iter(f"{settings.redis_key_prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def search_url(settings) -> str:
+    """The search engine's URL after checking it answers; skip/fail otherwise."""
+    import httpx
+
+    try:
+        httpx.get(settings.search_url, timeout=5).raise_for_status()
+    except Exception as exc:  # noqa: BLE001
+        _unavailable("OpenSearch", f"{settings.search_url}: {exc}")
+    return settings.search_url

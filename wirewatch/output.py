@@ -1,0 +1,59 @@
+"""Output helpers shared by every command: tables with rich, JSON with ``--format json``."""
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import Any, Iterable, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Format(str, Enum):
+    """Output format accepted by ``--format``."""
+
+    table = "table"
+    json = "json"
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as indented JSON on stdout (non-JSON values via ``str``)."""
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
+    """Print ``rows`` (dicts) as a table with ``columns`` (dict keys, shown as headers).
+
+    Lists are joined with ", "; None shows as an empty cell.
+    """
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(col.replace("_", " "))
+    for row in rows:
+        cells = []
+        for col in columns:
+            v = row.get(col)
+            if v is None:
+                cells.append("")
+            elif isinstance(v, (list, tuple)):
+                cells.append(", ".join(str(x) for x in v))
+            else:
+                cells.append(str(v))
+        table.add_row(*cells)
+    console.print(table)
+
+
+def fail(message: str, code: int = 1) -> "typer.Exit":  # noqa: F821
+    """Print ``message`` in red on stderr and return a ``typer.Exit(code)`` to raise."""
+    import typer
+
+    err_console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+FORMAT_OPTION_HELP = "Output format: table (readable) or json."
