@@ -1,0 +1,91 @@
+"""Dead-letter store against the real Redis (per-session key prefix)."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from pipeline.deadletter import DeadLetterError, DeadLetters
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def dlq(redis_client, settings):
+    """A store under a per-test prefix so counts start at zero."""
+    s = settings.model_copy(update={"redis_key_prefix": f"{settings.redis_key_prefix}:{uuid.uuid4().hex[:6]}"})
+    store = DeadLetters(redis_client, s)
+    yield store
+    store.purge()
+
+
+def test_add_get_list_count(dlq):
+    a = dlq.add("task", {"task": "enrich", "article_id": "a1"}, reason="poison", error="ValueError: boom", attempts=3)
+    b = dlq.add("notification", {"channel": {"type": "webhook"}}, reason="http_5xx", error="503", attempts=5)
+    c = dlq.add("task", {"task": "index", "ids": ["x"]}, reason="engine_error", error="down", attempts=1)
+    entry = dlq.get(a)
+    assert entry["kind"] == "task" and entry["payload"] == {"task": "enrich", "article_id": "a1"}
+    assert entry["reason"] == "poison" and entry["attempts"] == 3 and entry["error"] == "ValueError: boom"
+    assert entry["created_at"].endswith("+00:00")
+    assert dlq.count() == 3 and dlq.count("task") == 2 and dlq.count("notification") == 1
+    assert [e["id"] for e in dlq.list()] == [a, b, c]  # oldest first
+    assert [e["id"] for e in dlq.list(kind="task")] == [a, c]
+    assert [e["id"] for e in dlq.list(limit=1)] == [a]
+    assert dlq.kinds() == {"notification": 1, "task": 2}
+    assert dlq.get("nope") is None
+
+
+def test_remove_and_purge_by_kind(dlq):
+    ids = [dlq.add("task", {"n": i}, reason="r") for i in range(5)]
+    n_id = dlq.add("notification", {"n": 9}, reason="r")
+    assert dlq.remove(ids[0]) is True
+    assert dlq.remove(ids[0]) is False
+    assert dlq.count("task") == 4
+    assert dlq.purge("task") == 4
+    assert dlq.count() == 1 and dlq.get(n_id)["payload"] == {"n": 9}
+    assert dlq.purge() == 1 and dlq.count() == 0 and dlq.kinds() == {}
+
+
+def test_replay_removes_only_on_success(dlq):
+    entry_id = dlq.add("task", {"article_id": "a9"}, reason="poison", error="boom", attempts=2)
+    seen = []
+
+    def failing(payload):
+        seen.append(payload)
+        raise RuntimeError("still broken")
+
+    with pytest.raises(RuntimeError):
+        dlq.replay(entry_id, failing)
+    kept = dlq.get(entry_id)
+    assert kept is not None and kept["replays"] == 1
+    assert kept["last_replay_error"] == "RuntimeError: still broken"
+    replayed = dlq.replay(entry_id, seen.append)
+    assert replayed["id"] == entry_id
+    assert seen == [{"article_id": "a9"}, {"article_id": "a9"}]
+    assert dlq.get(entry_id) is None and dlq.count() == 0
+
+
+def test_replay_missing_and_locked(dlq, redis_client):
+    with pytest.raises(DeadLetterError) as err:
+        dlq.replay("0000-none", lambda p: None)
+    assert err.value.reason == "not_found"
+    entry_id = dlq.add("task", {"x": 1}, reason="r")
+    redis_client.set(dlq._lock_key(entry_id), b"1", ex=30)
+    with pytest.raises(DeadLetterError) as err:
+        dlq.replay(entry_id, lambda p: None)
+    assert err.value.reason == "locked"
+    assert dlq.get(entry_id) is not None
+    redis_client.delete(dlq._lock_key(entry_id))
+
+
+def test_bad_kind_and_unserialisable_payload(dlq):
+    with pytest.raises(DeadLetterError):
+        dlq.add("a:b", {}, reason="r")
+    with pytest.raises(TypeError):
+        dlq.add("task", {"obj": object()}, reason="r")
+    assert dlq.count() == 0
+
+
+def test_long_error_is_cut(dlq):
+    entry_id = dlq.add("article", {"id": "z"}, reason="enrich_crash", error="x" * 10_000)
+    assert len(dlq.get(entry_id)["error"]) == 4000
