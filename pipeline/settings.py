@@ -91,6 +91,21 @@ class Settings(BaseSettings):
     searches_file: Path = Field(Path("config/searches.yaml"), description="Saved searches loaded at `init`/`run`.")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for webhook signatures.")
     notify_max_attempts: int = Field(5, description="Notification attempts before the dead letter.")
+    notify_backoff_base_s: float = Field(0.5, description="First retry delay of a notification, seconds; doubles per attempt (full jitter).")
+    notify_backoff_max_s: float = Field(30.0, description="Cap on one notification retry delay, seconds.")
+    notify_timeout_s: float = Field(10.0, description="Timeout of one notification request (HTTP or SMTP), seconds.")
+    smtp_host: str = Field("localhost", description="SMTP server for e-mail notifications (a channel may override it).")
+    smtp_port: int = Field(25, description="SMTP port (587 with STARTTLS, 465 with smtp_ssl).")
+    smtp_from: str = Field("wirewatch@localhost", description="Sender address of e-mail notifications.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS (certificate verified).")
+    smtp_ssl: bool = Field(False, description="Connect to the SMTP server over implicit TLS (port 465).")
+    smtp_username: str | None = Field(None, description="SMTP login user (login only when set).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP login password (never logged).")
+
+    # --- Kibana / OpenSearch Dashboards --------------------------------------------------
+    kibana_url: str = Field("http://localhost:5601", description="Kibana or OpenSearch Dashboards URL used by `wirewatch kibana import`.")
+    kibana_username: str | None = Field(None, description="Basic-auth user for Kibana/Dashboards (default: search_username).")
+    kibana_password: SecretStr | None = Field(None, description="Basic-auth password for Kibana/Dashboards (default: search_password; never logged).")
 
     # --- logs and metrics -------------------------------------------------------------------
     log_level: str = Field("INFO", description="Log level.")
