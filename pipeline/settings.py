@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -111,6 +111,15 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field("auto", description="auto: readable on a terminal, JSON otherwise.")
     metrics_port: int = Field(0, description="Port of a worker's Prometheus endpoint; 0 picks 9400+ a free one, -1 disables.")
+
+    @model_validator(mode="after")
+    def _follow_local_ports(self) -> "Settings":
+        """When only the local services' ports are set, derive the URLs from them."""
+        if "redis_url" not in self.model_fields_set and "redis_port" in self.model_fields_set:
+            self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        if "search_url" not in self.model_fields_set and "opensearch_base_port" in self.model_fields_set:
+            self.search_url = f"http://127.0.0.1:{self.opensearch_base_port + 1}"
+        return self
 
     @classmethod
     def settings_customise_sources(
