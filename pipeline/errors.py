@@ -71,3 +71,19 @@ class InvalidQueryError(EngineError):
     """A saved-search query was refused by the engine; the message is the engine's own."""
 
     reason = "invalid_query"
+
+
+class NotifyError(WirewatchError):
+    """A notification could not be delivered. Reasons: invalid_channel, connect_error, timeout,
+    http_5xx, http_429, http_4xx, http_redirect, smtp_transient, smtp_error, smtp_auth,
+    starttls_unsupported, secret_unavailable. ``transient`` says whether a retry may help."""
+
+    reason = "notify_error"
+
+    def __init__(self, message: str = "", *, reason: str | None = None, transient: bool | None = None,
+                 status: int | None = None, retry_after_s: float | None = None):
+        super().__init__(message, reason=reason, transient=transient)
+        #: HTTP status or SMTP reply code when the other side answered.
+        self.status = status
+        #: Seconds the endpoint asked us to wait (``Retry-After``), or None.
+        self.retry_after_s = retry_after_s
