@@ -87,3 +87,9 @@ class NotifyError(WirewatchError):
         self.status = status
         #: Seconds the endpoint asked us to wait (``Retry-After``), or None.
         self.retry_after_s = retry_after_s
+
+
+class DedupeError(WirewatchError):
+    """The dedupe stage could not decide. Reasons: dedupe_busy (lock not obtained; transient)."""
+
+    reason = "dedupe_error"

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     near_dup_threshold: float = Field(0.7, description="Estimated Jaccard similarity of shingles above which two articles are near-duplicates.")
     minhash_num_perm: int = Field(128, description="MinHash permutations.")
     shingle_words: int = Field(5, description="Words per shingle.")
+    dedupe_min_words: int = Field(20, description="Bodies with fewer normalized words than this are not deduped by content (exact hash or near): feed-summary stand-ins and stubs would collide.")
 
     # --- alerts -----------------------------------------------------------------------------
     searches_file: Path = Field(Path("config/searches.yaml"), description="Saved searches loaded at `init`/`run`.")
