@@ -93,3 +93,9 @@ class DedupeError(WirewatchError):
     """The dedupe stage could not decide. Reasons: dedupe_busy (lock not obtained; transient)."""
 
     reason = "dedupe_error"
+
+
+class GoldFormatError(WirewatchError):
+    """A gold file for ``wirewatch eval`` is missing or malformed. Reasons: gold_format, gold_missing."""
+
+    reason = "gold_format"
