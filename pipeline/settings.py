@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     fetch_total_timeout_s: float = Field(30.0, description="Wall-clock cap on one fetch, seconds.")
     fetch_max_redirects: int = Field(5, description="Redirects followed before `redirect_loop`.")
     fetch_max_bytes: int = Field(5_000_000, description="Body cap in bytes (streamed and cut off) before `too_large`.")
+    fetch_bomb_ratio: float = Field(100.0, description="Decoded/compressed size ratio above which a body that overflows fetch_max_bytes is a `decompression_bomb` rather than `too_large`.")
     fetch_allow_hosts: list[str] = Field(default_factory=list, description="Hosts/IPs exempt from the SSRF guard (e.g. [\"127.0.0.1\"] for the demo).")
     host_max_concurrency: int = Field(2, description="Concurrent requests per host.")
     host_min_delay_s: float = Field(1.0, description="Minimum delay between requests to one host, seconds.")
