@@ -1,0 +1,66 @@
+"""``wirewatch worker`` and ``wirewatch beat``: one Celery process each, for deployments."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+
+from pipeline.settings import get_settings
+
+QUEUE_HELP = "Comma-separated queues: poll, fetch, enrich, index, alerts (default: all)."
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``worker`` and ``beat``."""
+
+    @app.command("worker")
+    def worker_cmd(
+        queues: str = typer.Option("poll,fetch,enrich,index,alerts", "--queues", "-Q", help=QUEUE_HELP),
+        concurrency: int = typer.Option(0, "--concurrency", "-c", help="Pool size (0: one per core)."),
+        pool: str = typer.Option("prefork", "--pool", help="prefork (CPU-bound: enrich) or threads (I/O-bound: poll, fetch, index, alerts)."),
+        name: str = typer.Option("wirewatch@%h", "--name", "-n", help="Worker node name."),
+        loglevel: str = typer.Option("INFO", "--loglevel"),
+    ) -> None:
+        """Run a Celery worker on the given queues (at-least-once: acks late, reject on worker loss).
+
+        Prometheus metrics of all its pool processes are served on settings.metrics_port
+        (0 picks a free port from 9400; -1 disables).
+        """
+        s = get_settings()
+        mp_dir = Path(s.state_dir).resolve() / "metrics" / f"{os.getpid()}"
+        mp_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(mp_dir)
+        from workers import metrics
+        from workers.app import app as celery_app
+
+        if s.metrics_port >= 0:
+            _serve_metrics(metrics, s.metrics_port)
+        argv = ["worker", "-Q", queues, "--pool", pool, "-n", name, "--loglevel", loglevel, "--without-gossip", "--without-mingle"]
+        if concurrency > 0:
+            argv += ["--concurrency", str(concurrency)]
+        celery_app.worker_main(argv)
+
+    @app.command("beat")
+    def beat_cmd(loglevel: str = typer.Option("INFO", "--loglevel")) -> None:
+        """Run Celery beat: every settings.beat_interval_s it enqueues polls of the due feeds."""
+        s = get_settings()
+        from workers.app import app as celery_app
+
+        sched = Path(s.state_dir).resolve() / "beat-schedule"
+        sched.parent.mkdir(parents=True, exist_ok=True)
+        celery_app.start(["beat", "--loglevel", loglevel, "--schedule", str(sched), "--pidfile", ""])
+
+
+def _serve_metrics(metrics, port: int) -> None:
+    import socket
+
+    candidates = [port] if port else range(9400, 9500)
+    for p in candidates:
+        try:
+            metrics.serve(p)
+            os.environ["WIREWATCH_METRICS_BOUND_PORT"] = str(p)
+            return
+        except OSError:
+            continue

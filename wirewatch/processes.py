@@ -1,0 +1,82 @@
+"""Start and stop the worker and beat processes that ``demo``, ``run`` and the benchmarks use.
+
+Each is a ``wirewatch worker`` / ``wirewatch beat`` child process (the same commands a
+deployment runs), so what the demo exercises is what production runs.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+#: The default process layout on one machine: I/O-bound stages share a thread pool; enrich
+#: (CPU-bound spaCy) gets a prefork pool with one child per core.
+DEFAULT_LAYOUT = (
+    {"name": "io", "queues": "poll,fetch,index,alerts", "pool": "threads", "concurrency": 8},
+    {"name": "enrich", "queues": "enrich", "pool": "prefork", "concurrency": max(1, os.cpu_count() or 1)},
+)
+
+
+@dataclass
+class ProcessGroup:
+    """Child processes started together; :meth:`stop` ends them all (SIGTERM, then SIGKILL)."""
+
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    log_dir: Path | None = None
+
+    def alive(self) -> dict[str, bool]:
+        """``{name: still running}``."""
+        return {n: p.poll() is None for n, p in self.procs.items()}
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask every process to stop (warm shutdown), wait, then kill what is left."""
+        for p in self.procs.values():
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout_s
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait()
+
+
+def _wirewatch_argv() -> list[str]:
+    return [sys.executable, "-m", "wirewatch.cli"]
+
+
+def start_processes(settings: Settings, *, env: dict[str, str] | None = None, layout=DEFAULT_LAYOUT,
+                    beat: bool = True, log_dir: Path | None = None, tag: str = "") -> ProcessGroup:
+    """Start one ``wirewatch worker`` per entry of ``layout`` and (optionally) ``wirewatch beat``.
+
+    ``env`` adds ``WIREWATCH_*`` overrides for the children. Output goes to
+    ``<log_dir>/<name>.log`` (default ``<state_dir>/logs``). Returns the group; the caller
+    must :meth:`ProcessGroup.stop` it.
+    """
+    log_dir = log_dir or Path(settings.state_dir).resolve() / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    child_env = {**os.environ, **(env or {}), "WIREWATCH_LOG_FORMAT": "json"}
+    group = ProcessGroup(log_dir=log_dir)
+    specs = [(w["name"], [*_wirewatch_argv(), "worker", "--queues", w["queues"], "--pool", w["pool"],
+                          "--concurrency", str(w["concurrency"]), "--name", f"{w['name']}{tag}@%h"]) for w in layout]
+    if beat:
+        specs.append(("beat", [*_wirewatch_argv(), "beat"]))
+    for name, argv in specs:
+        log = open(log_dir / f"{name}{tag}.log", "ab")
+        group.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                             env=child_env, start_new_session=True)
+        log.close()
+    return group

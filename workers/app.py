@@ -1,0 +1,61 @@
+"""The Celery app: Redis broker, one queue per stage, at-least-once delivery, the beat schedule.
+
+Delivery: ``task_acks_late`` with ``task_reject_on_worker_lost`` so a message is acknowledged
+only after its task finished (a killed worker's message is redelivered); the Redis
+``visibility_timeout`` (:data:`VISIBILITY_TIMEOUT_S`) is far above the longest task, so a
+slow task is not redelivered while it still runs; prefetch multiplier 1 so a long enrich task
+does not hold other messages hostage. Writes downstream are idempotent, so a redelivery
+duplicates nothing.
+"""
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from pipeline.settings import Settings, get_settings
+
+QUEUES = ("poll", "fetch", "enrich", "index", "alerts")
+
+#: Seconds before Redis redelivers an unacknowledged message. Must exceed the longest task
+#: (a fetch is capped at fetch_total_timeout_s, an enrich takes seconds); one hour leaves room.
+VISIBILITY_TIMEOUT_S = 3600
+
+ROUTES = {
+    "wirewatch.poll_due_feeds": {"queue": "poll"},
+    "wirewatch.poll_feed": {"queue": "poll"},
+    "wirewatch.fetch_article": {"queue": "fetch"},
+    "wirewatch.enrich_article": {"queue": "enrich"},
+    "wirewatch.index_batch": {"queue": "index"},
+    "wirewatch.match_alerts": {"queue": "alerts"},
+}
+
+
+def make_app(settings: Settings) -> Celery:
+    """Build the Celery app for ``settings`` (broker = ``settings.redis_url``)."""
+    app = Celery("wirewatch", broker=settings.redis_url, include=["workers.tasks"])
+    app.conf.update(
+        task_queues=[Queue(q) for q in QUEUES],
+        task_default_queue="fetch",
+        task_routes=ROUTES,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        worker_max_memory_per_child=None,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S, "global_keyprefix": f"{settings.redis_key_prefix}:celery:"},
+        task_send_sent_event=True,
+        worker_send_task_events=True,
+        beat_schedule={
+            "poll-due-feeds": {"task": "wirewatch.poll_due_feeds", "schedule": settings.beat_interval_s, "options": {"expires": settings.beat_interval_s}},
+        },
+        timezone="UTC",
+    )
+    return app
+
+
+app = make_app(get_settings())

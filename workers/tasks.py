@@ -1,0 +1,225 @@
+"""Thin Celery tasks: each loads its input by id, calls one pipeline function, hands ids on.
+
+Failure policy (the same for every task, in :func:`_guarded`):
+- transient errors (network, a search engine or Redis that went away, ``transient=True``
+  reasons) are retried with exponential backoff and full jitter, at most ``MAX_RETRIES`` times,
+  then dead-lettered;
+- permanent errors (a page that is not HTML and has no summary, a malformed document) are
+  counted, logged and dead-lettered at once with their reason;
+- any other exception is a poison message: dead-lettered with ``exception:<Type>``.
+Nothing escapes to Celery, so no task crashes a worker, and every message ends indexed,
+retried or in the dead letters (``wirewatch dlq``).
+"""
+from __future__ import annotations
+
+import random
+import time
+from functools import wraps
+
+import structlog
+from celery.exceptions import Retry
+
+from pipeline.errors import WirewatchError
+from pipeline.models import Article, ArticleRef
+from workers import metrics
+from workers.app import app
+from workers.runtime import runtime
+
+log = structlog.get_logger("workers.tasks")
+
+#: Retries before a transient failure is dead-lettered (2^8 s cap: about 10 minutes in all).
+MAX_RETRIES = 8
+#: Backoff base and cap, seconds: delay = uniform(0, min(cap, base * 2**attempt)) ("full
+#: jitter", AWS Architecture Blog, "Exponential Backoff And Jitter", 2015).
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 300.0
+#: Enqueue at most this many poll tasks per beat tick.
+POLL_BATCH = 500
+
+
+def backoff_s(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based), with full jitter."""
+    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt))
+
+
+def _is_transient(exc: BaseException) -> bool:
+    import redis
+
+    if isinstance(exc, WirewatchError):
+        return exc.transient
+    return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError))
+
+
+def _guarded(stage: str):
+    """Wrap a bound task body with the failure policy above, timing, metrics and log binding."""
+
+    def deco(fn):
+        @wraps(fn)
+        def wrapper(self, *args, **kwargs):
+            structlog.contextvars.bind_contextvars(task_id=self.request.id, stage=stage)
+            started = time.perf_counter()
+            try:
+                out = fn(self, *args, **kwargs)
+                metrics.ITEMS.labels(stage).inc()
+                return out
+            except Retry:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the policy decides; nothing escapes
+                reason = getattr(exc, "reason", None) or f"exception:{type(exc).__name__}"
+                rt = runtime()
+                metrics.ERRORS.labels(stage, reason).inc()
+                try:
+                    rt.counters.error(stage, reason)
+                except Exception:  # noqa: BLE001 - Redis itself may be the failure
+                    pass
+                if _is_transient(exc) and self.request.retries < MAX_RETRIES:
+                    delay = backoff_s(self.request.retries)
+                    metrics.RETRIES.labels(stage, reason).inc()
+                    log.warning("task_retry", reason=reason, error=str(exc), attempt=self.request.retries + 1, delay_s=round(delay, 2))
+                    raise self.retry(exc=exc, countdown=delay, max_retries=MAX_RETRIES)
+                log.error("task_dead_lettered", reason=reason, error=str(exc), attempts=self.request.retries + 1)
+                metrics.DEAD_LETTERS.labels(stage, reason).inc()
+                rt.deadletters.add(
+                    kind=f"task:{self.name}",
+                    payload={"task": self.name, "args": list(args), "kwargs": kwargs},
+                    reason=reason, error=f"{type(exc).__name__}: {exc}", attempts=self.request.retries + 1,
+                )
+                rt.counters.incr("dead_lettered")
+                return None
+            finally:
+                metrics.LATENCY.labels(stage).observe(time.perf_counter() - started)
+                structlog.contextvars.unbind_contextvars("task_id", "stage")
+
+        return wrapper
+
+    return deco
+
+
+@app.task(name="wirewatch.poll_due_feeds", bind=True)
+@_guarded("schedule")
+def poll_due_feeds(self) -> int:
+    """Enqueue a poll for every feed whose next due time has passed; returns how many."""
+    rt = runtime()
+    feeds = rt.registry.claim_due(time.time(), limit=POLL_BATCH)
+    for feed in feeds:
+        poll_feed.delay(feed.id)
+    return len(feeds)
+
+
+@app.task(name="wirewatch.poll_feed", bind=True)
+@_guarded("poll")
+def poll_feed(self, feed_id: str) -> int:
+    """Poll one feed (conditional GET) and enqueue a fetch for each new entry.
+
+    New entries are marked seen only after their fetch tasks are enqueued, so a crash
+    between the two re-polls them rather than losing them.
+    """
+    from pipeline.poll import poll_feed as poll
+
+    rt = runtime()
+    structlog.contextvars.bind_contextvars(feed_id=feed_id)
+    try:
+        result = poll(rt.registry, feed_id, rt.http, rt.settings)
+        for ref in result.refs:
+            fetch_article.delay(ref.to_dict())
+        rt.registry.mark_seen(feed_id, [r.guid for r in result.refs])
+        rt.counters.incr("polled")
+        rt.counters.incr("entries_new", len(result.refs))
+        return len(result.refs)
+    finally:
+        structlog.contextvars.unbind_contextvars("feed_id")
+
+
+@app.task(name="wirewatch.fetch_article", bind=True)
+@_guarded("fetch")
+def fetch_article(self, ref: dict) -> str | None:
+    """Fetch and extract one article, dedupe it, then hand its id to enrich (or, for a
+    duplicate, straight to index with its ``duplicate_of`` pointer)."""
+    from pipeline.fetch import fetch_article as fetch
+    from pipeline.enrich.duplicate import duplicate_document
+
+    rt = runtime()
+    article: Article = fetch(ArticleRef.from_dict(ref), rt.http, rt.settings)
+    structlog.contextvars.bind_contextvars(article_id=article.id)
+    try:
+        result = rt.deduper.check_and_record(article)
+        article.content_hash = result.content_hash
+        rt.store.put("article", article.id, article.to_dict())
+        rt.counters.incr("fetched")
+        if result.duplicate_of:
+            original = rt.store.get("doc", result.duplicate_of)
+            rt.store.put("doc", article.id, duplicate_document(article, result.to_dict(), original))
+            rt.counters.incr("duplicates")
+            index_batch.delay([article.id])
+        else:
+            enrich_article.delay(article.id, result.to_dict())
+        return article.id
+    finally:
+        structlog.contextvars.unbind_contextvars("article_id")
+
+
+@app.task(name="wirewatch.enrich_article", bind=True)
+@_guarded("enrich")
+def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
+    """Enrich one stored article into the contract document and hand it to index."""
+    from pipeline.enrich import enrich_article as enrich
+    from pipeline.errors import WirewatchError as _E
+
+    rt = runtime()
+    structlog.contextvars.bind_contextvars(article_id=article_id)
+    try:
+        data = rt.store.get("article", article_id)
+        if data is None:
+            raise _E(f"article {article_id} is not in the payload store", reason="payload_missing")
+        doc = enrich(Article.from_dict(data), settings=rt.settings, dedupe=dedupe)
+        rt.store.put("doc", article_id, doc)
+        rt.counters.incr("enriched")
+        index_batch.delay([article_id])
+        return article_id
+    finally:
+        structlog.contextvars.unbind_contextvars("article_id")
+
+
+@app.task(name="wirewatch.index_batch", bind=True)
+@_guarded("index")
+def index_batch(self, doc_ids: list[str]) -> int:
+    """Bulk-index stored documents (``_id`` = document id) and hand the indexed ids to alerts.
+
+    Items that fail transiently are retried as a smaller batch; permanent item failures are
+    dead-lettered with the engine's reason.
+    """
+    from pipeline.index import index_batch as index
+
+    rt = runtime()
+    docs = rt.store.get_many("doc", doc_ids)
+    missing = [i for i in doc_ids if i not in docs]
+    for i in missing:
+        rt.deadletters.add(kind="doc", payload={"id": i}, reason="payload_missing", error="document expired or never stored")
+        rt.counters.error("index", "payload_missing")
+    if not docs:
+        return 0
+    result = index(rt.engine, list(docs.values()))
+    for doc_id, reason in result.failed:
+        rt.deadletters.add(kind="doc", payload={"id": doc_id}, reason=reason, error="index item failed")
+        rt.counters.error("index", reason)
+    rt.counters.incr("indexed", len(result.indexed))
+    if result.indexed:
+        match_alerts.delay(list(result.indexed))
+    return len(result.indexed)
+
+
+@app.task(name="wirewatch.match_alerts", bind=True)
+@_guarded("alerts")
+def match_alerts(self, doc_ids: list[str]) -> int:
+    """Percolate indexed documents against the saved searches, record new alert events
+    (one per search and story cluster) and send their notifications."""
+    from pipeline.alerts import match_alerts as match
+    from pipeline.alerts import notify_events
+
+    rt = runtime()
+    docs = list(rt.store.get_many("doc", doc_ids).values())
+    events = match(rt.engine, docs)
+    rt.counters.incr("alerts", len(events))
+    if events:
+        notify_events(rt.engine, events, {d["id"]: d for d in docs}, rt.settings, deadletters=rt.deadletters)
+    return len(events)
