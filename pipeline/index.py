@@ -1,0 +1,161 @@
+"""Index stage: write enriched documents into the articles alias, idempotently.
+
+``_id`` is the contract's ``id`` (derived from the canonical URL by
+:func:`pipeline.models.article_id_for`), and documents are written with ``op_type=index``, so
+re-indexing a document (a redelivered task, a re-fetched page) overwrites it instead of adding a
+copy. Per-item failures that may pass on a retry (429, 5xx) are retried with exponential backoff;
+permanent ones (a mapping error) are returned in :attr:`IndexResult.failed` with the engine's
+reason for the caller to dead-letter.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+from pipeline.engine import SearchEngine
+from pipeline.errors import EngineError
+from pipeline.logs import get_logger
+
+log = get_logger(__name__)
+
+#: Attempts per transient failure (first try included) before giving up.
+MAX_ATTEMPTS = 4
+#: Backoff before retry n (n = 1, 2, ...) is BACKOFF_BASE_S * 2**(n-1), capped at BACKOFF_CAP_S.
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 8.0
+#: Documents per bulk request. The Elasticsearch docs advise bulk requests of a few MB; 500
+#: articles of ~5-20 kB each stay in that range.
+CHUNK_DOCS = 500
+
+
+@dataclass
+class IndexResult:
+    """Outcome of :func:`index_batch`.
+
+    ``indexed``: ids written; ``failed``: ``(id, reason)`` for documents that could not be written
+    (the engine's message, or ``missing_id``); ``retries``: item retries performed;
+    ``indexed_at``: ISO-8601 time stamped on the documents.
+    """
+
+    indexed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    retries: int = 0
+    indexed_at: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when every document was written."""
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict."""
+        return {"indexed": self.indexed, "failed": [list(f) for f in self.failed],
+                "retries": self.retries, "indexed_at": self.indexed_at}
+
+
+def _is_coord(lat: Any, lon: Any) -> bool:
+    try:
+        la, lo = float(lat), float(lon)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(la) and math.isfinite(lo) and -90 <= la <= 90 and -180 <= lo <= 180
+
+
+def to_index_doc(doc: dict[str, Any], *, indexed_at: str | None = None) -> dict[str, Any]:
+    """The document as indexed: the contract document plus derived fields (pure; ``doc`` is not changed).
+
+    Adds ``locations[].location`` ({lat, lon}) for locations with valid coordinates,
+    ``geo_points`` (those points at the top level), ``speakers`` (distinct non-null
+    ``quotes[].speaker``), ``place_names`` (distinct location names), ``quote_count``, and
+    ``indexed_at`` when given. Missing list fields stay missing; invalid coordinates are
+    dropped from the derived fields but kept in ``locations[].lat/lon`` as they came.
+    """
+    out = copy.deepcopy(doc)
+    points: list[dict[str, float]] = []
+    names: list[str] = []
+    for loc in out.get("locations") or []:
+        if not isinstance(loc, dict):
+            continue
+        if _is_coord(loc.get("lat"), loc.get("lon")):
+            point = {"lat": float(loc["lat"]), "lon": float(loc["lon"])}
+            loc["location"] = point
+            if point not in points:
+                points.append(point)
+        else:
+            loc.pop("location", None)
+        name = loc.get("name")
+        if name and name not in names:
+            names.append(name)
+    speakers: list[str] = []
+    quotes = [q for q in out.get("quotes") or [] if isinstance(q, dict)]
+    for q in quotes:
+        sp = q.get("speaker")
+        if sp and sp not in speakers:
+            speakers.append(sp)
+    out["geo_points"] = points
+    out["place_names"] = names
+    out["speakers"] = speakers
+    out["quote_count"] = len(quotes)
+    if indexed_at is not None:
+        out["indexed_at"] = indexed_at
+    return out
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def index_batch(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, refresh: bool | str | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> IndexResult:
+    """Bulk-index contract documents into ``<prefix>-articles`` with ``_id = doc["id"]``.
+
+    Transient failures (whole request unreachable, or items with 429/5xx) are retried up to
+    :data:`MAX_ATTEMPTS` times with exponential backoff (:data:`BACKOFF_BASE_S` doubling, capped
+    at :data:`BACKOFF_CAP_S`). Returns an :class:`IndexResult`; documents that still fail are in
+    ``failed`` with the engine's reason. Raises :class:`EngineError` (``transient=True``) when the
+    engine stays unreachable, so the calling task can be retried as a whole.
+    """
+    indexed_at = _now_iso()
+    result = IndexResult(indexed_at=indexed_at)
+    pending: list[dict[str, Any]] = []
+    for doc in docs:
+        if not doc.get("id"):
+            result.failed.append((str(doc.get("canonical_url") or doc.get("url") or "?"), "missing_id"))
+            continue
+        pending.append(to_index_doc(doc, indexed_at=doc.get("indexed_at") or indexed_at))
+    index = engine.alias("articles")
+    for start in range(0, len(pending), CHUNK_DOCS):
+        chunk = pending[start:start + CHUNK_DOCS]
+        attempt = 1
+        while chunk:
+            try:
+                items = engine.bulk_index(index, chunk, "id", refresh=refresh)
+            except EngineError as exc:
+                if not exc.transient or attempt >= MAX_ATTEMPTS:
+                    raise
+                log.warning("index_retry", reason=exc.reason, attempt=attempt, docs=len(chunk))
+                sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
+                attempt += 1
+                result.retries += len(chunk)
+                continue
+            retry: list[dict[str, Any]] = []
+            for doc, item in zip(chunk, items):
+                if item.ok:
+                    result.indexed.append(doc["id"])
+                elif item.transient and attempt < MAX_ATTEMPTS:
+                    retry.append(doc)
+                else:
+                    reason = item.error or f"status {item.status}"
+                    log.warning("index_failed", article_id=doc["id"], status=item.status, reason=item.error_type or "engine_error")
+                    result.failed.append((doc["id"], reason))
+            if retry:
+                result.retries += len(retry)
+                sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
+                attempt += 1
+            chunk = retry
+    log.info("indexed", indexed=len(result.indexed), failed=len(result.failed), retries=result.retries)
+    return result
