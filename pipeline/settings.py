@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     kibana_username: str | None = Field(None, description="Basic-auth user for Kibana/Dashboards (default: search_username).")
     kibana_password: SecretStr | None = Field(None, description="Basic-auth password for Kibana/Dashboards (default: search_password; never logged).")
 
+    # --- demo -------------------------------------------------------------------------------
+    demo_port: int = Field(8765, description="Port on 127.0.0.1 where `wirewatch demo` serves seeds/site (a free one if taken).")
+
     # --- logs and metrics -------------------------------------------------------------------
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field("auto", description="auto: readable on a terminal, JSON otherwise.")

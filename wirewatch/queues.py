@@ -1,0 +1,26 @@
+"""Read the Celery queues in Redis: messages waiting per queue and messages in flight.
+
+Key names follow kombu's Redis transport with the app's ``global_keyprefix``
+(``<redis_key_prefix>:celery:``): one list per queue and the ``unacked`` hash.
+"""
+from __future__ import annotations
+
+from workers.app import QUEUES
+
+
+def queue_depths(redis, settings) -> dict[str, int]:
+    """``{queue: waiting messages}`` plus ``"in_flight"`` (delivered, not yet acknowledged)."""
+    prefix = f"{settings.redis_key_prefix}:celery:"
+    pipe = redis.pipeline()
+    for q in QUEUES:
+        pipe.llen(prefix + q)
+    pipe.hlen(prefix + "unacked")
+    values = pipe.execute()
+    out = dict(zip(QUEUES, values[:-1]))
+    out["in_flight"] = values[-1]
+    return out
+
+
+def idle(redis, settings) -> bool:
+    """True when no message waits and none is in flight."""
+    return not any(queue_depths(redis, settings).values())
