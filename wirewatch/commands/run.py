@@ -1,0 +1,79 @@
+"""``wirewatch run``: the production entry point on one machine: workers and beat for the
+configured feeds, a live status line, a clean stop on Ctrl-C."""
+from __future__ import annotations
+
+import signal
+import time
+
+import redis as redis_lib
+import typer
+from rich.live import Live
+
+from pipeline.errors import WirewatchError
+from pipeline.settings import get_settings
+from wirewatch.output import console, err_console, fail
+
+LIVE_FIELDS = ("polled", "entries_new", "fetched", "enriched", "duplicates", "indexed", "alerts", "dead_lettered")
+
+
+def _status_line(counters: dict[str, int], depths: dict[str, int]) -> str:
+    parts = [f"{k.replace('_', ' ')} {counters.get(k, 0)}" for k in LIVE_FIELDS]
+    errors = sum(v for k, v in counters.items() if k.startswith("error:"))
+    waiting = sum(v for k, v in depths.items() if k != "in_flight")
+    return " | ".join(parts) + f" | errors {errors} | queued {waiting} | in flight {depths.get('in_flight', 0)}"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``run`` command."""
+
+    @app.command("run")
+    def run_cmd(
+        no_beat: bool = typer.Option(False, "--no-beat", help="Do not start beat (another machine runs it)."),
+        import_feeds: bool = typer.Option(True, "--import-feeds/--no-import-feeds", help="Import settings.feeds_file when the registry is empty."),
+    ) -> None:
+        """Start workers (one I/O pool, one enrich pool) and beat for the feeds in the registry
+        (imported from settings.feeds_file, seeds/feeds.opml by default, when it is empty), show a
+        live status line, and stop cleanly on Ctrl-C."""
+        from pipeline.engine import SearchEngine
+        from pipeline.feeds import FeedRegistry
+        from pipeline.opml import read_opml
+        from pipeline.searches import SavedSearchStore
+        from pipeline.stats import Counters
+        from wirewatch.demo import ensure_services
+        from wirewatch.processes import start_processes
+        from wirewatch.queues import queue_depths
+
+        s = get_settings()
+        try:
+            ensure_services(s)
+            engine = SearchEngine.from_settings(s)
+            engine.ensure_setup()
+            if s.searches_file.exists():
+                SavedSearchStore(engine, s).load_yaml(s.searches_file)
+            rds = redis_lib.Redis.from_url(s.redis_url)
+            registry = FeedRegistry(rds, s)
+            if import_feeds and registry.count() == 0 and s.feeds_file.exists():
+                outlines = read_opml(s.feeds_file.read_bytes())
+                for o in outlines:
+                    registry.add(o.url, title=o.title)
+                err_console.print(f"imported {len(outlines)} feeds from {s.feeds_file}")
+        except (WirewatchError, redis_lib.RedisError, OSError) as exc:
+            raise fail(str(exc))
+        group = start_processes(s, beat=not no_beat)
+        err_console.print(f"{registry.count()} feeds; workers started (logs in {group.log_dir}); Ctrl-C stops")
+        counters = Counters(rds, s)
+        stop = {"now": False}
+        signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+        try:
+            with Live(console=console, refresh_per_second=2) as live:
+                while not stop["now"]:
+                    live.update(_status_line(counters.all(), queue_depths(rds, s)))
+                    dead = [n for n, ok in group.alive().items() if not ok]
+                    if dead:
+                        raise fail(f"worker process(es) {', '.join(dead)} exited; see {group.log_dir}")
+                    time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            err_console.print("stopping workers (finishing tasks in progress)...")
+            group.stop()

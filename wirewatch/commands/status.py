@@ -1,0 +1,71 @@
+"""``wirewatch status``: queue depths, feed health, index counts, counters and recent errors."""
+from __future__ import annotations
+
+from collections import Counter as Tally
+
+import redis as redis_lib
+import typer
+
+from pipeline.settings import get_settings
+from wirewatch.output import Format, console, print_json, print_table
+
+
+def collect_status(settings) -> dict:
+    """Gather the status as a dict; a service that does not answer is reported, not raised."""
+    from pipeline import services
+    from pipeline.engine import SearchEngine
+    from pipeline.feeds import FeedRegistry
+    from pipeline.stats import Counters
+    from wirewatch.queues import queue_depths
+
+    out: dict = {"services": [s.__dict__ for s in services.status(settings)]}
+    try:
+        rds = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+        rds.ping()
+        out["queues"] = queue_depths(rds, settings)
+        counters = Counters(rds, settings).all()
+        out["counters"] = {k: v for k, v in counters.items() if not k.startswith("error:")}
+        out["errors"] = {k[len("error:"):]: v for k, v in sorted(counters.items(), key=lambda kv: -kv[1]) if k.startswith("error:")}
+        feeds = FeedRegistry(rds, settings).list()
+        out["feeds"] = dict(Tally(f.status for f in feeds))
+        out["feeds"]["total"] = len(feeds)
+        from pipeline.deadletter import DeadLetters
+
+        out["dead_letters"] = DeadLetters(rds, settings).count()
+    except redis_lib.RedisError as exc:
+        out["redis_error"] = str(exc)
+    try:
+        engine = SearchEngine.from_settings(settings)
+        out["indices"] = {}
+        for kind in ("articles", "searches", "alerts"):
+            try:
+                out["indices"][kind] = int(engine.request("GET", f"/{engine.alias(kind)}/_count")["count"])
+            except Exception as exc:  # noqa: BLE001 - report, do not fail
+                out["indices"][kind] = f"unavailable: {getattr(exc, 'reason', type(exc).__name__)}"
+    except Exception as exc:  # noqa: BLE001
+        out["search_error"] = str(exc)
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``status`` command."""
+
+    @app.command("status")
+    def status_cmd(fmt: Format = typer.Option(Format.table, "--format", help="table or json")) -> None:
+        """Summarise services, queue depths, feed health, index counts, stage counters and errors."""
+        st = collect_status(get_settings())
+        if fmt == Format.json:
+            print_json(st)
+            return
+        print_table(st["services"], ["name", "state", "url", "pid"], title="services")
+        for key in ("redis_error", "search_error"):
+            if key in st:
+                console.print(f"[red]{key.replace('_', ' ')}:[/red] {st[key]}")
+        if "queues" in st:
+            print_table([{"queue": k, "messages": v} for k, v in st["queues"].items()], ["queue", "messages"], title="queues")
+            print_table([{"counter": k, "value": v} for k, v in sorted(st["counters"].items())], ["counter", "value"], title="pipeline counters")
+            print_table([{"feeds": k, "count": v} for k, v in st["feeds"].items()], ["feeds", "count"], title="feed health")
+            print_table([{"stage:reason": k, "count": v} for k, v in list(st["errors"].items())[:15]], ["stage:reason", "count"],
+                        title=f"errors (dead letters: {st.get('dead_letters', 0)})")
+        if "indices" in st:
+            print_table([{"index": k, "documents": v} for k, v in st["indices"].items()], ["index", "documents"], title="indices")
