@@ -1,0 +1,315 @@
+"""``wirewatch feeds ...``: the feed registry (add, remove, list, enable, disable, OPML, health),
+the per-feed validator switch, and ``parse`` for local feed files (needs no services).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from pipeline.settings import get_settings
+from wirewatch.output import FORMAT_OPTION_HELP, Format, err_console, fail, print_json, print_table
+
+feeds_app = typer.Typer(help="Feed registry (state in Redis), OPML import/export, health, local parse.",
+                        no_args_is_help=True)
+
+FMT = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP)
+
+
+def _registry():
+    """A FeedRegistry on the configured Redis, or a clean exit with a helpful message."""
+    import redis
+
+    from pipeline.feeds import FeedRegistry
+
+    s = get_settings()
+    client = redis.Redis.from_url(s.redis_url, socket_connect_timeout=3, socket_timeout=10)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        raise fail(f"Redis is not reachable at {s.redis_url} ({exc}). Start it with `wirewatch services up`, "
+                   "or point WIREWATCH_REDIS_URL at a running Redis.")
+    return FeedRegistry(client, s)
+
+
+def _when(ts: float | None, now: float | None = None) -> str:
+    """Epoch seconds as a short UTC time with a relative hint (for tables)."""
+    if not ts:
+        return ""
+    now = time.time() if now is None else now
+    dt = datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    delta = ts - now
+    span = abs(delta)
+    rel = f"{span:.0f}s" if span < 120 else f"{span / 60:.0f}m" if span < 7200 else f"{span / 3600:.1f}h" if span < 172_800 else f"{span / 86_400:.1f}d"
+    return f"{dt} ({'in ' + rel if delta > 0 else rel + ' ago'})"
+
+
+def _iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat() if ts else None
+
+
+def _not_found(exc: Exception) -> typer.Exit:
+    return fail(str(exc))
+
+
+def _feed_json(feed) -> dict[str, Any]:
+    d = feed.to_dict()
+    d["status"] = feed.status
+    for k in ("added_at", "last_polled", "last_success", "last_full_fetch", "last_error", "next_due"):
+        d[k + "_iso"] = _iso(d.get(k))
+    return d
+
+
+@feeds_app.command("add")
+def add_cmd(url: str = typer.Argument(..., help="Feed URL (http or https)."),
+            title: Optional[str] = typer.Option(None, "--title", help="Title shown in lists."),
+            category: list[str] = typer.Option([], "--category", help="Category path, e.g. News/Americas (repeatable)."),
+            fmt: Format = FMT) -> None:
+    """Register a feed (idempotent: a known URL returns its record); it is due at once."""
+    reg = _registry()
+    try:
+        feed = reg.add(url, title=title, categories=category or None)
+    except ValueError as exc:
+        raise fail(str(exc))
+    if fmt == Format.json:
+        print_json(_feed_json(feed))
+    else:
+        print_table([{"id": feed.id, "url": feed.url, "title": feed.title}], ["id", "url", "title"], title="feed added")
+
+
+@feeds_app.command("remove")
+def remove_cmd(feed: str = typer.Argument(..., help="Feed id or URL."), fmt: Format = FMT) -> None:
+    """Delete a feed and its seen-entry memory from the registry."""
+    from pipeline.feeds import FeedNotFound
+
+    reg = _registry()
+    try:
+        removed = reg.remove(feed)
+    except FeedNotFound as exc:
+        raise _not_found(exc)
+    if fmt == Format.json:
+        print_json({"removed": removed.id, "url": removed.url})
+    else:
+        err_console.print(f"removed {removed.id} {removed.url}")
+
+
+@feeds_app.command("list")
+def list_cmd(fmt: Format = FMT) -> None:
+    """List every feed (enabled and disabled)."""
+    reg = _registry()
+    feeds = reg.list()
+    if fmt == Format.json:
+        print_json([_feed_json(f) for f in feeds])
+        return
+    rows = [{"id": f.id, "title": f.title, "url": f.url, "enabled": "yes" if f.enabled else "no",
+             "categories": f.categories, "interval": f"{(f.interval_s or 0) / 60:.0f}m" if f.interval_s else ""}
+            for f in feeds]
+    print_table(rows, ["id", "title", "url", "enabled", "categories", "interval"], title=f"{len(rows)} feeds")
+
+
+@feeds_app.command("enable")
+def enable_cmd(feed: str = typer.Argument(..., help="Feed id or URL."), fmt: Format = FMT) -> None:
+    """Re-enable a feed: clears its disabled reason and error streak; it is due at once."""
+    from pipeline.feeds import FeedNotFound
+
+    reg = _registry()
+    try:
+        f = reg.enable(feed)
+    except FeedNotFound as exc:
+        raise _not_found(exc)
+    print_json(_feed_json(f)) if fmt == Format.json else err_console.print(f"enabled {f.id} {f.url}")
+
+
+@feeds_app.command("disable")
+def disable_cmd(feed: str = typer.Argument(..., help="Feed id or URL."),
+                reason: str = typer.Option("manual", "--reason", help="Why (shown by `health`)."),
+                fmt: Format = FMT) -> None:
+    """Disable a feed; it stays in the registry and `health` shows the reason."""
+    from pipeline.feeds import FeedNotFound
+
+    reg = _registry()
+    try:
+        f = reg.disable(feed, reason)
+    except FeedNotFound as exc:
+        raise _not_found(exc)
+    print_json(_feed_json(f)) if fmt == Format.json else err_console.print(f"disabled {f.id} {f.url}: {reason}")
+
+
+@feeds_app.command("validators")
+def validators_cmd(feed: str = typer.Argument(..., help="Feed id or URL."),
+                   ignore: bool = typer.Option(..., "--ignore/--respect",
+                                               help="--ignore: always fetch the whole feed (no ETag/Last-Modified); "
+                                                    "--respect: send them again."),
+                   fmt: Format = FMT) -> None:
+    """Set the per-feed switch that ignores ETag/Last-Modified (for servers whose 304s lie)."""
+    from pipeline.feeds import FeedNotFound
+
+    reg = _registry()
+    try:
+        f = reg.set_ignore_validators(feed, ignore)
+    except FeedNotFound as exc:
+        raise _not_found(exc)
+    if fmt == Format.json:
+        print_json(_feed_json(f))
+    else:
+        err_console.print(f"{f.id}: validators {'ignored' if f.ignore_validators else 'respected'}")
+
+
+@feeds_app.command("import-opml")
+def import_opml_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="OPML file."),
+                    fmt: Format = FMT) -> None:
+    """Register every feed of an OPML file (nested outlines become categories); idempotent."""
+    from pipeline.errors import FeedError
+    from pipeline.opml import read_opml
+
+    try:
+        items = read_opml(file)
+    except FeedError as exc:
+        raise fail(f"{file}: {exc} ({exc.reason})")
+    reg = _registry()
+    before = reg.count()
+    invalid: list[dict[str, str]] = []
+    for item in items:
+        try:
+            reg.add(item.url, title=item.title or None, categories=item.categories or None)
+        except ValueError as exc:
+            invalid.append({"url": item.url, "error": str(exc)})
+    added = reg.count() - before
+    result = {"file": str(file), "feeds_in_file": len(items), "added": added,
+              "already_known": len(items) - added - len(invalid), "invalid": invalid}
+    if fmt == Format.json:
+        print_json(result)
+    else:
+        print_table([{k: v for k, v in result.items() if k != "invalid"} | {"invalid": len(invalid)}],
+                    ["file", "feeds_in_file", "added", "already_known", "invalid"], title="OPML import")
+        for bad in invalid:
+            err_console.print(f"[yellow]skipped[/yellow] {bad['url']}: {bad['error']}")
+
+
+@feeds_app.command("export-opml")
+def export_opml_cmd(file: Optional[Path] = typer.Argument(None, help="Write here (default: stdout)."),
+                    fmt: Format = FMT) -> None:
+    """Write the registry as OPML 2.0 (categories as nested outlines), to FILE or stdout."""
+    from pipeline.opml import OpmlFeed, write_opml
+
+    reg = _registry()
+    feeds = reg.list()
+    data = write_opml([OpmlFeed(url=f.url, title=f.title, categories=f.categories) for f in feeds])
+    if file is None:
+        if fmt == Format.json:
+            print_json({"feeds": len(feeds), "opml": data.decode("utf-8")})
+        else:
+            sys.stdout.write(data.decode("utf-8"))
+        return
+    file.write_bytes(data)
+    if fmt == Format.json:
+        print_json({"feeds": len(feeds), "file": str(file)})
+    else:
+        err_console.print(f"wrote {len(feeds)} feeds to {file}")
+
+
+@feeds_app.command("health")
+def health_cmd(fmt: Format = FMT,
+               problems: bool = typer.Option(False, "--problems", help="Only failing and disabled feeds.")) -> None:
+    """Per-feed health: status, last success, last error reason, error streak, next due;
+    disabled feeds with their reason."""
+    reg = _registry()
+    now = time.time()
+    feeds = reg.list()
+    if problems:
+        feeds = [f for f in feeds if f.status in ("failing", "disabled")]
+    order = {"disabled": 0, "failing": 1, "new": 2, "ok": 3}
+    feeds.sort(key=lambda f: (order.get(f.status, 9), -(f.consecutive_errors or 0), f.title.lower()))
+    if fmt == Format.json:
+        counts: dict[str, int] = {}
+        for f in feeds:
+            counts[f.status] = counts.get(f.status, 0) + 1
+        print_json({"feeds": len(feeds), "by_status": counts, "items": [
+            {"id": f.id, "title": f.title, "url": f.url, "status": f.status, "disabled_reason": f.disabled_reason,
+             "last_success": _iso(f.last_success), "last_error": _iso(f.last_error),
+             "last_error_reason": f.last_error_reason, "last_error_message": f.last_error_message,
+             "consecutive_errors": f.consecutive_errors, "next_due": _iso(f.next_due) if f.enabled else None,
+             "interval_s": f.interval_s, "entries_per_day": f.entries_per_day,
+             "ignore_validators": f.ignore_validators, "last_status": f.last_status} for f in feeds]})
+        return
+    rows = [{"feed": f.title or f.url, "status": f.status + (f" ({f.disabled_reason})" if f.disabled_reason else ""),
+             "last_success": _when(f.last_success, now), "last_error_reason": f.last_error_reason,
+             "consecutive_errors": f.consecutive_errors, "next_due": _when(f.next_due, now) if f.enabled else "-"}
+            for f in feeds]
+    print_table(rows, ["feed", "status", "last_success", "last_error_reason", "consecutive_errors", "next_due"],
+                title=f"feed health ({len(rows)} feeds)")
+
+
+def parse_file(path: Path) -> dict[str, Any]:
+    """Parse one local feed file; never raises. Returns ``{"file", "ok", "entries", "error"}``
+    plus ``title``, ``version``, ``bozo`` (classified bozo reason or null) and ``skipped``."""
+    from pipeline.errors import FeedError
+    from pipeline.feedparse import parse_feed
+    from pipeline.feeds import feed_id_for
+
+    out: dict[str, Any] = {"file": str(path), "ok": False, "entries": 0, "error": None}
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        out["error"] = "unreadable"
+        out["message"] = str(exc)
+        return out
+    url = path.resolve().as_uri().replace("file://", "http://localhost", 1)
+    try:
+        parsed = parse_feed(content, feed_url=url, feed_id=feed_id_for(url))
+    except FeedError as exc:
+        out["error"] = exc.reason
+        out["message"] = str(exc)
+        return out
+    except Exception as exc:  # noqa: BLE001 - the command promises one result per file
+        out["error"] = "parser_crash"
+        out["message"] = f"{type(exc).__name__}: {exc}"
+        return out
+    out.update(ok=True, entries=len(parsed.entries), title=parsed.title, version=parsed.version,
+               bozo=parsed.bozo_reason, skipped=parsed.skipped_entries)
+    return out
+
+
+@feeds_app.command("parse")
+def parse_cmd(files: list[Path] = typer.Argument(..., help="Feed files (RSS, Atom, RDF, CDF)."),
+              fmt: Format = FMT) -> None:
+    """Parse local feed files, one result per file (no services needed).
+
+    JSON: a list of ``{"file", "ok", "entries", "error"}`` (error: null or a reason code).
+    Exit status 0 even when some files fail; 1 only when no file was given.
+    """
+    from rich.progress import Progress
+
+    results: list[dict[str, Any]] = []
+    show_progress = len(files) > 20 and err_console.is_terminal
+    if show_progress:
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task("parsing", total=len(files))
+            for p in files:
+                results.append(parse_file(p))
+                progress.advance(task)
+    else:
+        results = [parse_file(p) for p in files]
+    if fmt == Format.json:
+        print_json(results)
+        return
+    rows = [{"file": r["file"], "ok": "yes" if r["ok"] else "no", "entries": r["entries"],
+             "error": r["error"] or (f"bozo: {r['bozo']}" if r.get("bozo") else ""), "title": r.get("title", "")}
+            for r in results]
+    print_table(rows, ["file", "ok", "entries", "error", "title"], title=f"{len(rows)} files")
+    failed: dict[str, int] = {}
+    for r in results:
+        if not r["ok"]:
+            failed[r["error"]] = failed.get(r["error"], 0) + 1
+    if failed:
+        err_console.print("failures by reason: " + json.dumps(failed))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``feeds`` group."""
+    app.add_typer(feeds_app, name="feeds")
