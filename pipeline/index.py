@@ -121,12 +121,13 @@ def index_batch(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, refresh
     """
     indexed_at = _now_iso()
     result = IndexResult(indexed_at=indexed_at)
-    pending: list[dict[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}  # one write per id; the last version in the batch wins
     for doc in docs:
         if not doc.get("id"):
             result.failed.append((str(doc.get("canonical_url") or doc.get("url") or "?"), "missing_id"))
             continue
-        pending.append(to_index_doc(doc, indexed_at=doc.get("indexed_at") or indexed_at))
+        by_id[str(doc["id"])] = to_index_doc(doc, indexed_at=doc.get("indexed_at") or indexed_at)
+    pending = list(by_id.values())
     index = engine.alias("articles")
     for start in range(0, len(pending), CHUNK_DOCS):
         chunk = pending[start:start + CHUNK_DOCS]

@@ -35,15 +35,16 @@ KINDS = ("articles", "searches", "alerts")
 TEMPLATE_PRIORITY = 200
 
 #: Analysis shared by every index: ``ww_text`` (standard tokenizer, lowercase, ASCII folding,
-#: light English stemming, so "crossings" finds "crossing" and "Juárez" finds "Juarez") and the
+#: English (Porter) stemming, so "crossing" finds "crossed" and "crossings", and "Juárez" finds
+#: "Juarez"; Porter rather than the lighter KStem because alerts favour recall) and the
 #: ``ww_folded`` normalizer for exact-but-case/accent-insensitive keyword filters.
 ANALYSIS: dict[str, Any] = {
-    "filter": {"ww_light_english": {"type": "stemmer", "language": "light_english"}},
+    "filter": {"ww_english_stem": {"type": "stemmer", "language": "english"}},
     "analyzer": {
         "ww_text": {
             "type": "custom",
             "tokenizer": "standard",
-            "filter": ["lowercase", "asciifolding", "ww_light_english"],
+            "filter": ["lowercase", "asciifolding", "ww_english_stem"],
         }
     },
     "normalizer": {"ww_folded": {"type": "custom", "filter": ["lowercase", "asciifolding"]}},
