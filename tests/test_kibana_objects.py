@@ -1,0 +1,303 @@
+"""Saved objects for Kibana and OpenSearch Dashboards: every line parses, every reference
+resolves inside its file, every field an object names exists in our mappings
+(pipeline/mappings.py) with a type that suits its use; and the import request, sent to a
+real local HTTP server that records it, has the right path, parameters, header and body."""
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import re
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import mappings
+from pipeline.errors import ServiceError
+from wirewatch.commands.kibana import OBJECT_FILES, import_objects, import_request, load_objects
+
+FLAVOURS = sorted(OBJECT_FILES)
+DV_KIND = {"wirewatch-articles": "articles", "wirewatch-alerts": "alerts"}
+NUMERIC = {"integer", "long", "float", "double", "short", "byte", "half_float", "scaled_float"}
+AGGREGATABLE = NUMERIC | {"keyword", "date", "boolean", "ip"}
+
+
+def flatten(properties: dict, prefix: str = "", nested: str | None = None, out: dict | None = None) -> dict:
+    """{"dotted.field": {"type": ..., "nested": <nested parent path or None>}} incl. multi-fields."""
+    out = {} if out is None else out
+    for name, spec in properties.items():
+        path = f"{prefix}{name}"
+        ftype = spec.get("type", "object")
+        if "properties" in spec:
+            inner = path if ftype == "nested" else nested
+            out[path] = {"type": ftype, "nested": nested}
+            flatten(spec["properties"], path + ".", inner, out)
+        else:
+            out[path] = {"type": ftype, "nested": nested}
+        for sub, subspec in (spec.get("fields") or {}).items():
+            out[f"{path}.{sub}"] = {"type": subspec.get("type"), "nested": nested}
+    return out
+
+
+FIELDS = {
+    "articles": flatten(mappings.mapping_for("articles")["properties"]),
+    "alerts": flatten(mappings.mapping_for("alerts")["properties"]),
+}
+
+
+def _objects(flavour: str) -> list[dict]:
+    return load_objects(OBJECT_FILES[flavour])
+
+
+def _kql_fields(query: str) -> set[str]:
+    return set(re.findall(r"([A-Za-z_][\w.]*)\s*(?::|<=|>=|<|>)", query or ""))
+
+
+def field_uses(obj: dict) -> list[tuple[str, str]]:
+    """(field, use) pairs an object names; use in {any, agg, date, geo, numeric, sort}."""
+    attrs = obj["attributes"]
+    uses: list[tuple[str, str]] = []
+    if obj["type"] == "index-pattern" and attrs.get("timeFieldName"):
+        uses.append((attrs["timeFieldName"], "date"))
+    if obj["type"] == "search":
+        uses += [(c, "any") for c in attrs.get("columns", [])]
+        uses += [(s[0], "sort") for s in attrs.get("sort", [])]
+    meta = attrs.get("kibanaSavedObjectMeta", {}).get("searchSourceJSON")
+    if meta:
+        source = json.loads(meta)
+        uses += [(f, "any") for f in _kql_fields(source.get("query", {}).get("query", ""))]
+        for flt in source.get("filter", []):
+            key = flt.get("meta", {}).get("key")
+            if key:
+                uses.append((key, "any"))
+    if obj["type"] == "visualization":
+        vis = json.loads(attrs["visState"])
+        for agg in vis.get("aggs", []):
+            field = agg.get("params", {}).get("field")
+            if not field:
+                continue
+            kind = {"date_histogram": "date", "geohash_grid": "geo", "geotile_grid": "geo", "sum": "numeric",
+                    "avg": "numeric", "max": "numeric", "min": "numeric", "percentiles": "numeric"}.get(agg["type"], "agg")
+            uses.append((field, kind))
+    if obj["type"] == "map":
+        for layer in json.loads(attrs["layerListJSON"]):
+            src = layer.get("sourceDescriptor", {})
+            if src.get("geoField"):
+                uses.append((src["geoField"], "geo"))
+            for metric in src.get("metrics", []):
+                if metric.get("field"):
+                    uses.append((metric["field"], "numeric"))
+    return uses
+
+
+def _data_view_kind(obj: dict, by_id: dict) -> set[str]:
+    kinds = set()
+    for ref in obj.get("references", []):
+        if ref["type"] == "index-pattern":
+            kinds.add(DV_KIND[by_id[ref["id"]]["attributes"]["title"]])
+    if obj["type"] == "index-pattern":
+        kinds.add(DV_KIND[obj["attributes"]["title"]])
+    return kinds
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_every_line_parses_and_ids_unique(flavour):
+    lines = [line for line in OBJECT_FILES[flavour].read_text().splitlines() if line.strip()]
+    objs = [json.loads(line) for line in lines]
+    assert len(objs) >= 14
+    ids = [(o["type"], o["id"]) for o in objs]
+    assert len(ids) == len(set(ids))
+    for o in objs:
+        assert {"type", "id", "attributes", "references"} <= set(o), o.get("id")
+        assert o["attributes"].get("title"), o["id"]
+        for key in ("visState", "panelsJSON", "layerListJSON", "mapStateJSON", "uiStateJSON", "optionsJSON"):
+            if key in o["attributes"]:
+                json.loads(o["attributes"][key])
+    types = [o["type"] for o in objs]
+    assert types.count("dashboard") == 1 and types.count("index-pattern") == 2 and types.count("search") >= 3
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_references_resolve_within_file(flavour):
+    objs = _objects(flavour)
+    by_key = {(o["type"], o["id"]) for o in objs}
+    for o in objs:
+        names = set()
+        for ref in o["references"]:
+            assert (ref["type"], ref["id"]) in by_key, f"{o['id']} -> {ref}"
+            names.add(ref["name"])
+        attrs = o["attributes"]
+        meta = attrs.get("kibanaSavedObjectMeta", {}).get("searchSourceJSON")
+        if meta and "indexRefName" in json.loads(meta):
+            assert json.loads(meta)["indexRefName"] in names
+        if "panelsJSON" in attrs:
+            panels = json.loads(attrs["panelsJSON"])
+            assert panels and all(p["panelRefName"] in names for p in panels)
+            assert len({p["panelIndex"] for p in panels}) == len(panels)
+        if "layerListJSON" in attrs:
+            for layer in json.loads(attrs["layerListJSON"]):
+                ref_name = layer.get("sourceDescriptor", {}).get("indexPatternRefName")
+                if ref_name:
+                    assert ref_name in names
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_every_field_exists_in_mapping_with_a_suitable_type(flavour):
+    objs = _objects(flavour)
+    by_id = {o["id"]: o for o in objs if o["type"] == "index-pattern"}
+    checked = 0
+    for o in objs:
+        kinds = _data_view_kind(o, by_id)
+        for field, use in field_uses(o):
+            for kind in kinds:
+                spec = FIELDS[kind].get(field)
+                assert spec is not None, f"{flavour}: {o['id']} uses {field!r}, not in the {kind} mapping"
+                ftype = spec["type"]
+                if use in ("agg", "numeric", "date", "geo", "sort"):
+                    assert spec["nested"] is None, f"{o['id']}: {field} is inside nested {spec['nested']}; aggregations cannot see it"
+                if use == "agg" or use == "sort":
+                    assert ftype in AGGREGATABLE, f"{o['id']}: {field} is {ftype}, not aggregatable"
+                elif use == "numeric":
+                    assert ftype in NUMERIC, f"{o['id']}: {field} is {ftype}"
+                elif use == "date":
+                    assert ftype == "date", f"{o['id']}: {field} is {ftype}"
+                elif use == "geo":
+                    assert ftype == "geo_point", f"{o['id']}: {field} is {ftype}"
+                checked += 1
+    assert checked >= 25
+
+
+def test_field_extraction_catches_unknown_fields():
+    bad = {"type": "visualization", "id": "x", "references": [],
+           "attributes": {"visState": json.dumps({"aggs": [{"type": "terms", "params": {"field": "quotes.speaker"}}]}),
+                          "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps({"query": {"query": "nosuch : 1 and topics:x"}})}}}
+    uses = dict(field_uses(bad))
+    assert uses == {"quotes.speaker": "agg", "nosuch": "any", "topics": "any"}
+    assert FIELDS["articles"]["quotes.speaker"]["nested"] == "quotes"  # why dashboards use `speakers`
+    assert "nosuch" not in FIELDS["articles"]
+
+
+def test_required_visualizations_present():
+    for flavour in FLAVOURS:
+        objs = _objects(flavour)
+        fields_used = {f for o in objs for f, _ in field_uses(o)}
+        for needed in ("published_at", "topics", "persons.name", "organizations.name", "speakers", "geo_points", "matched_at"):
+            assert needed in fields_used, (flavour, needed)
+        dash = next(o for o in objs if o["type"] == "dashboard")
+        assert len(json.loads(dash["attributes"]["panelsJSON"])) >= 7
+    assert any(o["type"] == "map" for o in _objects("kibana"))
+    osd_vis = [json.loads(o["attributes"]["visState"])["type"] for o in _objects("opensearch") if o["type"] == "visualization"]
+    assert "tile_map" in osd_vis
+
+
+def test_titles_follow_index_prefix(settings):
+    objs = load_objects(OBJECT_FILES["kibana"], settings)
+    titles = sorted(o["attributes"]["title"] for o in objs if o["type"] == "index-pattern")
+    assert titles == sorted([settings.index_name("alerts"), settings.index_name("articles")])
+
+
+# --- the import request against a real local HTTP server -------------------------------------
+class _Recorder(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, status=200, answer=None):
+        self.status, self.answer, self.requests = status, answer, []
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
+        answer = self.server.answer
+        if answer is None:
+            answer = {"success": True, "successCount": body.count(b'"migrationVersion":')}
+        data = json.dumps(answer).encode()
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def recorder():
+    servers = []
+
+    def start(**kw):
+        srv = _Recorder(**kw)
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(srv)
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _multipart_file(req: dict) -> tuple[str, bytes]:
+    raw = b"Content-Type: " + req["headers"]["Content-Type"].encode() + b"\r\n\r\n" + req["body"]
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
+    (part,) = [p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == "file"]
+    return part.get_filename(), part.get_payload(decode=True)
+
+
+@pytest.mark.parametrize("flavour,header", [("kibana", "kbn-xsrf"), ("opensearch", "osd-xsrf")])
+def test_import_request_reaches_server(recorder, settings, flavour, header):
+    srv = recorder()
+    objs = load_objects(OBJECT_FILES[flavour], settings)
+    answer = import_objects(objs, srv.url + "/", flavour, settings, space="news")
+    assert answer == {"success": True, "successCount": len(objs)}
+    (req,) = srv.requests
+    assert req["path"] == "/s/news/api/saved_objects/_import?overwrite=true"
+    assert req["headers"][header] == "true"
+    other = "osd-xsrf" if header == "kbn-xsrf" else "kbn-xsrf"
+    assert other not in req["headers"]
+    filename, payload = _multipart_file(req)
+    assert filename.endswith(".ndjson")
+    sent = [json.loads(line) for line in payload.decode().splitlines()]
+    assert [(o["type"], o["id"]) for o in sent] == [(o["type"], o["id"]) for o in objs]
+    assert {o["attributes"]["title"] for o in sent if o["type"] == "index-pattern"} == {settings.index_name("articles"), settings.index_name("alerts")}
+
+
+def test_import_errors_are_helpful(recorder, settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ServiceError) as err:
+        import_objects([], f"http://127.0.0.1:{port}", "kibana", settings)
+    assert err.value.reason == "unreachable" and "docker compose" in str(err.value)
+    srv = recorder(status=400, answer={"statusCode": 400, "message": "Request must contain a kbn-xsrf header."})
+    with pytest.raises(ServiceError) as err:
+        import_objects([], srv.url, "kibana", settings)
+    assert err.value.reason == "import_failed" and "kbn-xsrf" in str(err.value)
+    srv2 = recorder(status=200, answer={"hello": "not kibana"})
+    with pytest.raises(ServiceError) as err:
+        import_objects([], srv2.url, "kibana", settings)
+    assert err.value.reason == "not_dashboards"
+    with pytest.raises(Exception):
+        import_request([], "http://x", "grafana")
+
+
+def test_cli_import_json(recorder, tmp_path: Path):
+    from wirewatch.cli import app
+
+    srv = recorder(answer={"success": False, "successCount": 15,
+                           "errors": [{"id": "wirewatch-map-places", "type": "map", "error": {"type": "unknown"}}]})
+    result = CliRunner().invoke(app, ["kibana", "import", "--url", srv.url, "--dashboards", "kibana", "--format", "json"])
+    assert result.exit_code == 1, result.output
+    out = json.loads(result.stdout)
+    assert out["success"] is False and out["errors"][0]["id"] == "wirewatch-map-places" and out["objects"] == 16
+    assert srv.requests[0]["headers"]["kbn-xsrf"] == "true"
