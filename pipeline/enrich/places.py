@@ -1,0 +1,360 @@
+"""Geoparsing: find the places an article names and resolve each to a GeoNames entry.
+
+Two passes find toponyms in a parsed spaCy ``Doc``:
+
+1. **NER**: GPE, LOC and FAC entities (a leading "the" and a trailing possessive are dropped).
+   PERSON and ORG entities are kept only when the gazetteer knows the name *and* the text treats
+   it as a place (spaCy's small English model tags border towns such as "Tecun Uman" and
+   "Ciudad Hidalgo" as PERSON): a locative cue before it ("in", "from", "the town of"), a
+   ", State/Country" after it, or its country named elsewhere in the article.
+2. **Gazetteer**: sequences of capitalised proper-noun tokens outside other entities, matched
+   longest-first against the gazetteer, accepted under the same cues.
+
+Nationality words ("Honduran", "Mexicans") are never places, even when NER says GPE.
+
+Resolution ranks each name's candidates with the article's other places as context: a bonus
+for a country the article names (or a neighbour of one), for a state/province it names, for
+closeness to the other resolved towns (``exp(-d / 150 km)``), then population and feature
+(a country name means the country, not a town called "Mexico"). So "Ciudad Hidalgo" beside
+"Tecun Uman" is the Chiapas border town, not the larger namesake in Michoacan 800 km away.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from pipeline.enrich.gazetteer import (
+    FEATURE_ADMIN1,
+    FEATURE_CITY,
+    FEATURE_CONTINENT,
+    FEATURE_COUNTRY,
+    FEATURE_REGION,
+    Gazetteer,
+    Place,
+    get_gazetteer,
+    haversine_km,
+    normalize,
+)
+
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+WEAK_LABELS = frozenset({"PERSON", "ORG"})
+#: Entity labels whose tokens the gazetteer pass never reads ("Friday", "3,000", "Honduran").
+SKIP_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY",
+                         "NORP", "LANGUAGE", "LAW", "WORK_OF_ART", "PRODUCT", "EVENT"})
+#: Words before a name that mark it as a place ("fled from Tecun Uman").
+LOCATIVE_PREPS = frozenset({"in", "at", "from", "to", "into", "near", "outside", "across", "toward",
+                            "towards", "via", "through", "around", "inside", "between", "reached",
+                            "entered", "left", "visited", "leaving", "entering", "reaching"})
+#: Nouns that, followed by "of", introduce a place ("the border town of Tecun Uman").
+PLACE_NOUNS = frozenset({"town", "city", "village", "port", "capital", "municipality", "province",
+                         "state", "region", "district", "suburb", "county", "island", "islands",
+                         "border", "outskirts", "streets", "department", "hamlet", "neighbourhood",
+                         "neighborhood", "community", "area", "enclave", "colony"})
+#: Lower-case words allowed inside a multi-word place name ("Ciudad de Mexico", "Isle of Man").
+CONNECTORS = frozenset({"de", "del", "la", "las", "los", "el", "al", "of", "the", "upon", "on",
+                        "da", "do", "dos", "das", "di", "du", "des", "le", "y", "and", "sur", "am"})
+#: Longest name (in tokens) the gazetteer pass tries.
+MAX_NGRAM = 6
+
+_FEATURE_PRIOR = {FEATURE_COUNTRY: 6.0, FEATURE_CONTINENT: 5.0, FEATURE_REGION: 5.0,
+                  FEATURE_ADMIN1: 4.0, FEATURE_CITY: 0.0}
+#: Weights of the resolution score (hand-tuned on our gold articles; see tests/test_places.py).
+W_COUNTRY_NAMED = 3.0
+W_NEIGHBOUR_NAMED = 1.5
+W_ADMIN1_NAMED = 2.5
+W_NEAR = 4.0
+NEAR_SCALE_KM = 150.0
+W_POP = 0.5
+W_QUALITY = 0.7
+
+
+@dataclass
+class _Mention:
+    start: int          # char offset into doc.text
+    end: int
+    text: str
+    source: str         # "ner" | "weak" | "gaz"
+    cue: bool = False   # a locative cue or ", Country" follows/precedes
+    candidates: list[tuple[Place, int]] = field(default_factory=list)
+    place: Place | None = None
+    score: float = 0.0
+
+
+def _trim(span) -> tuple[int, int] | None:
+    """Token range of ``span`` without a leading determiner and trailing possessive/punct."""
+    i, j = span.start, span.end
+    doc = span.doc
+    while i < j and (doc[i].lower_ in ("the",) or doc[i].is_punct):
+        i += 1
+    while j > i and (doc[j - 1].tag_ == "POS" or doc[j - 1].lower_ in ("'s", "\u2019s", "'", "\u2019")
+                     or doc[j - 1].is_punct):
+        j -= 1
+    return (i, j) if j > i else None
+
+
+def _has_cue(doc, i: int, j: int, gaz: Gazetteer) -> bool:
+    """Whether tokens [i, j) are introduced as a place by the words around them."""
+    k = i - 1
+    while k >= 0 and doc[k].lower_ in ("the", "a", "an"):
+        k -= 1
+    if k >= 0:
+        w = doc[k].lower_
+        if w in LOCATIVE_PREPS:
+            return True
+        if w == "of" and k >= 1 and doc[k - 1].lower_ in PLACE_NOUNS:
+            return True
+        if doc[k].lower_ in PLACE_NOUNS and doc[k].lower_ not in ("border", "area"):
+            return True  # "the town Tecun Uman" is rare; "Mexico's state Chiapas"
+    # "Paris, Texas" / "Ciudad Hidalgo in Mexico"
+    if j + 1 < len(doc) and doc[j].text in (",", "in"):
+        nxt = doc[j + 1]
+        for n in (3, 2, 1):
+            if j + 1 + n <= len(doc):
+                cand = doc[j + 1:j + 1 + n].text
+                if any(p.feature in (FEATURE_COUNTRY, FEATURE_ADMIN1) and q <= 1 for p, q in gaz.lookup(cand)):
+                    return True
+        del nxt
+    if j < len(doc) and doc[j].lower_ in ("province", "state", "region", "county", "department"):
+        return True
+    return False
+
+
+def _is_name_token(tok) -> bool:
+    t = tok.text
+    if not t or not t[0].isupper():
+        return False
+    if tok.pos_ not in ("PROPN",) and not (tok.is_upper and len(t) >= 2):
+        return False
+    return True
+
+
+def _collect(doc, gaz: Gazetteer) -> list[_Mention]:
+    mentions: list[_Mention] = []
+    covered = [False] * len(doc)
+    person_tokens: set[str] = set()
+    for ent in doc.ents:
+        if ent.label_ == "PERSON" and len(ent) > 1:
+            person_tokens.update(t.lower_ for t in ent)
+
+    def add(i: int, j: int, source: str) -> bool:
+        span = doc[i:j]
+        text = span.text
+        if gaz.is_demonym(text):
+            return False
+        cands = gaz.lookup(text)
+        if not cands:
+            return False
+        # An upper-case abbreviation must be written in upper case ("US", not "us").
+        if len(text) <= 4 and not (text.isupper() or text.replace(".", "").isupper() or text.istitle()):
+            return False
+        mentions.append(_Mention(span.start_char, span.end_char, text, source,
+                                 cue=_has_cue(doc, i, j, gaz), candidates=cands))
+        for k in range(i, j):
+            covered[k] = True
+        return True
+
+    def scan(i0: int, j0: int, source: str) -> None:
+        """Longest-first gazetteer matches inside tokens [i0, j0)."""
+        i = i0
+        while i < j0:
+            if not _is_name_token(doc[i]) or covered[i]:
+                i += 1
+                continue
+            hit = False
+            for n in range(min(MAX_NGRAM, j0 - i, gaz.max_tokens), 0, -1):
+                j = i + n
+                last = doc[j - 1]
+                if not _is_name_token(last):
+                    continue
+                if any(not _is_name_token(t) and t.lower_ not in CONNECTORS for t in doc[i:j]):
+                    continue
+                if any(covered[k] for k in range(i, j)):
+                    continue
+                if add(i, j, source):
+                    i = j
+                    hit = True
+                    break
+            if not hit:
+                i += 1
+
+    for ent in doc.ents:
+        if ent.label_ in PLACE_LABELS:
+            rng = _trim(ent)
+            if rng is None:
+                continue
+            i, j = rng
+            if not add(i, j, "ner"):
+                scan(i, j, "ner")
+    for ent in doc.ents:
+        if ent.label_ in WEAK_LABELS:
+            rng = _trim(ent)
+            if rng is None:
+                continue
+            i, j = rng
+            text = doc[i:j].text
+            if len(doc[i:j]) == 1 and text.lower() in person_tokens:
+                continue  # a surname of a person the article names ("Fuentes")
+            add(i, j, "weak")
+        for k in range(ent.start, ent.end):
+            covered[k] = True  # the gazetteer pass never reads inside another entity
+    scan(0, len(doc), "gaz")
+    mentions.sort(key=lambda m: m.start)
+    return mentions
+
+
+def _score(p: Place, q: int, ctx_countries: set[str], ctx_neighbours: set[str],
+           ctx_admin1: set[tuple[str, str]], anchors: list[Place]) -> float:
+    s = _FEATURE_PRIOR.get(p.feature, 0.0)
+    s += W_POP * math.log10(p.population + 1) - W_QUALITY * q
+    if p.country_code in ctx_countries:
+        s += W_COUNTRY_NAMED
+    elif p.country_code in ctx_neighbours:
+        s += W_NEIGHBOUR_NAMED
+    if p.admin1_code and (p.country_code, p.admin1_code) in ctx_admin1 and p.feature == FEATURE_CITY:
+        s += W_ADMIN1_NAMED
+    if p.feature == FEATURE_CITY and anchors:
+        d = min(haversine_km(p.lat, p.lon, a.lat, a.lon) for a in anchors if a.index != p.index) \
+            if any(a.index != p.index for a in anchors) else None
+        if d is not None:
+            s += W_NEAR * math.exp(-d / NEAR_SCALE_KM)
+    return s
+
+
+def _prune(cands: list[tuple[Place, int]]) -> list[tuple[Place, int]]:
+    """Drop a state/province whose namesake city lies in it ("Mexico City", "New York")."""
+    cities = {(p.country_code, p.admin1_code) for p, q in cands if p.feature == FEATURE_CITY and q <= 1}
+    return [(p, q) for p, q in cands
+            if not (p.feature == FEATURE_ADMIN1 and (p.country_code, p.admin1_code) in cities)]
+
+
+def _accept_weak(m: _Mention, ctx_countries: set[str]) -> bool:
+    """Whether a PERSON/ORG/gazetteer-pass mention is treated as a place."""
+    if any(p.feature != FEATURE_CITY and q <= 1 for p, q in m.candidates):
+        return True
+    if m.cue:
+        return True
+    return any(p.country_code in ctx_countries and q <= 1 and p.population >= 1000 for p, q in m.candidates) \
+        and m.source == "weak"
+
+
+def _resolve(mentions: list[_Mention], gaz: Gazetteer) -> list[_Mention]:
+    for m in mentions:
+        m.candidates = _prune(m.candidates)
+    # Context from unambiguous strong mentions: countries and states named in the text.
+    ctx_countries: set[str] = set()
+    ctx_admin1: set[tuple[str, str]] = set()
+    for m in mentions:
+        best = max(m.candidates, key=lambda pq: _FEATURE_PRIOR.get(pq[0].feature, 0) - pq[1])
+        if m.source != "gaz" or best[0].feature != FEATURE_CITY:
+            if best[0].feature == FEATURE_COUNTRY and best[1] <= 1:
+                ctx_countries.add(best[0].country_code)
+            elif best[0].feature == FEATURE_ADMIN1 and best[1] == 0:
+                ctx_admin1.add((best[0].country_code, best[0].admin1_code))
+    ctx_countries.update(cc for cc, _ in ctx_admin1)
+    kept = [m for m in mentions if m.source == "ner" or _accept_weak(m, ctx_countries)]
+    ctx_neighbours = {n for cc in ctx_countries for n in gaz.neighbours(cc)}
+
+    by_name: dict[str, list[_Mention]] = {}
+    for m in kept:
+        by_name.setdefault(normalize(m.text), []).append(m)
+    choice: dict[str, Place] = {}
+    # Round 0: names with a single candidate (or a country) anchor the rest.
+    for key, ms in by_name.items():
+        cands = ms[0].candidates
+        if len(cands) == 1:
+            choice[key] = cands[0][0]
+    for _round in range(2):
+        new: dict[str, Place] = {}
+        for key, ms in by_name.items():
+            anchors = [p for k, p in choice.items() if k != key and p.feature in (FEATURE_CITY, FEATURE_ADMIN1)]
+            scored = [(_score(p, q, ctx_countries, ctx_neighbours, ctx_admin1, anchors), p) for p, q in ms[0].candidates]
+            best = max(scored, key=lambda sp: sp[0])
+            new[key] = best[1]
+            for m in ms:
+                m.place, m.score = best[1], best[0]
+        choice = new
+    return kept
+
+
+def _display_name(place: Place, forms: list[str]) -> str:
+    if place.feature != FEATURE_CITY:
+        return place.name
+    canon = normalize(place.name)
+    if any(normalize(f) == canon for f in forms):
+        return place.name
+    return max(forms, key=len)
+
+
+def geoparse(doc) -> list[dict]:
+    """Places named in a parsed ``doc`` (a ``spacy.tokens.Doc``), resolved to GeoNames entries.
+
+    Returns one dict per distinct place in order of first mention, with keys: ``name``,
+    ``geonames_id`` (int, or None for states outside the US and for regions), ``country_code``
+    (ISO alpha-2, "" for continents/regions), ``admin1`` (state/province name or None),
+    ``feature`` ("country", "admin1", "city", "continent", "region"), ``lat``/``lon`` (decimal
+    degrees), ``mentions`` (int), ``surface_forms`` (distinct forms the text used),
+    ``spans`` (``[start, end)`` character offsets into ``doc.text``) and ``kind`` ("country",
+    "admin1", "city" or "other"). Needs a pipeline with NER, a tagger and a parser.
+    """
+    gaz = get_gazetteer()
+    mentions = _resolve(_collect(doc, gaz), gaz)
+    out: dict[tuple, dict] = {}
+    places: dict[tuple, Place] = {}
+    for m in mentions:
+        p = m.place
+        if p is None:
+            continue
+        rec = out.get(p.key)
+        if rec is None:
+            places[p.key] = p
+            rec = out[p.key] = {
+                "name": p.name, "geonames_id": p.geonames_id, "country_code": p.country_code,
+                "admin1": p.admin1 if p.feature != FEATURE_COUNTRY else None, "feature": p.feature,
+                "lat": p.lat, "lon": p.lon, "mentions": 0, "surface_forms": [], "spans": [],
+                "kind": p.kind,
+            }
+        rec["mentions"] += 1
+        if m.text not in rec["surface_forms"]:
+            rec["surface_forms"].append(m.text)
+        rec["spans"].append([m.start, m.end])
+    for key, rec in out.items():
+        rec["name"] = _display_name(places[key], rec["surface_forms"])
+    return list(out.values())
+
+
+def countries_of(locations: list[dict]) -> list[str]:
+    """ISO alpha-2 codes of the countries of ``locations`` (``geoparse`` output), each once, in
+    order of first appearance in the text (by the earliest span; list order when spans are absent).
+    Continents and regions (empty country code) are skipped."""
+    def first(loc_i):
+        i, loc = loc_i
+        spans = loc.get("spans") or []
+        return (min(s[0] for s in spans) if spans else float("inf"), i)
+
+    seen: list[str] = []
+    for _, loc in sorted(enumerate(locations), key=first):
+        cc = loc.get("country_code")
+        if cc and cc not in seen:
+            seen.append(cc)
+    return seen
+
+
+def resolve_place(name: str, context_country: str | None = None) -> dict | None:
+    """The single best GeoNames entry for a place ``name`` (e.g. a saved search's "Tijuana").
+
+    ``context_country`` (ISO alpha-2) prefers entries in that country. Ranking: feature (country,
+    then state, then town), a bonus for the context country, then population. Returns a dict
+    with the keys of :func:`geoparse` (without mentions/spans) plus ``population``, or None when
+    the gazetteer does not know the name.
+    """
+    gaz = get_gazetteer()
+    cands = _prune(gaz.lookup(name))
+    if not cands:
+        return None
+    ctx = {context_country.upper()} if context_country else set()
+    best = max(cands, key=lambda pq: _score(pq[0], pq[1], ctx, set(), set(), []))[0]
+    return {
+        "name": best.name, "geonames_id": best.geonames_id, "country_code": best.country_code,
+        "admin1": best.admin1 if best.feature != FEATURE_COUNTRY else None, "feature": best.feature,
+        "lat": best.lat, "lon": best.lon, "kind": best.kind, "population": best.population,
+    }
