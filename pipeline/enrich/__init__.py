@@ -1,6 +1,196 @@
-"""Enrichment: one spaCy pass, then entities, places, quotes and topics over it.
+"""Enrichment: one spaCy pass, then places, entities, quotes and topics over it.
 
 :func:`enrich_text` is the whole stage for a body of text; :func:`enrich_article` wraps it into
-the enriched-document contract of DESIGN.md. The model is loaded once per process
+the enriched-document contract of DESIGN.md; :func:`document_for_text` does the same for a local
+text (``wirewatch enrich``). The model is loaded once per process
 (:func:`pipeline.enrich.nlp.get_nlp`).
+
+Order of the steps: places first (the geoparser's spans tell the entity step which PERSON/ORG
+tags are really towns), then persons and organizations, then quotes (speakers resolve to the
+canonical persons), then topics.
 """
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from pipeline.enrich.entities import extract_entities
+from pipeline.enrich.nlp import get_nlp
+from pipeline.enrich.quotes import extract_quotes
+from pipeline.logs import get_logger
+from pipeline.models import Article, article_id_for, utcnow_iso
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pipeline.settings import Settings
+
+log = get_logger(__name__)
+
+#: Fields of :func:`enrich_text`'s result, all present even when empty.
+ENRICH_FIELDS = ("persons", "organizations", "locations", "countries", "quotes", "topics", "language")
+
+#: Least share of English stop words among a text's word tokens for it to be treated as English
+#: when no language is known (typical English news prose is around 0.4-0.5; our own figure).
+MIN_ENGLISH_STOP_SHARE = 0.2
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of ``text`` from py3langid, or None when the text is empty or undecided."""
+    if not text or not text.strip():
+        return None
+    try:
+        import py3langid
+
+        code, _score = py3langid.classify(text[:5000])
+        return code or None
+    except Exception:  # noqa: BLE001 - language detection is best effort
+        return None
+
+
+def _places(doc) -> tuple[list[dict], list[str]]:
+    try:
+        from pipeline.enrich.places import countries_of, geoparse
+    except ModuleNotFoundError as exc:  # the places stage is not installed in this checkout
+        if exc.name != "pipeline.enrich.places":
+            raise
+        log.warning("places_stage_missing")
+        return [], []
+
+    locations = geoparse(doc)
+    return locations, countries_of(locations)
+
+
+def _topics(title: str, body: str, settings: "Settings") -> list[str]:
+    try:
+        from pipeline.enrich.topics import classify_topics
+    except ModuleNotFoundError as exc:  # the topics stage is not installed in this checkout
+        if exc.name != "pipeline.enrich.topics":
+            raise
+        log.warning("topics_stage_missing")
+        return []
+
+    return list(classify_topics(title, body, settings))
+
+
+def _public_location(loc: dict) -> dict:
+    return {k: v for k, v in loc.items() if k != "spans"}
+
+
+def enrich_text(body: str, *, title: str = "", settings: "Settings", language: str | None = None) -> dict[str, Any]:
+    """Enrich one body of text.
+
+    Returns ``{"persons", "organizations", "locations", "countries", "quotes", "topics",
+    "language"}`` in the contract shapes of DESIGN.md: persons/organizations
+    ``[{"name", "mentions", "surface_forms"}]``; locations as the geoparser gives them (GeoNames
+    fields plus ``surface_forms``, ``kind``); countries ISO 3166-1 alpha-2 codes; quotes
+    ``[{"text", "speaker", "speaker_text", "verb", "start", "end", "speaker_type"}]`` with
+    offsets into ``body``; topic slugs. ``language`` is the given code or the detected one; text
+    that is not English gets empty entity/quote/place lists (the model is English).
+
+    Raises :class:`pipeline.errors.ConfigError` when the spaCy model is missing.
+    """
+    body = body or ""
+    lang = language or detect_language(f"{title}\n{body}") or "en"
+    result: dict[str, Any] = {k: [] for k in ENRICH_FIELDS}
+    result["language"] = lang
+    if not body.strip():
+        result["topics"] = _topics(title, body, settings) if title.strip() else []
+        return result
+    if not lang.lower().startswith("en"):
+        log.info("enrich_skipped_language", language=lang)
+        return result
+    nlp = get_nlp(settings.spacy_model)
+    doc = nlp(body)
+    locations, countries = _places(doc)
+    loc_spans = [tuple(s) for loc in locations for s in loc.get("spans", [])]
+    ents = extract_entities(doc, loc_spans)
+    quotes = extract_quotes(doc, ents, body)
+    result.update(
+        persons=ents.persons,
+        organizations=ents.organizations,
+        locations=[_public_location(loc) for loc in locations],
+        countries=countries,
+        quotes=quotes,
+        topics=_topics(title, body, settings),
+    )
+    return result
+
+
+def _source_domain(url: str | None) -> str:
+    if not url:
+        return ""
+    host = urlsplit(url).hostname or ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def enrich_article(article: Article, *, settings: "Settings", dedupe: dict | None = None) -> dict[str, Any]:
+    """The full enriched document (DESIGN.md contract) for a fetched article.
+
+    ``dedupe`` is ``{"content_hash", "cluster_id", "duplicate_of"}`` from the dedupe stage
+    (defaults: the article's own hash, its id as the cluster, no original). Extra fields:
+    ``enriched_at`` (ISO-8601), ``enrich_ms`` (wall time, milliseconds), ``extraction``,
+    ``authors``. Raises :class:`pipeline.errors.ConfigError` when the spaCy model is missing.
+    """
+    t0 = time.perf_counter()
+    enriched = enrich_text(article.body, title=article.title, settings=settings, language=article.language)
+    content_hash = (dedupe or {}).get("content_hash") or article.content_hash or _content_hash(article.body)
+    doc = {
+        "id": article.id,
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "title": article.title,
+        "body": article.body,
+        "language": enriched["language"],
+        "published_at": article.published_at,
+        "fetched_at": article.fetched_at,
+        "source": {"domain": article.source_domain or _source_domain(article.canonical_url or article.url),
+                   "feed_url": article.feed_url},
+        "persons": enriched["persons"],
+        "organizations": enriched["organizations"],
+        "locations": enriched["locations"],
+        "countries": enriched["countries"],
+        "quotes": enriched["quotes"],
+        "topics": enriched["topics"],
+        "dedupe": {
+            "content_hash": content_hash,
+            "cluster_id": (dedupe or {}).get("cluster_id") or article.id,
+            "duplicate_of": (dedupe or {}).get("duplicate_of"),
+        },
+        "authors": list(article.authors),
+        "extraction": article.extraction,
+        "enriched_at": utcnow_iso(),
+        "enrich_ms": round((time.perf_counter() - t0) * 1000, 1),
+    }
+    return doc
+
+
+def _content_hash(body: str) -> str:
+    try:
+        from pipeline.dedupe import content_hash
+
+        return content_hash(body)
+    except ImportError:  # pragma: no cover - dedupe ships with the package
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def document_for_text(body: str, *, title: str = "", url: str | None = None, settings: "Settings") -> dict[str, Any]:
+    """The contract document for a local text (``wirewatch enrich``).
+
+    ``id`` derives from ``url`` (:func:`pipeline.models.article_id_for`) or, without one, from the
+    SHA-256 of the text (``"text-" + 24 hex digits``); ``fetched_at`` is now; ``published_at`` null.
+    """
+    art_id = article_id_for(url) if url else "text-" + hashlib.sha256(body.encode("utf-8")).hexdigest()[:24]
+    article = Article(
+        id=art_id,
+        url=url or "",
+        canonical_url=url or "",
+        title=title,
+        body=body,
+        source_domain=_source_domain(url),
+        extraction="local",
+    )
+    return enrich_article(article, settings=settings)
+
+
+__all__ = ["enrich_text", "enrich_article", "document_for_text", "detect_language", "get_nlp"]

