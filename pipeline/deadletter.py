@@ -59,9 +59,14 @@ def _text(value: Any) -> str:
 
 
 def _check_kind(kind: str) -> str:
-    if not kind or not isinstance(kind, str) or any(c in kind for c in ": \t\n*?[]"):
-        raise DeadLetterError(f"invalid dead-letter kind {kind!r} (a short word such as 'task' or 'notification')", reason="bad_kind")
+    if not kind or not isinstance(kind, str) or any(c in kind for c in " \t\n*?[]\\") or kind.startswith(":") or kind.endswith(":"):
+        raise DeadLetterError(f"invalid dead-letter kind {kind!r} (a word such as 'notification', or 'task:<task name>')", reason="bad_kind")
     return kind
+
+
+def kind_family(kind: str) -> str:
+    """The part before the first ``:`` (``"task:wirewatch.enrich"`` -> ``"task"``)."""
+    return kind.split(":", 1)[0]
 
 
 class DeadLetters:
@@ -96,11 +101,12 @@ class DeadLetters:
     def add(self, kind: str, payload: dict, reason: str, error: str = "", attempts: int = 1) -> str:
         """Store one dead letter and return its id.
 
-        ``kind`` names what failed ("task", "notification", "article", ...), ``payload`` is the
+        ``kind`` names what failed ("notification", "article", "task:<celery task name>", ...;
+        the part before ``:`` is its family, see :meth:`list`), ``payload`` is the
         JSON-serialisable message to replay, ``reason`` a reason code (see
         :mod:`pipeline.errors`), ``error`` the human-readable error (cut to
         :data:`MAX_ERROR_CHARS`), ``attempts`` how many times delivery was tried.
-        Raises :class:`DeadLetterError` (``bad_kind``) for a kind with ``:``/spaces/globs and
+        Raises :class:`DeadLetterError` (``bad_kind``) for a kind with spaces/globs and
         ``TypeError`` when ``payload`` is not JSON-serialisable.
         """
         _check_kind(kind)
@@ -137,27 +143,48 @@ class DeadLetters:
         raw = self.redis.hget(self._entries, entry_id)
         return json.loads(raw) if raw is not None else None
 
+    def _keys_for(self, kind: str | None) -> list[str]:
+        """Index keys selected by ``kind``: all, the exact kind, plus ``<kind>:*`` sub-kinds."""
+        if not kind:
+            return [self._all]
+        _check_kind(kind)
+        keys = [self._kind_key(kind)]
+        keys += [_text(k) for k in self.redis.scan_iter(match=f"{self._kind_key(kind)}:*", count=500)]
+        return keys
+
+    def _ids(self, kind: str | None, offset: int, limit: int) -> list[str]:
+        keys = self._keys_for(kind)
+        if len(keys) == 1:
+            return [_text(i) for i in self.redis.zrange(keys[0], offset, offset + limit - 1)]
+        scored: list[tuple[float, str]] = []
+        for key in keys:
+            scored += [(score, _text(i)) for i, score in self.redis.zrange(key, 0, offset + limit - 1, withscores=True)]
+        scored.sort(key=lambda t: (t[0], t[1]))
+        return [i for _, i in scored[offset:offset + limit]]
+
     def list(self, kind: str | None = None, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0) -> list[dict]:
-        """Return up to ``limit`` entries, oldest first, of one ``kind`` or of all kinds."""
-        key = self._kind_key(_check_kind(kind)) if kind else self._all
+        """Return up to ``limit`` entries, oldest first, of all kinds or of ``kind``.
+
+        ``kind`` selects that kind and its sub-kinds: ``"task"`` also lists ``"task:wirewatch.enrich"``.
+        """
         if limit <= 0:
             return []
-        ids = [_text(i) for i in self.redis.zrange(key, offset, offset + limit - 1)]
+        ids = self._ids(kind, offset, limit)
         if not ids:
             return []
         raws = self.redis.hmget(self._entries, ids)
         return [json.loads(r) for r in raws if r is not None]
 
     def count(self, kind: str | None = None) -> int:
-        """Number of entries of one ``kind`` or of all kinds."""
-        key = self._kind_key(_check_kind(kind)) if kind else self._all
-        return int(self.redis.zcard(key))
+        """Number of entries of all kinds or of ``kind`` and its sub-kinds."""
+        return sum(int(self.redis.zcard(key)) for key in self._keys_for(kind))
 
     def kinds(self) -> dict[str, int]:
-        """Counts per kind, e.g. ``{"notification": 3, "task": 1}`` (kinds with entries only)."""
+        """Counts per exact kind, e.g. ``{"notification": 3, "task:wirewatch.enrich": 1}``."""
         out: dict[str, int] = {}
-        for key in self.redis.scan_iter(match=f"{self.prefix}:kind:*", count=500):
-            kind = _text(key).rsplit(":", 1)[1]
+        head = f"{self.prefix}:kind:"
+        for key in self.redis.scan_iter(match=f"{head}*", count=500):
+            kind = _text(key)[len(head):]
             n = int(self.redis.zcard(key))
             if n:
                 out[kind] = n
@@ -178,19 +205,19 @@ class DeadLetters:
         return bool(removed)
 
     def purge(self, kind: str | None = None) -> int:
-        """Delete every entry of ``kind`` (or every entry) and return how many were deleted."""
+        """Delete every entry of ``kind`` and its sub-kinds (or every entry); return how many."""
         n = 0
-        key = self._kind_key(_check_kind(kind)) if kind else self._all
-        while True:
-            ids = [_text(i) for i in self.redis.zrange(key, 0, 499)]
-            if not ids:
-                break
-            for entry_id in ids:
-                if self.remove(entry_id):
-                    n += 1
-                else:  # index entry without a body: drop the stale id
-                    self.redis.zrem(key, entry_id)
-                    self.redis.zrem(self._all, entry_id)
+        for key in self._keys_for(kind):
+            while True:
+                ids = [_text(i) for i in self.redis.zrange(key, 0, 499)]
+                if not ids:
+                    break
+                for entry_id in ids:
+                    if self.remove(entry_id):
+                        n += 1
+                    else:  # index entry without a body: drop the stale id
+                        self.redis.zrem(key, entry_id)
+                        self.redis.zrem(self._all, entry_id)
         return n
 
     # --- replay -----------------------------------------------------------------------

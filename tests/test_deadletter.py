@@ -80,7 +80,9 @@ def test_replay_missing_and_locked(dlq, redis_client):
 
 def test_bad_kind_and_unserialisable_payload(dlq):
     with pytest.raises(DeadLetterError):
-        dlq.add("a:b", {}, reason="r")
+        dlq.add("a b", {}, reason="r")
+    with pytest.raises(DeadLetterError):
+        dlq.add("task:*", {}, reason="r")
     with pytest.raises(TypeError):
         dlq.add("task", {"obj": object()}, reason="r")
     assert dlq.count() == 0
@@ -89,3 +91,16 @@ def test_bad_kind_and_unserialisable_payload(dlq):
 def test_long_error_is_cut(dlq):
     entry_id = dlq.add("article", {"id": "z"}, reason="enrich_crash", error="x" * 10_000)
     assert len(dlq.get(entry_id)["error"]) == 4000
+
+
+def test_kind_families(dlq):
+    a = dlq.add("task:wirewatch.enrich", {"args": ["a1"]}, reason="poison")
+    b = dlq.add("task", {"x": 1}, reason="r")
+    c = dlq.add("task:wirewatch.index_batch", {"args": [["a2"]]}, reason="engine_error")
+    dlq.add("tasks", {"x": 2}, reason="r")  # same start, different family
+    dlq.add("notification", {"x": 3}, reason="r")
+    assert [e["id"] for e in dlq.list(kind="task")] == [a, b, c]
+    assert dlq.count("task") == 3 and dlq.count("task:wirewatch.enrich") == 1
+    assert dlq.kinds() == {"notification": 1, "task": 1, "task:wirewatch.enrich": 1, "task:wirewatch.index_batch": 1, "tasks": 1}
+    assert [e["id"] for e in dlq.list(kind="task", limit=2, offset=1)] == [b, c]
+    assert dlq.purge("task") == 3 and dlq.count() == 2
