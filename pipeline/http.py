@@ -159,7 +159,7 @@ class GuardedClient:
 
     ``transport`` replaces the network transport (tests may pass ``httpx.MockTransport``; the
     URL check still runs, the connect-time check then does not). ``limiter`` is a
-    :class:`pipeline.politeness.HostLimiter` applied to every hop; None means no politeness.
+    :class:`pipeline.politeness.Limiter` (e.g. ``RedisHostLimiter``) applied to every hop; None means no politeness.
     Use as a context manager or call :meth:`close`.
     """
 

@@ -1,6 +1,6 @@
 """Per-host politeness: at most N concurrent requests and a minimum delay between requests to one host.
 
-Two limiters share one small interface (:class:`HostLimiter`):
+Two limiters share one small interface (:class:`Limiter`):
 
 - :class:`RedisHostLimiter` for production: the state lives in Redis, so every worker process
   on every machine sees the same slots and the same "next request not before" time of a host.
@@ -38,7 +38,7 @@ _POLL_MIN_S = 0.02
 _POLL_MAX_S = 0.25
 
 
-class HostLimiter(Protocol):
+class Limiter(Protocol):
     """What :class:`~pipeline.http.GuardedClient` needs from a limiter."""
 
     def slot(self, host: str) -> contextlib.AbstractContextManager[None]:
@@ -204,3 +204,7 @@ class RedisHostLimiter:
         """Number of live slots of ``host`` right now (for tests and status)."""
         slots, _ = self._keys(host)
         return int(self._r.zcard(slots))
+
+
+#: The production limiter under its short name (``HostLimiter(redis_client, settings)``).
+HostLimiter = RedisHostLimiter
