@@ -104,3 +104,89 @@ def test_kind_families(dlq):
     assert dlq.kinds() == {"notification": 1, "task": 1, "task:wirewatch.enrich": 1, "task:wirewatch.index_batch": 1, "tasks": 1}
     assert [e["id"] for e in dlq.list(kind="task", limit=2, offset=1)] == [b, c]
     assert dlq.purge("task") == 3 and dlq.count() == 2
+
+
+# --- the `wirewatch dlq` commands ------------------------------------------------------------
+@pytest.fixture()
+def cli(monkeypatch, dlq):
+    """Run `wirewatch ...` with settings pointing at the test store's prefix."""
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from pipeline.logs import configure_logging
+    from pipeline.settings import get_settings
+    from wirewatch.cli import app
+
+    monkeypatch.setenv("WIREWATCH_REDIS_KEY_PREFIX", dlq.prefix[: -len(":dlq")])
+    get_settings.cache_clear()
+
+    def run(*args, code=0):
+        result = CliRunner().invoke(app, list(args))
+        # the CLI configured structlog onto CliRunner's (now closed) stderr: point it back
+        configure_logging("INFO", "json")
+        assert result.exit_code == code, result.output
+        return _json.loads(result.stdout) if "--format" in args else result.output
+
+    yield run
+    get_settings.cache_clear()
+
+
+def test_cli_list_show_purge(cli, dlq):
+    a = dlq.add("task:wirewatch.enrich", {"task": "wirewatch.enrich", "args": ["a1"], "kwargs": {}}, reason="poison", error="boom")
+    dlq.add("notification", {"x": 1}, reason="http_5xx")
+    out = cli("dlq", "list", "--format", "json")
+    assert out["total"] == 2 and out["kinds"] == {"notification": 1, "task:wirewatch.enrich": 1}
+    assert cli("dlq", "list", "--kind", "task", "--format", "json")["entries"][0]["id"] == a
+    assert "poison" in cli("dlq", "list")
+    assert cli("dlq", "show", a, "--format", "json")["error"] == "boom"
+    cli("dlq", "show", "nope", code=1)
+    assert cli("dlq", "purge", "--kind", "task", "--yes", "--format", "json") == {"purged": 1, "kind": "task"}
+    assert dlq.count() == 1
+
+
+def test_cli_replay_notification_and_unknown_kind(cli, dlq, settings):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits = []
+
+    class H(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            hits.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/hook"
+        good = dlq.add("notification", {"event": {"search_id": "s1", "article_id": "a1"}, "article": {"id": "a1", "title": "T"},
+                                        "channel": {"type": "webhook", "url": url}, "channel_index": 0, "redacted": []},
+                       reason="connect_error")
+        odd = dlq.add("mystery", {"x": 1}, reason="r")
+        out = cli("dlq", "replay", "--all", "--format", "json", code=1)
+        by_id = {r["id"]: r for r in out["results"]}
+        assert by_id[good]["ok"] is True and len(hits) == 1
+        assert by_id[odd]["ok"] is False and "no replay handler for kind 'mystery'" in by_id[odd]["error"]
+        assert dlq.get(good) is None and dlq.get(odd) is not None
+        cli("dlq", "replay", code=1)  # neither an id nor --all
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_register_replay_handler(cli, dlq):
+    from wirewatch.commands import dlq as dlq_cmd
+
+    seen = []
+    dlq_cmd.register_replay_handler("doc", lambda settings: seen.append)
+    try:
+        entry_id = dlq.add("doc", {"id": "d1"}, reason="payload_missing")
+        out = cli("dlq", "replay", entry_id, "--format", "json")
+        assert out["replayed"] == 1 and seen == [{"id": "d1"}] and dlq.count() == 0
+    finally:
+        dlq_cmd.REPLAY_HANDLERS.pop("doc", None)

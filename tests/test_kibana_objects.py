@@ -296,7 +296,10 @@ def test_cli_import_json(recorder, tmp_path: Path):
 
     srv = recorder(answer={"success": False, "successCount": 15,
                            "errors": [{"id": "wirewatch-map-places", "type": "map", "error": {"type": "unknown"}}]})
+    from pipeline.logs import configure_logging
+
     result = CliRunner().invoke(app, ["kibana", "import", "--url", srv.url, "--dashboards", "kibana", "--format", "json"])
+    configure_logging("INFO", "json")  # structlog was bound to CliRunner's stderr, now closed
     assert result.exit_code == 1, result.output
     out = json.loads(result.stdout)
     assert out["success"] is False and out["errors"][0]["id"] == "wirewatch-map-places" and out["objects"] == 16
