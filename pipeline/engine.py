@@ -19,6 +19,7 @@ never reach logs or error messages: they live in ``SecretStr`` settings and in t
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -28,11 +29,17 @@ from pipeline import mappings
 
 log = get_logger(__name__)
 
+#: The clients' own loggers warn (with tracebacks) on every non-2xx answer, including the 404s
+#: and 409s this adapter expects; the adapter raises or logs failures itself, with reasons.
+CLIENT_LOGGERS = ("opensearch", "elastic_transport.transport")
+
 #: HTTP statuses after which a retry may succeed (rate limited, bad gateway, unavailable, timeout).
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 #: Hits fetched per page when collecting every percolator match (the index.max_result_window
 #: default is 10,000; a page of 1,000 keeps responses small).
 PERCOLATE_PAGE_SIZE = 1000
+#: Returned by a transport for a 404 when the caller said the object may be missing.
+MISSING = object()
 
 
 def engine_error_message(body: Any) -> str:
@@ -77,6 +84,13 @@ def engine_error_message(body: Any) -> str:
     return " :: ".join(parts) if parts else json.dumps(err)[:500]
 
 
+def redact_url(url: str) -> str:
+    """``https://user:secret@host:9200`` -> ``https://***@host:9200`` (for messages and logs)."""
+    import re
+
+    return re.sub(r"(?<=://)[^/@\s]+@", "***@", url)
+
+
 def _engine_error(message: str, *, status: int | None, body: Any, transient: bool) -> EngineError:
     reason = "engine_unreachable" if status is None and transient else "engine_error"
     if status == 429:
@@ -105,12 +119,17 @@ class _OpenSearchTransport:
     def __init__(self, client: Any):
         self.client = client
 
-    def send(self, method: str, path: str, body: Any, params: dict[str, str] | None, ndjson: bool) -> Any:
+    def send(self, method: str, path: str, body: Any, params: dict[str, str] | None, ndjson: bool,
+             missing_ok: bool = False) -> Any:
         from opensearchpy import exceptions as ox
 
         headers = {"content-type": "application/x-ndjson"} if ndjson else None
         try:
-            return self.client.transport.perform_request(method, path, params=params, body=body, headers=headers)
+            resp = self.client.transport.perform_request(method, path, params=params, body=body, headers=headers,
+                                                         ignore=(404,) if missing_ok else ())
+            if missing_ok and isinstance(resp, dict) and resp.get("status") == 404 and "error" in resp:
+                return MISSING
+            return resp
         except ox.ConnectionTimeout as exc:
             raise _engine_error(f"search engine timed out: {type(exc).__name__}", status=None, body=None, transient=True) from None
         except ox.ConnectionError as exc:
@@ -132,7 +151,8 @@ class _ElasticsearchTransport:
     def __init__(self, client: Any):
         self.client = client
 
-    def send(self, method: str, path: str, body: Any, params: dict[str, str] | None, ndjson: bool) -> Any:
+    def send(self, method: str, path: str, body: Any, params: dict[str, str] | None, ndjson: bool,
+             missing_ok: bool = False) -> Any:
         import elastic_transport
         import elasticsearch
 
@@ -144,6 +164,8 @@ class _ElasticsearchTransport:
             return resp.body
         except elasticsearch.ApiError as exc:
             status = exc.meta.status if exc.meta is not None else None
+            if missing_ok and status == 404:
+                return exc.body if isinstance(exc.body, dict) and "found" in exc.body else MISSING
             body_ = exc.body if isinstance(exc.body, dict) else None
             raise _engine_error(engine_error_message(body_ or exc.message), status=status, body=body_,
                                 transient=status in TRANSIENT_STATUSES) from None
@@ -227,6 +249,8 @@ class SearchEngine:
         ``search_timeout_s``. Raises ``ConfigError``-free: an unreachable engine only shows on
         the first request (:class:`EngineError`, transient).
         """
+        for name in CLIENT_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
         hosts = [u.strip() for u in settings.search_url.split(",") if u.strip()]
         password = settings.search_password.get_secret_value() if settings.search_password else None
         api_key = settings.search_api_key.get_secret_value() if settings.search_api_key else None
@@ -516,12 +540,9 @@ class SearchEngine:
 
     # --- helpers ----------------------------------------------------------------------------
     def _get_or_none(self, path: str) -> Any:
-        try:
-            return self.request("GET", path)
-        except EngineError as exc:
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
+        """GET ``path``; None when the engine answers 404 (no warning logged by the client)."""
+        resp = self._transport.send("GET", path, None, None, False, missing_ok=True)
+        return None if resp is MISSING else resp
 
     @staticmethod
     def _as_invalid_query(exc: EngineError) -> EngineError:
