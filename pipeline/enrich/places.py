@@ -66,6 +66,8 @@ W_NEAR = 4.0
 NEAR_SCALE_KM = 150.0
 W_POP = 0.5
 W_QUALITY = 0.7
+#: Share of a state's population its namesake city must hold to be read as the city.
+NAMESAKE_SHARE = 0.1
 
 
 @dataclass
@@ -221,10 +223,18 @@ def _score(p: Place, q: int, ctx_countries: set[str], ctx_neighbours: set[str],
 
 
 def _prune(cands: list[tuple[Place, int]]) -> list[tuple[Place, int]]:
-    """Drop a state/province whose namesake city lies in it ("Mexico City", "New York")."""
-    cities = {(p.country_code, p.admin1_code) for p, q in cands if p.feature == FEATURE_CITY and q <= 1}
-    return [(p, q) for p, q in cands
-            if not (p.feature == FEATURE_ADMIN1 and (p.country_code, p.admin1_code) in cities)]
+    """Drop a state/province when a city of the same name lies in it and holds at least
+    ``NAMESAKE_SHARE`` of its people ("Mexico City", "New York"): news means the city."""
+    keep = []
+    for p, q in cands:
+        if p.feature == FEATURE_ADMIN1 and any(
+            c.feature == FEATURE_CITY and qc <= 1 and c.country_code == p.country_code
+            and c.admin1_code == p.admin1_code and c.population >= NAMESAKE_SHARE * p.population
+            for c, qc in cands
+        ):
+            continue
+        keep.append((p, q))
+    return keep
 
 
 def _accept_weak(m: _Mention, ctx_countries: set[str]) -> bool:

@@ -1,0 +1,219 @@
+"""Topic classification by weighted cue density, with a taxonomy in ``config/topics.yaml``.
+
+An article gets the topics it is *about*: for each topic, weighted cue hits per 100 words of
+body (each cue counted at most ``per_cue_cap`` times; short bodies count as ``min_words``
+long), plus ``title_weight`` x the weights of cues found in the title, must reach the topic's
+``threshold``, and at least ``min_distinct`` different cues must match. A single "migrants" in
+a sports report therefore does not make it a migration story. The file's header documents the
+cue syntax; :func:`load_taxonomy` validates it.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from pipeline.errors import ConfigError
+
+#: The taxonomy shipped with Wirewatch: ``config/topics.yaml`` at the repository root.
+DEFAULT_TOPICS_FILE = Path(__file__).resolve().parents[2] / "config" / "topics.yaml"
+
+_DEFAULTS = {"title_weight": 1.5, "per_cue_cap": 3, "min_words": 150, "threshold": 3.0, "min_distinct": 2}
+_WORD_RE = re.compile(r"\w+(?:['\u2019]\w+)*")
+_GAP = r"(?:\W+\w+){0,3}"
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One weighted cue: its source text, compiled pattern and weight."""
+
+    text: str
+    pattern: re.Pattern
+    weight: float
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic: ``name``, ``description``, ``cues``, ``threshold`` (score units: weighted hits
+    per 100 words), ``min_distinct`` (different cues required), ``title_weight``,
+    ``per_cue_cap`` and ``min_words``."""
+
+    name: str
+    description: str
+    cues: tuple[Cue, ...]
+    threshold: float
+    min_distinct: int
+    title_weight: float
+    per_cue_cap: int
+    min_words: int
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """All topics of one taxonomy file, in file order."""
+
+    path: Path
+    topics: tuple[Topic, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """Topic names in file order."""
+        return [t.name for t in self.topics]
+
+
+def compile_cue(text: str) -> re.Pattern:
+    """Compile one cue (see the syntax in config/topics.yaml) into a regular expression.
+
+    Raises ``ValueError`` for an empty cue.
+    """
+    flags = re.IGNORECASE
+    raw = text.strip()
+    if raw.startswith("="):
+        flags = 0
+        raw = raw[1:].strip()
+    words = raw.split()
+    if not words:
+        raise ValueError("empty cue")
+    parts = []
+    for w in words:
+        if w == "...":
+            parts.append(_GAP)
+            continue
+        star = w.endswith("*")
+        core = re.escape(w.rstrip("*"))
+        parts.append(core + (r"\w*" if star else ""))
+    body = ""
+    for i, p in enumerate(parts):
+        if i == 0:
+            body = p
+        elif p == _GAP:
+            body += p
+        else:
+            body += r"\W+" + p
+    return re.compile(r"(?<!\w)" + body + r"(?!\w)", flags)
+
+
+def _fail(path: Path, what: str) -> ConfigError:
+    return ConfigError(f"topics file {path}: {what}", reason="topics_file")
+
+
+def load_taxonomy(path: Path | str) -> Taxonomy:
+    """Read and validate a taxonomy YAML file.
+
+    Raises :class:`pipeline.errors.ConfigError` (reason ``topics_file``) naming the file and the
+    problem when it is missing, not YAML, has no ``topics`` mapping, or a topic lacks a
+    description or terms, or has a non-numeric weight/threshold or an invalid cue.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fail(path, "not found") from None
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc})") from exc
+    except yaml.YAMLError as exc:
+        raise _fail(path, f"is not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("topics"), dict) or not raw["topics"]:
+        raise _fail(path, "needs a non-empty 'topics' mapping")
+    defaults = dict(_DEFAULTS)
+    if raw.get("defaults") is not None:
+        if not isinstance(raw["defaults"], dict):
+            raise _fail(path, "'defaults' must be a mapping")
+        defaults.update(raw["defaults"])
+    topics = []
+    for name, spec in raw["topics"].items():
+        if not isinstance(spec, dict):
+            raise _fail(path, f"topic {name!r} must be a mapping")
+        desc = spec.get("description")
+        if not isinstance(desc, str) or not desc.strip():
+            raise _fail(path, f"topic {name!r} needs a description")
+        terms = spec.get("terms")
+        if not isinstance(terms, dict) or not terms:
+            raise _fail(path, f"topic {name!r} needs a 'terms' mapping of cue: weight")
+        cues = []
+        for cue, weight in terms.items():
+            if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight <= 0:
+                raise _fail(path, f"topic {name!r}: weight of {cue!r} must be a positive number")
+            try:
+                cues.append(Cue(str(cue), compile_cue(str(cue)), float(weight)))
+            except (ValueError, re.error) as exc:
+                raise _fail(path, f"topic {name!r}: bad cue {cue!r} ({exc})") from exc
+        opts = {k: spec.get(k, defaults[k]) for k in _DEFAULTS}
+        for k, v in opts.items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise _fail(path, f"topic {name!r}: {k} must be a non-negative number")
+        topics.append(Topic(
+            name=str(name), description=" ".join(desc.split()), cues=tuple(cues),
+            threshold=float(opts["threshold"]), min_distinct=int(opts["min_distinct"]),
+            title_weight=float(opts["title_weight"]), per_cue_cap=int(opts["per_cue_cap"]),
+            min_words=int(opts["min_words"]),
+        ))
+    return Taxonomy(path=path, topics=tuple(topics))
+
+
+_CACHE: dict[Path, tuple[float, Taxonomy]] = {}
+_LOCK = threading.Lock()
+
+
+def get_taxonomy(path: Path | str | None = None) -> Taxonomy:
+    """The taxonomy at ``path`` (None: :data:`DEFAULT_TOPICS_FILE`), read once and re-read when
+    the file's modification time changes. Raises ConfigError like :func:`load_taxonomy`."""
+    p = Path(path) if path else DEFAULT_TOPICS_FILE
+    try:
+        mtime = p.stat().st_mtime
+    except OSError:
+        mtime = -1.0
+    with _LOCK:
+        hit = _CACHE.get(p)
+        if hit and hit[0] == mtime:
+            return hit[1]
+    tax = load_taxonomy(p)
+    with _LOCK:
+        _CACHE[p] = (mtime, tax)
+    return tax
+
+
+def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
+    """Per-topic scores: ``{name: {"score": float, "distinct": int, "cues": [cue, ...],
+    "assigned": bool}}``. Useful to explain or tune the classification."""
+    title = title or ""
+    body = body or ""
+    words = len(_WORD_RE.findall(body))
+    out = {}
+    for t in taxonomy.topics:
+        norm = max(words, t.min_words) / 100.0
+        body_sum = title_sum = 0.0
+        matched = []
+        for cue in t.cues:
+            n = len(cue.pattern.findall(body)) if body else 0
+            in_title = bool(title) and cue.pattern.search(title) is not None
+            if n:
+                body_sum += cue.weight * min(n, t.per_cue_cap)
+            if in_title:
+                title_sum += cue.weight
+            if n or in_title:
+                matched.append(cue.text)
+        score = body_sum / norm + t.title_weight * title_sum
+        out[t.name] = {
+            "score": round(score, 3),
+            "distinct": len(matched),
+            "cues": matched,
+            "assigned": score >= t.threshold and len(matched) >= t.min_distinct,
+        }
+    return out
+
+
+def classify_topics(title: str, body: str, settings=None) -> list[str]:
+    """Topics an article is about, in taxonomy order (e.g. ``["migration", "border-crossing"]``).
+
+    ``settings.topics_file`` (a :class:`pipeline.settings.Settings`; None or a missing field
+    means the shipped ``config/topics.yaml``) selects the taxonomy. Raises ConfigError
+    (reason ``topics_file``) when the taxonomy file is missing or malformed.
+    """
+    path = getattr(settings, "topics_file", None) if settings is not None else None
+    tax = get_taxonomy(path)
+    scores = score_topics(title, body, tax)
+    return [name for name in tax.names if scores[name]["assigned"]]

