@@ -35,7 +35,7 @@ log = get_logger(__name__)
 #: Guids remembered per feed. Busy news feeds list 20-100 entries at a time; 2,000 covers
 #: entries that drop out of a feed and come back without re-announcing them as new.
 SEEN_PER_FEED = 2000
-#: Polls with validators between two validator-free "check" polls (catches a 304 that hides a change).
+#: 304 answers in a row before a validator-free "check" poll (catches a 304 that hides a change).
 VALIDATOR_CHECK_EVERY = 12
 #: A validator-free check is also due when the last full 200 body is older than this, seconds.
 VALIDATOR_CHECK_MAX_AGE_S = 86_400
@@ -95,7 +95,7 @@ class Feed:
 
     Times are epoch seconds (float) or None. ``interval_s`` is the current adaptive interval;
     ``entries_per_day`` the moving estimate of new entries per day (None until measured);
-    ``polls_since_check`` counts validator-using polls since the last validator-free one;
+    ``polls_since_check`` counts 304 answers since the last full body;
     ``validator_lies`` counts 304s caught hiding a change; ``last_status`` is the outcome of
     the last poll (``ok``, ``not_modified``, ``unchanged``, ``error``, ``disabled``).
     """

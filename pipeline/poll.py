@@ -6,7 +6,7 @@
 2. **Validators.** The request carries ``If-None-Match`` (stored ETag) and
    ``If-Modified-Since`` (stored Last-Modified) unless the feed's ``ignore_validators``
    switch is on, or this is a **check poll**: after :data:`~pipeline.feeds.VALIDATOR_CHECK_EVERY`
-   polls with validators, or when the last full body is older than
+   304 answers in a row, or when the last full body is older than
    :data:`~pipeline.feeds.VALIDATOR_CHECK_MAX_AGE_S`, the feed is fetched without validators
    and the body hash compared with the stored one.
 3. **A 304 that hides a change.** When a check poll that follows a 304 finds entries
@@ -239,7 +239,7 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
 
     content = resp.content or b""
     digest = body_hash(content)
-    since_check = 0 if (check or not use_validators) else feed.polls_since_check + 1
+    since_check = 0  # a full body resets the count of 304s in a row
 
     # ---- 200 with the body we already have ----
     if feed.body_hash and digest == feed.body_hash:
