@@ -111,21 +111,22 @@ def poll_due_feeds(self) -> int:
 def poll_feed(self, feed_id: str) -> int:
     """Poll one feed (conditional GET) and enqueue a fetch for each new entry.
 
-    New entries are marked seen only after their fetch tasks are enqueued, so a crash
-    between the two re-polls them rather than losing them.
+    New entries are marked seen only after their fetch tasks are enqueued (``on_new`` runs
+    before the registry commits), so a crash between the two re-polls them rather than losing
+    them. Feed errors are recorded in the registry (backoff, reason) by the poll stage itself.
     """
     from pipeline.poll import poll_feed as poll
 
     rt = runtime()
     structlog.contextvars.bind_contextvars(feed_id=feed_id)
     try:
-        result = poll(rt.registry, feed_id, rt.http, rt.settings)
-        for ref in result.refs:
-            fetch_article.delay(ref.to_dict())
-        rt.registry.mark_seen(feed_id, [r.guid for r in result.refs])
+        result = poll(rt.registry, feed_id, rt.http, rt.settings,
+                      on_new=lambda refs: [fetch_article.delay(r.to_dict()) for r in refs])
         rt.counters.incr("polled")
-        rt.counters.incr("entries_new", len(result.refs))
-        return len(result.refs)
+        rt.counters.incr("entries_new", len(result.new))
+        if result.status == "error":
+            rt.counters.error("poll", result.reason or "error")
+        return len(result.new)
     finally:
         structlog.contextvars.unbind_contextvars("feed_id")
 

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
             rds = redis_lib.Redis.from_url(s.redis_url)
             registry = FeedRegistry(rds, s)
             if import_feeds and registry.count() == 0 and s.feeds_file.exists():
-                outlines = read_opml(s.feeds_file.read_bytes())
+                outlines = read_opml(s.feeds_file)
                 for o in outlines:
                     registry.add(o.url, title=o.title)
                 err_console.print(f"imported {len(outlines)} feeds from {s.feeds_file}")
