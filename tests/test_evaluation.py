@@ -226,6 +226,6 @@ def test_own_gold_files_are_valid_and_quotes_occur_in_text():
         for span in rec.excluded_quoted_spans:
             assert " " + " ".join(normalize_quote(span)) + " " in joined, (rec.name, span)
         for loc in rec.locations:
-            assert loc.get("lat") is not None and loc.get("country_code"), (rec.name, loc["name"])
+            assert loc.get("lat") is not None and loc.get("lon") is not None, (rec.name, loc["name"])
         words = len(rec.text.split())
         assert 150 <= words <= 650, (rec.name, words)

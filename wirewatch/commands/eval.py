@@ -39,7 +39,7 @@ def make_enricher(settings: Settings):
     from pipeline.enrich import enrich_text  # noqa: PLC0415 - heavy import, only when evaluating
 
     def enrich(rec: GoldRecord) -> Any:
-        return enrich_text(rec.text, title=rec.title or None, settings=settings)
+        return enrich_text(rec.text, title=rec.title or "", settings=settings)
 
     return enrich
 
