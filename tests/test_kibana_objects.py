@@ -304,3 +304,115 @@ def test_cli_import_json(recorder, tmp_path: Path):
     out = json.loads(result.stdout)
     assert out["success"] is False and out["errors"][0]["id"] == "wirewatch-map-places" and out["objects"] == 16
     assert srv.requests[0]["headers"]["kbn-xsrf"] == "true"
+
+
+# --- the visualizations' aggregations on the real OpenSearch node ----------------------------
+def _es_aggs(vis_aggs: list[dict]) -> tuple[dict, list[str]]:
+    """Translate a visState's aggs into a nested aggregation body (bucket aggs nest in order,
+    metrics sit in the innermost level) and return it with the bucket agg names in order."""
+    metrics, buckets = {}, []
+    for agg in vis_aggs:
+        p, t = agg.get("params", {}), agg["type"]
+        if t == "count":
+            continue
+        if t in ("sum", "max", "min", "avg"):
+            metrics[f"m{agg['id']}"] = {t: {"field": p["field"]}}
+        elif t == "percentiles":
+            metrics[f"m{agg['id']}"] = {"percentiles": {"field": p["field"], "percents": p["percents"]}}
+        elif t == "terms":
+            buckets.append((f"b{agg['id']}", {"terms": {"field": p["field"], "size": p["size"]}}))
+        elif t == "date_histogram":
+            buckets.append((f"b{agg['id']}", {"date_histogram": {"field": p["field"], "fixed_interval": "1d", "min_doc_count": 1}}))
+        elif t == "geohash_grid":
+            buckets.append((f"b{agg['id']}", {"geohash_grid": {"field": p["field"], "precision": p.get("precision", 2)}}))
+        else:
+            raise AssertionError(f"untranslated agg type {t}")
+    body: dict = dict(metrics)
+    for name, spec in reversed(buckets):
+        spec = dict(spec)
+        if body:
+            spec["aggs"] = body
+        body = {name: spec}
+    return body, [n for n, _ in buckets]
+
+
+def _sample_docs() -> list[dict]:
+    from pipeline.index import to_index_doc
+
+    base = [
+        ("a1", "2024-05-01T10:00:00+00:00", ["border-crossing"], ["Ana Lopez"], ["Border Patrol"],
+         [("Tijuana", 32.53, -117.02)], [("We are ready", "Ana Lopez"), ("Not yet", "Luis Videgaray")]),
+        ("a2", "2024-05-02T11:00:00+00:00", ["migration", "border-crossing"], ["Mike Pompeo", "Ana Lopez"], ["State Department"],
+         [("Ciudad Hidalgo", 14.68, -92.15), ("Mexico City", 19.43, -99.13)], [("Talks went well", "Mike Pompeo")]),
+        ("a3", "2024-05-02T12:00:00+00:00", ["economy"], ["Luis Videgaray"], ["Radio Formula"], [], [("Unclear", None)]),
+    ]
+    docs = []
+    for aid, when, topics, persons, orgs, places, quotes in base:
+        docs.append(to_index_doc({
+            "id": aid, "url": f"https://example.org/{aid}", "canonical_url": f"https://example.org/{aid}", "title": aid,
+            "body": "text", "language": "en", "published_at": when, "fetched_at": when,
+            "source": {"domain": "example.org", "feed_url": "https://example.org/rss"},
+            "persons": [{"name": n, "mentions": 1} for n in persons],
+            "organizations": [{"name": n, "mentions": 1} for n in orgs],
+            "locations": [{"name": n, "lat": la, "lon": lo, "country_code": "MX", "mentions": 1} for n, la, lo in places],
+            "countries": ["MX"], "topics": topics,
+            "quotes": [{"text": t, "speaker": s, "speaker_text": s, "verb": "said", "start": 0, "end": 1} for t, s in quotes],
+            "dedupe": {"content_hash": aid, "cluster_id": aid, "duplicate_of": None},
+        }))
+    return docs
+
+
+@pytest.mark.integration
+def test_visualization_aggregations_run_on_real_mapping(search_url, settings):
+    """Every aggregation the visualizations ask for runs on our real mapping in OpenSearch and
+    returns buckets (nested fields would return none; text fields would be refused)."""
+    import httpx
+
+    prefix = f"{settings.index_prefix}-kbn"
+    client = httpx.Client(base_url=search_url, timeout=30)
+    created = []
+    try:
+        for kind in ("articles", "alerts"):
+            body = mappings.create_index_body(prefix, kind, 1, 0)
+            name = mappings.concrete_index_name(prefix, kind)
+            client.put(f"/{name}", json=body).raise_for_status()
+            created.append(name)
+        lines = []
+        for doc in _sample_docs():
+            lines += [json.dumps({"index": {"_index": f"{prefix}-articles", "_id": doc["id"]}}), json.dumps(doc)]
+        for i, (sid, lat) in enumerate([("border", 0.4), ("border", 1.2), ("pompeo", 0.8)]):
+            ev = {"alert_id": f"e{i}", "search_id": sid, "search_name": sid, "article_id": f"a{i + 1}", "cluster_id": f"a{i + 1}",
+                  "matched_at": f"2024-05-0{i + 1}T10:00:05+00:00", "latency_s": lat}
+            lines += [json.dumps({"index": {"_index": f"{prefix}-alerts", "_id": ev["alert_id"]}}), json.dumps(ev)]
+        r = client.post("/_bulk?refresh=true", content="\n".join(lines) + "\n", headers={"Content-Type": "application/x-ndjson"})
+        r.raise_for_status()
+        assert not r.json()["errors"], r.text[:500]
+
+        objs = _objects("opensearch")
+        titles = {o["id"]: o["attributes"]["title"] for o in objs if o["type"] == "index-pattern"}
+        ran = 0
+        for o in objs:
+            if o["type"] != "visualization":
+                continue
+            vis = json.loads(o["attributes"]["visState"])
+            aggs, bucket_names = _es_aggs(vis["aggs"])
+            dv = titles[o["references"][0]["id"]]
+            index = f"{prefix}-{DV_KIND[dv]}"
+            resp = client.post(f"/{index}/_search", json={"size": 0, "aggs": aggs})
+            assert resp.status_code == 200, (o["id"], resp.text[:300])
+            result = resp.json()["aggregations"]
+            if bucket_names:
+                top = result[bucket_names[0]]["buckets"]
+                assert top, f"{o['id']}: no buckets from {bucket_names[0]}"
+            ran += 1
+        assert ran >= 8
+        # the values people will see: most-quoted speakers and the map's points
+        resp = client.post(f"/{prefix}-articles/_search", json={"size": 0, "aggs": {
+            "s": {"terms": {"field": "speakers"}}, "g": {"geohash_grid": {"field": "geo_points", "precision": 3}}}}).json()
+        speakers = {b["key"]: b["doc_count"] for b in resp["aggregations"]["s"]["buckets"]}
+        assert speakers == {"Ana Lopez": 1, "Luis Videgaray": 1, "Mike Pompeo": 1}
+        assert len(resp["aggregations"]["g"]["buckets"]) == 3
+    finally:
+        for name in created:
+            client.delete(f"/{name}")
+        client.close()
