@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pipeline.enrich.entities import extract_entities
+from pipeline.enrich.entities import extract_entities, person_like_locations
 from pipeline.enrich.nlp import get_nlp
 from pipeline.enrich.quotes import extract_quotes
 from pipeline.logs import get_logger
@@ -61,6 +61,12 @@ def _places(doc) -> tuple[list[dict], list[str]]:
     return locations, countries_of(locations)
 
 
+def _countries(locations: list[dict]) -> list[str]:
+    from pipeline.enrich.places import countries_of
+
+    return list(countries_of(locations))
+
+
 def _topics(title: str, body: str, settings: "Settings") -> list[str]:
     try:
         from pipeline.enrich.topics import classify_topics
@@ -103,6 +109,10 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
     nlp = get_nlp(settings.spacy_model)
     doc = nlp(body)
     locations, countries = _places(doc)
+    drop = person_like_locations(doc, locations)
+    if drop:
+        locations = [loc for i, loc in enumerate(locations) if i not in drop]
+        countries = _countries(locations)
     loc_spans = [tuple(s) for loc in locations for s in loc.get("spans", [])]
     ents = extract_entities(doc, loc_spans)
     quotes = extract_quotes(doc, ents, body)

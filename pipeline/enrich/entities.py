@@ -107,6 +107,20 @@ GENERIC_ORG_WORDS = frozenset(
     """.split()
 )
 
+#: Last words that make a "name" an organization (spaCy's small model tags "Manchester United"
+#: as PERSON). Our own list.
+ORG_SUFFIXES = frozenset(
+    """
+    united fc afc city rovers wanderers athletic albion hotspur rangers celtic inc corp corporation
+    ltd llc plc co group bank party association institute university college airlines airways
+    motors holdings partners capital technologies systems news times post agency ministry
+    council committee foundation fund union club league federation network
+    """.split()
+)
+
+#: Platforms and services that spaCy's small model often tags as PERSON; they are organizations.
+KNOWN_PLATFORMS = frozenset("twitter facebook instagram youtube tiktok whatsapp telegram snapchat linkedin reddit google".split())
+
 #: Name particles allowed in lower case inside a person's name ("Ursula von der Leyen").
 NAME_PARTICLES = frozenset("de del della der den di da dos das du la le van von bin bint al el y ter ten".split())
 
@@ -162,6 +176,7 @@ class EntityAnalysis:
     person_mentions: list[Mention] = field(default_factory=list)
     org_mentions: list[Mention] = field(default_factory=list)
     roles: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    org_nouns: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     _tok_person: dict[int, Mention] = field(default_factory=dict, repr=False)
     _tok_org: dict[int, Mention] = field(default_factory=dict, repr=False)
 
@@ -189,6 +204,12 @@ class EntityAnalysis:
             return prior[-1]
         return ties[0][1] if len({n for _, n in ties}) == 1 else None
 
+    def org_for_noun(self, noun: str, before: int) -> str | None:
+        """The organization the article described with ``noun`` ("the IG Metall union",
+        "Volkswagen, the carmaker") most recently before char ``before``, else None."""
+        ties = [name for pos, name in self.org_nouns.get(noun.lower(), []) if pos < before]
+        return ties[-1] if ties else None
+
     def last_person(self, before: int, *, subject_only: bool = True, after: int = 0) -> Mention | None:
         """The last person mention that ends before char ``before`` and starts at or after
         ``after``; with ``subject_only`` only mentions in subject position count."""
@@ -206,12 +227,13 @@ def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
-def _clean_tokens(tokens: Sequence["Token"], *, titles: frozenset[str], norp: frozenset[str]) -> list["Token"]:
+def _clean_tokens(tokens: Sequence["Token"], *, titles: frozenset[str], norp: frozenset[str],
+                  strip_demonyms: bool = False) -> list["Token"]:
     toks = list(tokens)
     while toks:
         t = toks[0]
         low = fold(t.text).rstrip(".")
-        if t.is_punct or t.is_space or t.pos_ == "DET" or low in titles or is_demonym(t.text, norp) or low in ("the", "us", "u.s", "uk"):
+        if t.is_punct or t.is_space or t.pos_ == "DET" or low in titles or (strip_demonyms and (is_demonym(t.text, norp) or low in ("us", "u.s", "uk"))) or low == "the":
             toks.pop(0)
             continue
         break
@@ -306,8 +328,26 @@ def _is_boilerplate_line(doc: "Doc", start: int, end: int) -> bool:
 
 
 # ----------------------------------------------------------------------------- persons
-def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: frozenset[str]) -> list[Mention]:
+def _extend_right(doc: "Doc", end: int) -> int:
+    """Extend a name over particles followed by a capitalised word ("Erik" + "ten Hag")."""
+    j = end
+    while j < len(doc) and fold(doc[j].text) in NAME_PARTICLES and doc[j].text.islower():
+        j += 1
+    if j > end and j < len(doc) and doc[j].text[:1].isupper() and doc[j].pos_ == "PROPN" and not doc[j].is_sent_start:
+        while j + 1 < len(doc) and doc[j + 1].text[:1].isupper() and doc[j + 1].pos_ == "PROPN" and doc[j + 1].ent_type_ in ("", "PERSON"):
+            j += 1
+        return j + 1
+    return end
+
+
+def _looks_like_org(words: Sequence[str]) -> bool:
+    return bool(words) and (fold(words[-1]).rstrip(".") in ORG_SUFFIXES or fold(" ".join(words)) in KNOWN_PLATFORMS)
+
+
+def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: frozenset[str]) -> tuple[list[Mention], list[Mention]]:
+    """NER persons, cleaned; returns (persons, organizations mislabelled as persons)."""
     out: list[Mention] = []
+    orgs: list[Mention] = []
     for ent in doc.ents:
         label = ent.label_
         if label == "PERSON":
@@ -318,19 +358,65 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
                 continue
         else:
             continue
-        toks = _clean_tokens(list(ent), titles=PERSON_TITLES, norp=norp)
+        end = _extend_right(doc, ent.end) if label == "PERSON" else ent.end
+        toks = _clean_tokens(list(doc[ent.start:end]), titles=PERSON_TITLES, norp=norp, strip_demonyms=True)
         text = _span_text(doc, toks)
+        if label == "PERSON" and _looks_like_org([t.text for t in toks]):
+            start = toks[0].idx
+            if not _overlaps(start, start + len(text), loc_spans):
+                orgs.append(Mention(start, start + len(text), toks[0].i, toks[-1].i + 1, text, "organization"))
+            continue
         if not _valid_person_name(toks, text):
             continue
         start = toks[0].idx
-        end = start + len(text)
-        if _overlaps(start, end, loc_spans):
+        end_c = start + len(text)
+        if _overlaps(start, end_c, loc_spans):
             continue
-        if _is_boilerplate_line(doc, start, end):
+        if _is_boilerplate_line(doc, start, end_c):
             continue
         if len(toks) == 1 and is_demonym(text, norp):
             continue
-        out.append(Mention(start, end, toks[0].i, toks[-1].i + 1, text, "person"))
+        out.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "person"))
+    # merge a name split by NER into adjacent pieces ("Erik" "ten Hag")
+    out.sort(key=lambda m: m.start)
+    merged: list[Mention] = []
+    for m in out:
+        if merged and merged[-1].tok_end <= m.tok_start and all(
+            fold(doc[i].text) in NAME_PARTICLES for i in range(merged[-1].tok_end, m.tok_start)
+        ) and m.tok_start - merged[-1].tok_end <= 2 and merged[-1].tok_end != m.tok_start:
+            prev = merged[-1]
+            text = doc.text[prev.start:m.end]
+            merged[-1] = Mention(prev.start, m.end, prev.tok_start, m.tok_end, text, "person")
+            continue
+        if merged and merged[-1].tok_end > m.tok_start:
+            continue  # overlapping after extension
+        merged.append(m)
+    return merged, orgs
+
+
+def _speech_subject_names(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]], norp: frozenset[str]) -> list[Mention]:
+    """Names NER missed that are the subject of a speech verb ("Kwame Mensah said"): two or
+    more capitalised proper nouns, not a place, not part of another entity."""
+    from pipeline.enrich.quotes import SPEECH_VERBS
+
+    out = []
+    for t in doc:
+        if t.dep_ != "nsubj" or t.pos_ != "PROPN" or t.i in taken or t.ent_type_ not in ("", "PERSON", "WORK_OF_ART", "PRODUCT"):
+            continue
+        if t.head.lemma_.lower() not in SPEECH_VERBS:
+            continue
+        toks = [c for c in t.lefts if c.dep_ == "compound" and c.pos_ == "PROPN" and c.i >= t.i - 3] + [t]
+        toks = _clean_tokens(toks, titles=PERSON_TITLES, norp=norp, strip_demonyms=True)
+        if len(toks) < 2 or any(x.i in taken or x.ent_type_ not in ("", "PERSON", "WORK_OF_ART", "PRODUCT") for x in toks):
+            continue
+        if toks[-1].i - toks[0].i + 1 != len(toks):
+            continue
+        text = _span_text(doc, toks)
+        if not _valid_person_name(toks, text) or _looks_like_org([x.text for x in toks]):
+            continue
+        if _overlaps(toks[0].idx, toks[0].idx + len(text), loc_spans):
+            continue
+        out.append(Mention(toks[0].idx, toks[0].idx + len(text), toks[0].i, toks[-1].i + 1, text, "person"))
     return out
 
 
@@ -366,38 +452,71 @@ def _cluster(mentions: list[Mention], is_sub=_is_subname) -> dict[str, list[Ment
     return clusters
 
 
-def _surname_mentions(doc: "Doc", clusters: dict[str, list[Mention]], taken: set[int],
-                      loc_spans: Sequence[tuple[int, int]]) -> list[Mention]:
-    """Mentions of a known person's surname that NER missed or mislabelled."""
-    surnames: dict[str, str] = {}
-    for canon in clusters:
-        words = canon.split()
-        if len(words) < 2:
-            continue
-        s = _word_key(words[-1])
-        if len(s) < 3:
-            continue
-        surnames[s] = None if s in surnames and surnames[s] != canon else canon  # ambiguous -> None
+def _extra_mentions(doc: "Doc", mentions: Sequence[Mention], taken: set[int],
+                    loc_spans: Sequence[tuple[int, int]], norp: frozenset[str]) -> list[Mention]:
+    """Mentions of a known person's surname (or single name) that NER missed or mislabelled
+    ("Videgaray" tagged ORG), extended to the left over first names NER also missed
+    ("Marcus Rashford" tagged GPE when "Rashford" alone was a PERSON)."""
+    keys: set[str] = set()
+    for m in mentions:
+        k = _key_tokens(m.text)
+        if k and len(k[-1]) >= 3:
+            keys.add(k[-1])
+    if not keys:
+        return []
     ent_of: dict[int, "Span"] = {}
     for ent in doc.ents:
         for i in range(ent.start, ent.end):
             ent_of[i] = ent
     out = []
     for t in doc:
-        if t.i in taken or not t.text[:1].isupper() or t.is_stop:
+        if t.i in taken or not t.text[:1].isupper() or t.is_stop or _word_key(t.text) not in keys:
             continue
-        canon = surnames.get(_word_key(t.text))
-        if not canon:
+        if t.pos_ not in ("PROPN", "NOUN", "ADJ", "X") and not t.ent_type_:
             continue
-        ent = ent_of.get(t.i)
-        if ent is not None:
-            if ent.label_ not in ("ORG", "GPE", "NORP", "PERSON", "LOC", "FAC"):
+        start_i = t.i
+        j = t.i - 1
+        while j >= 0 and j not in taken:
+            w = doc[j]
+            low = fold(w.text).rstrip(".")
+            if w.text[:1].isupper() and w.pos_ == "PROPN" and low not in PERSON_TITLES and not is_demonym(w.text, norp) \
+                    and not w.is_sent_start and not _overlaps(w.idx, w.idx + len(w.text), loc_spans):
+                start_i = j
+                j -= 1
                 continue
-            if [x for x in ent if x.tag_ != "POS" and x.text not in _APOS] != [t]:
-                continue  # part of a longer name of something else
-        if _overlaps(t.idx, t.idx + len(t.text), loc_spans):
+            if low in NAME_PARTICLES and w.text.islower():
+                j -= 1
+                continue
+            break
+        if start_i < t.i and fold(doc[start_i].text) in NAME_PARTICLES:
+            start_i = t.i
+        # the mention must cover whole entities (other than people) that it touches
+        ok = True
+        for i in range(start_i, t.i + 1):
+            ent = ent_of.get(i)
+            if ent is None or ent.label_ == "PERSON":
+                continue
+            if ent.label_ not in ("ORG", "GPE", "NORP", "LOC", "FAC", "WORK_OF_ART", "PRODUCT", "CARDINAL"):
+                ok = False
+                break
+            core_end = ent.end
+            while core_end > ent.start and (doc[core_end - 1].tag_ == "POS" or doc[core_end - 1].text in _APOS):
+                core_end -= 1
+            if ent.label_ != "CARDINAL" and (ent.start < start_i or core_end > t.i + 1):
+                ok = False
+                break
+        if not ok:
+            # fall back to the surname alone if it is not inside a longer entity
+            ent = ent_of.get(t.i)
+            if ent is not None and ent.label_ != "PERSON" and [x for x in ent if x.tag_ != "POS" and x.text not in _APOS] != [t]:
+                continue
+            start_i = t.i
+        first = doc[start_i]
+        if _overlaps(first.idx, t.idx + len(t.text), loc_spans):
             continue
-        out.append(Mention(t.idx, t.idx + len(t.text), t.i, t.i + 1, t.text, "person", canonical=canon))
+        text = doc.text[first.idx: t.idx + len(t.text)]
+        out.append(Mention(first.idx, t.idx + len(t.text), start_i, t.i + 1, text, "person"))
+        taken.update(range(start_i, t.i + 1))
     return out
 
 
@@ -558,12 +677,13 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = ()) -
     """
     loc = [(int(s), int(e)) for s, e in location_spans]
     norp = frozenset(fold(e.text) for e in doc.ents if e.label_ == "NORP")
-    pcands = _person_candidates(doc, loc, norp)
-    clusters = _cluster(pcands)
+    pcands, orgs_from_persons = _person_candidates(doc, loc, norp)
     taken = {i for m in pcands for i in range(m.tok_start, m.tok_end)}
-    extra = _surname_mentions(doc, clusters, taken, loc)
-    for m in extra:
-        clusters[m.canonical].append(m)
+    spoken = _speech_subject_names(doc, taken, loc, norp)
+    pcands += spoken
+    taken.update(i for m in spoken for i in range(m.tok_start, m.tok_end))
+    pcands += _extra_mentions(doc, pcands, taken, loc, norp)
+    clusters = _cluster(pcands)
     person_mentions = sorted((m for ms in clusters.values() for m in ms), key=lambda m: m.start)
     for m in person_mentions:
         m.is_subject = _mention_is_subject(doc, m.tok_start, m.tok_end)
@@ -574,7 +694,7 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = ()) -
         person_keys.add(_word_key(canon))
         for w in canon.split():
             person_keys.add(_word_key(w))
-    ocands = _org_candidates(doc, loc, person_spans, person_keys, norp)
+    ocands = _org_candidates(doc, loc, person_spans, person_keys, norp) + orgs_from_persons
     oclusters = _merge_orgs(doc, ocands)
     org_mentions = sorted((m for ms in oclusters.values() for m in ms), key=lambda m: m.start)
 
@@ -588,7 +708,20 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = ()) -
             rows.append({"name": canon, "mentions": len(ms), "surface_forms": surface})
         return rows
 
+    org_nouns: dict[str, list[tuple[int, str]]] = {}
+    for m in org_mentions:
+        nouns = []
+        if m.tok_end < len(doc) and doc[m.tok_end].pos_ == "NOUN" and doc[m.tok_end].text.islower():
+            nouns.append(doc[m.tok_end])
+        root = doc[m.tok_start:m.tok_end].root
+        nouns += [c for c in root.children if c.dep_ == "appos" and c.pos_ == "NOUN"]
+        if root.dep_ == "appos" and root.head.pos_ == "NOUN":
+            nouns.append(root.head)
+        for n in nouns:
+            org_nouns.setdefault(n.lemma_.lower(), []).append((m.start, m.canonical))
+
     analysis = EntityAnalysis(
+        org_nouns=org_nouns,
         persons=entries(clusters),
         organizations=entries(oclusters),
         person_mentions=person_mentions,
@@ -597,3 +730,54 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = ()) -
     )
     analysis.index()
     return analysis
+
+
+#: Prepositions that make a following name a place ("in Jackson") rather than a person.
+LOCATIVE_PREPOSITIONS = frozenset("in at near from to outside across into toward towards through via around inside within".split())
+
+
+def person_like_locations(doc: "Doc", locations: Sequence[dict]) -> set[int]:
+    """Indexes of geoparsed ``locations`` that are really people.
+
+    A place of kind "city"/"other" is a person when every one of its spans, alone or joined to
+    an adjacent place span ("Marcus" + "Rashford"), ends in the surname of someone spaCy tags
+    as PERSON elsewhere in the document (outside any place span), and no span follows a
+    locative preposition ("in Rashford"). Countries and first-order divisions are never dropped.
+    ``locations`` carry ``spans`` (``[start, end)`` character offsets) and ``kind``.
+    """
+    all_spans = sorted((int(s), int(e)) for loc in locations for s, e in loc.get("spans", []))
+    keys = set()
+    for ent in doc.ents:
+        if ent.label_ != "PERSON" or _overlaps(ent.start_char, ent.end_char, all_spans):
+            continue
+        k = _key_tokens(_strip_possessive(ent.text))
+        if k:
+            keys.add(k[-1])
+    if not keys:
+        return set()
+    starts = {s: e for s, e in all_spans}
+    ends = {e: s for s, e in all_spans}
+    drop = set()
+    for idx, loc in enumerate(locations):
+        if loc.get("kind") not in ("city", "other") or not loc.get("spans"):
+            continue
+        ok = True
+        for s, e in loc["spans"]:
+            s, e = int(s), int(e)
+            # join with an adjacent place span on either side ("Marcus" "Rashford")
+            js, je = s, e
+            nxt = e + 1
+            if nxt in starts and doc.text[e:nxt] == " ":
+                je = starts[nxt]
+            prev = s - 1
+            if prev in ends and doc.text[prev:s] == " ":
+                js = ends[prev]
+            last = _key_tokens(doc.text[js:je])
+            span = doc.char_span(js, je, alignment_mode="expand")
+            before = doc[span.start - 1].lower_ if span is not None and span.start > 0 else ""
+            if not last or last[-1] not in keys or before in LOCATIVE_PREPOSITIONS:
+                ok = False
+                break
+        if ok:
+            drop.add(idx)
+    return drop

@@ -22,7 +22,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-from pipeline.enrich.entities import ROLE_NOUNS, EntityAnalysis, fold
+from pipeline.enrich.entities import ROLE_NOUNS, EntityAnalysis, fold, is_demonym
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Token
@@ -357,9 +357,17 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
             if name:
                 return _Speaker(name, text, "person", verb, tok.idx)
         return _Speaker(None, text, None, verb, tok.idx)
+    definite = bool(dets & {"the", "his", "her", "their", "its"}) or tok.tag_ == "NNP"
+    # "the German", "the 31-year-old": a description of the person in focus
+    if definite and (is_demonym(tok.text) or tok.ent_type_ == "NORP" or re.search(r"\d+-year-old$", text)):
+        name = _resolve_pronoun(ctx, tok.idx)
+        return _Speaker(name, text, "person" if name else None, verb, tok.idx)
+    org = ents.org_for_noun(lemma, tok.idx) if definite else None
+    if org:
+        return _Speaker(org, text, "organization", verb, tok.idx)
     if lemma in INSTITUTION_NOUNS or low in INSTITUTION_NOUNS:
-        for o in ents.org_mentions:
-            if any(fold(w) == low for w in o.canonical.split()) and o.start < tok.idx:
+        for o in reversed(ents.org_mentions):
+            if o.start < tok.idx and any(fold(w) == low for w in o.canonical.split()):
                 return _Speaker(o.canonical, text, "organization", verb, tok.idx)
         return _Speaker(_strip_det(text), text, "organization", verb, tok.idx)
     if tok.pos_ == "PROPN":
