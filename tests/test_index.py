@@ -1,0 +1,76 @@
+"""Index stage: derived fields (pure) and idempotent bulk indexing on the real node."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from pipeline.engine import SearchEngine
+from pipeline.index import index_batch, to_index_doc
+
+DOC = {
+    "id": "doc-1", "url": "https://a.example/1", "canonical_url": "https://a.example/1", "title": "Floods in Del Rio",
+    "body": "Flash flooding closed roads.", "language": "en", "published_at": None, "fetched_at": "2026-11-28T10:00:00+00:00",
+    "source": {"domain": "a.example", "feed_url": "https://a.example/feed"},
+    "persons": [], "organizations": [{"name": "National Weather Service", "mentions": 1}],
+    "locations": [
+        {"name": "Del Rio", "geonames_id": 5520552, "country_code": "US", "admin1": "Texas", "feature": "city",
+         "lat": 29.36273, "lon": -100.89676, "mentions": 2},
+        {"name": "Nowhere", "geonames_id": None, "country_code": None, "admin1": None, "feature": None,
+         "lat": None, "lon": None, "mentions": 1},
+        {"name": "Broken", "lat": 123.0, "lon": 10.0, "mentions": 1},
+    ],
+    "countries": ["US"],
+    "quotes": [{"text": "Stay off the roads", "speaker": "Ana Ruiz", "speaker_text": "she", "verb": "said", "start": 0, "end": 1},
+               {"text": "Unattributed", "speaker": None, "speaker_text": None, "verb": None, "start": 2, "end": 3},
+               {"text": "Again", "speaker": "Ana Ruiz", "speaker_text": "Ruiz", "verb": "added", "start": 4, "end": 5}],
+    "topics": ["disaster"], "dedupe": {"content_hash": "h", "cluster_id": "doc-1", "duplicate_of": None},
+}
+
+
+def test_to_index_doc_adds_geo_and_flattened_fields_without_changing_input():
+    before = copy.deepcopy(DOC)
+    out = to_index_doc(DOC, indexed_at="2026-11-28T10:00:01+00:00")
+    assert DOC == before
+    assert out["geo_points"] == [{"lat": 29.36273, "lon": -100.89676}]
+    assert out["locations"][0]["location"] == {"lat": 29.36273, "lon": -100.89676}
+    assert "location" not in out["locations"][1] and "location" not in out["locations"][2]
+    assert out["speakers"] == ["Ana Ruiz"] and out["quote_count"] == 3
+    assert out["place_names"] == ["Del Rio", "Nowhere", "Broken"]
+    assert out["indexed_at"] == "2026-11-28T10:00:01+00:00"
+
+
+def test_to_index_doc_with_no_lists():
+    out = to_index_doc({"id": "x", "title": "t"})
+    assert out["geo_points"] == [] and out["speakers"] == [] and out["quote_count"] == 0 and "indexed_at" not in out
+
+
+@pytest.fixture(scope="module")
+def engine(settings, search_url):
+    s = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}-idx"})
+    eng = SearchEngine.from_settings(s)
+    eng.ensure_setup()
+    yield eng
+    eng.delete_all()
+    eng.close()
+
+
+@pytest.mark.integration
+def test_reindexing_the_same_ids_does_not_duplicate(engine):
+    docs = [{**copy.deepcopy(DOC), "id": f"doc-{i}"} for i in range(5)]
+    first = index_batch(engine, docs, refresh=True)
+    assert sorted(first.indexed) == sorted(d["id"] for d in docs) and first.ok
+    assert engine.count(engine.alias("articles")) == 5
+    docs[0]["title"] = "Floods in Del Rio, updated"
+    second = index_batch(engine, docs + [docs[1]], refresh=True)
+    assert second.ok and len(second.indexed) == 5
+    assert engine.count(engine.alias("articles")) == 5
+    assert engine.get(engine.alias("articles"), "doc-0")["title"] == "Floods in Del Rio, updated"
+    assert engine.count(engine.alias("articles"), {"term": {"speakers": "Ana Ruiz"}}) == 5
+
+
+@pytest.mark.integration
+def test_documents_without_id_fail_and_others_are_written(engine):
+    res = index_batch(engine, [{"title": "no id", "canonical_url": "https://a.example/x"}, {**DOC, "id": "ok-1"}])
+    assert res.indexed == ["ok-1"]
+    assert res.failed == [("https://a.example/x", "missing_id")]
