@@ -402,3 +402,13 @@ def test_email_server_down(nsettings, dlq):
     chan = {"type": "email", "to": ["desk@example.org"], "host": "127.0.0.1", "port": _closed_port()}
     (result,) = notify(EVENT, ARTICLE, [chan], nsettings.model_copy(update={"notify_max_attempts": 2}), deadletters=dlq)
     assert not result.ok and result.reason == "connect_error" and result.attempts == 2
+
+
+def test_shared_client_is_reused_and_replaced_when_closed():
+    from pipeline.notify import shared_http_client
+
+    first = shared_http_client()
+    assert shared_http_client() is first and first.follow_redirects is False
+    first.close()
+    second = shared_http_client()
+    assert second is not first and not second.is_closed
