@@ -332,9 +332,15 @@ class FeedRegistry:
         return self._s(fid)
 
     def get(self, feed_id: str) -> Feed:
-        """The :class:`Feed` with this id (or URL); raises :class:`FeedNotFound`."""
-        fid = self.resolve(feed_id)
-        raw = self.redis.hgetall(self._key(fid))
+        """The :class:`Feed` with this id (or URL); raises :class:`FeedNotFound`.
+
+        One round trip for an id; a URL costs one more (the URL index).
+        """
+        key = (feed_id or "").strip()
+        raw = self.redis.hgetall(self._key(key)) if key and "/" not in key else None
+        if not raw:
+            fid = self.resolve(key)
+            raw = self.redis.hgetall(self._key(fid))
         if not raw:
             raise FeedNotFound(f"no feed {feed_id!r}")
         return Feed.from_redis(raw)
@@ -401,13 +407,14 @@ class FeedRegistry:
         log.info("feed_removed", feed_id=feed.id, url=feed.url)
         return feed
 
-    def update(self, feed_id: str, **changes: Any) -> Feed:
+    def update(self, feed_id: str, *, current: Feed | None = None, **changes: Any) -> Feed:
         """Set fields of a feed record (``Feed`` field names) and return the new record.
 
-        ``next_due`` also moves the feed in the due queue (enabled feeds only). Unknown field
-        names raise :class:`ValueError`.
+        ``next_due`` also moves the feed in the due queue (enabled feeds only). Only the
+        changed fields are written. ``current`` is the record the caller already holds (saves
+        a read). Unknown field names raise :class:`ValueError`.
         """
-        feed = self.get(feed_id)
+        feed = Feed(**current.to_dict()) if current is not None else self.get(feed_id)
         names = {f.name for f in fields(Feed)}
         bad = set(changes) - names
         if bad:
@@ -419,10 +426,15 @@ class FeedRegistry:
         pipe.hset(self._key(feed.id), mapping={k: flat[k] for k in changes})
         if "url" in changes:
             pipe.hset(self._urls, normalize_feed_url(feed.url), feed.id)
-        if feed.enabled and feed.next_due is not None and ("next_due" in changes or "enabled" in changes):
-            pipe.zadd(self._due, {feed.id: feed.next_due})
-        if "enabled" in changes and not feed.enabled:
-            pipe.zrem(self._due, feed.id)
+        if "enabled" in changes:
+            if feed.enabled and feed.next_due is not None:
+                pipe.zadd(self._due, {feed.id: feed.next_due})
+            elif not feed.enabled:
+                pipe.zrem(self._due, feed.id)
+        elif "next_due" in changes and feed.next_due is not None:
+            # XX: only reschedule a feed still in the queue, so a poll that finishes after
+            # someone disabled the feed does not put it back
+            pipe.zadd(self._due, {feed.id: feed.next_due}, xx=True)
         pipe.execute()
         return feed
 
@@ -473,47 +485,50 @@ class FeedRegistry:
         return [Feed.from_redis(raw) for raw in pipe.execute() if raw]
 
     def record_success(self, feed_id: str, *, now: float | None = None, status: str = "ok",
-                       interval_s: float | None = None, **changes: Any) -> Feed:
+                       interval_s: float | None = None, current: Feed | None = None, **changes: Any) -> Feed:
         """Record a successful poll (``status``: ``ok``, ``not_modified`` or ``unchanged``).
 
         Resets the error streak, sets ``last_success``/``last_polled``, stores ``changes``
         (e.g. ``etag``, ``last_modified``, ``body_hash``, ``entries_per_day``, ``url``) and
         schedules ``next_due = now + interval_s`` (``interval_s`` defaults to the feed's
-        current interval or :data:`DEFAULT_INTERVAL_S`, clamped to the settings).
+        current interval or :data:`DEFAULT_INTERVAL_S`, clamped to the settings). ``current``:
+        the record as the caller read it before the poll (saves a read).
         """
         now = time.time() if now is None else now
-        feed = self.get(feed_id)
+        feed = current if current is not None else self.get(feed_id)
         interval = interval_s if interval_s is not None else (feed.interval_s or DEFAULT_INTERVAL_S)
         interval = clamp(interval, self.settings.poll_min_interval_s, self.settings.poll_max_interval_s)
         upd = dict(changes)
         upd.update(last_success=now, last_polled=now, last_status=status, consecutive_errors=0,
                    interval_s=interval, next_due=now + interval, total_polls=feed.total_polls + 1)
-        return self.update(feed.id, **upd)
+        return self.update(feed.id, current=feed, **upd)
 
     def record_error(self, feed_id: str, reason: str, *, now: float | None = None, message: str = "",
                      retry_after_s: float | None = None, next_due: float | None = None,
-                     disable: bool = False, rng: random.Random | None = None) -> Feed:
+                     disable: bool = False, rng: random.Random | None = None,
+                     current: Feed | None = None) -> Feed:
         """Record a failed poll with its reason; back off or disable; log it.
 
         ``next_due`` defaults to ``now + backoff_delay(consecutive_errors, ...)`` (honouring
         ``retry_after_s``). ``disable=True`` (410 Gone) disables the feed with ``reason``.
-        The feed is never removed.
+        The feed is never removed. ``current`` as for :meth:`record_success`.
         """
         now = time.time() if now is None else now
-        feed = self.get(feed_id)
+        feed = current if current is not None else self.get(feed_id)
         n = feed.consecutive_errors + 1
         if next_due is None:
             next_due = now + backoff_delay(n, min_s=self.settings.poll_min_interval_s,
                                            max_s=self.settings.poll_max_interval_s,
                                            retry_after_s=retry_after_s, rng=rng)
-        feed = self.update(feed.id, last_error=now, last_polled=now, last_error_reason=reason,
+        feed = self.update(feed.id, current=feed, last_error=now, last_polled=now, last_error_reason=reason,
                            last_error_message=(message or reason)[:500], last_status="error",
                            consecutive_errors=n, next_due=next_due, total_polls=feed.total_polls + 1,
                            total_errors=feed.total_errors + 1)
         log.warning("feed_poll_failed", feed_id=feed.id, url=feed.url, reason=reason, message=message[:300],
                     consecutive_errors=n, next_due=next_due, retry_after_s=retry_after_s)
         if disable:
-            feed = self.disable(feed.id, reason)
+            feed = self.update(feed.id, current=feed, enabled=False, disabled_reason=reason, last_status="disabled")
+            log.warning("feed_disabled", feed_id=feed.id, url=feed.url, reason=reason)
         return feed
 
     # ---- seen guids ----

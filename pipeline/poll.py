@@ -187,7 +187,7 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
 
     def fail(reason: str, message: str, *, retry_after: float | None = None, disable: bool = False,
              http_status: int | None = None) -> PollResult:
-        f = registry.record_error(feed.id, reason, now=now, message=message, retry_after_s=retry_after,
+        f = registry.record_error(feed.id, reason, current=feed, now=now, message=message, retry_after_s=retry_after,
                                   disable=disable, rng=rng)
         return PollResult(feed.id, feed.url, "error", reason=reason, http_status=http_status,
                           next_due=f.next_due if f.enabled else None, check_poll=check,
@@ -231,7 +231,7 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
     if resp.status == 304:
         epd = update_entries_per_day(feed.entries_per_day, 0, elapsed_since, None)
         interval = adaptive_interval(epd, min_s=min_s, max_s=max_s, feed_min_s=feed.ttl_s)
-        f = registry.record_success(feed.id, now=now, status="not_modified", interval_s=interval,
+        f = registry.record_success(feed.id, current=feed, now=now, status="not_modified", interval_s=interval,
                                     entries_per_day=epd, polls_since_check=feed.polls_since_check + 1,
                                     **validators(), **url_change)
         return PollResult(feed.id, f.url, "not_modified", http_status=304, next_due=f.next_due,
@@ -245,7 +245,7 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
     if feed.body_hash and digest == feed.body_hash:
         epd = update_entries_per_day(feed.entries_per_day, 0, elapsed_since, None)
         interval = adaptive_interval(epd, min_s=min_s, max_s=max_s, feed_min_s=feed.ttl_s)
-        f = registry.record_success(feed.id, now=now, status="unchanged", interval_s=interval,
+        f = registry.record_success(feed.id, current=feed, now=now, status="unchanged", interval_s=interval,
                                     entries_per_day=epd, polls_since_check=since_check,
                                     last_full_fetch=now, **validators(), **url_change)
         if use_validators and (feed.etag or feed.last_modified):
@@ -295,7 +295,7 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
     changes.update(etag=v.get("etag"), last_modified=v.get("last_modified"))
     if parsed.title and not feed.title:
         changes["title"] = parsed.title
-    f = registry.record_success(feed.id, now=now, status="ok", interval_s=interval, entries_per_day=epd,
+    f = registry.record_success(feed.id, current=feed, now=now, status="ok", interval_s=interval, entries_per_day=epd,
                                 body_hash=digest, last_full_fetch=now, polls_since_check=since_check,
                                 ttl_s=parsed.min_interval_s, total_entries=feed.total_entries + len(new_refs),
                                 **changes, **url_change)

@@ -236,3 +236,14 @@ def test_ignore_validators_switch(registry):
     assert registry.set_ignore_validators(f.id, True).ignore_validators
     off = registry.set_ignore_validators(f.id, False)
     assert not off.ignore_validators and off.validator_lies == 0
+
+
+@pytest.mark.integration
+def test_poll_finishing_after_a_disable_does_not_reschedule(registry):
+    f = registry.add("http://a.example.test/", now=100.0)
+    stale = registry.get(f.id)  # what a poll read before someone disabled the feed
+    registry.disable(f.id, "manual")
+    registry.record_success(f.id, current=stale, now=200.0, interval_s=600)
+    after = registry.get(f.id)
+    assert not after.enabled and after.disabled_reason == "manual"
+    assert registry.due(now=10**10) == []
