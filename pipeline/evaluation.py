@@ -23,7 +23,8 @@ Matching rules (one-to-one; each gold item and each predicted item is used at mo
 * **Names** are normalised by :func:`normalize_name`: Unicode accents removed, case folded,
   curly apostrophes made straight, a trailing possessive ``'s``/``'`` dropped, leading
   titles and honorifics dropped (``Gov.``, ``Mr``, ``Dr``, ``President`` ..., see
-  :data:`TITLES`), a leading ``the`` dropped, punctuation other than letters/digits
+  :data:`TITLES`), trailing post-nominals dropped (``KC``, ``Jr``, see :data:`POST_NOMINALS`),
+  a leading ``the`` dropped, punctuation other than letters/digits
   turned into spaces, whitespace collapsed. "Gov. Greg Abbott's" -> "greg abbott".
 * **Persons**: a predicted person matches a gold person when their normalised names are
   equal. A surname alone ("Pompeo") does not match the full name ("Mike Pompeo"): the
@@ -45,9 +46,12 @@ Matching rules (one-to-one; each gold item and each predicted item is used at mo
   threshold of the Mordecai geoparser evaluations cited in issue 4). Gold places of kind
   ``country`` count as correct when the predicted ``country_code`` equals the gold one
   (country centroids are a convention, not a truth). Gold places of kind ``state``/
-  ``admin1``/``province``/``region`` count as correct within 161 km, or within
-  :data:`ADMIN1_TOLERANCE_KM` when the country code also agrees, because the centroid of a
-  large division differs between sources. A matched place without predicted coordinates is
+  ``admin1``/``province``/``region`` with a country code count the same way (within 161 km,
+  or the same country code): the centroid of a large division differs by hundreds of km
+  between sources, and a name match inside the right country is the right division (two
+  same-named divisions in one country are rare; Georgia the US state against Georgia the
+  country differ in code). Places without a country code (continents, mountain ranges)
+  are scored by distance only. A matched place without predicted coordinates is
   not within. ``within_161km_all`` also reports the share over all gold places (unmatched
   ones count as not within).
 * **Quotes**: texts are compared as token multisets (tokens are runs of letters/digits
@@ -90,9 +94,6 @@ EARTH_RADIUS_KM = 6371.0088
 #: Places within this many km of the truth count as correct: 100 miles, the threshold used in
 #: the Mordecai geoparser evaluations (Halterman 2017, 2023) that issue 4 cites.
 WITHIN_KM = 161.0
-#: Tolerance for first-order divisions (states, provinces) whose country code also agrees:
-#: centroids of a large division differ by hundreds of km between sources. Our own rule.
-ADMIN1_TOLERANCE_KM = 400.0
 #: Minimum Dice overlap of token multisets for a predicted quote to match a gold quote.
 QUOTE_MATCH_DICE = 0.8
 #: Topic labels reported on their own (issue 4 gives them a target).
@@ -135,6 +136,8 @@ TITLES = frozenset(
     coach mp mep amb ambassador attorney former late st
     """.split()
 )
+#: Post-nominal letters dropped from the end of a name by :func:`normalize_name`.
+POST_NOMINALS = frozenset("kc qc mp mep jr sr ii iii phd md obe mbe cbe dbe kbe".split())
 
 _QUOTE_CHARS = {
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -165,6 +168,8 @@ def normalize_name(name: str | None) -> str:
     words = [w for w in re.split(r"[^\w]+", text.replace("'", "")) if w]
     while len(words) > 1 and words[0] in TITLES:
         words = words[1:]
+    while len(words) > 1 and words[-1] in POST_NOMINALS:
+        words = words[:-1]
     if len(words) > 1 and words[0] == "the":
         words = words[1:]
     return " ".join(words)
@@ -489,10 +494,10 @@ def _place_ok(g: Mapping[str, Any], p: Any) -> tuple[bool | None, float | None]:
     if glat is None or glon is None:
         return None, dist
     if dist is None:
-        return False, None
+        return (kind in ADMIN1_KINDS and bool(gcc) and pcc == gcc), None
     if dist <= WITHIN_KM:
         return True, dist
-    if kind in ADMIN1_KINDS and gcc and pcc == gcc and dist <= ADMIN1_TOLERANCE_KM:
+    if kind in ADMIN1_KINDS and gcc and pcc == gcc:
         return True, dist
     return False, dist
 

@@ -229,3 +229,15 @@ def test_own_gold_files_are_valid_and_quotes_occur_in_text():
             assert loc.get("lat") is not None and loc.get("lon") is not None, (rec.name, loc["name"])
         words = len(rec.text.split())
         assert 150 <= words <= 650, (rec.name, words)
+
+
+def test_admin1_counts_by_country_code_and_post_nominals_drop():
+    assert normalize_name("Simon Achebe KC") == "simon achebe"
+    pred = _perfect()
+    # a state centroid from another source, 500 km off but in the right country: correct
+    pred["locations"][2] = {"name": "Texas", "country_code": "US", "lat": 35.0, "lon": -101.5}
+    assert score_document(_gold(), pred).within.hits == 3
+    # Georgia-style confusion: same name, other country, far away: wrong
+    pred["locations"][2] = {"name": "Texas", "country_code": "MX", "lat": 25.0, "lon": -80.0}
+    ds = score_document(_gold(), pred)
+    assert (ds.within.hits, ds.within.total) == (2, 3)

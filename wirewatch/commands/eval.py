@@ -18,15 +18,15 @@ from wirewatch.output import FORMAT_OPTION_HELP, Format, console, err_console, f
 #: Rows of the figures table: (key in EvalReport.figures, label).
 ROWS = (
     ("persons_f1", "persons F1"),
-    ("organizations_f1", "organizations F1"),
+    ("organizations_f1", "orgs F1"),
     ("locations_f1", "locations F1"),
-    ("within_161km", "places within 161 km (matched)"),
-    ("within_161km_all", "places within 161 km (all gold)"),
+    ("within_161km", "<=161 km (matched)"),
+    ("within_161km_all", "<=161 km (all gold)"),
     ("quotes_f1", "quotes F1"),
-    ("speaker_accuracy", "quote speaker accuracy"),
-    ("topics_f1", "topics F1 (all labels)"),
-    ("topic_migration_f1", "topic migration F1"),
-    ("topic_border-crossing_f1", "topic border-crossing F1"),
+    ("speaker_accuracy", "speaker accuracy"),
+    ("topics_f1", "topics F1 (all)"),
+    ("topic_migration_f1", "migration F1"),
+    ("topic_border-crossing_f1", "border-crossing F1"),
 )
 
 
@@ -44,7 +44,7 @@ def make_enricher(settings: Settings):
     return enrich
 
 
-def _bar(value: float, width: int = 20) -> str:
+def _bar(value: float, width: int = 10) -> str:
     filled = max(0, min(width, round(value * width)))
     return "█" * filled + "·" * (width - filled)
 
@@ -78,10 +78,10 @@ def print_report(report: EvalReport, show_misses: bool) -> None:
             "value": f"{value:.3f}",
             "bar": _bar(value),
             "target": f">= {target:.2f}" if target is not None else "",
-            "off-the-shelf": f"{BASELINES[key]:.2f}" if key in BASELINES else "",
+            "baseline": f"{BASELINES[key]:.2f}" if key in BASELINES else "",
             "met": ("yes" if value >= target else "NO") if target is not None else "",
         })
-    print_table(rows, ["figure", "value", "bar", "target", "off-the-shelf", "met"],
+    print_table(rows, ["figure", "value", "bar", "target", "baseline", "met"],
                 title=f"enrichment quality over {report.documents} gold articles (micro-averaged)")
     counts = [{"field": f, **c.to_dict()} for f, c in report.fields.items()]
     print_table(counts, ["field", "tp", "fp", "fn", "precision", "recall", "f1"], title="counts per field")
