@@ -234,12 +234,6 @@ class Deduper:
         data = json.loads(raw)
         return DedupeResult(**{k: data.get(k) for k in DedupeResult.__dataclass_fields__ if k in data})
 
-    def _signature(self, article_id: str) -> np.ndarray | None:
-        raw = self.redis.get(self._k_mh(article_id))
-        if raw is None:
-            return None
-        return np.frombuffer(raw, dtype="<u8")
-
     # --- the decision -----------------------------------------------------------------------
     def check_and_record(self, article: Article) -> DedupeResult:
         """Decide whether ``article`` duplicates an earlier one and record the decision.
@@ -299,39 +293,87 @@ class Deduper:
                         return self._store(article, res)
                     r.set(hkey, aid)  # the owner crashed before deciding: take the key over
 
-        # 2. near duplicates.
-        best: tuple[float, str] | None = None
+        # 2. near duplicates: LSH candidates, re-checked against their stored signatures.
+        best: tuple[float, str, str] | None = None
         mh = None
         if long_enough:
             mh = minhash_of(shingles(body, self.k), self.num_perm)
-            for cand in self.lsh.query(mh):
-                cid = cand.decode() if isinstance(cand, bytes) else str(cand)
-                if cid == aid:
-                    continue  # our own half-written entry from a crashed attempt
-                sig = self._signature(cid)
-                if sig is None or self.lookup(cid) is None:
-                    continue
-                sim = float(np.count_nonzero(sig == mh.hashvalues)) / self.num_perm
-                if sim >= self.threshold and (best is None or (sim, cid) > best):
-                    best = (sim, cid)
+            cands = sorted(c for c in self._candidates(mh) if c != aid)  # never match ourselves
+            if cands:
+                pipe = r.pipeline(transaction=False)
+                for cid in cands:
+                    pipe.get(self._k_mh(cid))
+                    pipe.get(self._k_result(cid))
+                got = pipe.execute()
+                for i, cid in enumerate(cands):
+                    sig_raw, rec_raw = got[2 * i], got[2 * i + 1]
+                    if sig_raw is None or rec_raw is None:
+                        continue  # half-written by a crashed worker
+                    sig = np.frombuffer(sig_raw, dtype="<u8")
+                    if sig.shape[0] != self.num_perm:
+                        continue
+                    sim = float(np.count_nonzero(sig == mh.hashvalues)) / self.num_perm
+                    if sim >= self.threshold and (best is None or sim > best[0]):
+                        best = (sim, cid, json.loads(rec_raw)["cluster_id"])
         if best is not None:
-            orig = self.lookup(best[1])
-            res = DedupeResult(h, orig.cluster_id, best[1], "near", round(best[0], 4), "near")
+            res = DedupeResult(h, best[2], best[1], "near", round(best[0], 4), "near")
         else:
             res = DedupeResult(h, aid, None, None, None, None)
 
-        # 3. index this article for later ones, then record the decision (last).
-        if mh is not None:
-            r.set(self._k_mh(aid), np.asarray(mh.hashvalues, dtype="<u8").tobytes())
-            key = aid.encode("utf-8")
-            if not self.lsh.keys.has_key(key):
-                self.lsh.insert(key, mh, check_duplication=False)
-        return self._store(article, res)
+        # 3. index this article for later ones and record the decision, in one transaction.
+        return self._store(article, res, mh)
 
-    def _store(self, article: Article, res: DedupeResult) -> DedupeResult:
+    # --- LSH access ---------------------------------------------------------------------------
+    # datasketch's Redis storage issues one round trip per band for a query and two per band
+    # for an insert. We run the same storage objects' own read/write helpers (``_get_items``,
+    # ``_insert``, which take any redis-like object) on one pipeline instead, so the layout is
+    # datasketch's and ``self.lsh.query`` sees the same data (tests check both agree). If a
+    # datasketch release drops those helpers we fall back to its public API.
+    def _band_hashes(self, mh: MinHash) -> list[bytes]:
+        return [self.lsh._H(mh.hashvalues[start:end]) for start, end in self.lsh.hashranges]
+
+    def _candidates(self, mh: MinHash) -> set[str]:
+        """Ids of the articles sharing at least one LSH band with ``mh``."""
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for H, table in zip(self._band_hashes(mh), self.lsh.hashtables):
+                table._get_items(pipe, table.redis_key(H))
+            found = set().union(*pipe.execute())
+        except AttributeError:
+            found = set(self.lsh.query(mh))
+        return {c.decode() if isinstance(c, bytes) else str(c) for c in found}
+
+    def _lsh_insert(self, pipe, article_id: str, mh: MinHash) -> bool:
+        """Queue the LSH insert of ``article_id`` on ``pipe``; False when the helpers are missing."""
+        key = article_id.encode("utf-8")
+        tables = [self.lsh.keys, *self.lsh.hashtables]
+        if not all(hasattr(t, "_insert") for t in tables):
+            return False
+        try:
+            Hs = self._band_hashes(mh)
+            self.lsh.keys._insert(pipe, key, *Hs)
+            for H, table in zip(Hs, self.lsh.hashtables):
+                table._insert(pipe, H, key)
+            return True
+        except AttributeError:
+            return False
+
+    def _store(self, article: Article, res: DedupeResult, mh: MinHash | None = None) -> DedupeResult:
+        """Write the signature, the LSH entries, the URL key and (last) the decision record in
+        one MULTI/EXEC transaction, so a crash leaves all or nothing of them."""
         pipe = self.redis.pipeline(transaction=True)
+        public_insert = False
+        if mh is not None:
+            pipe.set(self._k_mh(article.id), np.asarray(mh.hashvalues, dtype="<u8").tobytes())
+            public_insert = not self._lsh_insert(pipe, article.id, mh)
         if article.canonical_url:
             pipe.set(self._k_url(article.canonical_url), article.id, nx=True)
+        if public_insert:  # fallback: datasketch's own (non-transactional) insert before the record
+            pipe.execute()
+            pipe = self.redis.pipeline(transaction=True)
+            key = article.id.encode("utf-8")
+            if not self.lsh.keys.has_key(key):
+                self.lsh.insert(key, mh, check_duplication=False)
         pipe.set(self._k_result(article.id), json.dumps(res.record()))
         pipe.execute()
         return res
