@@ -1,0 +1,130 @@
+"""Alert stage on the real node: one alert per (search, story cluster), duplicates never alert,
+only new events are returned, history and the notify hook."""
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from pipeline.alerts import AlertEvent, alert_history, alert_id, match_alerts, notify_events, parse_time
+from pipeline.engine import SearchEngine
+from pipeline.searches import SavedSearch, SavedSearchStore
+
+DOC = {
+    "id": "a1", "url": "https://frontera.example/a1", "canonical_url": "https://frontera.example/a1",
+    "title": "Dozens cross the Rio Grande near Ciudad Juárez", "body": "Migrants waded across the border river.",
+    "language": "en", "published_at": "2026-11-28T13:45:00+00:00", "fetched_at": "2026-11-28T14:00:00+00:00",
+    "source": {"domain": "frontera.example", "feed_url": "https://frontera.example/feed"},
+    "persons": [{"name": "Marisol Pineda", "mentions": 2}], "organizations": [],
+    "locations": [{"name": "Ciudad Juárez", "lat": 31.72024, "lon": -106.46084, "country_code": "MX", "mentions": 3}],
+    "countries": ["MX", "US"], "quotes": [], "topics": ["border-crossing"],
+    "dedupe": {"content_hash": "h1", "cluster_id": "c-border", "duplicate_of": None},
+}
+
+
+def _variant(doc_id: str, *, cluster: str, duplicate_of: str | None = None, **extra) -> dict:
+    d = copy.deepcopy(DOC)
+    d.update({"id": doc_id, "url": f"https://x.example/{doc_id}", "canonical_url": f"https://x.example/{doc_id}", **extra})
+    d["dedupe"] = {"content_hash": doc_id, "cluster_id": cluster, "duplicate_of": duplicate_of}
+    return d
+
+
+def test_alert_id_is_deterministic_per_search_and_cluster():
+    assert alert_id("s", "c") == alert_id("s", "c") != alert_id("s", "c2") != alert_id("s2", "c")
+    assert len(alert_id("s", "c")) == 32
+
+
+def test_parse_time_forms():
+    assert parse_time("2026-11-28T14:00:00Z") == datetime(2026, 11, 28, 14, tzinfo=timezone.utc)
+    assert parse_time("2026-11-28T14:00:00") == datetime(2026, 11, 28, 14, tzinfo=timezone.utc)
+    assert parse_time(0) == datetime(1970, 1, 1, tzinfo=timezone.utc)
+    assert parse_time("yesterday") is None and parse_time(None) is None
+
+
+def test_event_round_trip_keeps_notify_out_of_the_index():
+    ev = AlertEvent(id="x", search_id="s", search_name="S", article_id="a", cluster_id="c", matched_at="t",
+                    notify=[{"type": "webhook", "url": "https://hooks.example/secret"}])
+    doc = ev.to_index_doc()
+    assert doc["alert_id"] == "x" and "notify" not in doc and "id" not in doc
+    assert AlertEvent.from_index_doc(doc).search_id == "s"
+
+
+@pytest.fixture()
+def engine(settings, search_url, request):
+    s = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}-al-{request.node.name[:20].lower().replace('_', '')}"})
+    eng = SearchEngine.from_settings(s)
+    eng.ensure_setup()
+    store = SavedSearchStore(eng)
+    store.add(SavedSearch(name="Border", query="cross AND border", near={"lat": 31.72, "lon": -106.46, "distance_km": 100},
+                          notify=[{"type": "log", "level": "info"}]))
+    store.add(SavedSearch(name="Mexico", countries=["MX"]))
+    store.add(SavedSearch(name="Quakes", query="earthquake"))
+    yield eng
+    eng.delete_all()
+    eng.close()
+
+
+@pytest.mark.integration
+def test_each_search_alerts_once_per_story_cluster(engine):
+    now = datetime(2026, 11, 28, 14, 0, 5, tzinfo=timezone.utc)
+    first = match_alerts(engine, [{**DOC, "enqueued_at": "2026-11-28T14:00:03.500+00:00"}], now=now, refresh=True)
+    assert sorted(e.search_id for e in first) == ["border", "mexico"]
+    ev = next(e for e in first if e.search_id == "border")
+    assert ev.article_id == "a1" and ev.cluster_id == "c-border" and ev.latency_s == 1.5
+    assert ev.notify == [{"type": "log", "level": "info"}]
+    assert ev.id == alert_id("border", "c-border")
+    # redelivery of the same document, then another article of the same story cluster: no new alert
+    assert match_alerts(engine, [DOC]) == []
+    assert match_alerts(engine, [_variant("a2", cluster="c-border")]) == []
+    # another story: alerts again
+    again = match_alerts(engine, [_variant("a3", cluster="c-other")], refresh=True)
+    assert sorted(e.search_id for e in again) == ["border", "mexico"]
+    engine.refresh(engine.alias("alerts"))
+    assert engine.count(engine.alias("alerts")) == 4
+
+
+@pytest.mark.integration
+def test_two_articles_of_one_cluster_in_one_batch_alert_once(engine):
+    events = match_alerts(engine, [_variant("b1", cluster="c1"), _variant("b2", cluster="c1")], refresh=True)
+    assert sorted(e.search_id for e in events) == ["border", "mexico"]
+    assert {e.article_id for e in events} == {"b1"}
+    assert engine.count(engine.alias("alerts")) == 2
+
+
+@pytest.mark.integration
+def test_duplicates_never_alert(engine):
+    dup = _variant("d1", cluster="c-dup", duplicate_of="some-original")
+    assert match_alerts(engine, [dup], refresh=True) == []
+    assert engine.count(engine.alias("alerts")) == 0
+    # ... even when the batch also holds an original of another story
+    events = match_alerts(engine, [dup, _variant("o1", cluster="c-orig")], refresh=True)
+    assert {e.article_id for e in events} == {"o1"}
+
+
+@pytest.mark.integration
+def test_disabled_searches_do_not_alert(engine):
+    SavedSearchStore(engine).disable("mexico")
+    events = match_alerts(engine, [DOC])
+    assert [e.search_id for e in events] == ["border"]
+
+
+@pytest.mark.integration
+def test_history_filters_by_search_and_time(engine):
+    old = datetime.now(timezone.utc) - timedelta(days=3)
+    match_alerts(engine, [_variant("h1", cluster="c-h1")], now=old)
+    match_alerts(engine, [_variant("h2", cluster="c-h2", title="earthquake near the border", body="cross the border")])
+    engine.refresh(engine.alias("alerts"))
+    assert len(alert_history(engine)) == 5
+    assert {e.article_id for e in alert_history(engine, search_id="quakes")} == {"h2"}
+    recent = alert_history(engine, since=datetime.now(timezone.utc) - timedelta(hours=1))
+    assert {e.article_id for e in recent} == {"h2"} and len(recent) == 3
+    assert alert_history(engine, limit=1)[0].article_id == "h2"
+
+
+@pytest.mark.integration
+def test_notify_hook_sends_on_the_search_channels(engine, settings):
+    events = match_alerts(engine, [DOC])
+    results = notify_events(engine, events, {DOC["id"]: DOC}, settings)
+    assert len(results) == 1  # only "border" has a channel (log)
+    assert results[0].ok
