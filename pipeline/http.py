@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import re
 import time
 import zlib
@@ -70,7 +71,6 @@ ACCEPT = {
     "feed": "application/rss+xml,application/atom+xml,application/rdf+xml;q=0.9,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.1",
     "any": "*/*",
 }
-CHUNK_BYTES = 64 * 1024
 
 
 @dataclass
@@ -133,6 +133,12 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - now).total_seconds())
 
 
+@functools.lru_cache(maxsize=1)
+def _ssl_context():
+    """One verifying TLS context per process (loading the CA bundle takes tens of ms)."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's HTTP transport whose connections go through :class:`~pipeline.ssrf.GuardedBackend`.
 
@@ -144,9 +150,10 @@ class GuardedTransport(httpx.HTTPTransport):
     def __init__(self, allow: Allowlist, *, max_connections: int = 20):
         import httpcore
 
-        super().__init__(trust_env=False)
+        ctx = _ssl_context()
+        super().__init__(verify=ctx, trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ctx,
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
@@ -309,7 +316,7 @@ class GuardedClient:
         parts: list[bytes] = []
         received = decoded = 0
         try:
-            for chunk in resp.iter_raw(CHUNK_BYTES):
+            for chunk in resp.iter_raw():  # no chunk_size: a size would buffer until it is reached
                 received += len(chunk)
                 if received > cap:
                     raise FetchError(f"body over the cap of {cap} bytes", reason="too_large", url=url,

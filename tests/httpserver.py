@@ -204,7 +204,7 @@ class LocalServer:
 
     def start(self) -> "LocalServer":
         """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
                                         name=f"local-http-{self.port}", daemon=True)
         self._thread.start()
         return self
