@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -70,9 +71,11 @@ def ensure_services(settings: Settings) -> None:
         services.up(settings)
 
 
-def _count_indexed(engine: SearchEngine, feed_urls: list[str]) -> int:
+def _count_indexed(engine: SearchEngine, feed_urls: list[str], since_iso: str) -> int:
+    """Documents from ``feed_urls`` indexed at or after ``since_iso`` (this run's work only)."""
     engine.request("POST", f"/{engine.alias('articles')}/_refresh")
-    body = {"query": {"terms": {"source.feed_url": feed_urls}}}
+    body = {"query": {"bool": {"filter": [{"terms": {"source.feed_url": feed_urls}},
+                                          {"range": {"indexed_at": {"gte": since_iso}}}]}}}
     return int(engine.request("POST", f"/{engine.alias('articles')}/_count", body)["count"])
 
 
@@ -106,6 +109,7 @@ def run_demo(settings: Settings, *, articles_dir: Path | None = None, timeout_s:
     """
     progress = on_progress or (lambda *_: None)
     t0 = time.monotonic()
+    started_iso = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     progress("starting services (first run fetches the OpenSearch jars)", 0, 0)
     ensure_services(settings)
     engine = SearchEngine.from_settings(settings)
@@ -147,7 +151,7 @@ def run_demo(settings: Settings, *, articles_dir: Path | None = None, timeout_s:
         deadline = time.monotonic() + timeout_s
         done = 0
         while True:
-            done = _count_indexed(engine, feed_urls)
+            done = _count_indexed(engine, feed_urls, started_iso)
             report.failed = counters.all().get("dead_lettered", 0) - dead_before
             progress("indexing sample articles", min(done, expected), expected)
             if done + report.failed >= expected:

@@ -5,6 +5,7 @@ deployment runs), so what the demo exercises is what production runs.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -54,6 +55,24 @@ class ProcessGroup:
                 p.wait()
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``WIREWATCH_*`` variables that reproduce ``settings`` in a child process exactly
+    (lists and dicts as JSON, secrets revealed: they only travel to our own children)."""
+    out: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        if isinstance(value, (list, dict)):
+            value = json.dumps(value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        out[f"WIREWATCH_{name.upper()}"] = str(value)
+    return out
+
+
 def _wirewatch_argv() -> list[str]:
     return [sys.executable, "-m", "wirewatch.cli"]
 
@@ -62,13 +81,14 @@ def start_processes(settings: Settings, *, env: dict[str, str] | None = None, la
                     beat: bool = True, log_dir: Path | None = None, tag: str = "") -> ProcessGroup:
     """Start one ``wirewatch worker`` per entry of ``layout`` and (optionally) ``wirewatch beat``.
 
-    ``env`` adds ``WIREWATCH_*`` overrides for the children. Output goes to
+    The children get ``settings`` through the environment (:func:`settings_env`); ``env`` adds
+    ``WIREWATCH_*`` overrides on top. Output goes to
     ``<log_dir>/<name>.log`` (default ``<state_dir>/logs``). Returns the group; the caller
     must :meth:`ProcessGroup.stop` it.
     """
     log_dir = log_dir or Path(settings.state_dir).resolve() / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    child_env = {**os.environ, **(env or {}), "WIREWATCH_LOG_FORMAT": "json"}
+    child_env = {**os.environ, **settings_env(settings), **(env or {}), "WIREWATCH_LOG_FORMAT": "json"}
     group = ProcessGroup(log_dir=log_dir)
     specs = [(w["name"], [*_wirewatch_argv(), "worker", "--queues", w["queues"], "--pool", w["pool"],
                           "--concurrency", str(w["concurrency"]), "--name", f"{w['name']}{tag}@%h"]) for w in layout]
