@@ -1,0 +1,79 @@
+"""Enrichment quality on the gold sets: runs the real enrichment (spaCy, gazetteer) over
+``tests/gold`` and ``../shared/seeds`` and checks the scores against thresholds.
+
+Thresholds are issue 4's targets where enrichment meets them; elsewhere they are the figure
+measured when the threshold was set minus a margin of about 0.03-0.05, so that a regression
+fails CI while the open gap to the target stays written down beside each figure. Raise them
+as enrichment improves (``wirewatch eval tests/gold`` prints the figures).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.evaluation import TARGETS, EvalReport, evaluate, load_gold_dir
+
+GOLD_DIR = Path(__file__).parent / "gold"
+
+#: Thresholds for tests/gold (24 invented articles).
+GOLD_THRESHOLDS: dict[str, float] = {
+    # issue target 0.90; measured 0.807 (71 tp, 23 fp, 11 fn) when set
+    "persons_f1": 0.76,
+    # issue target 0.80; measured 0.784 when set
+    "organizations_f1": 0.74,
+    # issue target 0.88; measured 0.873 when set
+    "locations_f1": 0.83,
+    # issue target 0.90; measured 0.955 (matched places) -> target
+    "within_161km": TARGETS["within_161km"],
+    # issue target 0.92; measured 0.993 -> target
+    "quotes_f1": TARGETS["quotes_f1"],
+    # issue target 0.90; measured 0.813 (109/134) when set
+    "speaker_accuracy": 0.77,
+}
+
+#: Thresholds for the reference seed (../shared/seeds): every target is met there.
+SEED_THRESHOLDS: dict[str, float] = {k: v for k, v in TARGETS.items()}
+
+
+def _run(directory: Path, settings) -> EvalReport:
+    from pipeline.enrich import enrich_text
+
+    records = load_gold_dir(directory)
+    return evaluate(records, lambda rec: enrich_text(rec.text, title=rec.title, settings=settings))
+
+
+def _check(report: EvalReport, thresholds: dict[str, float]) -> None:
+    figs = report.figures
+    failed = {k: (round(figs[k], 4), t) for k, t in thresholds.items() if figs[k] < t}
+    assert not failed, f"below threshold (measured, threshold): {failed}; misses: {len(report.misses)}"
+
+
+@pytest.fixture(scope="module")
+def gold_report(settings) -> EvalReport:
+    """Enrichment of tests/gold scored once for the module."""
+    return _run(GOLD_DIR, settings)
+
+
+def test_gold_set_meets_thresholds(gold_report):
+    assert gold_report.documents >= 24
+    _check(gold_report, GOLD_THRESHOLDS)
+
+
+def test_gold_set_covers_every_field(gold_report):
+    # the gold set must exercise every field the scorer reports, or a threshold is vacuous
+    for field in ("persons", "organizations", "locations", "quotes", "topics"):
+        c = gold_report.fields[field]
+        assert c.tp + c.fn >= 20, field
+    assert gold_report.speaker.total >= 100
+    assert gold_report.within.total >= 100
+    assert gold_report.topic_labels["migration"].tp + gold_report.topic_labels["migration"].fn >= 8
+    assert gold_report.topic_labels["border-crossing"].tp + gold_report.topic_labels["border-crossing"].fn >= 6
+
+
+def test_reference_seed_meets_targets(shared_dir, settings):
+    seeds = shared_dir / "seeds"
+    if not any(seeds.glob("*.gold.json")):
+        pytest.skip(f"no gold files in {seeds}")
+    report = _run(seeds, settings)
+    _check(report, SEED_THRESHOLDS)
