@@ -20,6 +20,23 @@ KNOWN_REASONS = {"empty", "entity_bomb", "not_a_feed", "xml_error", "parser_cras
 EXPECTED_FILES = 1768
 
 
+@pytest.fixture
+def quiet_cli(monkeypatch):
+    """Keep CLI logs out of CliRunner's captured stdout and away from its stderr (closed after
+    each invoke): warnings and above go to the process's real stderr; structlog restored after."""
+    import logging
+    import sys
+
+    import structlog
+
+    saved = structlog.get_config()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.__stderr__),
+                        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    monkeypatch.setattr("wirewatch.cli.configure_logging", lambda *a, **k: None)
+    yield
+    structlog.configure(**saved)
+
+
 @pytest.fixture(scope="module")
 def corpus_files(shared_dir) -> list[Path]:
     root = shared_dir / "corpora" / "feedparser-tests"
@@ -28,7 +45,7 @@ def corpus_files(shared_dir) -> list[Path]:
     return sorted(p for p in root.rglob("*.xml") if p.is_file())
 
 
-def test_parse_whole_corpus(corpus_files):
+def test_parse_whole_corpus(corpus_files, quiet_cli):
     assert len(corpus_files) == EXPECTED_FILES
     result = CliRunner().invoke(app, ["feeds", "parse", "--format", "json", *map(str, corpus_files)])
     assert result.exception is None, result.output[-2000:]

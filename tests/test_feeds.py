@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -247,3 +248,121 @@ def test_poll_finishing_after_a_disable_does_not_reschedule(registry):
     after = registry.get(f.id)
     assert not after.enabled and after.disabled_reason == "manual"
     assert registry.due(now=10**10) == []
+
+
+# ------------------------------------------------------------------------------------------
+# integration: the `wirewatch feeds` commands
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def quiet_cli(monkeypatch):
+    """Keep CLI logs out of CliRunner's captured stdout and away from its stderr (closed after
+    each invoke): warnings and above go to the process's real stderr; structlog restored after."""
+    import logging
+    import sys
+
+    import structlog
+
+    saved = structlog.get_config()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.__stderr__),
+                        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    monkeypatch.setattr("wirewatch.cli.configure_logging", lambda *a, **k: None)
+    yield
+    structlog.configure(**saved)
+
+@pytest.fixture
+def cli(settings, redis_client, monkeypatch, quiet_cli):
+    """Run `wirewatch feeds ...` in-process against a private registry prefix; returns (invoke, registry)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    import wirewatch.commands.feeds as feeds_cmd
+    from wirewatch.cli import app
+
+    s = settings.model_copy(update={"redis_key_prefix": f"{settings.redis_key_prefix}:cli:{uuid.uuid4().hex[:6]}"})
+    monkeypatch.setattr(feeds_cmd, "get_settings", lambda: s)
+    # the CLI's callback points structlog at CliRunner's temporary stderr, which is closed after
+    # each invoke; keep the test process's logging as it is
+    runner = CliRunner()
+
+    def invoke(*args, ok=True):
+        res = runner.invoke(app, ["feeds", *args])
+        if ok:
+            assert res.exit_code == 0, res.output
+            return json.loads(res.stdout) if "--format" in args else res
+        return res
+
+    return invoke, FeedRegistry(redis_client, s)
+
+
+@pytest.mark.integration
+def test_cli_add_list_disable_health_enable_remove(cli):
+    invoke, reg = cli
+    added = invoke("add", "https://News.Example.test/rss", "--title", "Courier", "--category", "World", "--format", "json")
+    assert added["url"] == "https://news.example.test/rss" and added["categories"] == ["World"]
+    assert [f["id"] for f in invoke("list", "--format", "json")] == [added["id"]]
+    invoke("disable", added["id"], "--reason", "paywall", "--format", "json")
+    reg.record_error(added["id"], "timeout", message="slow")
+    health = invoke("health", "--format", "json")
+    assert health["by_status"] == {"disabled": 1}
+    (item,) = health["items"]
+    assert item["disabled_reason"] == "paywall" and item["last_error_reason"] == "timeout"
+    assert item["consecutive_errors"] == 1 and item["next_due"] is None
+    table = invoke("health")  # the table names the reason too
+    assert "paywall" in table.stdout and "timeout" in table.stdout
+    assert invoke("enable", "https://news.example.test/rss", "--format", "json")["enabled"] is True
+    assert invoke("validators", added["id"], "--ignore", "--format", "json")["ignore_validators"] is True
+    assert invoke("remove", added["id"], "--format", "json")["removed"] == added["id"]
+    assert invoke("list", "--format", "json") == []
+    missing = invoke("remove", "nope", ok=False)
+    assert missing.exit_code == 1 and "no feed" in missing.output and "Traceback" not in missing.output
+    bad = invoke("add", "ftp://x.example.test/", ok=False)
+    assert bad.exit_code == 1 and "http" in bad.output
+
+
+@pytest.mark.integration
+def test_cli_opml_import_export_round_trip(cli, tmp_path):
+    invoke, reg = cli
+    src = Path(__file__).resolve().parent.parent / "seeds" / "feeds.opml"
+    first = invoke("import-opml", str(src), "--format", "json")
+    assert first["added"] == first["feeds_in_file"] >= 40 and first["invalid"] == []
+    again = invoke("import-opml", str(src), "--format", "json")
+    assert again["added"] == 0 and again["already_known"] == first["feeds_in_file"]  # idempotent
+    out = tmp_path / "export.opml"
+    invoke("export-opml", str(out), "--format", "json")
+    from pipeline.opml import read_opml
+
+    original = {f.url: (f.title, f.categories[:1]) for f in read_opml(src)}
+    exported = {f.url: (f.title, f.categories[:1]) for f in read_opml(out)}
+    assert exported == original
+
+
+@pytest.mark.integration
+def test_cli_import_bad_opml(cli, tmp_path):
+    invoke, _ = cli
+    bad = tmp_path / "bad.opml"
+    bad.write_bytes(b"<opml><body><outline")
+    res = invoke("import-opml", str(bad), ok=False)
+    assert res.exit_code == 1 and "xml_error" in res.output and "Traceback" not in res.output
+
+
+def test_cli_redis_down_gives_a_clear_error(settings, monkeypatch, quiet_cli):
+    import socket
+
+    from typer.testing import CliRunner
+
+    import wirewatch.commands.feeds as feeds_cmd
+    from wirewatch.cli import app
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+    monkeypatch.setattr(feeds_cmd, "get_settings", lambda: s)
+    for args in (["list"], ["health", "--format", "json"], ["add", "http://x.example.test/"]):
+        res = CliRunner().invoke(app, ["feeds", *args])
+        assert res.exit_code == 1
+        assert "Redis is not reachable" in res.output and "wirewatch services up" in res.output
+        assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit)

@@ -325,3 +325,43 @@ def test_request_headers_and_check_rule():
     assert is_check_poll(f, now + 86_400)
     f.body_hash = None
     assert not is_check_poll(f, now + 86_400)  # nothing to compare with yet
+
+
+@pytest.fixture
+def feeds_cli(settings, registry, monkeypatch):
+    """Invoke `wirewatch feeds ...` in-process on this test's registry; logs kept off stdout."""
+    import json
+    import logging
+    import sys
+
+    import structlog
+    from typer.testing import CliRunner
+
+    import wirewatch.commands.feeds as feeds_cmd
+    from wirewatch.cli import app
+
+    saved = structlog.get_config()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.__stderr__),
+                        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    monkeypatch.setattr("wirewatch.cli.configure_logging", lambda *a, **k: None)
+    monkeypatch.setattr(feeds_cmd, "get_settings", lambda: registry.settings)
+
+    def invoke(*args):
+        res = CliRunner().invoke(app, ["feeds", *args, "--format", "json"])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.stdout)
+
+    yield invoke
+    structlog.configure(**saved)
+
+
+def test_cli_poll_preview_marks_nothing_seen(local_server, registry, feeds_cli):
+    local_server.add("/feed.xml", FEED_V1, content_type=RSS_TYPE, etag='"v1"')
+    local_server.add("/other.xml", FEED_V2, content_type=RSS_TYPE)
+    feed = registry.add(local_server.url("/feed.xml"))
+    registry.add(local_server.url("/other.xml"))
+    (res,) = feeds_cli("poll", feed.id, "--preview")
+    assert res["status"] == "preview" and len(res["new"]) == 2
+    assert registry.seen_count(feed.id) == 0 and registry.get(feed.id).etag is None
+    due = feeds_cli("poll", "--due", "--preview")
+    assert sorted(len(r["new"]) for r in due) == [2, 3]

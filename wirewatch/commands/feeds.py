@@ -13,7 +13,7 @@ from typing import Any, Optional
 import typer
 
 from pipeline.settings import get_settings
-from wirewatch.output import FORMAT_OPTION_HELP, Format, err_console, fail, print_json, print_table
+from wirewatch.output import FORMAT_OPTION_HELP, Format, console, err_console, fail, print_json, print_table
 
 feeds_app = typer.Typer(help="Feed registry (state in Redis), OPML import/export, health, local parse.",
                         no_args_is_help=True)
@@ -243,6 +243,75 @@ def health_cmd(fmt: Format = FMT,
             for f in feeds]
     print_table(rows, ["feed", "status", "last_success", "last_error_reason", "consecutive_errors", "next_due"],
                 title=f"feed health ({len(rows)} feeds)")
+
+
+class _Preview(Exception):
+    """Raised from ``on_new`` by ``feeds poll --preview`` so the poll commits nothing new."""
+
+
+@feeds_app.command("poll")
+def poll_cmd(feeds: Optional[list[str]] = typer.Argument(None, help="Feed ids or URLs (default: with --due)."),
+             due: bool = typer.Option(False, "--due", help="Poll the feeds that are due now."),
+             limit: int = typer.Option(100, "--limit", help="At most this many due feeds."),
+             enqueue: bool = typer.Option(True, "--enqueue/--preview",
+                                          help="--enqueue: hand new entries to the fetch queue (Celery) and mark "
+                                               "them seen; --preview: list them and mark nothing seen."),
+             fmt: Format = FMT) -> None:
+    """Poll feeds now, in this process (conditional GET, parse, schedule), and show the outcome.
+
+    Errors are recorded in the registry as a worker's poll would. With --preview, new entries
+    are listed but neither queued nor marked seen (the feed's state is left as it was).
+    """
+    from pipeline.feeds import FeedNotFound
+    from pipeline.http import GuardedClient
+    from pipeline.poll import poll_feed
+
+    reg = _registry()
+    s = reg.settings
+    ids: list[str] = []
+    try:
+        ids = [reg.resolve(f) for f in feeds or []]
+    except FeedNotFound as exc:
+        raise _not_found(exc)
+    if due:
+        ids += [f.id for f in reg.due(limit=limit) if f.id not in ids]
+    if not ids:
+        raise fail("nothing to poll: name feeds or pass --due")
+
+    def hand_over(refs):
+        if not enqueue:
+            raise _Preview(refs)
+        from workers.tasks import fetch_article
+
+        for ref in refs:
+            fetch_article.delay(ref.to_dict())
+
+    results = []
+    with GuardedClient(s) as client:
+        for fid in ids:
+            try:
+                res = poll_feed(reg, fid, client, s, on_new=hand_over)
+                out = res.to_dict()
+            except _Preview as p:
+                refs = p.args[0]
+                out = {"feed_id": fid, "url": reg.get(fid).url, "status": "preview", "reason": None,
+                       "new": [r.to_dict() for r in refs], "next_due": None}
+            except Exception as exc:  # noqa: BLE001 - e.g. the broker is down: say so, go on
+                out = {"feed_id": fid, "url": reg.get(fid).url, "status": "error",
+                       "reason": getattr(exc, "reason", type(exc).__name__), "new": [], "next_due": None,
+                       "message": str(exc)}
+            results.append(out)
+    if fmt == Format.json:
+        print_json(results)
+        return
+    now = time.time()
+    print_table([{"feed": r["url"], "status": r["status"], "reason": r.get("reason"), "new": len(r["new"]),
+                  "http": r.get("http_status"), "next_due": _when(r.get("next_due"), now)} for r in results],
+                ["feed", "status", "reason", "new", "http", "next_due"], title=f"polled {len(results)} feeds")
+    if not enqueue:
+        for r in results:
+            for ref in r["new"]:
+                console.print(f"  [green]new[/green] {ref['title'] or '(no title)'}  {ref['link']}")
 
 
 def parse_file(path: Path) -> dict[str, Any]:
