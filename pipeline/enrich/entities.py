@@ -118,6 +118,18 @@ ORG_SUFFIXES = frozenset(
     """.split()
 )
 
+#: Head nouns of institutions: a name in apposition to one is an organization ("the agency,
+#: Senapred,"), and "the navy said" credits a quote to an organization. Our own list.
+INSTITUTION_NOUNS = frozenset(
+    """
+    navy army police military government ministry department agency office court council
+    committee commission embassy company firm bank authority authorities administration
+    union party campaign team club organisation organization service carmaker airline
+    broadcaster newspaper network group charity regulator watchdog insurer lender retailer
+    manufacturer producer operator utility university hospital
+    """.split()
+)
+
 #: Platforms and services that spaCy's small model often tags as PERSON; they are organizations.
 KNOWN_PLATFORMS = frozenset("twitter facebook instagram youtube tiktok whatsapp telegram snapchat linkedin reddit google".split())
 
@@ -160,6 +172,7 @@ class Mention:
     kind: str  # "person" | "organization"
     canonical: str = ""
     is_subject: bool = False
+    is_main_subject: bool = False
 
 
 @dataclass
@@ -210,13 +223,17 @@ class EntityAnalysis:
         ties = [name for pos, name in self.org_nouns.get(noun.lower(), []) if pos < before]
         return ties[-1] if ties else None
 
-    def last_person(self, before: int, *, subject_only: bool = True, after: int = 0) -> Mention | None:
+    def last_person(self, before: int, *, subject_only: bool = True, main_only: bool = False,
+                    after: int = 0) -> Mention | None:
         """The last person mention that ends before char ``before`` and starts at or after
-        ``after``; with ``subject_only`` only mentions in subject position count."""
+        ``after``; with ``subject_only`` only mentions in subject position count, with
+        ``main_only`` only subjects of a main clause."""
         for m in reversed(self.person_mentions):
             if m.end > before or m.start < after:
                 continue
             if subject_only and not m.is_subject:
+                continue
+            if main_only and not m.is_main_subject:
                 continue
             return m
         return None
@@ -296,20 +313,20 @@ def _is_subname(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
     return False
 
 
-def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> bool:
+def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> tuple[bool, bool]:
+    """(is a subject, is the subject of a main clause) for the mention's tokens."""
     span = doc[tok_start:tok_end]
-    root = span.root
-    seen = 0
-    t = root
-    while seen < 4:
+    t = span.root
+    for _ in range(4):
         if t.dep_ in ("nsubj", "nsubjpass"):
-            return True
+            v = t.head
+            main = v.dep_ == "ROOT" or (v.dep_ == "conj" and v.head.dep_ == "ROOT")
+            return True, main
         if t.dep_ in ("appos", "compound", "conj") and t.head is not t:
             t = t.head
-            seen += 1
             continue
-        return False
-    return False
+        break
+    return False, False
 
 
 def _is_boilerplate_line(doc: "Doc", start: int, end: int) -> bool:
@@ -340,6 +357,14 @@ def _extend_right(doc: "Doc", end: int) -> int:
     return end
 
 
+def _apposed_to_institution(span: "Span") -> bool:
+    """True for a name in apposition to an institution ("the disaster agency, Senapred,")."""
+    root = span.root
+    if root.dep_ == "appos" and root.head.lemma_.lower() in INSTITUTION_NOUNS:
+        return True
+    return any(c.dep_ == "appos" and c.lemma_.lower() in INSTITUTION_NOUNS for c in root.children)
+
+
 def _looks_like_org(words: Sequence[str]) -> bool:
     return bool(words) and (fold(words[-1]).rstrip(".") in ORG_SUFFIXES or fold(" ".join(words)) in KNOWN_PLATFORMS)
 
@@ -361,7 +386,7 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
         end = _extend_right(doc, ent.end) if label == "PERSON" else ent.end
         toks = _clean_tokens(list(doc[ent.start:end]), titles=PERSON_TITLES, norp=norp, strip_demonyms=True)
         text = _span_text(doc, toks)
-        if label == "PERSON" and _looks_like_org([t.text for t in toks]):
+        if label == "PERSON" and toks and (_looks_like_org([t.text for t in toks]) or _apposed_to_institution(doc[toks[0].i:toks[-1].i + 1])):
             start = toks[0].idx
             if not _overlaps(start, start + len(text), loc_spans):
                 orgs.append(Mention(start, start + len(text), toks[0].i, toks[-1].i + 1, text, "organization"))
@@ -558,7 +583,13 @@ def _role_ties(doc: "Doc", mentions: Iterable[Mention]) -> dict[str, list[tuple[
 
 # ----------------------------------------------------------------------------- organizations
 def _initials(words: Sequence[str], skip_function: bool) -> str:
-    return "".join(w[0] for w in words if w and not (skip_function and fold(w) in ORG_FUNCTION_WORDS)).upper()
+    out = []
+    for w in words:
+        if not w or (skip_function and fold(w) in ORG_FUNCTION_WORDS):
+            continue
+        core = w.replace(".", "")
+        out.append(core if core.isupper() and core.isalpha() and len(core) <= 4 else w[0])
+    return "".join(out).upper()
 
 
 def is_acronym_of(short: str, full: str) -> bool:
@@ -600,7 +631,12 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
     for ent in doc.ents:
         if ent.label_ != "ORG":
             continue
-        toks = _clean_tokens(list(ent), titles=frozenset(), norp=norp)
+        toks = list(ent)
+        for k, t in enumerate(toks):
+            if t.text in "([" and k > 0:
+                toks = toks[:k]
+                break
+        toks = _clean_tokens(toks, titles=frozenset(), norp=norp)
         text = _span_text(doc, toks)
         if not toks or not any(c.isupper() for c in text) or not any(c.isalpha() for c in text):
             continue
@@ -686,7 +722,7 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = ()) -
     clusters = _cluster(pcands)
     person_mentions = sorted((m for ms in clusters.values() for m in ms), key=lambda m: m.start)
     for m in person_mentions:
-        m.is_subject = _mention_is_subject(doc, m.tok_start, m.tok_end)
+        m.is_subject, m.is_main_subject = _mention_is_subject(doc, m.tok_start, m.tok_end)
 
     person_spans = [(m.start, m.end) for m in person_mentions]
     person_keys = set()

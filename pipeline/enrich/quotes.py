@@ -22,7 +22,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-from pipeline.enrich.entities import ROLE_NOUNS, EntityAnalysis, fold, is_demonym
+from pipeline.enrich.entities import INSTITUTION_NOUNS, ROLE_NOUNS, EntityAnalysis, fold, is_demonym
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Token
@@ -47,13 +47,13 @@ NAMING_VERBS = frozenset("call dub label term describe characterise characterize
 #: Pronouns resolved to the last person in subject position.
 PERSON_PRONOUNS = frozenset("he she him her".split())
 
-#: Head nouns of unnamed institutions that can be credited with a quote ("the navy said").
-INSTITUTION_NOUNS = frozenset(
+#: Nouns for people that, with "a"/"an" as a subject, introduce someone unnamed ("a nurse
+#: said"): a later "she said" then refers to that person, not to the last named one.
+PERSON_NOUNS = ROLE_NOUNS | frozenset(
     """
-    navy army police military government ministry department agency office court council
-    committee commission embassy company firm bank authority authorities administration
-    prosecutor prosecutors white house kremlin pentagon union party campaign team club
-    spokesman spokeswoman spokesperson statement organisation organization service
+    man woman boy girl person nurse witness resident neighbour neighbor survivor victim mother
+    father son daughter wife husband friend relative student teacher worker employee farmer
+    driver passenger shopkeeper fisherman soldier officer source insider protester voter fan
     """.split()
 )
 
@@ -62,7 +62,8 @@ WORK_NOUNS = frozenset(
     """
     film movie book novel song album single show series programme program play article report
     documentary poem opera painting exhibition campaign operation slogan hashtag podcast column
-    headline titled entitled called named dubbed episode track memoir essay study paper
+    headline titled entitled called named dubbed episode track memoir essay study paper known
+    codenamed nicknamed branded billed
     """.split()
 )
 
@@ -277,6 +278,7 @@ class _Ctx:
     quote_ranges: list[tuple[int, int]]
     starts: list[int] = field(default_factory=list)
     speakers: list[tuple[int, str]] = field(default_factory=list)  # (pos, canonical person)
+    unnamed: list[int] = field(default_factory=list)  # offsets of unnamed people introduced
 
     def in_quote(self, tok: "Token") -> bool:
         """True when the token lies between quote marks (marks included)."""
@@ -305,17 +307,38 @@ def _strip_det(text: str) -> str:
 
 
 def _resolve_pronoun(ctx: _Ctx, pos: int) -> str | None:
-    m = ctx.ents.last_person(pos, subject_only=True)
-    best_pos, best = (m.start, m.canonical) if m else (-1, None)
+    """The person a "he"/"she" (or "the minister") at char ``pos`` most likely refers to: the
+    most recent of the last quote speaker, the last named subject of a main clause and the last
+    unnamed person introduced as a subject ("a nurse said", which gives None)."""
+    cands: list[tuple[int, str | None]] = []
+    m = ctx.ents.last_person(pos, main_only=True)
+    if m:
+        cands.append((m.start, m.canonical))
     for spos, name in reversed(ctx.speakers):
         if spos < pos:
-            if spos > best_pos:
-                best_pos, best = spos, name
+            cands.append((spos, name))
             break
-    if best is None:
-        m = ctx.ents.last_person(pos, subject_only=False)
-        best = m.canonical if m else None
-    return best
+    k = bisect_right(ctx.unnamed, pos - 1) - 1
+    if k >= 0:
+        cands.append((ctx.unnamed[k], None))
+    if cands:
+        return max(cands, key=lambda c: c[0])[1]
+    m = ctx.ents.last_person(pos, subject_only=True) or ctx.ents.last_person(pos, subject_only=False)
+    return m.canonical if m else None
+
+
+def _unnamed_people(doc: "Doc", ents: EntityAnalysis) -> list[int]:
+    """Char offsets of subjects that introduce an unnamed person ("A nurse ... said")."""
+    out = []
+    for t in doc:
+        if t.dep_ not in ("nsubj", "nsubjpass") or t.tag_ != "NN" or t.lemma_.lower() not in PERSON_NOUNS:
+            continue
+        if not any(c.dep_ == "det" and c.lower_ in ("a", "an") for c in t.children):
+            continue
+        if any(ents.person_at_token(x.i) for x in t.subtree):
+            continue
+        out.append(t.idx)
+    return out
 
 
 def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None:
@@ -490,8 +513,16 @@ def _frame_speaker(ctx: _Ctx, q: QuoteSpan, para: tuple[int, int]) -> _Speaker |
     return None
 
 
-def _is_title_of_work(body: str, q: QuoteSpan) -> bool:
-    text = q.text(body).strip().rstrip(".,!?")
+def _has_finite_verb(qtoks: Sequence["Token"]) -> bool:
+    return any(t.tag_ in ("VBD", "VBZ", "VBP", "MD") for t in qtoks)
+
+
+def _is_title_of_work(body: str, q: QuoteSpan, qtoks: Sequence["Token"]) -> bool:
+    """A title of a work or a name ("Operation Winter Shield"): every content word
+    capitalised, and either a work noun just before it ("the film", "dubbed") or, for two words
+    or more, no finite verb and no closing sentence punctuation."""
+    raw = q.text(body).strip()
+    text = raw.rstrip(".,!?")
     words = [w for w in re.split(r"\s+", text) if w]
     if not words or len(words) > 12:
         return False
@@ -500,16 +531,19 @@ def _is_title_of_work(body: str, q: QuoteSpan) -> bool:
         return False
     before = body[max(0, q.open_at - 40):q.open_at]
     prev_words = re.findall(r"[A-Za-z\-]+", before)[-3:]
-    return any(fold(w) in WORK_NOUNS for w in prev_words)
+    if any(fold(w) in WORK_NOUNS for w in prev_words):
+        return True
+    return len(content) >= 2 and raw[-1:] not in ".?!" and not _has_finite_verb(qtoks)
 
 
-def _is_fragment(body: str, q: QuoteSpan) -> bool:
+def _is_fragment(body: str, q: QuoteSpan, qtoks: Sequence["Token"]) -> bool:
+    """A short quoted fragment without a finite verb (a scare quote when nobody says it)."""
     text = q.text(body).strip()
     words = text.split()
     if len(words) > SCARE_MAX_WORDS:
         return False
     full_sentence = text[:1].isupper() and text[-1:] in ".?!" and len(words) >= 2
-    return not full_sentence
+    return not full_sentence and not _has_finite_verb(qtoks)
 
 
 def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) -> list[dict]:
@@ -527,6 +561,7 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
         return []
     ranges = [(q.open_at, q.close_at) for q in spans]
     ctx = _Ctx(doc, ents, ranges, starts=[r[0] for r in ranges])
+    ctx.unnamed = _unnamed_people(doc, ents)
     paras = _paragraphs(body)
     para_starts = [p[0] for p in paras]
 
@@ -550,9 +585,9 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
             elif _paragraph_is_only_quotes(body, paras[pi], spans) and pi - 1 in para_last_speaker:
                 prev = para_last_speaker[pi - 1]
                 sp = _Speaker(prev.name, prev.text, prev.type, prev.verb, q.open_at, False)
-        if _is_title_of_work(body, q):
+        if _is_title_of_work(body, q, qtoks):
             continue
-        if not direct and _is_fragment(body, q):
+        if not direct and _is_fragment(body, q, qtoks):
             continue  # scare quote
         if sp is not None and sp.name and sp.type == "person":
             ctx.speakers.append((sp.pos, sp.name))
