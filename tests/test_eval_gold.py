@@ -28,8 +28,14 @@ GOLD_THRESHOLDS: dict[str, float] = {
     "within_161km": TARGETS["within_161km"],
     # issue target 0.92; measured 0.993 -> target
     "quotes_f1": TARGETS["quotes_f1"],
-    # issue target 0.90; measured 0.813 (109/134) when set
+    # issue target 0.90; measured 0.813 (109/134), then 0.806 (108/134) when set
     "speaker_accuracy": 0.77,
+    # no issue target for all labels; measured 0.620 (22 tp, 3 fp, 24 fn) when set
+    "topics_f1": 0.57,
+    # issue target 0.90; measured 0.222 when set (the topic stage tags few migration articles)
+    "topic_migration_f1": 0.17,
+    # issue target 0.90; measured 0.000 when set: not gated here until the topic stage tags it
+    # (the reference seed below gates it at the target)
 }
 
 #: Thresholds for the reference seed (../shared/seeds): every target is met there.

@@ -241,3 +241,19 @@ def test_admin1_counts_by_country_code_and_post_nominals_drop():
     pred["locations"][2] = {"name": "Texas", "country_code": "MX", "lat": 25.0, "lon": -80.0}
     ds = score_document(_gold(), pred)
     assert (ds.within.hits, ds.within.total) == (2, 3)
+
+
+def test_cli_clear_error_on_empty_dir_and_malformed_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from wirewatch.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["eval", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "no *.gold.json files" in " ".join(res.output.split())
+    (tmp_path / "bad.gold.json").write_text(json.dumps({"text": "x", "gold": {"persons": "Mike Pompeo"}}))
+    res = runner.invoke(app, ["eval", str(tmp_path), "--format", "json"])
+    assert res.exit_code == 2
+    out = " ".join(res.output.split())
+    assert "bad.gold.json" in out and "gold.persons" in out
