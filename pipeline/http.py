@@ -217,7 +217,7 @@ class GuardedClient:
         self._client.cookies.clear()
         try:
             while True:
-                check_url(current, self.allow)
+                check_url(current, self.allow, timeout_s=self.settings.fetch_connect_timeout_s)
                 host = urlsplit(current).hostname or ""
                 slot = self.limiter.slot(host) if self.limiter is not None else contextlib.nullcontext()
                 with slot:

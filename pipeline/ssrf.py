@@ -28,8 +28,12 @@ allowlisted network is let through. It is empty by default; tests and the demo a
 """
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
+import os
 import socket
+import threading
+import time
 import typing
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -130,18 +134,63 @@ def address_problem(addr: IPAddress) -> str | None:
     return None
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
+#: How long a successful look-up is reused, seconds. The check before a request and the
+#: connection opened right after it then see the same answer (one look-up, not two).
+DNS_CACHE_TTL_S = 30.0
+DNS_CACHE_MAX = 4096
+_dns_cache: dict[tuple[str, int], tuple[float, list]] = {}
+_dns_lock = threading.Lock()
+_executor: tuple[int, concurrent.futures.ThreadPoolExecutor] | None = None
+
+
+def _resolver_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads that run ``getaddrinfo`` so that a look-up can have a timeout (the C call has none).
+
+    One pool per process: a pool inherited through ``fork`` (Celery's prefork workers) has no
+    live threads, so a new one is made when the process id changes.
+    """
+    global _executor
+    pid = os.getpid()
+    with _dns_lock:
+        if _executor is None or _executor[0] != pid:
+            _executor = (pid, concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="ww-dns"))
+        return _executor[1]
+
+
+def clear_dns_cache() -> None:
+    """Forget cached look-ups (tests; a long-lived process never needs it)."""
+    with _dns_lock:
+        _dns_cache.clear()
+
+
+def resolve(host: str, port: int, timeout_s: float | None = None) -> list[IPAddress]:
     """Resolve ``host`` to its addresses (A and AAAA), in the resolver's order, without duplicates.
 
-    Raises :class:`FetchError` ``connect_error`` (transient) when the name does not resolve.
+    ``timeout_s`` bounds the look-up (None: the system resolver's own limits). Raises
+    :class:`FetchError` ``connect_error`` (transient) when the name does not resolve and
+    ``timeout`` when the look-up takes longer than ``timeout_s``.
     """
     literal = host.strip("[]")
     try:
         return [ipaddress.ip_address(literal)]
     except ValueError:
         pass
+    key = (literal.lower(), port)
+    now = time.monotonic()
+    with _dns_lock:
+        hit = _dns_cache.get(key)
+    if hit and hit[0] > now:
+        return list(hit[1])
     try:
-        infos = socket.getaddrinfo(literal, port, type=socket.SOCK_STREAM)
+        if timeout_s is None:
+            infos = socket.getaddrinfo(literal, port, type=socket.SOCK_STREAM)
+        else:
+            future = _resolver_pool().submit(socket.getaddrinfo, literal, port, type=socket.SOCK_STREAM)
+            try:
+                infos = future.result(timeout=timeout_s)
+            except concurrent.futures.TimeoutError as exc:
+                raise FetchError(f"DNS look-up of {host} took more than {timeout_s:g}s", reason="timeout",
+                                 transient=True) from exc
     except (socket.gaierror, UnicodeError, OSError) as exc:
         raise FetchError(f"cannot resolve {host}: {exc}", reason="connect_error", transient=True) from exc
     out: list[IPAddress] = []
@@ -151,10 +200,15 @@ def resolve(host: str, port: int) -> list[IPAddress]:
             out.append(addr)
     if not out:
         raise FetchError(f"cannot resolve {host}: no address", reason="connect_error", transient=True)
+    with _dns_lock:
+        if len(_dns_cache) >= DNS_CACHE_MAX:
+            _dns_cache.clear()
+        _dns_cache[key] = (now + DNS_CACHE_TTL_S, list(out))
     return out
 
 
-def check_host(host: str, port: int, allow: Allowlist, *, url: str | None = None) -> list[IPAddress]:
+def check_host(host: str, port: int, allow: Allowlist, *, url: str | None = None,
+               timeout_s: float | None = None) -> list[IPAddress]:
     """Resolve ``host`` and return the addresses that may be connected to.
 
     An allowlisted host name returns all its addresses unchecked. Otherwise every resolved
@@ -164,10 +218,10 @@ def check_host(host: str, port: int, allow: Allowlist, *, url: str | None = None
     """
     name = host.lower().strip("[]").rstrip(".")
     if name in allow.hostnames:
-        return resolve(host, port)
+        return resolve(host, port, timeout_s)
     if name in METADATA_HOSTNAMES:
         raise FetchError(f"blocked: {host} is a cloud metadata host", reason="blocked", url=url)
-    addrs = resolve(host, port)
+    addrs = resolve(host, port, timeout_s)
     for addr in addrs:
         if allow.allows_address(addr):
             continue
@@ -178,11 +232,12 @@ def check_host(host: str, port: int, allow: Allowlist, *, url: str | None = None
     return addrs
 
 
-def check_url(url: str, allow: Allowlist) -> list[IPAddress]:
+def check_url(url: str, allow: Allowlist, *, timeout_s: float | None = None) -> list[IPAddress]:
     """Check one URL before it is requested (first request and every redirect hop).
 
     Returns the checked addresses. Raises :class:`FetchError` with reason ``bad_url`` (not
-    http/https, no host, unparsable port) or ``blocked`` (see :func:`check_host`).
+    http/https, no host, unparsable port), ``blocked`` (see :func:`check_host`), or
+    ``connect_error``/``timeout`` from the DNS look-up (bounded by ``timeout_s``).
     """
     try:
         parts = urlsplit(url)
@@ -197,7 +252,7 @@ def check_url(url: str, allow: Allowlist) -> list[IPAddress]:
         raise FetchError(f"bad URL {url!r}: no host", reason="bad_url", url=url)
     if port is None:
         port = 443 if scheme == "https" else 80
-    return check_host(host, port, allow, url=url)
+    return check_host(host, port, allow, url=url, timeout_s=timeout_s)
 
 
 class GuardedBackend:
@@ -218,7 +273,7 @@ class GuardedBackend:
         """Connect to a checked address of ``host`` (raises FetchError ``blocked``)."""
         import httpcore
 
-        addrs = check_host(host, port, self._allow)
+        addrs = check_host(host, port, self._allow, timeout_s=timeout)
         last: Exception | None = None
         for addr in addrs:
             try:

@@ -124,3 +124,28 @@ def test_redirect_to_a_private_address_is_blocked(local_server, settings, target
     assert e.value.reason in ("blocked", "bad_url")
     assert e.value.reason == ("bad_url" if target.startswith("file:") else "blocked")
     assert local_server.hits("/redirect/to") == 1
+
+
+def test_slow_dns_lookup_times_out_and_answers_are_cached(monkeypatch):
+    import socket
+    import time
+
+    from pipeline import ssrf
+
+    calls = []
+
+    def slow_getaddrinfo(host, port, *a, **kw):
+        calls.append(host)
+        if host == "slow.example":
+            time.sleep(1.0)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    ssrf.clear_dns_cache()
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    with pytest.raises(FetchError) as e:
+        ssrf.resolve("slow.example", 80, timeout_s=0.1)
+    assert e.value.reason == "timeout"
+    assert ssrf.resolve("fast.example", 80, timeout_s=1.0) == [ipaddress.ip_address("93.184.215.14")]
+    assert ssrf.resolve("FAST.example", 80, timeout_s=1.0) == [ipaddress.ip_address("93.184.215.14")]
+    assert calls.count("fast.example") == 1
+    ssrf.clear_dns_cache()
