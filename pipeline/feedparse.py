@@ -44,6 +44,9 @@ MAX_ENTITY_VALUE_CHARS = 4096
 SNIFF_BYTES = 256 * 1024
 #: Longest plain-text summary kept per entry, characters (a fallback body, not an archive).
 MAX_SUMMARY_CHARS = 20_000
+#: Entries read from one document; the rest are counted as skipped. News feeds list 10-100;
+#: a feed listing more is an archive or hostile, and its newest entries come first.
+MAX_ENTRIES = 1000
 
 #: Seconds per ``sy:updatePeriod`` value. Source: RSS 1.0 Syndication module
 #: (http://web.resource.org/rss/1.0/modules/syndication/): hourly, daily, weekly, monthly, yearly;
@@ -215,6 +218,12 @@ def sniff(content: bytes) -> str | None:
         check_entities(subset)
     m = re.match(r"<([A-Za-z_][\w.:-]*)", rest)
     root = m.group(1).lower() if m else None
+    if root is None:
+        if not rest.strip():
+            raise FeedError("no element, only a prolog or comments", reason="empty")
+        if rest.lstrip().startswith("{"):
+            return "{json}"
+        raise FeedError("neither XML nor JSON", reason="not_a_feed")
     if root is not None and root.split(":")[-1] in _HTML_ROOTS:
         raise FeedError(f"an HTML page (<{root}>) where a feed was expected", reason="not_a_feed")
     return root
@@ -224,10 +233,42 @@ def sniff(content: bytes) -> str | None:
 # feedparser result -> ParsedFeed
 # --------------------------------------------------------------------------------------------
 
+class _EncodingDetected(Exception):
+    """Bozo marker: the encoding was detected by charset-normalizer after feedparser guessed."""
+
+
+def _charset_param(content_type: str) -> str | None:
+    m = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type or "", re.IGNORECASE)
+    return m.group(1) if m else None
+
+
+def _detect_charset(content: bytes) -> str | None:
+    """Best charset for ``content`` by charset-normalizer (None when it has no answer)."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a declared dependency, but detection is optional
+        return None
+    best = from_bytes(content[:SNIFF_BYTES]).best()
+    return best.encoding if best is not None else None
+
+
+def _feedparser(feedparser, content: bytes, headers: dict[str, str]):
+    try:
+        return feedparser.parse(io.BytesIO(content), response_headers=headers)
+    except Exception as exc:  # noqa: BLE001 - feedparser bugs on odd input must not escape
+        raise FeedError(f"feedparser failed: {type(exc).__name__}: {exc}", reason="parser_crash") from exc
+
+
 def classify_bozo(exc: BaseException | None) -> str | None:
-    """Map feedparser's ``bozo_exception`` to a reason code (None when there is none)."""
+    """Map feedparser's ``bozo_exception`` to a reason code (None when there is none).
+
+    ``encoding_detected`` means feedparser found no usable charset and charset-normalizer's
+    detection was used instead.
+    """
     if exc is None:
         return None
+    if isinstance(exc, _EncodingDetected):
+        return "encoding_detected"
     name = type(exc).__name__
     if isinstance(exc, xml.sax.SAXException):
         return "xml_error"
@@ -314,22 +355,31 @@ def parse_feed(content: bytes, *, feed_url: str, feed_id: str, headers: dict | N
     skipped and counted. Duplicate guids within one document keep their first occurrence.
 
     Raises :class:`FeedError` with reason ``empty``, ``entity_bomb``, ``not_a_feed`` or
-    ``xml_error`` (not well-formed and nothing recovered) when the document yields nothing
+    ``xml_error`` (not well-formed and nothing recovered), ``json_error`` when the document yields nothing
     usable. A recognised feed with zero entries is a valid result, not an error.
     """
     import feedparser  # imported here: a heavy import the CLI only needs for `parse`
 
     root = sniff(content)
+    if root == "{json}":
+        return parse_json_feed(content, feed_url=feed_url, feed_id=feed_id)
     resp_headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
     resp_headers.setdefault("content-location", feed_url)
     # Without a content type feedparser flags every document as non-XML; for local files and
     # servers that send none, assume application/xml, whose charset rules (RFC 3023) follow the
     # document's own XML declaration.
     resp_headers.setdefault("content-type", "application/xml")
-    try:
-        d = feedparser.parse(io.BytesIO(content), response_headers=resp_headers)
-    except Exception as exc:  # noqa: BLE001 - feedparser bugs on odd input must not escape
-        raise FeedError(f"feedparser failed: {type(exc).__name__}: {exc}", reason="parser_crash") from exc
+    d = _feedparser(feedparser, content, resp_headers)
+    if d.get("bozo") and classify_bozo(d.get("bozo_exception")) in ("encoding_override", "encoding_unknown") \
+            and not _charset_param(resp_headers.get("content-type", "")):
+        # no charset anywhere, or a wrong one: feedparser fell back to a guess; detect instead
+        detected = _detect_charset(content)
+        if detected and detected.lower() != str(d.get("encoding") or "").lower():
+            retry = dict(resp_headers, **{"content-type": f"application/xml; charset={detected}"})
+            d2 = _feedparser(feedparser, content, retry)
+            if d2.get("entries") or d2.get("feed"):
+                d = d2
+                d["bozo"], d["bozo_exception"] = True, _EncodingDetected(detected)
 
     exc = d.get("bozo_exception") if d.get("bozo") else None
     bozo_reason = classify_bozo(exc)
@@ -338,8 +388,6 @@ def parse_feed(content: bytes, *, feed_url: str, feed_id: str, headers: dict | N
     raw_entries = d.get("entries") or []
 
     if not version and not raw_entries:
-        if root is None:
-            raise FeedError("no XML element found", reason="empty")
         local_root = root.split(":")[-1]
         if bozo_reason == "xml_error" and not feed and local_root not in FEED_ROOTS:
             raise FeedError(f"not well-formed and nothing recovered: {exc}", reason="xml_error")
@@ -358,6 +406,9 @@ def parse_feed(content: bytes, *, feed_url: str, feed_id: str, headers: dict | N
         bozo_reason=bozo_reason,
     )
     seen: set[str] = set()
+    if len(raw_entries) > MAX_ENTRIES:
+        result.skipped_entries += len(raw_entries) - MAX_ENTRIES
+        raw_entries = raw_entries[:MAX_ENTRIES]
     for entry in raw_entries:
         try:
             ref, ts = _entry_to_ref(entry, feed_url, feed_id)
@@ -374,6 +425,68 @@ def parse_feed(content: bytes, *, feed_url: str, feed_id: str, headers: dict | N
             result.published_ts.append(ts)
     if result.bozo:
         log.debug("feed_bozo", feed_id=feed_id, reason=bozo_reason, entries=len(result.entries))
+    return result
+
+
+def parse_json_feed(content: bytes, *, feed_url: str, feed_id: str) -> ParsedFeed:
+    """Parse a JSON Feed 1.0/1.1 document (https://jsonfeed.org/version/1.1) into a ParsedFeed.
+
+    Items use ``url`` (else ``external_url``, else an http(s) ``id``) as the link, ``id`` as
+    the guid, ``summary``/``content_text``/``content_html`` as the summary and
+    ``date_published`` (else ``date_modified``) as the date. Raises :class:`FeedError`
+    ``not_a_feed`` for JSON that is not a JSON Feed (no ``version`` naming jsonfeed.org, or
+    no ``items`` list) and ``json_error`` for broken JSON.
+    """
+    import json
+    from datetime import datetime
+    from urllib.parse import urljoin
+
+    try:
+        doc = json.loads(content.decode("utf-8-sig", errors="replace"))
+    except (ValueError, RecursionError) as exc:
+        raise FeedError(f"JSON that does not parse: {exc}", reason="json_error") from exc
+    if not isinstance(doc, dict) or "jsonfeed.org" not in str(doc.get("version", "")) \
+            or not isinstance(doc.get("items"), list):
+        raise FeedError("JSON, but not a JSON Feed", reason="not_a_feed")
+    result = ParsedFeed(feed_url=feed_url, feed_id=feed_id, title=html_to_text(str(doc.get("title") or "")),
+                        link=str(doc.get("home_page_url") or ""), version="json1")
+    seen: set[str] = set()
+    items = doc["items"]
+    if len(items) > MAX_ENTRIES:
+        result.skipped_entries += len(items) - MAX_ENTRIES
+        items = items[:MAX_ENTRIES]
+    for item in items:
+        if not isinstance(item, dict):
+            result.skipped_entries += 1
+            continue
+        guid = str(item.get("id") or "").strip()
+        link = str(item.get("url") or item.get("external_url") or "").strip()
+        if link:
+            link = urljoin(feed_url, link)
+        elif guid.startswith(("http://", "https://")):
+            link = guid
+        if not link.startswith(("http://", "https://")):
+            result.skipped_entries += 1
+            continue
+        guid = guid or link
+        if guid in seen:
+            continue
+        seen.add(guid)
+        ts = None
+        for key in ("date_published", "date_modified"):
+            raw = item.get(key)
+            if raw:
+                try:
+                    ts = datetime.fromisoformat(str(raw).replace("Z", "+00:00")).timestamp()
+                    break
+                except ValueError:
+                    continue
+        summary = item.get("summary") or item.get("content_text") or html_to_text(str(item.get("content_html") or ""))
+        result.entries.append(ArticleRef(feed_id=feed_id, feed_url=feed_url, link=link, guid=guid,
+                                         title=html_to_text(str(item.get("title") or "")), published=_iso(ts),
+                                         summary=str(summary)[:MAX_SUMMARY_CHARS]))
+        if ts is not None:
+            result.published_ts.append(ts)
     return result
 
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from wirewatch.cli import app
 
 #: Reasons a feed file may fail with; anything else is an unclassified failure.
-KNOWN_REASONS = {"empty", "entity_bomb", "not_a_feed", "xml_error", "parser_crash", "unreadable"}
+KNOWN_REASONS = {"empty", "entity_bomb", "not_a_feed", "xml_error", "json_error", "parser_crash", "unreadable"}
 EXPECTED_FILES = 1768
 
 

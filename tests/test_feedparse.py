@@ -202,3 +202,65 @@ def test_charset_from_header_is_used():
 def test_html_to_text():
     assert html_to_text("<p>A &amp; B</p>\n\n<br/>C") == "A & B C"
     assert html_to_text("") == ""
+
+
+def test_wrong_declared_encoding_still_reads_the_text():
+    doc = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Caf\u00e9 cr\u00e8me</title>'
+           "<item><title>Se\u00f1or Pe\u00f1a visita la frontera</title><link>http://x.example.test/a</link></item>"
+           "</channel></rss>").encode("latin-1")
+    parsed = parse_feed(doc, feed_url=URL, feed_id="f")
+    assert parsed.bozo and parsed.bozo_reason in ("encoding_override", "encoding_detected")
+    assert parsed.title == "Caf\u00e9 cr\u00e8me"
+    assert parsed.entries[0].title == "Se\u00f1or Pe\u00f1a visita la frontera"
+
+
+def test_missing_encoding_is_detected():
+    text = "\u6211\u5e0c\u671b\u8fd9\u4e2a\u6587\u4ef6\u5f88\u5bb9\u6613\u88ab\u7ffb\u8bd1\u6210\u4e2d\u6587\uff0c\u5e76\u6709\u52a9\u4e8e\u6539\u8fdb\u8f6f\u4ef6\u3002" * 3
+    doc = f'<feed xmlns="http://www.w3.org/2005/Atom"><title>{text}</title></feed>'.encode("gb18030")
+    parsed = parse_feed(doc, feed_url=URL, feed_id="f")
+    assert parsed.title == text
+    assert parsed.bozo_reason == "encoding_detected"
+
+
+JSON_FEED = b"""{
+  "version": "https://jsonfeed.org/version/1.1",
+  "title": "Border Desk",
+  "home_page_url": "https://desk.example.test/",
+  "items": [
+    {"id": "1", "url": "https://desk.example.test/a", "title": "Crossing reopens",
+     "content_html": "<p>Trucks <b>moved</b> again.</p>", "date_published": "2024-06-04T08:30:00Z"},
+    {"id": "https://desk.example.test/b", "title": "No url, permalink id", "summary": "Short."},
+    {"id": "3", "title": "No link at all"},
+    "not an object"
+  ]
+}"""
+
+
+def test_json_feed():
+    parsed = parse_feed(JSON_FEED, feed_url=URL, feed_id="j")
+    assert parsed.version == "json1" and parsed.title == "Border Desk"
+    assert [(e.guid, e.link) for e in parsed.entries] == [("1", "https://desk.example.test/a"),
+                                                           ("https://desk.example.test/b", "https://desk.example.test/b")]
+    assert parsed.entries[0].summary == "Trucks moved again."
+    assert parsed.entries[0].published == "2024-06-04T08:30:00+00:00"
+    assert parsed.skipped_entries == 2
+
+
+@pytest.mark.parametrize("doc,reason", [
+    (b'{"hello": "world"}', "not_a_feed"),
+    (b'{"version": "https://jsonfeed.org/version/1", "items": [', "json_error"),
+    (b"%PDF-1.4 binary junk", "not_a_feed"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "not_a_feed"),
+])
+def test_other_content_is_classified(doc, reason):
+    with pytest.raises(FeedError) as info:
+        parse_feed(doc, feed_url=URL, feed_id="f")
+    assert info.value.reason == reason
+
+
+def test_entries_are_capped():
+    from pipeline.feedparse import MAX_ENTRIES
+
+    items = "".join(f"<item><link>http://x.example.test/{i}</link></item>" for i in range(MAX_ENTRIES + 25))
+    parsed = parse_feed(f'<rss version="2.0"><channel>{items}</channel></rss>'.encode(), feed_url=URL, feed_id="f")
+    assert len(parsed.entries) == MAX_ENTRIES and parsed.skipped_entries == 25
