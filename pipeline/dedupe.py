@@ -3,11 +3,13 @@
 
 Decisions, in order, for one :class:`~pipeline.models.Article`:
 
-1. **Seen before** (``exact_url``): the article id (derived from the canonical URL) already has
-   a recorded decision. This is a re-fetch or a retried task: the stored ``cluster_id`` and
+1. **Seen before** (``exact_url``): the article id (derived from the canonical URL), or another
+   id recorded under the same canonical URL, already has a decision. This is a re-fetch or a retried task: the stored ``cluster_id`` and
    ``duplicate_of`` are returned unchanged (so the contract's ``dedupe`` object is identical
    on every check of one id), ``kind`` is ``"exact_url"`` and ``first_kind`` is the original
-   decision. An article is never marked a duplicate of itself.
+   decision. An article is never marked a duplicate of itself. ``exact_url`` does NOT mean
+   "drop it": a retried task must still finish its work (indexing is idempotent); when
+   ``first_kind`` is None the article is its cluster's original and is enriched as usual.
 2. **Exact content** (``exact_content``): the SHA-256 of the normalized body (see
    :func:`normalize_text`) was claimed first by another article (Redis ``SET NX``).
 3. **Near** (``near``): MinHash LSH finds earlier articles whose estimated Jaccard similarity
@@ -246,7 +248,7 @@ class Deduper:
         """
         body = article.body or ""
         h = content_hash(body)
-        known = self.lookup(article.id)  # fast path without the lock
+        known = self._known(article)  # fast path without the lock
         if known is not None:
             return self._seen_again(known, h)
         lock = self.redis.lock(self._lock_name, timeout=LOCK_LEASE_S, blocking_timeout=LOCK_WAIT_S)
@@ -254,7 +256,7 @@ class Deduper:
             raise DedupeError(f"dedupe lock {self._lock_name} busy for {LOCK_WAIT_S}s", reason="dedupe_busy",
                               transient=True)
         try:
-            known = self.lookup(article.id)
+            known = self._known(article)
             if known is not None:
                 return self._seen_again(known, h)
             result = self._decide(article, body, h)
@@ -266,6 +268,17 @@ class Deduper:
         log.info("dedupe", article_id=article.id, kind=result.kind, duplicate_of=result.duplicate_of,
                  cluster_id=result.cluster_id, similarity=result.similarity)
         return result
+
+    def _known(self, article: Article) -> DedupeResult | None:
+        """The recorded decision for this article id, else for another id already recorded
+        under the same canonical URL (ids normally derive from it, but callers may differ)."""
+        known = self.lookup(article.id)
+        if known is None and article.canonical_url:
+            other = self.redis.get(self._k_url(article.canonical_url))
+            other = other.decode() if isinstance(other, bytes) else other
+            if other and other != article.id:
+                known = self.lookup(other)
+        return known
 
     def _seen_again(self, known: DedupeResult, h: str) -> DedupeResult:
         return DedupeResult(

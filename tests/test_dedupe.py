@@ -143,6 +143,10 @@ def test_exact_content_and_refetch(deduper):
     assert updated.kind == "exact_url" and updated.changed and updated.cluster_id == a.id
     rb2 = deduper.check_and_record(b)
     assert rb2.to_dict() == rb.to_dict() and rb2.first_kind == "exact_content"
+    # another id under an already recorded canonical URL is a re-fetch too
+    other_id = Article(id="f" * 32, url=a.url + "?utm_source=x", canonical_url=a.canonical_url, title="t", body=LONG)
+    ro = deduper.check_and_record(other_id)
+    assert ro.kind == "exact_url" and ro.cluster_id == a.id and ro.duplicate_of is None
 
 
 @pytest.mark.integration
