@@ -33,18 +33,24 @@ class Cue:
     text: str
     pattern: re.Pattern
     weight: float
+    #: A substring every match contains (lower case unless the cue is case-sensitive): a fast
+    #: ``in`` test skips the regular expression for the many cues an article lacks.
+    literal: str = ""
+    case_sensitive: bool = False
 
 
 @dataclass(frozen=True)
 class Topic:
     """A topic: ``name``, ``description``, ``cues``, ``threshold`` (score units: weighted hits
-    per 100 words), ``min_distinct`` (different cues required), ``title_weight``,
-    ``per_cue_cap`` and ``min_words``."""
+    per 100 words), ``implies`` (topics an article about this one is also about, e.g. an
+    election story is a politics story), ``min_distinct`` (different cues required),
+    ``title_weight``, ``per_cue_cap`` and ``min_words``."""
 
     name: str
     description: str
     cues: tuple[Cue, ...]
     threshold: float
+    implies: tuple[str, ...]
     min_distinct: int
     title_weight: float
     per_cue_cap: int
@@ -138,19 +144,31 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
             if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight <= 0:
                 raise _fail(path, f"topic {name!r}: weight of {cue!r} must be a positive number")
             try:
-                cues.append(Cue(str(cue), compile_cue(str(cue)), float(weight)))
+                text = str(cue).strip()
+                sensitive = text.startswith("=")
+                first = text.lstrip("=").split()[0].rstrip("*") if text.lstrip("=").split() else ""
+                cues.append(Cue(text, compile_cue(text), float(weight),
+                                literal=first if sensitive else first.lower(), case_sensitive=sensitive))
             except (ValueError, re.error) as exc:
                 raise _fail(path, f"topic {name!r}: bad cue {cue!r} ({exc})") from exc
+        implies = spec.get("implies") or []
+        if not isinstance(implies, list) or not all(isinstance(x, str) for x in implies):
+            raise _fail(path, f"topic {name!r}: 'implies' must be a list of topic names")
         opts = {k: spec.get(k, defaults[k]) for k in _DEFAULTS}
         for k, v in opts.items():
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
                 raise _fail(path, f"topic {name!r}: {k} must be a non-negative number")
         topics.append(Topic(
-            name=str(name), description=" ".join(desc.split()), cues=tuple(cues),
+            name=str(name), description=" ".join(desc.split()), cues=tuple(cues), implies=tuple(implies),
             threshold=float(opts["threshold"]), min_distinct=int(opts["min_distinct"]),
             title_weight=float(opts["title_weight"]), per_cue_cap=int(opts["per_cue_cap"]),
             min_words=int(opts["min_words"]),
         ))
+    names = {t.name for t in topics}
+    for t in topics:
+        unknown = [x for x in t.implies if x not in names]
+        if unknown:
+            raise _fail(path, f"topic {t.name!r} implies unknown topic(s) {unknown}")
     return Taxonomy(path=path, topics=tuple(topics))
 
 
@@ -182,14 +200,19 @@ def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
     title = title or ""
     body = body or ""
     words = len(_WORD_RE.findall(body))
+    body_lower, title_lower = body.lower(), title.lower()
     out = {}
     for t in taxonomy.topics:
         norm = max(words, t.min_words) / 100.0
         body_sum = title_sum = 0.0
         matched = []
         for cue in t.cues:
-            n = len(cue.pattern.findall(body)) if body else 0
-            in_title = bool(title) and cue.pattern.search(title) is not None
+            if cue.case_sensitive:
+                in_body_text, in_title_text = cue.literal in body, cue.literal in title
+            else:
+                in_body_text, in_title_text = cue.literal in body_lower, cue.literal in title_lower
+            n = len(cue.pattern.findall(body)) if in_body_text else 0
+            in_title = in_title_text and cue.pattern.search(title) is not None
             if n:
                 body_sum += cue.weight * min(n, t.per_cue_cap)
             if in_title:
@@ -216,4 +239,8 @@ def classify_topics(title: str, body: str, settings=None) -> list[str]:
     path = getattr(settings, "topics_file", None) if settings is not None else None
     tax = get_taxonomy(path)
     scores = score_topics(title, body, tax)
-    return [name for name in tax.names if scores[name]["assigned"]]
+    chosen = {name for name in tax.names if scores[name]["assigned"]}
+    for t in tax.topics:
+        if t.name in chosen:
+            chosen.update(t.implies)
+    return [name for name in tax.names if name in chosen]
