@@ -37,6 +37,23 @@ def _registry():
     return FeedRegistry(client, s)
 
 
+def _redis_guard(fn):
+    """Turn a Redis failure in the middle of a command into a clear message (no traceback)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import redis
+
+        try:
+            return fn(*args, **kwargs)
+        except redis.exceptions.RedisError as exc:
+            raise fail(f"Redis failed during the command ({type(exc).__name__}: {exc}); "
+                       "check it with `wirewatch services status`.")
+
+    return wrapper
+
+
 def _when(ts: float | None, now: float | None = None) -> str:
     """Epoch seconds as a short UTC time with a relative hint (for tables)."""
     if not ts:
@@ -66,6 +83,7 @@ def _feed_json(feed) -> dict[str, Any]:
 
 
 @feeds_app.command("add")
+@_redis_guard
 def add_cmd(url: str = typer.Argument(..., help="Feed URL (http or https)."),
             title: Optional[str] = typer.Option(None, "--title", help="Title shown in lists."),
             category: list[str] = typer.Option([], "--category", help="Category path, e.g. News/Americas (repeatable)."),
@@ -83,6 +101,7 @@ def add_cmd(url: str = typer.Argument(..., help="Feed URL (http or https)."),
 
 
 @feeds_app.command("remove")
+@_redis_guard
 def remove_cmd(feed: str = typer.Argument(..., help="Feed id or URL."), fmt: Format = FMT) -> None:
     """Delete a feed and its seen-entry memory from the registry."""
     from pipeline.feeds import FeedNotFound
@@ -99,6 +118,7 @@ def remove_cmd(feed: str = typer.Argument(..., help="Feed id or URL."), fmt: For
 
 
 @feeds_app.command("list")
+@_redis_guard
 def list_cmd(fmt: Format = FMT) -> None:
     """List every feed (enabled and disabled)."""
     reg = _registry()
@@ -113,6 +133,7 @@ def list_cmd(fmt: Format = FMT) -> None:
 
 
 @feeds_app.command("enable")
+@_redis_guard
 def enable_cmd(feed: str = typer.Argument(..., help="Feed id or URL."), fmt: Format = FMT) -> None:
     """Re-enable a feed: clears its disabled reason and error streak; it is due at once."""
     from pipeline.feeds import FeedNotFound
@@ -126,6 +147,7 @@ def enable_cmd(feed: str = typer.Argument(..., help="Feed id or URL."), fmt: For
 
 
 @feeds_app.command("disable")
+@_redis_guard
 def disable_cmd(feed: str = typer.Argument(..., help="Feed id or URL."),
                 reason: str = typer.Option("manual", "--reason", help="Why (shown by `health`)."),
                 fmt: Format = FMT) -> None:
@@ -141,6 +163,7 @@ def disable_cmd(feed: str = typer.Argument(..., help="Feed id or URL."),
 
 
 @feeds_app.command("validators")
+@_redis_guard
 def validators_cmd(feed: str = typer.Argument(..., help="Feed id or URL."),
                    ignore: bool = typer.Option(..., "--ignore/--respect",
                                                help="--ignore: always fetch the whole feed (no ETag/Last-Modified); "
@@ -161,6 +184,7 @@ def validators_cmd(feed: str = typer.Argument(..., help="Feed id or URL."),
 
 
 @feeds_app.command("import-opml")
+@_redis_guard
 def import_opml_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="OPML file."),
                     fmt: Format = FMT) -> None:
     """Register every feed of an OPML file (nested outlines become categories); idempotent."""
@@ -192,6 +216,7 @@ def import_opml_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False
 
 
 @feeds_app.command("export-opml")
+@_redis_guard
 def export_opml_cmd(file: Optional[Path] = typer.Argument(None, help="Write here (default: stdout)."),
                     fmt: Format = FMT) -> None:
     """Write the registry as OPML 2.0 (categories as nested outlines), to FILE or stdout."""
@@ -214,6 +239,7 @@ def export_opml_cmd(file: Optional[Path] = typer.Argument(None, help="Write here
 
 
 @feeds_app.command("health")
+@_redis_guard
 def health_cmd(fmt: Format = FMT,
                problems: bool = typer.Option(False, "--problems", help="Only failing and disabled feeds.")) -> None:
     """Per-feed health: status, last success, last error reason, error streak, next due;
@@ -250,6 +276,7 @@ class _Preview(Exception):
 
 
 @feeds_app.command("poll")
+@_redis_guard
 def poll_cmd(feeds: Optional[list[str]] = typer.Argument(None, help="Feed ids or URLs (default: with --due)."),
              due: bool = typer.Option(False, "--due", help="Poll the feeds that are due now."),
              limit: int = typer.Option(100, "--limit", help="At most this many due feeds."),
