@@ -19,7 +19,7 @@
 5. **Redirects.** When the redirect chain starts with permanent hops (301/308), the stored
    URL becomes the last permanent target (the feed id stays). If that URL is already another
    feed in the registry, this feed is disabled with reason ``moved_to:<other id>``.
-6. **Errors.** ``gone`` (410) disables the feed with that reason; ``rate_limited``
+6. **Errors.** A 304 to a request that carried no validators is ``unexpected_304``; ``gone`` (410) disables the feed with that reason; ``rate_limited``
    (429/503) backs off at least the server's ``Retry-After``; every other failure (fetch or
    parse) backs off exponentially with jitter (:func:`~pipeline.feeds.backoff_delay`). Each
    is recorded in the registry with its reason and logged; nothing is removed.
@@ -228,6 +228,9 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
         return v
 
     # ---- 304 not modified ----
+    if resp.status == 304 and not ({"If-None-Match", "If-Modified-Since"} & set(headers)):
+        # a 304 to a request without validators: nothing to be "not modified" against
+        return fail("unexpected_304", "304 Not Modified to an unconditional request", http_status=304)
     if resp.status == 304:
         epd = update_entries_per_day(feed.entries_per_day, 0, elapsed_since, None)
         interval = adaptive_interval(epd, min_s=min_s, max_s=max_s, feed_min_s=feed.ttl_s)

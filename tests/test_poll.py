@@ -365,3 +365,11 @@ def test_cli_poll_preview_marks_nothing_seen(local_server, registry, feeds_cli):
     assert registry.seen_count(feed.id) == 0 and registry.get(feed.id).etag is None
     due = feeds_cli("poll", "--due", "--preview")
     assert sorted(len(r["new"]) for r in due) == [2, 3]
+
+
+def test_304_to_an_unconditional_request_is_an_error(local_server, registry, client, settings):
+    local_server.route("/feed.xml", lambda req: Reply(304, b"", None))
+    feed = registry.add(local_server.url("/feed.xml"), now=T0)
+    r = poll_feed(registry, feed.id, client, settings, now=T0)
+    assert r.status == "error" and r.reason == "unexpected_304"
+    assert registry.get(feed.id).last_error_reason == "unexpected_304"
