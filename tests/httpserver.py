@@ -114,6 +114,9 @@ class _Quiet(Exception):
 
 class _HTTPHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
+    # client's delayed ACK (about 40 ms on Linux) on every keep-alive request.
+    disable_nagle_algorithm = True
     server: "_Server"
 
     def log_message(self, format, *args):  # noqa: A002 - silence the default stderr log
