@@ -168,22 +168,22 @@ class DedupeResult:
         return asdict(self)
 
 
-def _lsh_redis_config(client) -> dict[str, Any]:
-    """Keyword arguments for datasketch's ``redis.Redis(**kw)``: share ``client``'s connection
-    pool when it returns bytes, else copy its connection settings without ``decode_responses``."""
+def _bytes_client(client):
+    """``client`` itself when it returns bytes, else a new ``redis.Redis`` with the same
+    connection settings and ``decode_responses=False`` (signatures are binary)."""
     import redis
 
     pool = client.connection_pool
     kwargs = dict(pool.connection_kwargs)
     if not kwargs.get("decode_responses"):
-        return {"connection_pool": pool}
+        return client
     kwargs["decode_responses"] = False
     accepted = set(inspect.signature(redis.Redis.__init__).parameters)
     if "path" in kwargs:
         kwargs["unix_socket_path"] = kwargs.pop("path")
     if issubclass(pool.connection_class, redis.SSLConnection):
         kwargs["ssl"] = True
-    return {k: v for k, v in kwargs.items() if k in accepted}
+    return redis.Redis(**{k: v for k, v in kwargs.items() if k in accepted})
 
 
 class Deduper:
@@ -196,7 +196,7 @@ class Deduper:
     """
 
     def __init__(self, redis, settings: Settings):
-        self.redis = redis
+        self.redis = _bytes_client(redis)
         self.settings = settings
         self.threshold = float(settings.near_dup_threshold)
         self.num_perm = int(settings.minhash_num_perm)
@@ -209,7 +209,7 @@ class Deduper:
             threshold=self.threshold,
             num_perm=self.num_perm,
             storage_config={"type": "redis", "basename": self.lsh_basename.encode("utf-8"),
-                            "redis": _lsh_redis_config(redis)},
+                            "redis": {"connection_pool": self.redis.connection_pool}},
             prepickle=False,
         )
         self._lock_name = f"{self.lsh_basename}:lock"

@@ -253,3 +253,33 @@ def test_concurrent_workers_agree(dd_settings):
         assert len(roots) == 1, truth
         assert next(iter(clusters)) == roots[0].to_article().id
     assert len({res[f.fid]["cluster_id"] for f in fixtures}) == len(by_story)
+
+
+@pytest.mark.integration
+def test_busy_lock_raises_transient_error(deduper, redis_client, monkeypatch):
+    import pipeline.dedupe as mod
+    from pipeline.errors import DedupeError
+
+    monkeypatch.setattr(mod, "LOCK_WAIT_S", 0.2)
+    held = redis_client.lock(deduper._lock_name, timeout=10)
+    assert held.acquire(blocking=False)
+    try:
+        with pytest.raises(DedupeError) as info:
+            deduper.check_and_record(art("https://busy.example/1", LONG))
+        assert info.value.reason == "dedupe_busy" and info.value.transient
+    finally:
+        held.release()
+    assert deduper.check_and_record(art("https://busy.example/1", LONG)).kind is None
+
+
+@pytest.mark.integration
+def test_client_with_decoded_responses(dd_settings, redis_client):
+    import redis
+
+    client = redis.Redis.from_url(dd_settings.redis_url, decode_responses=True)
+    dd = Deduper(client, dd_settings)
+    fx = [f for f in load_fixtures() if f.event == "lampedusa-capsizing"]
+    res = {f.fid: dd.check_and_record(f.to_article()) for f in fx}
+    root = res["lampedusa-capsizing/A"].cluster_id
+    assert all(res[f.fid].cluster_id == root for f in fx if f.story == "A")
+    assert res["lampedusa-capsizing/B"].cluster_id != root
