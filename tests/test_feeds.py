@@ -366,3 +366,20 @@ def test_cli_redis_down_gives_a_clear_error(settings, monkeypatch, quiet_cli):
         assert res.exit_code == 1
         assert "Redis is not reachable" in res.output and "wirewatch services up" in res.output
         assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit)
+
+
+@pytest.mark.integration
+def test_add_many_in_batches(registry):
+    known = registry.add("http://known.example.test/rss", title="Known")
+    items = [(f"http://bulk.example.test/{i}.xml", f"Feed {i}", ["Bulk"]) for i in range(2500)]
+    items += [("HTTP://KNOWN.example.test:80/rss", "Other", None),  # another spelling of a known feed
+              ("http://bulk.example.test/7.xml", "dup", None),  # repeated within the import
+              ("mailto:someone@example.test", None, None)]
+    res = registry.add_many(items, now=50.0, batch=1000)
+    assert len(res["added"]) == 2500
+    assert res["existing"].count(known.id) == 1 and len(res["existing"]) == 2
+    assert [bad["url"] for bad in res["invalid"]] == ["mailto:someone@example.test"]
+    assert registry.count() == 2501
+    assert registry.get("http://bulk.example.test/7.xml").title == "Feed 7"
+    assert registry.get(known.id).title == "Known"
+    assert len(registry.due(now=50.0, limit=10_000)) == 2501

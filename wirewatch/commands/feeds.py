@@ -196,14 +196,8 @@ def import_opml_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False
     except FeedError as exc:
         raise fail(f"{file}: {exc} ({exc.reason})")
     reg = _registry()
-    before = reg.count()
-    invalid: list[dict[str, str]] = []
-    for item in items:
-        try:
-            reg.add(item.url, title=item.title or None, categories=item.categories or None)
-        except ValueError as exc:
-            invalid.append({"url": item.url, "error": str(exc)})
-    added = reg.count() - before
+    res = reg.add_many((i.url, i.title or None, i.categories or None) for i in items)
+    added, invalid = len(res["added"]), res["invalid"]
     result = {"file": str(file), "feeds_in_file": len(items), "added": added,
               "already_known": len(items) - added - len(invalid), "invalid": invalid}
     if fmt == Format.json:
