@@ -370,7 +370,7 @@ def test_cli_redis_down_gives_a_clear_error(settings, monkeypatch, quiet_cli):
 
 @pytest.mark.integration
 def test_add_many_in_batches(registry):
-    known = registry.add("http://known.example.test/rss", title="Known")
+    known = registry.add("http://known.example.test/rss", title="Known", now=10.0)
     items = [(f"http://bulk.example.test/{i}.xml", f"Feed {i}", ["Bulk"]) for i in range(2500)]
     items += [("HTTP://KNOWN.example.test:80/rss", "Other", None),  # another spelling of a known feed
               ("http://bulk.example.test/7.xml", "dup", None),  # repeated within the import
