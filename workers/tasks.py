@@ -33,6 +33,8 @@ MAX_RETRIES = 8
 #: jitter", AWS Architecture Blog, "Exponential Backoff And Jitter", 2015).
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 300.0
+#: Retries of a transient fetch failure before the summary stands in for the page.
+FETCH_FALLBACK_AFTER = 3
 #: Enqueue at most this many poll tasks per beat tick.
 POLL_BATCH = 500
 
@@ -140,7 +142,10 @@ def fetch_article(self, ref: dict) -> str | None:
     from pipeline.enrich.duplicate import duplicate_document
 
     rt = runtime()
-    article: Article = fetch(ArticleRef.from_dict(ref), rt.http, rt.settings)
+    # Transient failures (timeouts, rate limits) are retried first; only the attempts after
+    # FETCH_FALLBACK_AFTER fall back to the feed entry's summary.
+    article: Article = fetch(ArticleRef.from_dict(ref), rt.http, rt.settings,
+                             fallback_on_transient=self.request.retries >= FETCH_FALLBACK_AFTER)
     structlog.contextvars.bind_contextvars(article_id=article.id)
     try:
         result = rt.deduper.check_and_record(article)
