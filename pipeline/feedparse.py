@@ -10,7 +10,8 @@ hostile or wrong input:
   external entities (``SYSTEM``/``PUBLIC``), or more than :data:`MAX_ENTITY_DECLS` entities
   or :data:`MAX_ENTITY_VALUE_CHARS` characters of entity text. Flat, short internal entities
   (``<!ENTITY id "tag:example.com,">``, used by real feeds and by feedparser's own tests)
-  are let through: their expansion is bounded by the document's own size.
+  are let through: their expansion is bounded by the document's own size. A prolog that
+  runs past the first :data:`SNIFF_BYTES` (padding to hide a DTD) is refused too.
 * An HTML page served where a feed was expected (``not_a_feed``): the first element of the
   document is ``<html>``/``<head>``/``<body>``, or feedparser recognises no feed format and
   finds no entries.
@@ -130,7 +131,10 @@ def _decode_head(content: bytes) -> str:
 
 
 def _skip_prolog(text: str) -> tuple[str | None, str]:
-    """Walk the prolog; return (internal DTD subset or None, text from the first element on)."""
+    """Walk the prolog; return (internal DTD subset or None, text from the first element on).
+
+    When ``text`` ends inside a prolog construct (comment, PI, DOCTYPE), the rest is ``""``.
+    """
     i, n = 0, len(text)
     subset: str | None = None
     while i < n:
@@ -214,6 +218,11 @@ def sniff(content: bytes) -> str | None:
         raise FeedError("empty document", reason="empty")
     text = _decode_head(content)
     subset, rest = _skip_prolog(text)
+    if len(content) > SNIFF_BYTES and not rest.strip():
+        # the prolog runs past the sniff window: padding meant to hide what follows
+        if re.search(r"<!DOCTYPE", text, re.IGNORECASE):
+            raise FeedError(f"DOCTYPE longer than {SNIFF_BYTES} bytes", reason="entity_bomb")
+        raise FeedError(f"no element in the first {SNIFF_BYTES} bytes", reason="not_a_feed")
     if subset:
         check_entities(subset)
     m = re.match(r"<([A-Za-z_][\w.:-]*)", rest)

@@ -264,3 +264,16 @@ def test_entries_are_capped():
     items = "".join(f"<item><link>http://x.example.test/{i}</link></item>" for i in range(MAX_ENTRIES + 25))
     parsed = parse_feed(f'<rss version="2.0"><channel>{items}</channel></rss>'.encode(), feed_url=URL, feed_id="f")
     assert len(parsed.entries) == MAX_ENTRIES and parsed.skipped_entries == 25
+
+
+def test_doctype_padded_past_the_sniff_window_is_refused():
+    from pipeline.feedparse import SNIFF_BYTES
+
+    padding = b"<!-- " + b"x" * SNIFF_BYTES + b" -->"
+    hidden = b'<!DOCTYPE rss [' + padding + b'<!ENTITY a "&b;&b;"><!ENTITY b "xx">]><rss version="2.0"/>'
+    with pytest.raises(FeedError) as info:
+        parse_feed(hidden, feed_url=URL, feed_id="f")
+    assert info.value.reason == "entity_bomb"
+    with pytest.raises(FeedError) as info:
+        parse_feed(padding + b'<rss version="2.0"><channel><title>x</title></channel></rss>', feed_url=URL, feed_id="f")
+    assert info.value.reason == "not_a_feed"
