@@ -99,3 +99,10 @@ class GoldFormatError(WirewatchError):
     """A gold file for ``wirewatch eval`` is missing or malformed. Reasons: gold_format, gold_missing."""
 
     reason = "gold_format"
+
+
+class ChaosPoison(WirewatchError):
+    """Raised on purpose by the enrich task for an article carrying
+    ``Settings.chaos_poison_marker`` (failure drills only). Permanent: it is dead-lettered."""
+
+    reason = "chaos_poison"

@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field("auto", description="auto: readable on a terminal, JSON otherwise.")
     metrics_port: int = Field(0, description="Port of a worker's Prometheus endpoint; 0 picks 9400+ a free one, -1 disables.")
 
+    # --- delivery and failure drills --------------------------------------------------------
+    broker_visibility_timeout_s: int = Field(3600, description="Seconds before Redis redelivers a message a worker took but never acknowledged (a worker killed with SIGKILL). Must exceed the longest task; the failure drills (`wirewatch bench chaos`) lower it to see redelivery within the run.")
+    chaos_poison_marker: str | None = Field(None, description="Test-only: when set, the enrich task raises `chaos_poison` (a permanent error) for any article whose body contains this string. Used by the failure drills (`wirewatch bench chaos`) to make a poison article; off (None) by default and never set in production.")
+
     @model_validator(mode="after")
     def _follow_local_ports(self) -> "Settings":
         """When only the local services' ports are set, derive the URLs from them."""

@@ -47,7 +47,7 @@ def make_app(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_max_memory_per_child=None,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S, "global_keyprefix": f"{settings.redis_key_prefix}:celery:"},
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s or VISIBILITY_TIMEOUT_S, "global_keyprefix": f"{settings.redis_key_prefix}:celery:"},
         task_send_sent_event=True,
         worker_send_task_events=True,
         beat_schedule={

@@ -177,6 +177,11 @@ def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
         data = rt.store.get("article", article_id)
         if data is None:
             raise _E(f"article {article_id} is not in the payload store", reason="payload_missing")
+        marker = rt.settings.chaos_poison_marker  # failure drills only (None in production)
+        if marker and marker in (data.get("body") or ""):
+            from pipeline.errors import ChaosPoison
+
+            raise ChaosPoison(f"article {article_id} carries the chaos poison marker")
         doc = enrich(Article.from_dict(data), settings=rt.settings, dedupe=dedupe)
         rt.store.put("doc", article_id, doc)
         rt.counters.incr("enriched")
