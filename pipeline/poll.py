@@ -71,7 +71,7 @@ class PollResult:
     """Outcome of one poll.
 
     ``status``: ``ok`` (body fetched and parsed), ``not_modified`` (304), ``unchanged`` (200
-    with the same body hash), ``error`` or ``disabled``. ``reason`` is the error reason
+    with the same body hash), ``error``, ``disabled`` or ``missing`` (no such feed any more). ``reason`` is the error reason
     (``timeout``, ``gone``, ``entity_bomb`` ...) or, on success, the bozo reason of a feed that
     was not well-formed, else None. ``new`` are the entries not seen before; ``entries`` the
     number in the document; ``http_status`` the final status; ``next_due`` (epoch s) and
@@ -169,13 +169,18 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
     they are committed; ``rng`` drives the backoff jitter (tests pass a seeded one).
 
     Returns a :class:`PollResult`; fetch and parse failures are results (status ``error``),
-    not exceptions. Raises :class:`~pipeline.feeds.FeedNotFound` for an unknown feed,
-    Redis errors (the registry is unreachable: the caller retries the task), and whatever
+    not exceptions, and so is a feed removed since it was scheduled (status ``missing``).
+    Raises Redis errors (the registry is unreachable: the caller retries the task), and whatever
     ``on_new`` raises (after logging; nothing is committed then).
     """
     now = time.time() if now is None else now
     t0 = time.monotonic()
-    feed = registry.get(feed_id)
+    try:
+        feed = registry.get(feed_id)
+    except FeedNotFound:
+        # removed between scheduling and polling: nothing to do, nothing to record
+        log.info("feed_poll_skipped", feed_id=feed_id, reason="feed_not_found")
+        return PollResult(feed_id, "", "missing", reason="feed_not_found")
     blog = log.bind(feed_id=feed.id, url=feed.url)
     if not feed.enabled:
         return PollResult(feed.id, feed.url, "disabled", reason=feed.disabled_reason)

@@ -373,3 +373,8 @@ def test_304_to_an_unconditional_request_is_an_error(local_server, registry, cli
     r = poll_feed(registry, feed.id, client, settings, now=T0)
     assert r.status == "error" and r.reason == "unexpected_304"
     assert registry.get(feed.id).last_error_reason == "unexpected_304"
+
+
+def test_removed_feed_is_a_result_not_a_crash(registry, client, settings):
+    r = poll_feed(registry, "0123456789abcdef", client, settings, now=T0)
+    assert r.status == "missing" and r.reason == "feed_not_found" and r.new == []
