@@ -536,14 +536,16 @@ class FeedRegistry:
         return [Feed.from_redis(raw) for raw in pipe.execute() if raw]
 
     def record_success(self, feed_id: str, *, now: float | None = None, status: str = "ok",
-                       interval_s: float | None = None, current: Feed | None = None, **changes: Any) -> Feed:
+                       interval_s: float | None = None, current: Feed | None = None, delay_s: float = 0.0,
+                       **changes: Any) -> Feed:
         """Record a successful poll (``status``: ``ok``, ``not_modified`` or ``unchanged``).
 
         Resets the error streak, sets ``last_success``/``last_polled``, stores ``changes``
         (e.g. ``etag``, ``last_modified``, ``body_hash``, ``entries_per_day``, ``url``) and
         schedules ``next_due = now + interval_s`` (``interval_s`` defaults to the feed's
         current interval or :data:`DEFAULT_INTERVAL_S`, clamped to the settings). ``current``:
-        the record as the caller read it before the poll (saves a read).
+        the record as the caller read it before the poll (saves a read). ``delay_s`` is added
+        to ``next_due`` only (the poll stage's schedule jitter).
         """
         now = time.time() if now is None else now
         feed = current if current is not None else self.get(feed_id)
@@ -551,7 +553,8 @@ class FeedRegistry:
         interval = clamp(interval, self.settings.poll_min_interval_s, self.settings.poll_max_interval_s)
         upd = dict(changes)
         upd.update(last_success=now, last_polled=now, last_status=status, consecutive_errors=0,
-                   interval_s=interval, next_due=now + interval, total_polls=feed.total_polls + 1)
+                   interval_s=interval, next_due=now + interval + max(0.0, delay_s),
+                   total_polls=feed.total_polls + 1)
         return self.update(feed.id, current=feed, **upd)
 
     def record_error(self, feed_id: str, reason: str, *, now: float | None = None, message: str = "",

@@ -25,7 +25,7 @@
    is recorded in the registry with its reason and logged; nothing is removed.
 7. **Schedule.** The entries-per-day estimate is updated and the next interval follows
    :func:`~pipeline.feeds.adaptive_interval` (clamped to the settings, respecting ``ttl``
-   and ``sy:updatePeriod``).
+   and ``sy:updatePeriod``); the next due time adds up to :data:`SCHEDULE_JITTER` of it.
 
 New entries are found against the feed's seen-guid set. With ``on_new`` the caller gets them
 *before* they are marked seen and the success is committed: if ``on_new`` raises (say the
@@ -64,6 +64,10 @@ log = get_logger(__name__)
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1")
 PERMANENT_REDIRECTS = (301, 308)
+#: After a successful poll the next one is due ``interval * (1 + SCHEDULE_JITTER * U[0, 1))``
+#: later: feeds imported together (all due at once) drift apart instead of polling in lockstep,
+#: and no feed is polled sooner than its interval.
+SCHEDULE_JITTER = 0.1
 
 
 @dataclass
@@ -189,6 +193,10 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
     use_validators = not feed.ignore_validators and not check
     headers = request_headers(feed, use_validators=use_validators)
     min_s, max_s = settings.poll_min_interval_s, settings.poll_max_interval_s
+    rand = rng or random
+
+    def jitter(interval: float) -> float:
+        return interval * SCHEDULE_JITTER * rand.random()
 
     def fail(reason: str, message: str, *, retry_after: float | None = None, disable: bool = False,
              http_status: int | None = None) -> PollResult:
@@ -239,9 +247,10 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
     if resp.status == 304:
         epd = update_entries_per_day(feed.entries_per_day, 0, elapsed_since, None)
         interval = adaptive_interval(epd, min_s=min_s, max_s=max_s, feed_min_s=feed.ttl_s)
-        f = registry.record_success(feed.id, current=feed, now=now, status="not_modified", interval_s=interval,
-                                    entries_per_day=epd, polls_since_check=feed.polls_since_check + 1,
-                                    **validators(), **url_change)
+        f = registry.record_success(
+            feed.id, current=feed, now=now, delay_s=jitter(interval), status="not_modified",
+            interval_s=interval, entries_per_day=epd, polls_since_check=feed.polls_since_check + 1,
+            **validators(), **url_change)
         return PollResult(feed.id, f.url, "not_modified", http_status=304, next_due=f.next_due,
                           interval_s=f.interval_s, moved_to=moved_to, elapsed_s=time.monotonic() - t0)
 
@@ -253,9 +262,10 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
     if feed.body_hash and digest == feed.body_hash:
         epd = update_entries_per_day(feed.entries_per_day, 0, elapsed_since, None)
         interval = adaptive_interval(epd, min_s=min_s, max_s=max_s, feed_min_s=feed.ttl_s)
-        f = registry.record_success(feed.id, current=feed, now=now, status="unchanged", interval_s=interval,
-                                    entries_per_day=epd, polls_since_check=since_check,
-                                    last_full_fetch=now, **validators(), **url_change)
+        f = registry.record_success(
+            feed.id, current=feed, now=now, delay_s=jitter(interval), status="unchanged",
+            interval_s=interval, entries_per_day=epd, polls_since_check=since_check,
+            last_full_fetch=now, **validators(), **url_change)
         if use_validators and (feed.etag or feed.last_modified):
             blog.debug("feed_200_unchanged", note="server answered 200 to a conditional request with the same body")
         return PollResult(feed.id, f.url, "unchanged", http_status=resp.status, next_due=f.next_due,
@@ -303,10 +313,11 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
     changes.update(etag=v.get("etag"), last_modified=v.get("last_modified"))
     if parsed.title and not feed.title:
         changes["title"] = parsed.title
-    f = registry.record_success(feed.id, current=feed, now=now, status="ok", interval_s=interval, entries_per_day=epd,
-                                body_hash=digest, last_full_fetch=now, polls_since_check=since_check,
-                                ttl_s=parsed.min_interval_s, total_entries=feed.total_entries + len(new_refs),
-                                **changes, **url_change)
+    f = registry.record_success(
+        feed.id, current=feed, now=now, delay_s=jitter(interval), status="ok", interval_s=interval,
+        entries_per_day=epd, body_hash=digest, last_full_fetch=now, polls_since_check=since_check,
+        ttl_s=parsed.min_interval_s, total_entries=feed.total_entries + len(new_refs),
+        **changes, **url_change)
     blog.info("feed_polled", status="ok", entries=len(parsed.entries), new=len(new_refs),
               bozo=parsed.bozo_reason, interval_s=round(f.interval_s or 0), check_poll=check)
     return PollResult(feed.id, f.url, "ok", reason=parsed.bozo_reason, new=new_refs, entries=len(parsed.entries),
