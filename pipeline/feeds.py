@@ -96,7 +96,8 @@ class Feed:
     Times are epoch seconds (float) or None. ``interval_s`` is the current adaptive interval;
     ``entries_per_day`` the moving estimate of new entries per day (None until measured);
     ``polls_since_check`` counts 304 answers since the last full body;
-    ``validator_lies`` counts 304s caught hiding a change; ``last_status`` is the outcome of
+    ``validator_lies`` counts 304s caught hiding a change; ``previous_urls`` the URLs a
+    permanent redirect moved the feed away from; ``last_status`` is the outcome of
     the last poll (``ok``, ``not_modified``, ``unchanged``, ``error``, ``disabled``).
     """
 
@@ -104,6 +105,7 @@ class Feed:
     url: str
     title: str = ""
     categories: list[str] = field(default_factory=list)
+    previous_urls: list[str] = field(default_factory=list)
     enabled: bool = True
     disabled_reason: str | None = None
     etag: str | None = None
@@ -165,7 +167,7 @@ class Feed:
                 kw[f.name] = int(float(s)) if s else 0
             elif f.name in cls._FLOAT:
                 kw[f.name] = float(s) if s else None
-            elif f.name == "categories":
+            elif f.name in ("categories", "previous_urls"):
                 kw[f.name] = json.loads(s) if s else []
             else:
                 kw[f.name] = s if s != "" or f.name in ("id", "url", "title") else None
@@ -447,7 +449,8 @@ class FeedRegistry:
     def remove(self, id_or_url: str) -> Feed:
         """Delete a feed and its seen guids; return the removed record. Raises FeedNotFound."""
         feed = self.get(id_or_url)
-        urls = [self._s(u) for u, fid in self.redis.hgetall(self._urls).items() if self._s(fid) == feed.id]
+        urls = [u for u in dict.fromkeys([feed.url, *feed.previous_urls])
+                if self._s(self.redis.hget(self._urls, u) or b"") == feed.id]
         pipe = self.redis.pipeline()
         pipe.delete(self._key(feed.id), self._seen_key(feed.id))
         pipe.srem(self._all, feed.id)
@@ -470,6 +473,8 @@ class FeedRegistry:
         bad = set(changes) - names
         if bad:
             raise ValueError(f"unknown feed fields: {sorted(bad)}")
+        if "url" in changes and changes["url"] != feed.url:
+            changes["previous_urls"] = [*feed.previous_urls, feed.url][-20:]
         for k, v in changes.items():
             setattr(feed, k, v)
         flat = feed.to_redis()

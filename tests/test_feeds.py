@@ -221,7 +221,7 @@ def test_mark_seen_returns_only_new_and_is_bounded(registry):
 def test_url_update_keeps_id_and_old_url_resolves(registry):
     f = registry.add("http://old.example.test/rss")
     moved = registry.update(f.id, url="https://new.example.test/rss")
-    assert moved.id == f.id
+    assert moved.id == f.id and moved.previous_urls == ["http://old.example.test/rss"]
     assert registry.resolve("https://new.example.test/rss") == f.id
     assert registry.resolve("http://old.example.test/rss") == f.id
     registry.remove(f.id)
