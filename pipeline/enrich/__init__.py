@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pipeline.enrich.entities import extract_entities, person_like_locations
-from pipeline.enrich.nlp import get_nlp
+from pipeline.enrich.nlp import common_word_checker, get_nlp
 from pipeline.enrich.quotes import extract_quotes
 from pipeline.logs import get_logger
 from pipeline.models import Article, article_id_for, utcnow_iso
@@ -79,6 +79,16 @@ def _topics(title: str, body: str, settings: "Settings") -> list[str]:
     return list(classify_topics(title, body, settings))
 
 
+_COMMON: dict[int, Any] = {}
+
+
+def _common_checker(nlp):
+    key = id(nlp)
+    if key not in _COMMON:
+        _COMMON[key] = common_word_checker(nlp)
+    return _COMMON[key]
+
+
 def _public_location(loc: dict) -> dict:
     return {k: v for k, v in loc.items() if k != "spans"}
 
@@ -114,7 +124,7 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
         locations = [loc for i, loc in enumerate(locations) if i not in drop]
         countries = _countries(locations)
     loc_spans = [tuple(s) for loc in locations for s in loc.get("spans", [])]
-    ents = extract_entities(doc, loc_spans)
+    ents = extract_entities(doc, loc_spans, is_common_word=_common_checker(nlp))
     quotes = extract_quotes(doc, ents, body)
     result.update(
         persons=ents.persons,

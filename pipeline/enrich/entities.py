@@ -40,7 +40,12 @@ PERSON_TITLES = frozenset(
     judge justice chief inspector detective det supt superintendent officer constable
     king queen prince princess sheikh pope bishop archbishop cardinal rabbi imam
     coach mp mep amb ambassador attorney former late st saint head leader spokesman
-    spokeswoman spokesperson minister foreign interior defence defense home state
+    spokeswoman spokesperson minister foreign interior defence defense home state treasurer
+    taoiseach tanaiste speaker commissioner ombudsman marshal sheriff councillor councilman
+    councilwoman alderman assemblyman assemblywoman director chairman chairwoman chair ceo cfo
+    coo acting finance health education justice economy trade energy environment agriculture
+    transport labour labor culture treasury opposition party emir ayatollah crown baroness
+    baron earl duke duchess grand dean principal elder pastor
     """.split()
 )
 
@@ -65,6 +70,32 @@ ROLE_NOUNS = frozenset(
     sultan sheikh mp mep representative delegate negotiator adviser advisor aide deputy
     """.split()
 )
+
+#: Nouns for people. A name right after one ("spokeswoman Carlotta Bellini", "the Belgian Jens
+#: Vermeulen") or in apposition to one ("a Red Cross worker, Aminata Diallo,") is a person even
+#: when NER says ORG or nothing; with "a"/"an" as a subject one introduces someone unnamed.
+PERSON_NOUNS = ROLE_NOUNS | frozenset(
+    """
+    man woman boy girl person nurse witness resident neighbour neighbor survivor victim mother
+    father son daughter wife husband friend relative student teacher worker employee farmer
+    driver passenger shopkeeper fisherman soldier source insider protester voter fan volunteer
+    observer expert strategist rider cyclist athlete runner swimmer winner champion
+    midwife paramedic firefighter pilot sailor migrant refugee farmworker labourer laborer
+    """.split()
+)
+
+#: Plural nouns for people working at an organization: "analysts at Berenberg" names an
+#: organization, not a person.
+STAFF_NOUNS = frozenset("analyst economist expert strategist researcher official observer banker trader".split())
+
+#: First or last words of event names, which are not organizations ("Tour de France").
+EVENT_WORDS = frozenset("tour cup open championship championships games olympics marathon prix festival summit derby rally grand-prix world-cup".split())
+
+#: First words of place names that NER tags as persons or organizations ("Lake Malawi").
+PLACE_PREFIXES = frozenset("lake mount mt river gulf cape bay port fort sierra isla isle island islands san santa sao".split())
+
+#: Nouns that make "the <noun> of X" a place ("the island of El Hierro").
+PLACE_NOUNS = frozenset("island islands city town village province state region county district port municipality capital suburb area valley coast".split())
 
 #: Demonyms and nationality words that spaCy sometimes tags as PERSON or ORG. Our own list
 #: (plus any word the same document tags as NORP).
@@ -345,8 +376,28 @@ def _is_boilerplate_line(doc: "Doc", start: int, end: int) -> bool:
 
 
 # ----------------------------------------------------------------------------- persons
-def _extend_right(doc: "Doc", end: int) -> int:
-    """Extend a name over particles followed by a capitalised word ("Erik" + "ten Hag")."""
+def _is_name_word(t: "Token", norp: frozenset[str]) -> bool:
+    """A capitalised proper noun that can be part of a person's name."""
+    low = fold(t.text).rstrip(".")
+    return (t.pos_ == "PROPN" and t.text[:1].isupper() and t.is_alpha or "-" in t.text and t.text[:1].isupper()) \
+        and low not in PERSON_TITLES and low not in PERSON_NOUNS and not is_demonym(t.text, norp) \
+        and low not in BOILERPLATE_WORDS
+
+
+def _extend_left(doc: "Doc", start: int, norp: frozenset[str], loc_spans: Sequence[tuple[int, int]]) -> int:
+    """Extend a name left over first names NER left out ("Alpidio" + "Armas-Quintero")."""
+    j = start
+    while j - 1 >= 0 and j - 1 >= start - 2:
+        t = doc[j - 1]
+        if t.ent_type_ or not _is_name_word(t, norp) or _overlaps(t.idx, t.idx + len(t.text), loc_spans):
+            break
+        j -= 1
+    return j
+
+
+def _extend_right(doc: "Doc", end: int, norp: frozenset[str] = frozenset()) -> int:
+    """Extend a name right over particles followed by a capitalised word ("Erik" + "ten Hag"),
+    or over one capitalised word NER left out."""
     j = end
     while j < len(doc) and fold(doc[j].text) in NAME_PARTICLES and doc[j].text.islower():
         j += 1
@@ -354,67 +405,136 @@ def _extend_right(doc: "Doc", end: int) -> int:
         while j + 1 < len(doc) and doc[j + 1].text[:1].isupper() and doc[j + 1].pos_ == "PROPN" and doc[j + 1].ent_type_ in ("", "PERSON"):
             j += 1
         return j + 1
+    if j == end and j < len(doc) and not doc[j].ent_type_ and _is_name_word(doc[j], norp) and not doc[j].is_sent_start \
+            and not (j + 1 < len(doc) and doc[j + 1].pos_ == "PROPN" and doc[j + 1].text[:1].isupper()):
+        return j + 1
     return end
+
+
+def _apposed_to(span: "Span", nouns: frozenset[str]) -> bool:
+    """True for a name in apposition to one of ``nouns`` ("the disaster agency, Senapred,")."""
+    root = span.root
+    if root.dep_ == "appos" and root.head.lemma_.lower() in nouns and root.head.i < span.start:
+        return True
+    return any(c.dep_ == "appos" and c.lemma_.lower() in nouns and c.i >= span.end for c in root.children)
 
 
 def _apposed_to_institution(span: "Span") -> bool:
     """True for a name in apposition to an institution ("the disaster agency, Senapred,")."""
-    root = span.root
-    if root.dep_ == "appos" and root.head.lemma_.lower() in INSTITUTION_NOUNS:
-        return True
-    return any(c.dep_ == "appos" and c.lemma_.lower() in INSTITUTION_NOUNS for c in root.children)
+    return _apposed_to(span, INSTITUTION_NOUNS)
 
 
 def _looks_like_org(words: Sequence[str]) -> bool:
     return bool(words) and (fold(words[-1]).rstrip(".") in ORG_SUFFIXES or fold(" ".join(words)) in KNOWN_PLATFORMS)
 
 
-def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: frozenset[str]) -> tuple[list[Mention], list[Mention]]:
-    """NER persons, cleaned; returns (persons, organizations mislabelled as persons)."""
-    out: list[Mention] = []
-    orgs: list[Mention] = []
+def _staff_of(span: "Span") -> bool:
+    """True for "analysts at Berenberg": the name is where people of STAFF_NOUNS work."""
+    root = span.root
+    prep = root.head
+    return (root.dep_ == "pobj" and prep.lower_ in ("at", "from", "with")
+            and prep.head.lemma_.lower() in STAFF_NOUNS and prep.head.tag_ in ("NNS", "NNPS"))
+
+
+def _is_place_like(toks: Sequence["Token"]) -> bool:
+    return bool(toks) and fold(toks[0].text).rstrip(".") in PLACE_PREFIXES and len(toks) >= 2
+
+
+def _common_sentence_start(doc: "Doc", toks: Sequence["Token"], is_common) -> bool:
+    """A lone capitalised common word at the start of a sentence ("Turnout in Kano ...")."""
+    if len(toks) != 1:
+        return False
+    t = toks[0]
+    if not (t.is_sent_start or (t.i > 0 and doc[t.i - 1].is_sent_start and doc[t.i - 1].is_punct)):
+        return False
+    low = t.text.lower()
+    if is_common is not None and (is_common(low) or is_common(t.lemma_.lower())):
+        return True
+    return re.search(r"(?<![\w'])" + re.escape(low) + r"(?![\w])", doc.text) is not None
+
+
+def _cue_for_person(doc: "Doc", i: int, norp: frozenset[str]) -> bool:
+    """True when the token before ``i`` marks a following name as a person: a person noun
+    ("spokeswoman"), a demonym ("the Belgian"), an honorific ("Mr")."""
+    if i == 0:
+        return False
+    prev = doc[i - 1]
+    low = fold(prev.text).rstrip(".")
+    if prev.text.islower() and (low in PERSON_NOUNS or prev.lemma_.lower() in PERSON_NOUNS):
+        return True
+    if low in HONORIFICS:
+        return True
+    return prev.ent_type_ == "NORP" and is_demonym(prev.text, norp) and i >= 2 and doc[i - 2].lower_ == "the"
+
+
+def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: frozenset[str],
+                       is_common=None) -> tuple[list[Mention], list[Mention]]:
+    """Persons from NER and from cues; returns (persons, organizations mislabelled as persons)."""
+    spans: list[tuple[int, int, str]] = []  # token start, end, source label
     for ent in doc.ents:
         label = ent.label_
         if label == "PERSON":
-            pass
-        elif label in ("ORG", "GPE", "NORP", "FAC", "PRODUCT", "WORK_OF_ART", "LOC"):
-            prev = doc[ent.start - 1] if ent.start > 0 else None
-            if prev is None or fold(prev.text).rstrip(".") not in HONORIFICS:
+            start = _extend_left(doc, ent.start, norp, loc_spans)
+            spans.append((start, _extend_right(doc, ent.end, norp), label))
+        elif label in ("ORG", "GPE", "NORP", "FAC", "PRODUCT", "WORK_OF_ART", "LOC", "EVENT"):
+            words = [t for t in ent if not (t.tag_ == "POS" or t.text in _APOS)]
+            while words and words[-1].pos_ == "ADP":  # "Antoine Moreau of"
+                words.pop()
+            if not words or not (2 <= len(words) <= 3 or (len(words) == 1 and ent.start > 0 and fold(doc[ent.start - 1].text).rstrip(".") in HONORIFICS)):
                 continue
-        else:
+            if not all(_is_name_word(t, norp) or fold(t.text) in NAME_PARTICLES for t in words):
+                continue
+            sub = doc[words[0].i:words[-1].i + 1]
+            if _cue_for_person(doc, ent.start, norp) or _apposed_to(sub, PERSON_NOUNS):
+                spans.append((words[0].i, words[-1].i + 1, label))
+    # capitalised names NER missed entirely, after a cue ("the Belgian Jens Vermeulen")
+    i = 0
+    while i < len(doc):
+        t = doc[i]
+        if t.ent_type_ or not _is_name_word(t, norp) or not _cue_for_person(doc, i, norp):
+            i += 1
             continue
-        end = _extend_right(doc, ent.end) if label == "PERSON" else ent.end
-        toks = _clean_tokens(list(doc[ent.start:end]), titles=PERSON_TITLES, norp=norp, strip_demonyms=True)
+        j = i
+        while j < len(doc) and j < i + 3 and not doc[j].ent_type_ and (_is_name_word(doc[j], norp) or (fold(doc[j].text) in NAME_PARTICLES and j > i)):
+            j += 1
+        if j - i >= 2:
+            spans.append((i, j, ""))
+        i = max(j, i + 1)
+
+    out: list[Mention] = []
+    orgs: list[Mention] = []
+    for s0, e0, label in spans:
+        toks = _clean_tokens(list(doc[s0:e0]), titles=PERSON_TITLES, norp=norp, strip_demonyms=True)
         text = _span_text(doc, toks)
-        if label == "PERSON" and toks and (_looks_like_org([t.text for t in toks]) or _apposed_to_institution(doc[toks[0].i:toks[-1].i + 1])):
-            start = toks[0].idx
-            if not _overlaps(start, start + len(text), loc_spans):
-                orgs.append(Mention(start, start + len(text), toks[0].i, toks[-1].i + 1, text, "organization"))
-            continue
-        if not _valid_person_name(toks, text):
+        if not toks:
             continue
         start = toks[0].idx
         end_c = start + len(text)
-        if _overlaps(start, end_c, loc_spans):
+        if _overlaps(start, end_c, loc_spans) or _is_place_like(toks):
+            continue
+        sub = doc[toks[0].i:toks[-1].i + 1]
+        if label == "PERSON" and (_looks_like_org([t.text for t in toks]) or _apposed_to_institution(sub) or _staff_of(sub)):
+            orgs.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "organization"))
+            continue
+        if not _valid_person_name(toks, text):
             continue
         if _is_boilerplate_line(doc, start, end_c):
             continue
-        if len(toks) == 1 and is_demonym(text, norp):
+        if len(toks) == 1 and (is_demonym(text, norp) or _common_sentence_start(doc, toks, is_common)):
             continue
         out.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "person"))
-    # merge a name split by NER into adjacent pieces ("Erik" "ten Hag")
-    out.sort(key=lambda m: m.start)
+    # merge a name split by NER into adjacent pieces ("Erik" "ten Hag", "Musa Sani" "Yakasai")
+    out.sort(key=lambda m: (m.start, -m.end))
     merged: list[Mention] = []
     for m in out:
-        if merged and merged[-1].tok_end <= m.tok_start and all(
+        if merged and merged[-1].tok_end <= m.tok_start and m.tok_start - merged[-1].tok_end <= 2 and all(
             fold(doc[i].text) in NAME_PARTICLES for i in range(merged[-1].tok_end, m.tok_start)
-        ) and m.tok_start - merged[-1].tok_end <= 2 and merged[-1].tok_end != m.tok_start:
+        ):
             prev = merged[-1]
-            text = doc.text[prev.start:m.end]
-            merged[-1] = Mention(prev.start, m.end, prev.tok_start, m.tok_end, text, "person")
+            merged[-1] = Mention(prev.start, m.end, prev.tok_start, m.tok_end, doc.text[prev.start:m.end], "person")
             continue
         if merged and merged[-1].tok_end > m.tok_start:
-            continue  # overlapping after extension
+            continue  # overlapping candidates: keep the first, longest
         merged.append(m)
     return merged, orgs
 
@@ -592,20 +712,29 @@ def _initials(words: Sequence[str], skip_function: bool) -> str:
     return "".join(out).upper()
 
 
+#: Country prefixes left out of some acronyms ("U.S. Customs and Border Protection" -> "CBP").
+_COUNTRY_PREFIXES = frozenset("us u.s. uk u.k. eu un".split())
+
+
 def is_acronym_of(short: str, full: str) -> bool:
     """True when ``short`` ("EU", "U.N.", "VW") abbreviates the organization name ``full``.
 
     Rules: the letters of ``short`` (2-8 capitals, dots ignored) equal the initials of the
-    capitalised words of ``full`` (with or without function words such as "of"), or ``full`` is
-    one word and the letters appear in it in order, starting with its first letter
-    ("VW" in "Volkswagen").
+    capitalised words of ``full`` (with or without function words such as "of"; an all-capital
+    word gives all its letters; a leading "U.S."/"UK" may be left out), or ``full`` is one word
+    and the letters appear in it in order, starting with its first letter ("VW" in
+    "Volkswagen").
     """
     s = short.replace(".", "").replace("&", "")
     if not (2 <= len(s) <= 8 and s.isupper() and s.isalpha()):
         return False
-    words = [w for w in re.split(r"[\s\-]+", full) if w]
+    words = [w for w in re.split(r"[\s\-]+", _strip_possessive(full)) if w]
+    words = [re.sub(r"['\u2019]s$", "", w) for w in words]
     if len(words) >= 2:
-        return s in (_initials(words, True), _initials(words, False))
+        cands = {_initials(words, True), _initials(words, False)}
+        if fold(words[0]) in _COUNTRY_PREFIXES:
+            cands |= {_initials(words[1:], True), _initials(words[1:], False)}
+        return s in cands
     if len(words) == 1 and len(words[0]) > len(s) + 1:
         w = fold(words[0])
         low = s.lower()
@@ -620,59 +749,175 @@ def _is_short_form(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
     n, m = len(short), len(full)
     if n >= m or n == 0:
         return False
-    if all(w in GENERIC_ORG_WORDS for w in short):
+    if all(w in GENERIC_ORG_WORDS or w in ORG_FUNCTION_WORDS for w in short):
         return False
     return any(full[i:i + n] == short for i in range(m - n + 1))
 
 
+def _clean_org_tokens(toks: Sequence["Token"]) -> list["Token"]:
+    toks = list(toks)
+    for k, t in enumerate(toks):
+        if t.text in "([" and k > 0:
+            toks = toks[:k]
+            break
+    while toks and (toks[0].is_punct or toks[0].is_space or toks[0].lower_ == "the"):
+        toks.pop(0)
+    while toks and (toks[-1].is_punct or toks[-1].is_space or toks[-1].tag_ == "POS" or toks[-1].text in _APOS
+                    or toks[-1].pos_ in ("ADP", "CCONJ", "DET")):
+        toks.pop()
+    return toks
+
+
 def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spans: Sequence[tuple[int, int]],
-                    person_keys: set[str], norp: frozenset[str]) -> list[Mention]:
+                    person_keys: set[str], norp: frozenset[str], is_common=None) -> list[Mention]:
     out = []
     for ent in doc.ents:
         if ent.label_ != "ORG":
             continue
-        toks = list(ent)
-        for k, t in enumerate(toks):
-            if t.text in "([" and k > 0:
-                toks = toks[:k]
-                break
-        toks = _clean_tokens(toks, titles=frozenset(), norp=norp)
+        end = ent.end
+        # "His Nordkapp Racing team": NER stopped at "Nordkapp"
+        while end < len(doc) and end < ent.end + 2 and not doc[end].ent_type_ and doc[end].pos_ == "PROPN" \
+                and doc[end].text[:1].isupper() and fold(doc[end].text).rstrip(".") not in PERSON_TITLES:
+            end += 1
+        toks = _clean_org_tokens(doc[ent.start:end])
         text = _span_text(doc, toks)
         if not toks or not any(c.isupper() for c in text) or not any(c.isalpha() for c in text):
             continue
         start = toks[0].idx
-        end = start + len(text)
-        if _overlaps(start, end, loc_spans) or _overlaps(start, end, person_spans):
+        end_c = start + len(text)
+        if _overlaps(start, end_c, loc_spans) or _overlaps(start, end_c, person_spans):
             continue
         key = _word_key(text)
-        if key in person_keys or is_demonym(text, norp):
+        if key in person_keys or is_demonym(text, norp) or _is_place_like(toks):
             continue
         if all(fold(t.text).rstrip(".") in BOILERPLATE_WORDS for t in toks):
             continue
-        # part of an office title: "Secretary of State", "Minister of Interior"
+        words = [fold(t.text) for t in toks]
+        if (words[0] in EVENT_WORDS or words[-1] in EVENT_WORDS) and words[-1] not in ORG_SUFFIXES:
+            continue  # an event ("Tour de France"), not an organization
+        # part of an office title: "Secretary of State", "Interior Minister", "Defence Secretary"
         if ent.start >= 2 and doc[ent.start - 1].lower_ == "of" and fold(doc[ent.start - 2].text) in ("secretary", "minister", "secretaries", "ministers"):
             continue
-        if _is_boilerplate_line(doc, start, end):
+        nxt = doc[toks[-1].i + 1] if toks[-1].i + 1 < len(doc) else None
+        if len(toks) == 1 and nxt is not None and fold(nxt.text).rstrip(".") in ("minister", "secretary", "ministers", "secretaries", "spokesman", "spokeswoman", "chief"):
             continue
-        out.append(Mention(start, end, toks[0].i, toks[-1].i + 1, text, "organization"))
+        if _common_sentence_start(doc, toks, is_common):
+            continue
+        if _is_boilerplate_line(doc, start, end_c):
+            continue
+        out.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "organization"))
     return out
 
 
-def _merge_orgs(doc: "Doc", mentions: list[Mention]) -> dict[str, list[Mention]]:
+_PAREN_ALIAS = re.compile(r"\s*\(([A-Z][A-Za-z0-9.&\-]{1,11})\)")
+_KNOWN_AS = re.compile(r",?\s*(?:known|referred to)\s+(?:by\s+its\s+(?:[A-Za-z]+\s+)?(?:initials|acronym|abbreviation)|as)\s+(?:the\s+)?([A-Z][A-Za-z0-9.&\-]{1,11})\b")
+
+
+def _full_name_before(doc: "Doc", char_end: int, acronym: str) -> tuple[int, int] | None:
+    """Token span of the capitalised name ending at ``char_end`` that ``acronym`` abbreviates
+    (or, failing that, the longest capitalised run of 2+ words)."""
+    span = doc.char_span(0, char_end, alignment_mode="contract")
+    if span is None or len(span) == 0:
+        return None
+    end = span.end
+    while end > 0 and (doc[end - 1].is_space or doc[end - 1].is_punct and doc[end - 1].text not in _APOS):
+        end -= 1
+    best = None
+    start = end
+    k = end - 1
+    while k >= 0 and k >= end - 10:
+        t = doc[k]
+        if t.text[:1].isupper() or t.tag_ == "POS" or t.text in _APOS:
+            start = k
+        elif fold(t.text) in ORG_FUNCTION_WORDS and k > 0 and doc[k - 1].text[:1].isupper():
+            pass
+        else:
+            break
+        if doc[start].text[:1].isupper():
+            words = [x.text for x in doc[start:end] if not x.is_punct or x.text in _APOS]
+            if is_acronym_of(acronym, " ".join(words)):
+                best = (start, end)
+        k -= 1
+    while start < end and fold(doc[start].text) in ORG_FUNCTION_WORDS:
+        start += 1
+    if best is None and end - start >= 2:
+        best = (start, end)
+    return best
+
+
+def _alias_mentions(doc: "Doc", mentions: list[Mention], person_spans, loc_spans) -> tuple[list[Mention], dict[str, str]]:
+    """Full names defined with an alias ("Full Name (ACR)", "X, known by its initials Y",
+    "The Agency, Frontex,"), as extra mentions and an alias -> full name map; then every
+    further use of an alias in the text ("the FGR said") as a mention too."""
+    text = doc.text
+    aliases: dict[str, str] = {}
+    extra: list[Mention] = []
+
+    def covered(s: int, e: int, pool) -> bool:
+        return any(m.start <= s and e <= m.end for m in pool)
+
+    for mm in _PAREN_ALIAS.finditer(text):
+        acr = mm.group(1)
+        if not (acr.isupper() or sum(c.isupper() for c in acr) >= 2 or acr[:1].isupper()):
+            continue
+        span = _full_name_before(doc, mm.start(), acr)
+        if span is None:
+            continue
+        s_i, e_i = span
+        toks = _clean_org_tokens(doc[s_i:e_i])
+        if len(toks) < 2:
+            continue
+        s_c, e_c = toks[0].idx, toks[-1].idx + len(toks[-1].text)
+        full = _strip_possessive(text[s_c:e_c]) if toks[-1].tag_ == "POS" else text[s_c:e_c]
+        if _overlaps(s_c, e_c, person_spans) or _overlaps(s_c, e_c, loc_spans):
+            continue
+        if not any(m.start <= s_c + 1 and e_c - 1 <= m.end or (s_c <= m.start and m.end <= e_c) for m in mentions):
+            # only names NER saw as an organization (in part) count
+            if not any(t.ent_type_ == "ORG" for t in doc[s_i:e_i]):
+                continue
+        mentions[:] = [m for m in mentions if not (s_c <= m.start and m.end <= e_c)]
+        if not covered(s_c, e_c, mentions):
+            extra.append(Mention(s_c, e_c, toks[0].i, toks[-1].i + 1, full, "organization"))
+        aliases[acr] = full
+    pool = mentions + extra
+    for mm in _KNOWN_AS.finditer(text):
+        prev = [m for m in pool if m.end <= mm.start() and mm.start() - m.end <= 3]
+        if prev:
+            aliases[mm.group(1)] = prev[-1].text
+    # "The European Border and Coast Guard Agency, Frontex, said"
+    for m in pool:
+        after = text[m.end:m.end + 40]
+        mm = re.match(r",\s+([A-Z][A-Za-z0-9\-]{1,20}),", after)
+        if mm and len(m.text.split()) >= 3:
+            s_c = m.end + mm.start(1)
+            tok = doc.char_span(s_c, s_c + len(mm.group(1)))
+            if tok is not None and tok.root.dep_ == "appos":
+                aliases.setdefault(mm.group(1), m.text)
+    # later uses of an alias
+    pool = mentions + extra
+    for alias, full in aliases.items():
+        for occ in re.finditer(r"(?<![\w])" + re.escape(alias) + r"(?![\w])", text):
+            s_c, e_c = occ.start(), occ.end()
+            if covered(s_c, e_c, pool) or _overlaps(s_c, e_c, person_spans):
+                continue
+            span = doc.char_span(s_c, e_c)
+            if span is None:
+                continue
+            mention = Mention(s_c, e_c, span.start, span.end, alias, "organization")
+            extra.append(mention)
+            pool.append(mention)
+    return extra, aliases
+
+
+def _merge_orgs(doc: "Doc", mentions: list[Mention], aliases: dict[str, str] | None = None) -> dict[str, list[Mention]]:
     forms: dict[tuple[str, ...], str] = {}
-    for m in mentions:
+    for m in sorted(mentions, key=lambda x: x.start):
         forms.setdefault(_key_tokens(m.text), m.text)
-    # explicit "Full Name (ACR)" in the text
-    explicit: dict[str, str] = {}
-    for m in mentions:
-        after = doc.text[m.end:m.end + 14]
-        mm = re.match(r"\s*\(([A-Z][A-Za-z.&]{1,9})\)", after)
-        if mm and len(m.text.split()) >= 2:
-            explicit[_word_key(mm.group(1))] = m.text
+    explicit = {_key_tokens(a): full for a, full in (aliases or {}).items()}
 
     def target_of(key: tuple[str, ...], text: str) -> str:
-        if len(key) == 1 and key[0] in explicit:
-            return explicit[key[0]]
+        if key in explicit and _key_tokens(explicit[key]) != key:
+            return forms.get(_key_tokens(explicit[key]), explicit[key])
         best = None
         for k2, t2 in forms.items():
             if k2 == key:
@@ -701,19 +946,29 @@ def _merge_orgs(doc: "Doc", mentions: list[Mention]) -> dict[str, list[Mention]]
     return clusters
 
 
+def _place_context(doc: "Doc", m: Mention) -> bool:
+    """True for "the island of El Hierro": an organization tag on a place."""
+    if m.tok_start >= 2 and doc[m.tok_start - 1].lower_ == "of" and doc[m.tok_start - 2].lemma_.lower() in PLACE_NOUNS:
+        return True
+    return m.tok_start >= 1 and doc[m.tok_start - 1].lower_ in ("in", "near") and m.tok_end - m.tok_start >= 1 and \
+        doc[m.tok_start].ent_type_ == "GPE"
+
+
 # ----------------------------------------------------------------------------- main entry
-def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = ()) -> EntityAnalysis:
+def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *, is_common_word=None) -> EntityAnalysis:
     """Find persons and organizations in ``doc``.
 
     ``location_spans`` are ``[start, end)`` character offsets of places found by the geoparser;
     PERSON/ORG entities overlapping them are dropped (spaCy's small model tags some towns as
-    persons). Returns an :class:`EntityAnalysis` whose ``persons``/``organizations`` are lists
-    of ``{"name": str, "mentions": int, "surface_forms": [str]}`` in order of first mention.
-    Never raises on odd input; an empty doc gives empty lists.
+    persons). ``is_common_word(word) -> bool`` (optional, e.g. from
+    :func:`pipeline.enrich.nlp.common_word_checker`) tells a lone capitalised common word at a
+    sentence start ("Turnout ...") from a name. Returns an :class:`EntityAnalysis` whose
+    ``persons``/``organizations`` are lists of ``{"name": str, "mentions": int, "surface_forms":
+    [str]}`` in order of first mention. Never raises on odd input; an empty doc gives empty lists.
     """
     loc = [(int(s), int(e)) for s, e in location_spans]
     norp = frozenset(fold(e.text) for e in doc.ents if e.label_ == "NORP")
-    pcands, orgs_from_persons = _person_candidates(doc, loc, norp)
+    pcands, orgs_from_persons = _person_candidates(doc, loc, norp, is_common_word)
     taken = {i for m in pcands for i in range(m.tok_start, m.tok_end)}
     spoken = _speech_subject_names(doc, taken, loc, norp)
     pcands += spoken
@@ -730,8 +985,13 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = ()) -
         person_keys.add(_word_key(canon))
         for w in canon.split():
             person_keys.add(_word_key(w))
-    ocands = _org_candidates(doc, loc, person_spans, person_keys, norp) + orgs_from_persons
-    oclusters = _merge_orgs(doc, ocands)
+    ocands = _org_candidates(doc, loc, person_spans, person_keys, norp, is_common_word)
+    ocands += [m for m in orgs_from_persons if not any(o.start < m.end and m.start < o.end for o in ocands)]
+    extra, aliases = _alias_mentions(doc, ocands, person_spans, loc)
+    oclusters = _merge_orgs(doc, ocands + extra, aliases)
+    for canon in list(oclusters):
+        if any(_place_context(doc, m) for m in oclusters[canon]):
+            del oclusters[canon]
     org_mentions = sorted((m for ms in oclusters.values() for m in ms), key=lambda m: m.start)
 
     def entries(cl: dict[str, list[Mention]]) -> list[dict]:
@@ -762,7 +1022,7 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = ()) -
         organizations=entries(oclusters),
         person_mentions=person_mentions,
         org_mentions=org_mentions,
-        roles=_role_ties(doc, [m for m in person_mentions]),
+        roles=_role_ties(doc, person_mentions),
     )
     analysis.index()
     return analysis

@@ -64,3 +64,24 @@ def get_nlp(model: str) -> "spacy.Language":
         log.info("spacy_model_loaded", model=model, pipes=list(nlp.pipe_names))
         _MODELS[model] = nlp
         return nlp
+
+
+def common_word_checker(nlp: "spacy.Language"):
+    """Return ``is_common(word) -> bool``: True when the lower-case ``word`` is an English noun,
+    verb, adjective or adverb in the pipeline's lemmatizer index (the WordNet-derived
+    ``lemma_index`` table that spaCy's English rule lemmatizer ships). Pipelines without that
+    table give a checker that always answers False.
+    """
+    tables = []
+    try:
+        lem = nlp.get_pipe("lemmatizer")
+        if "lemma_index" in lem.lookups.tables:
+            index = lem.lookups.get_table("lemma_index")
+            tables = [set(index.get(pos, [])) for pos in ("noun", "verb", "adj", "adv")]
+    except (KeyError, AttributeError):
+        tables = []
+
+    def is_common(word: str) -> bool:
+        return any(word in t for t in tables)
+
+    return is_common

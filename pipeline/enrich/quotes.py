@@ -22,7 +22,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-from pipeline.enrich.entities import INSTITUTION_NOUNS, ROLE_NOUNS, EntityAnalysis, fold, is_demonym
+from pipeline.enrich.entities import INSTITUTION_NOUNS, PERSON_NOUNS, ROLE_NOUNS, EntityAnalysis, fold, is_demonym
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Token
@@ -46,16 +46,6 @@ NAMING_VERBS = frozenset("call dub label term describe characterise characterize
 
 #: Pronouns resolved to the last person in subject position.
 PERSON_PRONOUNS = frozenset("he she him her".split())
-
-#: Nouns for people that, with "a"/"an" as a subject, introduce someone unnamed ("a nurse
-#: said"): a later "she said" then refers to that person, not to the last named one.
-PERSON_NOUNS = ROLE_NOUNS | frozenset(
-    """
-    man woman boy girl person nurse witness resident neighbour neighbor survivor victim mother
-    father son daughter wife husband friend relative student teacher worker employee farmer
-    driver passenger shopkeeper fisherman soldier officer source insider protester voter fan
-    """.split()
-)
 
 #: Nouns after which a quoted, title-cased span is the title of a work, not a quote.
 WORK_NOUNS = frozenset(
