@@ -78,7 +78,8 @@ class ParsedFeed:
     ``entries`` are :class:`ArticleRef` in document order; ``title``/``link`` describe the
     feed; ``version`` is feedparser's format name (``rss20``, ``atom10``, ... or ``""``);
     ``ttl_s`` is RSS ``<ttl>`` converted from minutes to seconds; ``update_period_s`` is the
-    ``sy:updatePeriod`` length divided by ``sy:updateFrequency`` (seconds between updates);
+    ``sy:updatePeriod`` length divided by ``sy:updateFrequency`` (seconds between updates),
+    whose raw values are ``sy_update_period``/``sy_update_frequency``;
     ``bozo`` says the document was not well-formed (or otherwise odd) and ``bozo_reason``
     classifies why (``xml_error``, ``encoding_override``, ``encoding_unknown``,
     ``non_xml_content_type``, ``undeclared_namespace``, ``bozo``); ``skipped_entries``
@@ -94,6 +95,8 @@ class ParsedFeed:
     entries: list[ArticleRef] = field(default_factory=list)
     ttl_s: int | None = None
     update_period_s: float | None = None
+    sy_update_period: str | None = None
+    sy_update_frequency: int | None = None
     bozo: bool = False
     bozo_reason: str | None = None
     skipped_entries: int = 0
@@ -411,6 +414,8 @@ def parse_feed(content: bytes, *, feed_url: str, feed_id: str, headers: dict | N
         version=version,
         ttl_s=(_int_or_none(feed.get("ttl")) or 0) * 60 or None,
         update_period_s=_update_period_s(feed),
+        sy_update_period=(str(feed.get("sy_updateperiod") or "").strip().lower() or None),
+        sy_update_frequency=_int_or_none(feed.get("sy_updatefrequency")),
         bozo=bool(d.get("bozo")),
         bozo_reason=bozo_reason,
     )

@@ -82,6 +82,7 @@ def test_ttl_and_sy_update_period_hints():
     parsed = parse_feed(RSS, feed_url=URL, feed_id="f1")
     assert parsed.ttl_s == 45 * 60
     assert parsed.update_period_s == SY_PERIOD_SECONDS["hourly"] / 4
+    assert (parsed.sy_update_period, parsed.sy_update_frequency) == ("hourly", 4)
     assert parsed.min_interval_s == 45 * 60  # the larger of the two
 
 

@@ -337,7 +337,11 @@ def poll_cmd(feeds: Optional[list[str]] = typer.Argument(None, help="Feed ids or
 
 def parse_file(path: Path) -> dict[str, Any]:
     """Parse one local feed file; never raises. Returns ``{"file", "ok", "entries", "error"}``
-    plus ``title``, ``version``, ``bozo`` (classified bozo reason or null) and ``skipped``."""
+    plus ``title``, ``version``, ``bozo`` (classified bozo reason or null) and ``skipped``.
+
+    ``entries`` counts the article references the file yields (entries with an http(s) link
+    or permalink guid); ``skipped`` the entries without one. ``error`` is a reason code.
+    """
     from pipeline.errors import FeedError
     from pipeline.feedparse import parse_feed
     from pipeline.feeds import feed_id_for
