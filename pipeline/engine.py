@@ -38,6 +38,9 @@ TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 #: Hits fetched per page when collecting every percolator match (the index.max_result_window
 #: default is 10,000; a page of 1,000 keeps responses small).
 PERCOLATE_PAGE_SIZE = 1000
+#: Documents per percolate query; larger batches are split into chunks sent in one ``_msearch``
+#: (see :meth:`SearchEngine.percolate` for the measurement behind the figure).
+PERCOLATE_CHUNK_DOCS = 25
 #: Returned by a transport for a 404 when the caller said the object may be missing.
 MISSING = object()
 
@@ -505,9 +508,17 @@ class SearchEngine:
 
     def percolate(self, docs: Sequence[dict[str, Any]], *, index: str | None = None,
                   filters: Sequence[dict[str, Any]] = (), source: Any = None,
-                  sort_field: str = "search.id") -> list[list[dict[str, Any]]]:
+                  sort_field: str = "search.id", chunk_docs: int | None = None) -> list[list[dict[str, Any]]]:
         """Match ``docs`` against the stored queries of ``index`` (default: the saved searches)
-        in ONE percolate request (paged when more than :data:`PERCOLATE_PAGE_SIZE` queries match).
+        in ONE HTTP request.
+
+        Up to ``chunk_docs`` (default :data:`PERCOLATE_CHUNK_DOCS`) documents go into one
+        multi-document ``percolate`` query; a larger batch becomes one ``_msearch`` request with
+        one percolate search per chunk, which the engine runs concurrently. (Measured on the
+        project's node with 1,000 saved searches: one 50-document percolate took about 0.4 s,
+        two 25-document ones in parallel about 0.2-0.27 s, because the engine computes each
+        hit's matching document slots over every document of the query.) A chunk with more
+        than :data:`PERCOLATE_PAGE_SIZE` matching queries is paged with ``search_after``.
 
         ``filters`` restrict which stored queries are considered (e.g. enabled ones); ``source``
         is the ``_source`` filter of returned hits. Returns, for each doc (same order), the list
@@ -516,27 +527,49 @@ class SearchEngine:
         if not docs:
             return []
         index = index or self.alias("searches")
+        chunk = max(1, chunk_docs or PERCOLATE_CHUNK_DOCS)
+        docs = list(docs)
         out: list[list[dict[str, Any]]] = [[] for _ in docs]
-        body: dict[str, Any] = {
-            "query": {"bool": {"filter": [{"percolate": {"field": "query", "documents": list(docs)}}, *filters]}},
-            "size": PERCOLATE_PAGE_SIZE,
-            "sort": [{sort_field: "asc"}],
-            "track_total_hits": False,
-        }
-        if source is not None:
-            body["_source"] = source
-        while True:
-            resp = self.search(index, body)
-            hits = resp.get("hits", {}).get("hits", [])
+
+        def body_for(part: list[dict[str, Any]]) -> dict[str, Any]:
+            body: dict[str, Any] = {
+                "query": {"bool": {"filter": [{"percolate": {"field": "query", "documents": part}}, *filters]}},
+                "size": PERCOLATE_PAGE_SIZE,
+                "sort": [{sort_field: "asc"}],
+                "track_total_hits": False,
+            }
+            if source is not None:
+                body["_source"] = source
+            return body
+
+        def collect(hits: list[dict[str, Any]], offset: int, n: int) -> None:
             for hit in hits:
                 slots = (hit.get("fields") or {}).get("_percolator_document_slot")
                 if slots is None:
-                    slots = [0] if len(docs) == 1 else []
+                    slots = [0] if n == 1 else []
                 for slot in slots:
-                    out[int(slot)].append({"_id": hit["_id"], "_source": hit.get("_source") or {}})
-            if len(hits) < PERCOLATE_PAGE_SIZE:
-                return out
-            body["search_after"] = hits[-1]["sort"]
+                    out[offset + int(slot)].append({"_id": hit["_id"], "_source": hit.get("_source") or {}})
+
+        starts = list(range(0, len(docs), chunk))
+        bodies = [body_for(docs[i:i + chunk]) for i in starts]
+        if len(bodies) == 1:
+            responses = [self.search(index, bodies[0])]
+        else:
+            responses = self.msearch(index, bodies)
+        for start, body, resp in zip(starts, bodies, responses):
+            if "error" in resp:
+                status = resp.get("status")
+                exc = InvalidQueryError(engine_error_message(resp)) if status == 400 else _engine_error(
+                    engine_error_message(resp), status=status, body=resp, transient=status in TRANSIENT_STATUSES)
+                raise exc
+            n = len(docs[start:start + chunk])
+            hits = resp.get("hits", {}).get("hits", [])
+            collect(hits, start, n)
+            while len(hits) >= PERCOLATE_PAGE_SIZE:
+                body["search_after"] = hits[-1]["sort"]
+                hits = self.search(index, body).get("hits", {}).get("hits", [])
+                collect(hits, start, n)
+        return out
 
     # --- helpers ----------------------------------------------------------------------------
     def _get_or_none(self, path: str) -> Any:

@@ -116,3 +116,19 @@ def test_percolate_many_documents_in_one_request(engine):
     assert [sorted(h["_id"] for h in hits) for hits in out] == [["q-mx", "q-quake"], [], ["q-mx"]]
     assert engine.percolate([docs[1]], filters=[{"term": {"search.enabled": True}}]) == [[]]
     assert engine.percolate([]) == []
+
+
+@pytest.mark.integration
+def test_percolate_in_chunks_keeps_document_order(engine):
+    engine.ensure_setup()
+    idx = engine.alias("searches")
+    engine.bulk([{"index": {"_index": idx, "_id": "q-even"}}, {"query": {"term": {"topics": "even"}}, "search": {"id": "q-even", "enabled": True}},
+                 {"index": {"_index": idx, "_id": "q-all"}}, {"query": {"exists": {"field": "topics"}}, "search": {"id": "q-all", "enabled": True}}],
+                refresh=True)
+    docs = [{"topics": ["even" if i % 2 == 0 else "odd"]} for i in range(7)]
+    flt = [{"terms": {"search.id": ["q-even", "q-all"]}}]
+    chunked = engine.percolate(docs, filters=flt, chunk_docs=2)
+    whole = engine.percolate(docs, filters=flt, chunk_docs=100)
+    expected = [["q-all", "q-even"] if i % 2 == 0 else ["q-all"] for i in range(7)]
+    assert [sorted(h["_id"] for h in hits) for hits in chunked] == expected
+    assert [sorted(h["_id"] for h in hits) for hits in whole] == expected
