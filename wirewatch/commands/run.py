@@ -54,9 +54,8 @@ def register(app: typer.Typer) -> None:
             registry = FeedRegistry(rds, s)
             if import_feeds and registry.count() == 0 and s.feeds_file.exists():
                 outlines = read_opml(s.feeds_file)
-                for o in outlines:
-                    registry.add(o.url, title=o.title)
-                err_console.print(f"imported {len(outlines)} feeds from {s.feeds_file}")
+                added = registry.add_many((o.url, o.title, o.categories) for o in outlines)
+                err_console.print(f"imported {len(added['added'])} feeds from {s.feeds_file} ({len(added['invalid'])} invalid)")
         except (WirewatchError, redis_lib.RedisError, OSError) as exc:
             raise fail(str(exc))
         group = start_processes(s, beat=not no_beat)
