@@ -20,7 +20,7 @@ Decisions, in order, for one :class:`~pipeline.models.Article`:
 
 Concurrency and crash safety (what is guaranteed):
 
-- Every decision is taken under one Redis lock per key prefix and LSH configuration, so two
+- Every decision is taken under one Redis lock per key prefix (``<prefix>:dedupe:lock``), so two
   copies arriving at once in two worker processes are decided one after the other: the second
   always sees the first (no pair of simultaneous copies both become cluster roots). The lock
   has a lease (:data:`LOCK_LEASE_S`) so a crashed worker cannot hold it for ever; a worker
@@ -31,14 +31,15 @@ Concurrency and crash safety (what is guaranteed):
   a decision record belong to a worker that crashed half-way; they are ignored (and the hash
   key is taken over), and the crashed article is decided afresh when its task is retried.
   A retry finds its own half-written entries and never matches itself.
-- Throughput is bounded by the lock: one decision costs about ``2 * bands + 8`` Redis round
-  trips (a few milliseconds locally), i.e. a few hundred articles per second across all
-  workers; ``wirewatch bench dedupe`` measures it.
+- Throughput is bounded by the lock: one decision costs about eight Redis round trips (the
+  LSH reads and writes are pipelined), a few milliseconds locally, i.e. a few hundred articles
+  per second across all workers; ``wirewatch bench dedupe`` measures it.
 
 Keys written (all under ``settings.redis_key_prefix``): ``:dedupe:result:<id>`` (JSON
 decision), ``:dedupe:hash:<sha256>`` (first article id with that content),
 ``:dedupe:url:<sha256 of canonical URL>`` (article id), ``:dedupe:mh:<id>`` (MinHash
-signature, ``num_perm`` little-endian uint64), ``:dedupe:lsh:...`` (datasketch's buckets).
+signature, ``num_perm`` little-endian uint64), ``:dedupe:lsh:p<perm>:k<words>:b<bands>r<rows>...``
+(datasketch's buckets; a setting that changes the band layout starts a fresh index).
 Nothing expires yet: retention is the index's concern.
 """
 from __future__ import annotations
@@ -67,6 +68,12 @@ LOCK_LEASE_S = 30.0
 LOCK_WAIT_S = 60.0
 #: MinHash seed; every process must use the same one or signatures are not comparable.
 MINHASH_SEED = 1
+#: datasketch ``weights`` (false-positive, false-negative) for choosing bands and rows. Every LSH
+#: candidate is re-checked against its stored signature, so a false positive costs one GET while a
+#: false negative loses a duplicate: weigh misses 9:1. With threshold 0.5 and 128 permutations
+#: this gives 32 bands of 4 rows; a pair with Jaccard 0.5 / 0.6 / 0.7 becomes a candidate with
+#: probability 0.87 / 0.99 / 1.00 (equal weights: 25x5 bands, 0.55 / 0.87 / 0.99).
+LSH_WEIGHTS = (0.1, 0.9)
 
 # Characters NFKC leaves alone but that vary between outlets' copies of one text.
 _TRANSLATE = str.maketrans({
@@ -204,15 +211,19 @@ class Deduper:
         self.min_words = int(getattr(settings, "dedupe_min_words", 0))
         # The band layout depends on threshold and num_perm: keep each layout's buckets apart.
         self.ns = f"{settings.redis_key_prefix}:dedupe"
-        self.lsh_basename = f"{self.ns}:lsh:t{self.threshold:g}:p{self.num_perm}:k{self.k}"
+        # datasketch picks (bands, rows) for the threshold and weights; an in-memory probe gives
+        # them so they can be part of the key names.
+        probe = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm, weights=LSH_WEIGHTS)
+        self.bands, self.rows = probe.b, probe.r
+        self.lsh_basename = f"{self.ns}:lsh:p{self.num_perm}:k{self.k}:b{self.bands}r{self.rows}"
         self.lsh = MinHashLSH(
-            threshold=self.threshold,
             num_perm=self.num_perm,
+            params=(self.bands, self.rows),
             storage_config={"type": "redis", "basename": self.lsh_basename.encode("utf-8"),
                             "redis": {"connection_pool": self.redis.connection_pool}},
             prepickle=False,
         )
-        self._lock_name = f"{self.lsh_basename}:lock"
+        self._lock_name = f"{self.ns}:lock"
 
     # --- keys -------------------------------------------------------------------------------
     def _k_result(self, article_id: str) -> str:
