@@ -157,7 +157,7 @@ INSTITUTION_NOUNS = frozenset(
     committee commission embassy company firm bank authority authorities administration
     union party campaign team club organisation organization service carmaker airline
     broadcaster newspaper network group charity regulator watchdog insurer lender retailer
-    manufacturer producer operator utility university hospital
+    manufacturer producer utility university hospital force forces guard
     """.split()
 )
 

@@ -25,6 +25,28 @@ _LOCK = threading.Lock()
 MAX_CHARS = 1_000_000
 
 
+#: Name of the component that starts a sentence at every line break (added before the parser).
+PARAGRAPH_COMPONENT = "wirewatch_paragraph_breaks"
+
+
+def _register_paragraph_component() -> None:
+    from spacy.language import Language
+
+    if Language.has_factory(PARAGRAPH_COMPONENT):
+        return
+
+    @Language.component(PARAGRAPH_COMPONENT)
+    def paragraph_breaks(doc):
+        """Start a sentence after every whitespace token holding a line break, so that the
+        parser never joins two paragraphs into one sentence (it respects preset starts)."""
+        for i in range(1, len(doc)):
+            prev = doc[i - 1]
+            if (prev.is_space and "\n" in prev.text) or "\n" in prev.whitespace_:
+                if not doc[i].is_space:
+                    doc[i].is_sent_start = True
+        return doc
+
+
 def pip_package_for(model: str) -> str:
     """Return the pip package that ships the spaCy pipeline ``model``.
 
@@ -52,6 +74,7 @@ def get_nlp(model: str) -> "spacy.Language":
             import spacy
         except ImportError as exc:  # pragma: no cover - spaCy is a hard dependency
             raise ConfigError("spaCy is not installed: pip install 'spacy>=3.8,<3.9'", reason="spacy_missing") from exc
+        _register_paragraph_component()
         try:
             nlp = spacy.load(model)
         except OSError as exc:
@@ -61,6 +84,8 @@ def get_nlp(model: str) -> "spacy.Language":
                 reason="spacy_model_missing",
             ) from exc
         nlp.max_length = max(nlp.max_length, MAX_CHARS)
+        if "parser" in nlp.pipe_names and PARAGRAPH_COMPONENT not in nlp.pipe_names:
+            nlp.add_pipe(PARAGRAPH_COMPONENT, before="parser")
         log.info("spacy_model_loaded", model=model, pipes=list(nlp.pipe_names))
         _MODELS[model] = nlp
         return nlp

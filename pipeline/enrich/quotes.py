@@ -323,7 +323,7 @@ def _unnamed_people(doc: "Doc", ents: EntityAnalysis) -> list[int]:
     for t in doc:
         if t.dep_ not in ("nsubj", "nsubjpass") or t.tag_ != "NN" or t.lemma_.lower() not in PERSON_NOUNS:
             continue
-        if not any(c.dep_ == "det" and c.lower_ in ("a", "an") for c in t.children):
+        if not any(c.dep_ in ("det", "nummod") and c.lower_ in ("a", "an", "one", "another") for c in t.children):
             continue
         if any(ents.person_at_token(x.i) for x in t.subtree):
             continue
@@ -354,17 +354,27 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
     lemma = tok.lemma_.lower()
     text = _np_text(tok)
     dets = {c.lower_ for c in tok.children if c.dep_ in ("det", "poss")}
-    # "a spokesman for the navy", "an official at Volkswagen": credit the organization
-    if lemma in ROLE_NOUNS or lemma in ("spokesman", "spokeswoman", "spokesperson"):
-        tied = ents.role_person(lemma, pos)
-        if tied and not (dets & {"a", "an"}):
+    # "a spokesman for the navy", "observers from the EU", "a company spokesperson"
+    if lemma in PERSON_NOUNS:
+        tied = ents.role_person(lemma, pos) if lemma in ROLE_NOUNS else None
+        if tied and not (dets & {"a", "an", "one", "another"}) and tok.tag_ in ("NN", "NNP"):
             return _Speaker(tied, text, "person", verb, tok.idx)
         for prep in tok.children:
-            if prep.dep_ == "prep" and prep.lower_ in ("for", "of", "at", "from"):
+            if prep.dep_ == "prep" and prep.lower_ in ("for", "of", "at", "from", "with"):
                 for t in prep.subtree:
                     o = ents.org_at_token(t.i)
                     if o:
                         return _Speaker(o.canonical, text, "organization", verb, tok.idx)
+        if lemma in SPOKES_NOUNS:
+            for c in tok.children:
+                if c.dep_ in ("compound", "nmod", "poss"):
+                    o = ents.org_at_token(c.i) or None
+                    if o:
+                        return _Speaker(o.canonical, text, "organization", verb, tok.idx)
+                    if c.lemma_.lower() in INSTITUTION_NOUNS:
+                        org = _org_for_institution(ctx, c, tok.idx)
+                        if org:
+                            return _Speaker(org, text, "organization", verb, tok.idx)
         if dets & {"the", "his", "her"} and tok.tag_ in ("NN", "NNP"):
             name = _resolve_pronoun(ctx, tok.idx)
             if name:
@@ -379,13 +389,46 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
     if org:
         return _Speaker(org, text, "organization", verb, tok.idx)
     if lemma in INSTITUTION_NOUNS or low in INSTITUTION_NOUNS:
-        for o in reversed(ents.org_mentions):
-            if o.start < tok.idx and any(fold(w) == low for w in o.canonical.split()):
-                return _Speaker(o.canonical, text, "organization", verb, tok.idx)
+        org = _org_for_institution(ctx, tok, tok.idx)
+        if org:
+            return _Speaker(org, text, "organization", verb, tok.idx)
         return _Speaker(_strip_det(text), text, "organization", verb, tok.idx)
     if tok.pos_ == "PROPN":
         return _Speaker(_strip_det(text), text, None, verb, tok.idx)
     return _Speaker(None, text, None, verb, tok.idx)
+
+
+#: Nouns for someone speaking for an organization ("a company spokesperson").
+SPOKES_NOUNS = frozenset("spokesman spokeswoman spokesperson official representative source".split())
+
+#: Words an organization's name may use for an institution noun ("the army" -> "Sudanese Armed
+#: Forces"). Our own list.
+INSTITUTION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "army": ("army", "armed", "military", "defence", "defense"),
+    "military": ("army", "armed", "military", "defence", "defense"),
+    "navy": ("navy", "naval"),
+    "police": ("police", "constabulary", "gendarmerie"),
+    "ministry": ("ministry", "department"),
+    "department": ("department", "ministry"),
+    "government": ("government", "cabinet", "administration"),
+}
+
+#: Institution nouns for businesses: "the company said" credits the last organization named.
+COMPANY_NOUNS = frozenset("company firm group carmaker airline retailer miner insurer lender manufacturer producer".split())
+
+
+def _org_for_institution(ctx: _Ctx, tok: "Token", before: int) -> str | None:
+    """The organization named earlier that ``tok`` ("the army", "the company") refers to."""
+    low = tok.lemma_.lower()
+    words = INSTITUTION_SYNONYMS.get(low, (low,))
+    for o in reversed(ctx.ents.org_mentions):
+        if o.start < before and any(fold(w) in words for w in re.split(r"[\s\-]+", o.canonical)):
+            return o.canonical
+    if low in COMPANY_NOUNS:
+        prior = [o for o in ctx.ents.org_mentions if o.start < before]
+        if prior:
+            return prior[-1].canonical
+    return None
 
 
 def _is_speech(tok: "Token") -> bool:
@@ -438,8 +481,9 @@ def _speaker_of(ctx: _Ctx, verb: "Token") -> _Speaker | None:
     return _resolve_np(ctx, subj, verb.text, verb.idx)
 
 
-def _path_speaker(ctx: _Ctx, qtoks: list["Token"]) -> _Speaker | None:
-    """Speech verb up the dependency tree from the quoted words (nearest one wins)."""
+def _path_speaker(ctx: _Ctx, qtoks: list["Token"], bounds: tuple[int, int]) -> _Speaker | None:
+    """Speech verb up the dependency tree from the quoted words (nearest one wins), within
+    ``bounds`` (the character range of the quote's paragraphs)."""
     found: list[tuple[int, _Speaker]] = []
     qs, qe = qtoks[0].idx, qtoks[-1].idx
     seen = set()
@@ -453,6 +497,8 @@ def _path_speaker(ctx: _Ctx, qtoks: list["Token"]) -> _Speaker | None:
                 break
             if ctx.in_quote(h):
                 continue
+            if not (bounds[0] <= h.idx < bounds[1]):
+                break
             seen.add(h.i)
             if _is_speech(h) or _according_to(h) is not None:
                 sp = _speaker_of(ctx, h)
@@ -563,7 +609,8 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
     for q in spans:
         qtoks = [t for t in (doc.char_span(q.start, q.end, alignment_mode="expand") or []) if not t.is_space]
         pi = para_index(q.open_at)
-        sp = _path_speaker(ctx, qtoks) if qtoks else None
+        bounds = (paras[pi][0], paras[para_index(q.close_at)][1])
+        sp = _path_speaker(ctx, qtoks, bounds) if qtoks else None
         if sp is None:
             sp = _frame_speaker(ctx, q, paras[pi])
         direct = sp is not None
@@ -577,8 +624,8 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
                 sp = _Speaker(prev.name, prev.text, prev.type, prev.verb, q.open_at, False)
         if _is_title_of_work(body, q, qtoks):
             continue
-        if not direct and _is_fragment(body, q, qtoks):
-            continue  # scare quote
+        if _is_fragment(body, q, qtoks) and (not direct or (sp is not None and not sp.name and q.text(body)[-1:] not in ".?!")):
+            continue  # scare quote: nobody (named) says it
         if sp is not None and sp.name and sp.type == "person":
             ctx.speakers.append((sp.pos, sp.name))
         if sp is not None and (sp.name or sp.text):
