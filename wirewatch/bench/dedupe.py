@@ -7,6 +7,9 @@ copies at other outlets, and different stories about the same events) goes throu
 same ``cluster_id``, and is *truly* one when both carry the same event and ``story`` label.
 Precision = TP / (TP + FP) and recall = TP / (TP + FN) over all unordered pairs.
 
+The same evaluation is repeated at the thresholds of :data:`SWEEP_THRESHOLDS`
+(``threshold_sweep``), the measurement behind the ``near_dup_threshold`` default.
+
 Throughput: ``--articles N`` synthetic 300-word articles (words drawn from the fixtures'
 vocabulary; one in five is an edited copy of an earlier one) are checked one after the other
 by one process; ``articles_per_s`` and the per-call ``p50_ms``/``p95_ms`` are reported.
@@ -28,6 +31,8 @@ import typer
 
 from wirewatch.output import FORMAT_OPTION_HELP, Format, fail, print_json, print_table
 
+#: Thresholds also evaluated on the fixtures (``threshold_sweep`` in the result).
+SWEEP_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 FIXTURES_DIR = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "dedupe"
 
 
@@ -153,6 +158,11 @@ def run(settings, n_articles: int = 2000) -> dict[str, Any]:
     try:
         fixtures = load_fixtures()
         quality = evaluate(Deduper(client, s), fixtures)
+        sweep = {}
+        for t in SWEEP_THRESHOLDS:
+            st = settings.model_copy(update={"redis_key_prefix": f"{prefix}:sweep{t}", "near_dup_threshold": t})
+            m = evaluate(Deduper(client, st), fixtures)
+            sweep[str(t)] = {"precision": m["precision"], "recall": m["recall"], "fp": m["fp"], "fn": m["fn"]}
         vocab = sorted({w for fx in fixtures for w in normalize_text(fx.body).split()})
         s2 = settings.model_copy(update={"redis_key_prefix": prefix + ":tp"})
         arts = synthetic_articles(n_articles, vocab)
@@ -172,6 +182,7 @@ def run(settings, n_articles: int = 2000) -> dict[str, Any]:
             "fn": quality["fn"], "fixture_articles": quality["articles"], "false_pairs": quality["false_pairs"],
             "threshold": s.near_dup_threshold, "num_perm": s.minhash_num_perm, "shingle_words": s.shingle_words,
             "bands": dd.lsh.b, "rows": dd.lsh.r,
+            "threshold_sweep": sweep,
             "throughput_articles": n_articles, "throughput_duplicates_found": dups,
             "articles_per_s": round(n_articles / elapsed, 1) if elapsed else None,
             "p50_ms": round(lat[len(lat) // 2] * 1000, 2) if lat else None,
@@ -203,7 +214,9 @@ def register(bench_app: typer.Typer) -> None:
         if fmt is Format.json:
             print_json(result)
             return
-        rows = [{"metric": k, "value": v} for k, v in result.items() if k != "false_pairs"]
+        rows = [{"metric": k, "value": v} for k, v in result.items() if k not in ("false_pairs", "threshold_sweep")]
+        rows += [{"metric": f"at threshold {t}", "value": f"precision {m['precision']}, recall {m['recall']}"}
+                 for t, m in result["threshold_sweep"].items()]
         rows.append({"metric": "false_pairs", "value": len(result["false_pairs"])})
         rows.append({"metric": "written", "value": str(path)})
         print_table(rows, ["metric", "value"], title="Dedupe benchmark")
