@@ -436,11 +436,22 @@ def _is_speech(tok: "Token") -> bool:
 
 
 def _according_to(tok: "Token") -> "Token | None":
+    """The "according" child of ``tok`` ("..., according to X"), or None."""
     for child in tok.children:
         if child.lower_ == "according":
-            for t in child.subtree:
-                if t.dep_ == "pobj":
-                    return t
+            return child
+    return None
+
+
+def _according_target(ctx: _Ctx, acc: "Token") -> "Token | None":
+    """Who "according to ..." names: a person or organization in the phrase, else its first noun."""
+    toks = [t for t in acc.subtree if t.i != acc.i and t.lower_ != "to"]
+    for t in toks:
+        if ctx.ents.person_at_token(t.i) or ctx.ents.org_at_token(t.i):
+            return t
+    for t in toks:
+        if t.pos_ in ("NOUN", "PROPN", "PRON"):
+            return t
     return None
 
 
@@ -467,14 +478,10 @@ def _subject_of(verb: "Token") -> "Token | None":
 
 
 def _speaker_of(ctx: _Ctx, verb: "Token") -> _Speaker | None:
-    if verb.lower_ == "according":
-        for t in verb.subtree:
-            if t.dep_ == "pobj":
-                return _resolve_np(ctx, t, "according to", verb.idx)
-        return None
-    acc = _according_to(verb)
+    acc = verb if verb.lower_ == "according" else _according_to(verb)
     if acc is not None:
-        return _resolve_np(ctx, acc, "according to", verb.idx)
+        target = _according_target(ctx, acc)
+        return _resolve_np(ctx, target, "according to", acc.idx) if target is not None else None
     subj = _subject_of(verb)
     if subj is None or ctx.in_quote(subj):
         return None
@@ -619,9 +626,14 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
             prev_same = [s for qq, s in results if s is not None and para_index(qq.open_at) == pi]
             if prev_same:
                 sp = _Speaker(prev_same[-1].name, prev_same[-1].text, prev_same[-1].type, prev_same[-1].verb, q.open_at, False)
-            elif _paragraph_is_only_quotes(body, paras[pi], spans) and pi - 1 in para_last_speaker:
-                prev = para_last_speaker[pi - 1]
-                sp = _Speaker(prev.name, prev.text, prev.type, prev.verb, q.open_at, False)
+            elif _paragraph_is_only_quotes(body, paras[pi], spans) and pi > 0:
+                intro = _colon_intro(ctx, body, paras[pi - 1])
+                if intro is not None:  # "Marsh said on Tuesday:" then the quote
+                    sp = intro
+                    direct = True
+                elif pi - 1 in para_last_speaker:
+                    prev = para_last_speaker[pi - 1]
+                    sp = _Speaker(prev.name, prev.text, prev.type, prev.verb, q.open_at, False)
         if _is_title_of_work(body, q, qtoks):
             continue
         if _is_fragment(body, q, qtoks) and (not direct or (sp is not None and not sp.name and q.text(body)[-1:] not in ".?!")):
@@ -650,6 +662,20 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
             "speaker_type": sp.type if sp and sp.name else None,
         })
     return out
+
+
+def _colon_intro(ctx: _Ctx, body: str, para: tuple[int, int]) -> _Speaker | None:
+    """The speaker of a paragraph that ends with a colon and introduces a quote below it."""
+    ps, pe = para
+    if not body[ps:pe].rstrip().endswith(":"):
+        return None
+    span = ctx.doc.char_span(ps, pe, alignment_mode="expand")
+    if span is None:
+        return None
+    for t in reversed(list(span)):
+        if not ctx.in_quote(t) and (_is_speech(t) or t.lower_ == "according"):
+            return _speaker_of(ctx, t)
+    return None
 
 
 def _paragraph_is_only_quotes(body: str, para: tuple[int, int], spans: Sequence[QuoteSpan]) -> bool:

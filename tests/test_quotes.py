@@ -1,0 +1,240 @@
+"""Quotes: the quote-mark scanner (pure) and speaker attribution over the real spaCy model.
+
+Every text here is invented for these tests.
+"""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.enrich.entities import extract_entities
+from pipeline.enrich.nlp import get_nlp
+from pipeline.enrich.quotes import extract_quotes, find_quote_spans
+from pipeline.settings import Settings
+
+
+# ----------------------------------------------------------------------------- scanner (pure)
+def _texts(body: str) -> list[str]:
+    return [q.text(body) for q in find_quote_spans(body)]
+
+
+def test_straight_and_curly_double_quotes():
+    body = 'He said "we are ready" and then “we will win” before leaving.'
+    assert _texts(body) == ["we are ready", "we will win"]
+
+
+def test_curly_single_quotes_with_apostrophe_inside():
+    body = "‘Chile's farmers need rain,’ she said."
+    assert _texts(body) == ["Chile's farmers need rain"]
+
+
+def test_plural_possessive_inside_single_quotes_is_not_a_closing_mark():
+    body = "‘The workers' rights come first,’ said Ann Cole."
+    assert _texts(body) == ["The workers' rights come first"]
+
+
+def test_possessive_outside_quotes_opens_nothing():
+    body = "Honduras' former president spoke. Later he said 'enough'."
+    assert _texts(body) == ["enough"]
+
+
+def test_nested_quote_stays_inside_outer_quote():
+    body = '"He told me \'never again\', and I believed him," said Cole.'
+    assert _texts(body) == ["He told me 'never again', and I believed him"]
+
+
+def test_trailing_comma_dropped_and_final_period_kept():
+    body = "“We will rebuild,” she said. He replied: “Not this year.”"
+    assert _texts(body) == ["We will rebuild", "Not this year."]
+
+
+def test_offsets_index_the_body():
+    body = "Intro line.\n\n“The dam held,” the engineer said."
+    [q] = find_quote_spans(body)
+    assert body[q.start:q.end] == "The dam held"
+    assert body[q.open_at] == "“"
+
+
+def test_multi_paragraph_quote_is_one_quote():
+    body = (
+        "Finance Minister Elena Marsh said on Tuesday:\n\n"
+        "“The budget is balanced for the first time in a decade.\n\n"
+        "“We will cut taxes next year.”\n\n"
+        "Critics were not convinced."
+    )
+    spans = find_quote_spans(body)
+    assert len(spans) == 1
+    q = spans[0]
+    assert len(q.segments) == 2
+    assert body[q.start:].startswith("The budget is balanced")
+    assert body[:q.end].endswith("We will cut taxes next year.")
+
+
+def test_unmatched_opening_mark_is_ignored():
+    body = "The ‘reform was announced today. Nobody objected."
+    assert _texts(body) == []
+
+
+def test_elision_is_not_an_opening_mark():
+    body = "Prices have not been this high since the '90s, traders said."
+    assert _texts(body) == []
+
+
+# ----------------------------------------------------------------------------- attribution
+@pytest.fixture(scope="module")
+def nlp():
+    return get_nlp(Settings().spacy_model)
+
+
+def quotes_of(nlp, body: str, location_spans=()):
+    doc = nlp(body)
+    ents = extract_entities(doc, location_spans)
+    return extract_quotes(doc, ents, body)
+
+
+def one(quotes, fragment: str) -> dict:
+    found = [q for q in quotes if fragment in q["text"]]
+    assert len(found) == 1, (fragment, quotes)
+    return found[0]
+
+
+def test_speaker_after_said_inverted_order(nlp):
+    body = '"Talks will continue next week," said Foreign Minister Helena Stavrou.'
+    q = one(quotes_of(nlp, body), "Talks will continue")
+    assert q["speaker"] == "Helena Stavrou"
+    assert q["verb"] == "said"
+    assert body[q["start"]:q["end"]] == q["text"]
+
+
+def test_surname_speaker_resolves_to_full_name(nlp):
+    body = (
+        "Mayor Jane Holloway visited the flooded streets on Tuesday.\n\n"
+        "“We have never seen water rise this fast,” Holloway said."
+    )
+    q = one(quotes_of(nlp, body), "never seen water")
+    assert q["speaker"] == "Jane Holloway"
+    assert q["speaker_text"] == "Holloway"
+
+
+def test_according_to(nlp):
+    body = 'The bridge was "completely unsafe for heavy lorries", according to engineer Paul Okafor.'
+    q = one(quotes_of(nlp, body), "completely unsafe")
+    assert q["speaker"] == "Paul Okafor"
+    assert q["verb"] == "according to"
+
+
+def test_told_radio_credits_the_subject_not_the_station(nlp):
+    body = (
+        "Luisa Ferrante runs the regional port authority.\n\n"
+        "Ferrante told Radio Cadena that “nobody listened to our warnings for years.”"
+    )
+    q = one(quotes_of(nlp, body), "nobody listened")
+    assert q["speaker"] == "Luisa Ferrante"
+    assert q["verb"] == "told"
+
+
+def test_pronoun_he_added_resolves_to_last_speaker(nlp):
+    body = (
+        "Coach Marco Bellandi said his team had played badly. "
+        "“We were too slow in midfield,” he added."
+    )
+    q = one(quotes_of(nlp, body), "too slow")
+    assert q["speaker"] == "Marco Bellandi"
+    assert q["speaker_text"] == "he"
+
+
+def test_role_description_tied_to_a_name(nlp):
+    body = (
+        "Health Minister Priya Raman announced new rules on Wednesday.\n\n"
+        "“This is not a lockdown,” the minister said."
+    )
+    q = one(quotes_of(nlp, body), "not a lockdown")
+    assert q["speaker"] == "Priya Raman"
+    assert q["speaker_text"] == "the minister"
+
+
+def test_quote_only_paragraph_takes_previous_paragraph_speaker(nlp):
+    body = (
+        "Resident Maria Gonzalez said her family had lived in the house for thirty years. "
+        "“Everything we owned is gone,” she said.\n\n"
+        "“We will rebuild, but we need help now.”\n\n"
+        "The council did not comment."
+    )
+    q = one(quotes_of(nlp, body), "We will rebuild")
+    assert q["speaker"] == "Maria Gonzalez"
+
+
+def test_split_quote_around_he_said(nlp):
+    body = "Senator Tom Hardy spoke briefly. “We are ready,” he said, “and the pumps are running.”"
+    qs = quotes_of(nlp, body)
+    first, second = one(qs, "We are ready"), one(qs, "pumps are running")
+    assert first["speaker"] == second["speaker"] == "Tom Hardy"
+
+
+def test_partial_quote_inside_reported_speech(nlp):
+    body = "Arsenal manager Tom Reyes said the defeat was “a wake-up call” for his young squad."
+    q = one(quotes_of(nlp, body), "wake-up call")
+    assert q["speaker"] == "Tom Reyes"
+
+
+def test_organization_speaker_named_earlier(nlp):
+    body = (
+        "The Chilean Navy rescued 14 fishermen off Valparaiso on Sunday.\n\n"
+        "“No vessels were lost in the storm,” the navy said in a statement."
+    )
+    q = one(quotes_of(nlp, body), "No vessels")
+    assert q["speaker"] == "Chilean Navy"
+    assert q["speaker_type"] == "organization"
+
+
+def test_unnamed_institution_is_an_organization_speaker(nlp):
+    body = "“The situation on the border is under control,” the police said on Monday."
+    q = one(quotes_of(nlp, body), "under control")
+    assert q["speaker"] == "police"
+    assert q["speaker_type"] == "organization"
+
+
+def test_speaker_null_when_the_text_does_not_say(nlp):
+    body = (
+        "Farmers in the valley lost most of their harvest.\n\n"
+        "“It was like a bomb went off in the fields.” Rain continued into the night."
+    )
+    q = one(quotes_of(nlp, body), "like a bomb")
+    assert q["speaker"] is None
+
+
+def test_unnamed_person_pronoun_gives_null_speaker(nlp):
+    body = (
+        "Mayor Jane Holloway said the shelters were full.\n\n"
+        "A nurse at the clinic said staff were exhausted. “We cry in the car park after every shift,” she said."
+    )
+    q = one(quotes_of(nlp, body), "We cry")
+    assert q["speaker"] is None
+
+
+def test_scare_quote_is_not_a_quote(nlp):
+    body = "The so-called “peace plan” was rejected by both parties on Friday."
+    assert quotes_of(nlp, body) == []
+
+
+def test_title_of_work_is_not_a_quote(nlp):
+    body = "Her memoir “Walking Home Alone” sold a million copies, the publisher said."
+    assert quotes_of(nlp, body) == []
+
+
+def test_fragment_called_by_a_named_person_is_a_quote(nlp):
+    body = "President Dana Whitfield on Thursday vowed to stop what she called an “invasion” of the capital."
+    q = one(quotes_of(nlp, body), "invasion")
+    assert q["speaker"] == "Dana Whitfield"
+    assert q["verb"] == "called"
+
+
+def test_multi_paragraph_quote_has_speaker_and_offsets(nlp):
+    body = (
+        "Finance Minister Elena Marsh said on Tuesday:\n\n"
+        "“The budget is balanced for the first time in a decade.\n\n"
+        "“We will cut taxes next year.”"
+    )
+    [q] = quotes_of(nlp, body)
+    assert q["speaker"] == "Elena Marsh"
+    assert body[q["start"]:q["end"]].startswith("The budget")
+    assert body[q["start"]:q["end"]].endswith("next year.")
