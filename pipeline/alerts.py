@@ -132,8 +132,10 @@ def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: d
     skipped = len(docs) - len(candidates)
     if not candidates:
         return []
+    t0 = time.perf_counter()
     matches = engine.percolate([to_index_doc(d) for d in candidates], filters=[ENABLED_FILTER],
                                source=["search.id", "search.name", "search.notify"])
+    t1 = time.perf_counter()
     matched = now or datetime.now(timezone.utc)
     matched_at = _iso(matched)
     events: dict[str, AlertEvent] = {}
@@ -179,7 +181,8 @@ def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: d
             sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
             attempt += 1
         pending = retry
-    log.info("alerts_matched", docs=len(docs), skipped_duplicates=skipped, matches=len(events), new=len(new))
+    log.info("alerts_matched", docs=len(docs), skipped_duplicates=skipped, matches=len(events), new=len(new),
+             percolate_ms=round((t1 - t0) * 1000, 1), write_ms=round((time.perf_counter() - t1) * 1000, 1))
     return new
 
 

@@ -487,7 +487,7 @@ def run_search(engine: SearchEngine, query: str | None, filters: SearchFilters |
 
     ``sort``: ``relevance`` (score, then newest) or ``date`` (``published_at`` newest first,
     undated last, then ``fetched_at``). Highlights: up to 2 fragments of ``fragment_chars`` from
-    title and body. Raises InvalidQueryError with the engine's message, EngineError otherwise.
+    title and body, matched words between « and ». Raises InvalidQueryError with the engine's message, EngineError otherwise.
     """
     q = build_query(query, filters)
     extra: list[dict[str, Any]] = []
@@ -505,6 +505,6 @@ def run_search(engine: SearchEngine, query: str | None, filters: SearchFilters |
         "track_scores": True,
         "_source": {"excludes": ["body", "quotes.text"]},
         "highlight": {"fields": {"title": {"number_of_fragments": 0}, "body": {"fragment_size": fragment_chars, "number_of_fragments": 2}},
-                      "pre_tags": ["["], "post_tags": ["]"]},
+                      "pre_tags": ["«"], "post_tags": ["»"]},
     }
     return engine.search(engine.alias("articles"), body)

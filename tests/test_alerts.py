@@ -128,3 +128,30 @@ def test_notify_hook_sends_on_the_search_channels(engine, settings):
     results = notify_events(engine, events, {DOC["id"]: DOC}, settings)
     assert len(results) == 1  # only "border" has a channel (log)
     assert results[0].ok
+
+
+@pytest.mark.integration
+def test_cli_alerts_list(engine, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from pipeline.settings import get_settings
+    from wirewatch.cli import app
+
+    match_alerts(engine, [DOC], refresh=True)
+    monkeypatch.setenv("WIREWATCH_INDEX_PREFIX", engine.prefix)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        res = runner.invoke(app, ["alerts", "list", "--format", "json"])
+        assert res.exit_code == 0, res.stderr
+        assert sorted(e["search_id"] for e in json.loads(res.stdout)) == ["border", "mexico"]
+        res = runner.invoke(app, ["alerts", "list", "--search", "border", "--since", "1h", "--format", "json"])
+        assert [e["article_id"] for e in json.loads(res.stdout)] == ["a1"]
+        res = runner.invoke(app, ["alerts", "list", "--since", "soon"])
+        assert res.exit_code == 2  # a bad duration is a usage error
+        res = runner.invoke(app, ["searches", "history", "mexico"])
+        assert res.exit_code == 0 and "a1" in res.stdout
+    finally:
+        get_settings.cache_clear()

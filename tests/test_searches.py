@@ -226,3 +226,106 @@ def test_matching_articles_leaves_duplicates_out(engine, store):
     ids = sorted(h["_id"] for h in store.matching_articles(s, include_duplicates=True)["hits"]["hits"])
     assert ids == ["b1", "b1-copy"]
     engine.delete(engine.alias("articles"), "b1-copy", refresh=True)
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+
+@pytest.fixture()
+def cli(monkeypatch, settings, search_url):
+    """Invoke the ``wirewatch`` CLI with a per-test index prefix; returns (exit_code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from pipeline.settings import get_settings
+    from wirewatch.cli import app
+
+    prefix = f"{settings.index_prefix}-cli"
+    monkeypatch.setenv("WIREWATCH_INDEX_PREFIX", prefix)
+    monkeypatch.setenv("WIREWATCH_INDEX_REPLICAS", "0")
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        res = runner.invoke(app, list(args))
+        return res.exit_code, res.stdout, res.stderr
+
+    yield invoke
+    get_settings.cache_clear()
+    eng = SearchEngine.from_settings(settings.model_copy(update={"index_prefix": prefix}))
+    eng.delete_all()
+    eng.close()
+
+
+@pytest.mark.integration
+def test_cli_init_is_idempotent_and_loads_the_searches_file(cli):
+    import json
+
+    yaml_path = str(REPO / "config" / "searches.yaml")
+    code, out, _ = cli("init", "--searches-file", yaml_path, "--format", "json")
+    assert code == 0, out
+    first = json.loads(out)
+    assert {s["status"] for s in first["steps"]} == {"created"}
+    assert {s["status"] for s in first["searches"]} == {"created"}
+    code, out, _ = cli("init", "--searches-file", yaml_path, "--format", "json")
+    second = json.loads(out)
+    assert {s["status"] for s in second["steps"]} == {"existed"}
+    assert {s["status"] for s in second["searches"]} == {"unchanged"}
+    code, out, _ = cli("init", "--no-searches")
+    assert code == 0 and "existed" in out
+
+
+@pytest.mark.integration
+def test_cli_saved_search_lifecycle_and_search(cli):
+    import json
+
+    assert cli("init", "--no-searches")[0] == 0
+    code, _, err = cli("searches", "add", "Broken", "--query", "body:(unclosed")
+    assert code == 1 and "refused the query" in err and "Cannot parse" in err
+    code, out, err = cli("searches", "add", "Juarez crossings", "--query", "cross", "--near", "31.72,-106.46",
+                         "--within-km", "80", "--country", "mx", "--format", "json")
+    assert code == 0, err
+    added = json.loads(out)
+    assert added["id"] == "juarez-crossings" and added["filters"]["countries"] == ["MX"]
+    assert added["filters"]["near"]["distance_km"] == 80
+    code, out, _ = cli("searches", "list", "--format", "json")
+    assert [s["id"] for s in json.loads(out)] == ["juarez-crossings"]
+    assert cli("searches", "disable", "juarez-crossings")[0] == 0
+    code, out, _ = cli("searches", "show", "juarez-crossings", "--format", "json")
+    shown = json.loads(out)
+    assert shown["enabled"] is False and "geo_distance" in json.dumps(shown["engine_query"])
+    code, _, err = cli("searches", "show", "nope")
+    assert code == 1 and "no saved search" in err
+    # index two articles, then search and test the saved search
+    from pipeline.settings import get_settings
+
+    eng = SearchEngine.from_settings(get_settings())
+    index_batch(eng, [BASE, OTHER], refresh=True)
+    code, out, _ = cli("search", "river", "--format", "json")
+    hits = json.loads(out)["hits"]
+    assert [h["id"] for h in hits] == ["b1"] and "«river»" in hits[0]["highlight"]
+    code, out, _ = cli("search", "--country", "MX", "--sort", "date", "--format", "json")
+    assert [h["id"] for h in json.loads(out)["hits"]] == ["b1", "o1"]
+    code, out, _ = cli("search", "--speaker", "emiliano santibanez", "--format", "json")
+    assert [h["id"] for h in json.loads(out)["hits"]] == ["o1"]
+    code, out, _ = cli("searches", "test", "juarez-crossings", "--format", "json")
+    assert [h["id"] for h in json.loads(out)["hits"]] == ["b1"]
+    code, out, _ = cli("searches", "history", "juarez-crossings", "--format", "json")
+    assert code == 0 and json.loads(out) == []
+    assert cli("searches", "delete", "juarez-crossings")[0] == 0
+    assert cli("searches", "delete", "juarez-crossings")[0] == 1
+
+
+def test_cli_reports_an_unreachable_engine(monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipeline.settings import get_settings
+    from wirewatch.cli import app
+
+    monkeypatch.setenv("WIREWATCH_SEARCH_URL", "http://user:pw@127.0.0.1:9")
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["init"])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 1
+    assert "cannot reach the search engine" in res.stderr and "wirewatch services up" in res.stderr
+    assert "pw@" not in res.stderr

@@ -333,9 +333,13 @@ def register(bench_app: typer.Typer) -> None:
         from rich.markup import escape
         from rich.progress import Progress
 
+        from pipeline.logs import configure_logging
         from pipeline.settings import get_settings
         from wirewatch.bench import write_result
 
+        settings = get_settings()
+        # one info line per batch would bury the progress bar; warnings and errors still show
+        configure_logging("WARNING", settings.log_format)
         with Progress(console=err_console, transient=True) as bar:
             task = bar.add_task("starting", total=None)
 
@@ -343,7 +347,7 @@ def register(bench_app: typer.Typer) -> None:
                 bar.update(task, description=label, completed=done, total=total or None)
 
             try:
-                result = run(get_settings(), n_searches=searches, n_articles=articles, batch=batch, seed=seed,
+                result = run(settings, n_searches=searches, n_articles=articles, batch=batch, seed=seed,
                              keep=keep, progress=on_progress)
             except Exception as exc:  # noqa: BLE001 - a benchmark reports why it could not run
                 raise fail(escape(f"alerts benchmark failed: {exc}"))

@@ -122,6 +122,21 @@ def hit_row(hit: dict[str, Any]) -> dict[str, Any]:
 SEARCH_COLUMNS = ["title", "date", "source", "persons", "places", "highlight"]
 
 
+def escape_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with every string (and list item) escaped for rich, so text like ``[AP]`` in a title
+    is shown instead of being read as markup. For table output only."""
+    from rich.markup import escape
+
+    def esc(v: Any) -> Any:
+        if isinstance(v, str):
+            return escape(v)
+        if isinstance(v, list):
+            return [escape(x) if isinstance(x, str) else x for x in v]
+        return v
+
+    return [{k: esc(v) for k, v in r.items()} for r in rows]
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``search`` command."""
 
@@ -165,4 +180,4 @@ def register(app: typer.Typer) -> None:
             print_json({"query": query, "filters": filters.model_dump(exclude_defaults=True), "total": total_n,
                         "hits": rows})
         else:
-            print_table(rows, SEARCH_COLUMNS, title=f"{len(rows)} of {total_n} articles")
+            print_table(escape_rows(rows), SEARCH_COLUMNS, title=f"{len(rows)} of {total_n} articles")
