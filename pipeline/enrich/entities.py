@@ -81,6 +81,7 @@ PERSON_NOUNS = ROLE_NOUNS | frozenset(
     driver passenger shopkeeper fisherman soldier source insider protester voter fan volunteer
     observer expert strategist rider cyclist athlete runner swimmer winner champion
     midwife paramedic firefighter pilot sailor migrant refugee farmworker labourer laborer
+    administrator clerk registrar auditor controller comptroller trustee warden ranger
     """.split()
 )
 
@@ -89,10 +90,16 @@ PERSON_NOUNS = ROLE_NOUNS | frozenset(
 STAFF_NOUNS = frozenset("analyst economist expert strategist researcher official observer banker trader".split())
 
 #: First or last words of event names, which are not organizations ("Tour de France").
-EVENT_WORDS = frozenset("tour cup open championship championships games olympics marathon prix festival summit derby rally grand-prix world-cup".split())
+EVENT_WORDS = frozenset("vuelta giro tour cup open championship championships games olympics marathon prix festival summit derby rally grand-prix world-cup".split())
+
+#: Nouns after which a name is a vessel, aircraft or weapon, not an organization.
+VESSEL_NOUNS = frozenset("ship vessel boat tanker freighter frigate carrier ferry yacht trawler aircraft plane jet missile rocket".split())
 
 #: First words of place names that NER tags as persons or organizations ("Lake Malawi").
 PLACE_PREFIXES = frozenset("lake mount mt river gulf cape bay port fort sierra isla isle island islands san santa sao".split())
+
+#: Last words of place names that NER tags as persons or organizations ("DuPage County").
+PLACE_SUFFIXES = frozenset("county state province region district parish municipality island islands valley river lake mountains highway road street avenue bridge canal peninsula".split())
 
 #: Nouns that make "the <noun> of X" a place ("the island of El Hierro").
 PLACE_NOUNS = frozenset("island islands city town village province state region county district port municipality capital suburb area valley coast".split())
@@ -142,10 +149,12 @@ GENERIC_ORG_WORDS = frozenset(
 #: as PERSON). Our own list.
 ORG_SUFFIXES = frozenset(
     """
+    hospital clinic school academy airport stadium station prison centre center institute
     united fc afc city rovers wanderers athletic albion hotspur rangers celtic inc corp corporation
     ltd llc plc co group bank party association institute university college airlines airways
     motors holdings partners capital technologies systems news times post agency ministry
-    council committee foundation fund union club league federation network
+    council committee foundation fund union club league federation network patrol guard force
+    forces service police command department office authority commission board brigade corps
     """.split()
 )
 
@@ -294,6 +303,19 @@ def _clean_tokens(tokens: Sequence["Token"], *, titles: frozenset[str], norp: fr
     return toks
 
 
+def _strip_role_words(toks: list["Token"]) -> list["Token"]:
+    """Drop leading capitalised role words ("Administrator Rachel Okoye") while two name
+    words remain."""
+    while len(toks) > 2 and fold(toks[0].text).rstrip(".") in PERSON_NOUNS:
+        toks = toks[1:]
+    # "Cook County Clerk Monica Reyes": the name is what follows the last role word
+    for k in range(len(toks) - 3, 0, -1):
+        low = fold(toks[k].text).rstrip(".")
+        if toks[k].text[:1].isupper() and (low in PERSON_NOUNS or low in PERSON_TITLES):
+            return toks[k + 1:]
+    return toks
+
+
 def _strip_possessive(text: str) -> str:
     return re.sub(r"(?:['\u2019]s|(?<=s)['\u2019])$", "", text).strip()
 
@@ -437,7 +459,25 @@ def _staff_of(span: "Span") -> bool:
 
 
 def _is_place_like(toks: Sequence["Token"]) -> bool:
-    return bool(toks) and fold(toks[0].text).rstrip(".") in PLACE_PREFIXES and len(toks) >= 2
+    if len(toks) < 2:
+        return False
+    return fold(toks[0].text).rstrip(".") in PLACE_PREFIXES or fold(toks[-1].text) in PLACE_SUFFIXES
+
+
+def _place_context_tokens(doc: "Doc", i: int) -> bool:
+    """True for a name after "the village of", "the island of" ..."""
+    return i >= 2 and doc[i - 1].lower_ == "of" and doc[i - 2].lemma_.lower() in PLACE_NOUNS
+
+
+def _after_place_particles(doc: "Doc", i: int, loc_spans: Sequence[tuple[int, int]]) -> bool:
+    """True for "Oder" in "Frankfurt an der Oder": only particles between a place and the name."""
+    j = i - 1
+    while j >= 0 and doc[j].text.islower() and (fold(doc[j].text) in NAME_PARTICLES or doc[j].lower_ in ("an", "am", "upon", "on")):
+        j -= 1
+    if j == i - 1 or j < 0:
+        return False
+    t = doc[j]
+    return _overlaps(t.idx, t.idx + len(t.text), loc_spans)
 
 
 def _common_sentence_start(doc: "Doc", toks: Sequence["Token"], is_common) -> bool:
@@ -445,11 +485,18 @@ def _common_sentence_start(doc: "Doc", toks: Sequence["Token"], is_common) -> bo
     if len(toks) != 1:
         return False
     t = toks[0]
-    if not (t.is_sent_start or (t.i > 0 and doc[t.i - 1].is_sent_start and doc[t.i - 1].is_punct)):
+    prev = doc[t.i - 1] if t.i > 0 else None
+    if not (t.is_sent_start or (prev is not None and prev.is_sent_start and prev.is_punct)
+            or (prev is not None and prev.text in ("\u2014", "\u2013", "-", "--"))):
         return False
     low = t.text.lower()
-    if is_common is not None and (is_common(low) or is_common(t.lemma_.lower())):
-        return True
+    if is_common is not None:
+        forms = {low, t.lemma_.lower(), low[:-1] if low.endswith("s") else low, low[:-2] if low.endswith("es") else low}
+        if any(is_common(f) for f in forms):
+            return True
+        # a compound of two common words ("Floodwater")
+        if any(is_common(low[:k]) and is_common(low[k:]) for k in range(3, len(low) - 2)):
+            return True
     return re.search(r"(?<![\w'])" + re.escape(low) + r"(?![\w])", doc.text) is not None
 
 
@@ -474,9 +521,53 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
     for ent in doc.ents:
         label = ent.label_
         if label == "PERSON":
+            # a place or building named after a person: "Queen Elizabeth Central Hospital"
+            j = ent.end
+            while j < len(doc) and j < ent.end + 3 and doc[j].text[:1].isupper() and doc[j].pos_ in ("PROPN", "NOUN"):
+                j += 1
+            if j > ent.end and fold(doc[j - 1].text) in ORG_SUFFIXES:
+                s0 = ent.start
+                while s0 > 0 and doc[s0 - 1].text[:1].isupper() and fold(doc[s0 - 1].text).rstrip(".") in PERSON_TITLES:
+                    s0 -= 1
+                spans.append((s0, j, "FACILITY"))
+                continue
+            if ent.end + 1 < len(doc) and doc[ent.end].lower_ == "and" and doc[ent.end + 1].ent_type_ == "ORG" \
+                    and doc[ent.end + 1].ent_iob_ == "B":
+                # "Kent Fire" and "Rescue Service" -> "Kent Fire and Rescue Service"
+                j = ent.end + 1
+                while j < len(doc) and doc[j].ent_iob_ == "I" or j == ent.end + 1:
+                    j += 1
+                spans.append((ent.start, j, "ORGLIKE"))
+                continue
+            if ent.start >= 2 and doc[ent.start - 1].text == "," and doc[ent.start - 2].lemma_.lower() in INSTITUTION_NOUNS \
+                    and doc[ent.start - 2].text.islower():
+                spans.append((ent.start, ent.end, "ORGLIKE"))  # "Moran's party, Fianna Fáil,"
+                continue
+            prev = doc[ent.start - 1] if ent.start > 0 else None
+            if prev is not None and prev.pos_ == "DET" and not _cue_for_person(doc, ent.start, norp):
+                # "the Border Patrol", "the Schengen area", "every Patriot battery"
+                if len(ent) >= 2 and all(t.text[:1].isupper() for t in ent):
+                    spans.append((ent.start, ent.end, "ORGLIKE"))
+                continue
             start = _extend_left(doc, ent.start, norp, loc_spans)
             spans.append((start, _extend_right(doc, ent.end, norp), label))
         elif label in ("ORG", "GPE", "NORP", "FAC", "PRODUCT", "WORK_OF_ART", "LOC", "EVENT"):
+            pieces: list[list] = [[]]
+            for t in ent:
+                if t.text == ",":
+                    pieces.append([])
+                else:
+                    pieces[-1].append(t)
+            if len(pieces) > 1:
+                # "Chihuahua, María Eugenia Campos": the piece after the comma may be a person
+                for piece in pieces[1:]:
+                    if 2 <= len(piece) <= 4 and all(_is_name_word(t, norp) for t in piece):
+                        root = doc[piece[0].i:piece[-1].i + 1].root
+                        h = root.head
+                        if root.dep_ == "appos" and (h.lemma_.lower() in PERSON_NOUNS or (
+                                h.dep_ == "pobj" and h.head.head.lemma_.lower() in PERSON_NOUNS)):
+                            spans.append((piece[0].i, piece[-1].i + 1, label))
+                continue
             words = [t for t in ent if not (t.tag_ == "POS" or t.text in _APOS)]
             while words and words[-1].pos_ == "ADP":  # "Antoine Moreau of"
                 words.pop()
@@ -504,7 +595,7 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
     out: list[Mention] = []
     orgs: list[Mention] = []
     for s0, e0, label in spans:
-        toks = _clean_tokens(list(doc[s0:e0]), titles=PERSON_TITLES, norp=norp, strip_demonyms=True)
+        toks = _strip_role_words(_clean_tokens(list(doc[s0:e0]), titles=PERSON_TITLES, norp=norp, strip_demonyms=True))
         text = _span_text(doc, toks)
         if not toks:
             continue
@@ -513,6 +604,14 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
         if _overlaps(start, end_c, loc_spans) or _is_place_like(toks):
             continue
         sub = doc[toks[0].i:toks[-1].i + 1]
+        if label in ("FACILITY", "ORGLIKE"):
+            toks = _clean_org_tokens(doc[s0:e0])
+            if toks:
+                text = _span_text(doc, toks)
+                orgs.append(Mention(toks[0].idx, toks[0].idx + len(text), toks[0].i, toks[-1].i + 1, text, "organization"))
+            continue
+        if _place_context_tokens(doc, toks[0].i) or _after_place_particles(doc, toks[0].i, loc_spans):
+            continue
         if label == "PERSON" and (_looks_like_org([t.text for t in toks]) or _apposed_to_institution(sub) or _staff_of(sub)):
             orgs.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "organization"))
             continue
@@ -645,7 +744,8 @@ def _extra_mentions(doc: "Doc", mentions: Sequence[Mention], taken: set[int],
                 ok = False
                 break
             core_end = ent.end
-            while core_end > ent.start and (doc[core_end - 1].tag_ == "POS" or doc[core_end - 1].text in _APOS):
+            while core_end > ent.start and (doc[core_end - 1].tag_ == "POS" or doc[core_end - 1].text in _APOS
+                                            or doc[core_end - 1].pos_ == "ADP"):
                 core_end -= 1
             if ent.label_ != "CARDINAL" and (ent.start < start_i or core_end > t.i + 1):
                 ok = False
@@ -785,8 +885,32 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
             continue
         start = toks[0].idx
         end_c = start + len(text)
-        if _overlaps(start, end_c, loc_spans) or _overlaps(start, end_c, person_spans):
-            continue
+        if _overlaps(start, end_c, person_spans):
+            # "Antoine Moreau of Team Veloce": keep what follows the person and "of"
+            rest = [t for t in toks if not _overlaps(t.idx, t.idx + len(t.text), person_spans)]
+            while rest and rest[0].pos_ in ("ADP", "DET", "PUNCT"):
+                rest.pop(0)
+            if len(rest) < 1 or rest[0].i <= toks[0].i or not rest[0].text[:1].isupper():
+                continue
+            toks = _clean_org_tokens(rest)
+            if not toks:
+                continue
+            text = _span_text(doc, toks)
+            start = toks[0].idx
+            end_c = start + len(text)
+        if _overlaps(start, end_c, loc_spans):
+            # "Nigeria's Independent National Electoral Commission": drop the leading place
+            k = 0
+            while k < len(toks) and (_overlaps(toks[k].idx, toks[k].idx + len(toks[k].text), loc_spans)
+                                     or (k > 0 and (toks[k].tag_ == "POS" or toks[k].text in _APOS))):
+                k += 1
+            if k == len(toks):
+                continue  # the whole name is a place
+            if k > 0 and (toks[k - 1].tag_ == "POS" or toks[k - 1].text in _APOS):
+                toks = toks[k:]
+                text = _span_text(doc, toks)
+                start = toks[0].idx
+                end_c = start + len(text)
         key = _word_key(text)
         if key in person_keys or is_demonym(text, norp) or _is_place_like(toks):
             continue
@@ -803,6 +927,11 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
             continue
         if _common_sentence_start(doc, toks, is_common):
             continue
+        if len(toks) == 1 and fold(toks[0].text).rstrip(".") in PERSON_TITLES:
+            continue  # "Taoiseach"
+        before = doc[toks[0].i - 1] if toks[0].i > 0 else None
+        if before is not None and before.lemma_.lower() in VESSEL_NOUNS:
+            continue  # "the charity ship Ocean Lantern"
         if _is_boilerplate_line(doc, start, end_c):
             continue
         out.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "organization"))

@@ -583,6 +583,8 @@ def _is_fragment(body: str, q: QuoteSpan, qtoks: Sequence["Token"]) -> bool:
     """A short quoted fragment without a finite verb (a scare quote when nobody says it)."""
     text = q.text(body).strip()
     words = text.split()
+    if len(text) <= 2:
+        return True  # 'N', 'X': a letter standing for a name, never anyone's words
     if len(words) > SCARE_MAX_WORDS:
         return False
     full_sentence = text[:1].isupper() and text[-1:] in ".?!" and len(words) >= 2
@@ -636,7 +638,8 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
                     sp = _Speaker(prev.name, prev.text, prev.type, prev.verb, q.open_at, False)
         if _is_title_of_work(body, q, qtoks):
             continue
-        if _is_fragment(body, q, qtoks) and (not direct or (sp is not None and not sp.name and q.text(body)[-1:] not in ".?!")):
+        if _is_fragment(body, q, qtoks) and (not direct or len(q.text(body).strip()) <= 2 or (sp is not None and (
+                sp.verb == "according to" or (not sp.name and q.text(body)[-1:] not in ".?!")))):
             continue  # scare quote: nobody (named) says it
         if sp is not None and sp.name and sp.type == "person":
             ctx.speakers.append((sp.pos, sp.name))
