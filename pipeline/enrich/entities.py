@@ -49,6 +49,12 @@ PERSON_TITLES = frozenset(
     """.split()
 )
 
+#: Office words that never end a person's name ("Cook County Clerk").
+OFFICE_WORDS = frozenset(
+    "clerk administrator secretary minister president spokesman spokeswoman spokesperson director "
+    "chairman chairwoman commissioner governor mayor officer official treasurer chancellor premier".split()
+)
+
 #: Honorifics that make the following capitalised words a person even when NER says ORG/GPE.
 HONORIFICS = frozenset("mr mrs ms dr sen gov rep prof sir dame".split())
 
@@ -345,6 +351,8 @@ def _valid_person_name(toks: Sequence["Token"], text: str) -> bool:
         return False
     if all(fold(t.text).rstrip(".") in PERSON_TITLES for t in words):
         return False
+    if len(words) > 1 and fold(words[-1].text).rstrip(".") in OFFICE_WORDS:
+        return False  # "Cook County Clerk"
     return True
 
 
@@ -877,7 +885,8 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
         end = ent.end
         # "His Nordkapp Racing team": NER stopped at "Nordkapp"
         while end < len(doc) and end < ent.end + 2 and not doc[end].ent_type_ and doc[end].pos_ == "PROPN" \
-                and doc[end].text[:1].isupper() and fold(doc[end].text).rstrip(".") not in PERSON_TITLES:
+                and doc[end].text[:1].isupper() and fold(doc[end].text).rstrip(".") not in PERSON_TITLES \
+                and fold(doc[end].text) not in PERSON_NOUNS:
             end += 1
         toks = _clean_org_tokens(doc[ent.start:end])
         text = _span_text(doc, toks)
@@ -1077,10 +1086,7 @@ def _merge_orgs(doc: "Doc", mentions: list[Mention], aliases: dict[str, str] | N
 
 def _place_context(doc: "Doc", m: Mention) -> bool:
     """True for "the island of El Hierro": an organization tag on a place."""
-    if m.tok_start >= 2 and doc[m.tok_start - 1].lower_ == "of" and doc[m.tok_start - 2].lemma_.lower() in PLACE_NOUNS:
-        return True
-    return m.tok_start >= 1 and doc[m.tok_start - 1].lower_ in ("in", "near") and m.tok_end - m.tok_start >= 1 and \
-        doc[m.tok_start].ent_type_ == "GPE"
+    return _place_context_tokens(doc, m.tok_start)
 
 
 # ----------------------------------------------------------------------------- main entry
@@ -1115,7 +1121,10 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
         for w in canon.split():
             person_keys.add(_word_key(w))
     ocands = _org_candidates(doc, loc, person_spans, person_keys, norp, is_common_word)
-    ocands += [m for m in orgs_from_persons if not any(o.start < m.end and m.start < o.end for o in ocands)]
+    for m in orgs_from_persons:
+        overlapping = [o for o in ocands if o.start < m.end and m.start < o.end]
+        if all(o.start >= m.start and o.end <= m.end for o in overlapping):
+            ocands = [o for o in ocands if o not in overlapping] + [m]
     extra, aliases = _alias_mentions(doc, ocands, person_spans, loc)
     oclusters = _merge_orgs(doc, ocands + extra, aliases)
     for canon in list(oclusters):
