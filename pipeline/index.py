@@ -10,6 +10,7 @@ reason for the caller to dead-letter.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ BACKOFF_CAP_S = 8.0
 #: Documents per bulk request. The Elasticsearch docs advise bulk requests of a few MB; 500
 #: articles of ~5-20 kB each stay in that range.
 CHUNK_DOCS = 500
+#: ... and at most this many bytes of JSON per bulk request (far below the engines' default
+#: ``http.max_content_length`` of 100 MB), so a batch of unusually long articles is split too.
+CHUNK_BYTES = 10_000_000
 
 
 @dataclass
@@ -109,6 +113,23 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+def _chunks(docs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split ``docs`` into bulk chunks of at most CHUNK_DOCS documents and about CHUNK_BYTES bytes."""
+    chunks: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = 0
+    for doc in docs:
+        n = len(json.dumps(doc, ensure_ascii=False, default=str))
+        if current and (len(current) >= CHUNK_DOCS or size + n > CHUNK_BYTES):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(doc)
+        size += n
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def index_batch(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, refresh: bool | str | None = None,
                 sleep: Callable[[float], None] = time.sleep) -> IndexResult:
     """Bulk-index contract documents into ``<prefix>-articles`` with ``_id = doc["id"]``.
@@ -129,8 +150,7 @@ def index_batch(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, refresh
         by_id[str(doc["id"])] = to_index_doc(doc, indexed_at=doc.get("indexed_at") or indexed_at)
     pending = list(by_id.values())
     index = engine.alias("articles")
-    for start in range(0, len(pending), CHUNK_DOCS):
-        chunk = pending[start:start + CHUNK_DOCS]
+    for chunk in _chunks(pending):
         attempt = 1
         while chunk:
             try:

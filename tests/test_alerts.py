@@ -155,3 +155,14 @@ def test_cli_alerts_list(engine, monkeypatch):
         assert res.exit_code == 0 and "a1" in res.stdout
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.integration
+def test_unknown_fields_and_missing_lists_do_not_break_matching(engine):
+    doc = _variant("u1", cluster="c-u1", sentiment={"label": "neutral"}, brand_new_field=[1, 2])
+    doc.pop("quotes")
+    doc.pop("organizations")
+    events = match_alerts(engine, [doc, {"id": "minimal", "title": "earthquake"}])
+    assert sorted((e.search_id, e.article_id) for e in events) == [
+        ("border", "u1"), ("mexico", "u1"), ("quakes", "minimal")]
+    assert next(e for e in events if e.article_id == "minimal").cluster_id == "minimal"

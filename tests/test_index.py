@@ -74,3 +74,14 @@ def test_documents_without_id_fail_and_others_are_written(engine):
     res = index_batch(engine, [{"title": "no id", "canonical_url": "https://a.example/x"}, {**DOC, "id": "ok-1"}])
     assert res.indexed == ["ok-1"]
     assert res.failed == [("https://a.example/x", "missing_id")]
+
+
+def test_bulk_chunks_respect_count_and_bytes(monkeypatch):
+    from pipeline import index as index_mod
+
+    monkeypatch.setattr(index_mod, "CHUNK_DOCS", 3)
+    monkeypatch.setattr(index_mod, "CHUNK_BYTES", 200)
+    docs = [{"id": str(i), "body": "x" * (150 if i == 4 else 10)} for i in range(8)]
+    chunks = index_mod._chunks(docs)
+    assert [[d["id"] for d in c] for c in chunks] == [["0", "1", "2"], ["3"], ["4"], ["5", "6", "7"]]
+    assert sum(len(c) for c in chunks) == len(docs)
