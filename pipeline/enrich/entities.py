@@ -115,7 +115,7 @@ PLACE_NOUNS = frozenset("island islands city town village province state region 
 DEMONYMS = frozenset(
     """
     american americans mexican mexicans guatemalan guatemalans honduran hondurans salvadoran
-    salvadoran salvadorans nicaraguan costa rican panamanian cuban haitian dominican colombian
+    salvadoran salvadorans nicaraguan panamanian cuban haitian dominican colombian
     venezuelan ecuadorian peruvian brazilian argentine argentinian chilean bolivian uruguayan
     paraguayan canadian british english scottish welsh irish french german italian spanish
     portuguese dutch belgian swiss austrian swedish norwegian danish finnish polish czech slovak
@@ -123,11 +123,11 @@ DEMONYMS = frozenset(
     bosnian albanian syrian iraqi iranian israeli palestinian lebanese jordanian saudi emirati
     qatari kuwaiti yemeni omani egyptian libyan tunisian algerian moroccan sudanese ethiopian
     eritrean somali kenyan ugandan tanzanian rwandan nigerian ghanaian senegalese malian
-    congolese angolan zambian zimbabwean south african afghan pakistani indian bangladeshi
-    nepalese sri lankan burmese thai vietnamese cambodian laotian malaysian singaporean
+    congolese angolan zambian zimbabwean afghan pakistani indian bangladeshi
+    nepalese burmese thai vietnamese cambodian laotian malaysian singaporean
     indonesian filipino chinese japanese korean taiwanese mongolian australian kiwi european
     african asian latino latina hispanic arab arabs muslim muslims christian christians jewish
-    catholic protestant sunni shia shiite kurdish kurd kurds rohingya central americans
+    catholic protestant sunni shia shiite kurdish kurd kurds rohingya
     """.split()
 )
 
@@ -196,13 +196,32 @@ def _word_key(text: str) -> str:
     return re.sub(r"[^\w]+", "", fold(text))
 
 
+#: Demonyms of more than one word.
+DEMONYM_PHRASES = frozenset(
+    """central american|central americans|south african|south africans|sri lankan|sri lankans|
+    costa rican|costa ricans|new zealander|new zealanders|latin american|latin americans|
+    north korean|north koreans|south korean|south koreans|puerto rican|puerto ricans|
+    saudi arabian|west african|east african|north african|middle eastern""".replace("\n", "").split("|")
+)
+
+
 def is_demonym(text: str, norp: frozenset[str] = frozenset()) -> bool:
     """True when ``text`` is a nationality/group word ("Honduran", "Central Americans").
 
     ``norp`` adds words the document's NER tagged as NORP (folded).
     """
-    f = fold(text).strip()
-    return f in DEMONYMS or f in norp
+    f = " ".join(fold(text).split())
+    return f in DEMONYMS or f in DEMONYM_PHRASES or f in norp
+
+
+def _appos_anchor(tok: "Token") -> "Token":
+    """What an apposition really attaches to: spaCy often hangs "Mexico's ambassador to
+    Guatemala, Luis Manuel Lopez," on the place; climb back to the noun it describes."""
+    h = tok.head
+    if h.dep_ == "pobj" and h.head.dep_ == "prep" and h.head.head.pos_ in ("NOUN", "PROPN") \
+            and h.ent_type_ in ("GPE", "LOC", "ORG", "NORP", "FAC"):
+        return h.head.head
+    return h
 
 
 @dataclass
@@ -384,7 +403,7 @@ def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> tuple[bool,
             main = v.dep_ == "ROOT" or (v.dep_ == "conj" and v.head.dep_ == "ROOT")
             return True, main
         if t.dep_ in ("appos", "compound", "conj") and t.head is not t:
-            t = t.head
+            t = _appos_anchor(t) if t.dep_ == "appos" else t.head
             continue
         break
     return False, False
@@ -444,7 +463,7 @@ def _extend_right(doc: "Doc", end: int, norp: frozenset[str] = frozenset()) -> i
 def _apposed_to(span: "Span", nouns: frozenset[str]) -> bool:
     """True for a name in apposition to one of ``nouns`` ("the disaster agency, Senapred,")."""
     root = span.root
-    if root.dep_ == "appos" and root.head.lemma_.lower() in nouns and root.head.i < span.start:
+    if root.dep_ == "appos" and _appos_anchor(root).lemma_.lower() in nouns and _appos_anchor(root).i < span.start:
         return True
     return any(c.dep_ == "appos" and c.lemma_.lower() in nouns and c.i >= span.end for c in root.children)
 
@@ -798,8 +817,8 @@ def _role_ties(doc: "Doc", mentions: Iterable[Mention]) -> dict[str, list[tuple[
             add(doc[j], m)
             j -= 1
         # 2. the name is an apposition to a role: "Mexico's ambassador, Luis Manuel Lopez"
-        if root.dep_ == "appos" and root.head.pos_ in ("NOUN", "PROPN"):
-            add(root.head, m)
+        if root.dep_ == "appos" and _appos_anchor(root).pos_ in ("NOUN", "PROPN"):
+            add(_appos_anchor(root), m)
         # 3. a role in apposition to the name: "Luis Videgaray, the foreign minister,"
         for child in root.rights:
             if child.dep_ == "appos" and child.pos_ == "NOUN":
