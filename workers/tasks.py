@@ -17,7 +17,7 @@ import time
 from functools import wraps
 
 import structlog
-from celery.exceptions import Retry
+from celery.exceptions import Reject, Retry
 
 from pipeline.errors import WirewatchError
 from pipeline.models import Article, ArticleRef
@@ -49,7 +49,9 @@ def _is_transient(exc: BaseException) -> bool:
 
     if isinstance(exc, WirewatchError):
         return exc.transient
-    return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError))
+    from kombu.exceptions import OperationalError  # the broker went away while publishing
+
+    return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError, OperationalError))
 
 
 def _guarded(stage: str):
@@ -78,15 +80,25 @@ def _guarded(stage: str):
                     delay = backoff_s(self.request.retries)
                     metrics.RETRIES.labels(stage, reason).inc()
                     log.warning("task_retry", reason=reason, error=str(exc), attempt=self.request.retries + 1, delay_s=round(delay, 2))
-                    raise self.retry(exc=exc, countdown=delay, max_retries=MAX_RETRIES)
+                    try:
+                        raise self.retry(exc=exc, countdown=delay, max_retries=MAX_RETRIES)
+                    except Reject as rej:
+                        # Celery turns a retry it could not publish (broker unreachable) into
+                        # Reject(requeue=False), which drops the message: requeue it instead.
+                        log.warning("task_retry_unpublished", reason=reason, error=str(rej.reason))
+                        raise Reject(rej.reason, requeue=True) from None
                 log.error("task_dead_lettered", reason=reason, error=str(exc), attempts=self.request.retries + 1)
                 metrics.DEAD_LETTERS.labels(stage, reason).inc()
-                rt.deadletters.add(
-                    kind=f"task:{self.name}",
-                    payload={"task": self.name, "args": list(args), "kwargs": kwargs},
-                    reason=reason, error=f"{type(exc).__name__}: {exc}", attempts=self.request.retries + 1,
-                )
-                rt.counters.incr("dead_lettered")
+                try:
+                    rt.deadletters.add(
+                        kind=f"task:{self.name}",
+                        payload={"task": self.name, "args": list(args), "kwargs": kwargs},
+                        reason=reason, error=f"{type(exc).__name__}: {exc}", attempts=self.request.retries + 1,
+                    )
+                    rt.counters.incr("dead_lettered")
+                except Exception as dl_exc:  # noqa: BLE001 - Redis is gone: keep the message rather than drop it
+                    log.warning("dead_letter_unwritten", reason=reason, error=str(dl_exc))
+                    raise Reject(dl_exc, requeue=True) from None
                 return None
             finally:
                 metrics.LATENCY.labels(stage).observe(time.perf_counter() - started)
