@@ -534,6 +534,15 @@ class Batch:
 
 # --- scenarios -------------------------------------------------------------------------------
 
+def _settle(b: Batch, notes: list[str], timeout_s: float) -> None:
+    """Wait for ``b`` to settle; a timeout becomes a note (the verification then shows what
+    was lost) instead of aborting the remaining drills."""
+    try:
+        b.wait(timeout_s=timeout_s)
+    except TimeoutError as exc:
+        notes.append(f"did not settle: {exc}")
+
+
 def _wait_for(pred: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -559,7 +568,7 @@ def scenario_kill_enrich(rig: Rig, n: int, seed: int) -> ScenarioResult:
             os.kill(child, signal.SIGKILL)
             notes.append(f"SIGKILL enrich pool pid {child} with {rig.in_flight().count('wirewatch.enrich_article')} enrich in flight")
             time.sleep(2.0)
-        b.wait()
+        _settle(b, notes, 300)
         return b.verify(notes)
     finally:
         b.close()
@@ -578,7 +587,7 @@ def scenario_kill_index(rig: Rig, n: int, seed: int) -> ScenarioResult:
             rig.restart_worker("index")
         else:
             notes.append("no index task seen in flight")
-        b.wait(timeout_s=300)
+        _settle(b, notes, 300)
         return b.verify(notes)
     finally:
         b.close()
@@ -590,13 +599,14 @@ def scenario_opensearch_down(rig: Rig, n: int, seed: int, outage_s: float = OUTA
     notes = []
     try:
         _wait_for(lambda: b.progress()[0] >= max(1, n // 10), 180, interval_s=0.5)
+        before = b.progress_safe()
         t = time.monotonic()
         rig.search_svc.down()
-        notes.append(f"OpenSearch stopped after {b.progress_safe()} indexed")
+        notes.append(f"OpenSearch stopped (SIGTERM) after {before} of {n} indexed")
         time.sleep(max(0.0, outage_s - (time.monotonic() - t)))
         rig.search_svc.up(timeout_s=240)
         notes.append(f"OpenSearch back after {time.monotonic() - t:.0f}s")
-        b.wait(timeout_s=600)
+        _settle(b, notes, 600)
         return b.verify(notes)
     finally:
         b.close()
@@ -614,7 +624,7 @@ def scenario_redis_restart(rig: Rig, n: int, seed: int) -> ScenarioResult:
         time.sleep(3.0)
         rig.redis_svc.up()
         notes.append(f"Redis restarted ({time.monotonic() - t:.1f}s down) with {inflight} messages in flight")
-        b.wait(timeout_s=400)
+        _settle(b, notes, 400)
         return b.verify(notes)
     finally:
         b.close()
@@ -623,9 +633,10 @@ def scenario_redis_restart(rig: Rig, n: int, seed: int) -> ScenarioResult:
 def scenario_poison(rig: Rig, n: int, seed: int, poison: int = 2) -> ScenarioResult:
     """``poison`` articles whose body makes enrich raise; they must be dead-lettered."""
     b = Batch(rig, "poison", n, seed=seed, poison=poison)
+    notes = [f"{poison} poison articles carry the marker"]
     try:
-        b.wait()
-        return b.verify([f"{poison} poison articles carry the marker"])
+        _settle(b, notes, 300)
+        return b.verify(notes)
     finally:
         b.close()
 
@@ -633,10 +644,10 @@ def scenario_poison(rig: Rig, n: int, seed: int, poison: int = 2) -> ScenarioRes
 def scenario_notify_down(rig: Rig, n: int, seed: int) -> ScenarioResult:
     """The saved search's webhook points at a closed port."""
     b = Batch(rig, "notify_down", n, seed=seed, webhook_down=True)
+    notes = ["webhook on a closed port"]
     try:
-        b.wait()
-        time.sleep(3.0)
-        return b.verify(["webhook on a closed port"])
+        _settle(b, notes, 300)
+        return b.verify(notes)
     finally:
         b.close()
 

@@ -1,0 +1,307 @@
+"""``wirewatch bench e2e``: N generated articles through the whole pipeline with real workers.
+
+Local HTTP site (:class:`wirewatch.loadgen.GeneratedSite`) -> beat -> poll -> fetch -> dedupe
+-> enrich -> index -> alerts, on the benchmark's OWN Redis and OpenSearch (started through
+:mod:`pipeline.services` on ports that are not the shared development ones, in a temporary
+state folder, stopped at the end) and real ``wirewatch worker`` processes on separate queues
+(:data:`wirewatch.chaos.CHAOS_LAYOUT`: an I/O worker for poll/fetch/alerts with threads, an
+index worker with threads, an enrich worker with a prefork pool of one process per core):
+the one-machine test of ``docs/scaling.md``.
+
+Figures (JSON keys):
+
+- ``articles``, ``elapsed_s`` (from registering the feeds to the last document indexed),
+  ``articles_per_s`` = articles / elapsed_s;
+- ``latency_s`` ``{p50, p95, max}``: per article, from the moment the site served its page
+  (the fetch, recorded by the site) to its ``indexed_at`` stamp; ``alert_latency_s`` the same
+  to the alert event's ``matched_at`` for articles that alerted;
+- ``stages``: per stage, tasks, mean and total seconds from the workers' Prometheus histogram
+  ``wirewatch_stage_seconds`` (multiprocess files), and ``enrich_ms`` p50 from the documents;
+- ``peak_rss_mb``: per worker, the peak resident memory of its main process and of each pool
+  process, sampled from /proc every :data:`SAMPLE_S` seconds;
+- ``enrich_rss_flat``: mean enrich pool RSS in the first vs the last quarter of the samples,
+  flat when it grew by less than :data:`FLAT_GROWTH_MB`.
+
+Target (issue 7): at least 10 articles/s on a 2-core machine.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import typer
+
+from pipeline.settings import Settings, get_settings
+from wirewatch.bench import write_result
+from wirewatch.chaos import (BENCH_OPENSEARCH_BASE_PORT, BENCH_REDIS_PORT, CHAOS_LAYOUT, Rig, _children,
+                             isolated_settings, rss_mb)
+from wirewatch.loadgen import GeneratedSite
+from wirewatch.output import Format, err_console, print_json, print_table
+
+#: Seconds between two /proc memory samples.
+SAMPLE_S = 1.0
+#: Enrich pool memory counts as flat when the last quarter's mean exceeds the first quarter's
+#: by less than this many MiB (spaCy's arena grows a little with the longest documents seen).
+FLAT_GROWTH_MB = 40.0
+#: Target of issue 7, articles per second end to end on this 2-core machine.
+TARGET_PER_S = 10.0
+#: Saved search added for the run (besides config/searches.yaml), so alerts are exercised.
+BENCH_SEARCH = {"id": "bench-migrants", "name": "Bench: migrants", "query": "migrants", "notify": [{"type": "log", "level": "debug"}]}
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q``-quantile (0..1) of ``values`` by linear interpolation; None when empty."""
+    if not values:
+        return None
+    v = sorted(values)
+    pos = (len(v) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+class MemorySampler:
+    """Samples, every ``interval_s``, the RSS of each worker's main process and pool children.
+
+    ``workers`` is a callable returning ``{name: main pid}`` (re-read each round so restarted
+    workers are followed). ``samples[name]`` is a list of ``(t, main_mb, [child_mb...])``.
+    """
+
+    def __init__(self, workers: Callable[[], dict[str, int]], interval_s: float = SAMPLE_S):
+        self.workers = workers
+        self.interval_s = interval_s
+        self.samples: dict[str, list[tuple[float, float, list[float]]]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def start(self) -> "MemorySampler":
+        """Start sampling in a daemon thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop sampling and wait for the thread."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t = time.monotonic()
+            for name, pid in self.workers().items():
+                kids = [rss_mb(k) for k in _children(pid)]
+                self.samples.setdefault(name, []).append((t, rss_mb(pid), [k for k in kids if k > 0]))
+            self._stop.wait(self.interval_s)
+
+    def peaks(self) -> dict[str, dict[str, Any]]:
+        """``{worker: {"main": peak MiB, "pool": [peak MiB per pool slot], "total": peak of the sum}}``."""
+        out = {}
+        for name, rows in self.samples.items():
+            width = max((len(r[2]) for r in rows), default=0)
+            pool = [round(max((sorted(r[2], reverse=True)[i] for r in rows if len(r[2]) > i), default=0.0), 1) for i in range(width)]
+            out[name] = {"main": round(max(r[1] for r in rows), 1), "pool": pool,
+                         "total": round(max(r[1] + sum(r[2]) for r in rows), 1)}
+        return out
+
+    def flatness(self, name: str = "enrich") -> dict[str, Any]:
+        """First- vs last-quarter mean RSS (MiB) of ``name``'s pool processes (mean per process)."""
+        rows = [r for r in self.samples.get(name, []) if r[2]]
+        if len(rows) < 8:
+            return {"first_quarter_mb": None, "last_quarter_mb": None, "growth_mb": None, "flat": None, "samples": len(rows)}
+        q = len(rows) // 4
+        first = statistics.mean(statistics.mean(r[2]) for r in rows[:q])
+        last = statistics.mean(statistics.mean(r[2]) for r in rows[-q:])
+        return {"first_quarter_mb": round(first, 1), "last_quarter_mb": round(last, 1), "growth_mb": round(last - first, 1),
+                "flat": (last - first) < FLAT_GROWTH_MB, "samples": len(rows)}
+
+
+def stage_seconds(metrics_dir: Path) -> dict[str, dict[str, float]]:
+    """Per stage ``{"tasks", "mean_s", "total_s"}`` from the ``wirewatch_stage_seconds``
+    histogram in the workers' Prometheus multiprocess files under ``metrics_dir`` (one folder
+    per worker process)."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for d in sorted(p for p in metrics_dir.glob("*") if p.is_dir()):
+        reg = CollectorRegistry()
+        MultiProcessCollector(reg, path=str(d))
+        for fam in reg.collect():
+            if fam.name != "wirewatch_stage_seconds":
+                continue
+            for s in fam.samples:
+                stage = s.labels.get("stage")
+                if s.name.endswith("_sum"):
+                    sums[stage] = sums.get(stage, 0.0) + s.value
+                elif s.name.endswith("_count"):
+                    counts[stage] = counts.get(stage, 0.0) + s.value
+    return {st: {"tasks": int(counts.get(st, 0)), "mean_s": round(sums[st] / counts[st], 4) if counts.get(st) else None,
+                 "total_s": round(sums[st], 2)} for st in sorted(sums)}
+
+
+def _iso_ts(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def run_e2e(base: Settings, *, articles: int = 2000, feeds: int = 8, redis_port: int = BENCH_REDIS_PORT,
+            opensearch_base_port: int = BENCH_OPENSEARCH_BASE_PORT, layout=CHAOS_LAYOUT, timeout_s: float = 3600.0,
+            on_progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Run the benchmark and return the result dict (keys in the module docstring).
+
+    Starts and stops its own Redis (``redis_port``) and OpenSearch (``opensearch_base_port``+1).
+    ``on_progress(phase, done, total)`` is called as work advances. Raises ServiceError when a service cannot
+    start and TimeoutError when the articles are not all indexed within ``timeout_s``.
+    """
+    progress = on_progress or (lambda *_: None)
+    state = Path(tempfile.mkdtemp(prefix="wirewatch-e2e-"))
+    s = isolated_settings(base, state_dir=state, redis_port=redis_port, opensearch_base_port=opensearch_base_port, tag="e2e")
+    result: dict[str, Any] = {"articles": articles, "feeds": feeds, "layout": [dict(w) for w in layout]}
+    with Rig(s, layout=layout) as rig:
+        progress("starting own Redis and OpenSearch", 0, 0)
+        rig.start(workers=False)
+        from pipeline.searches import SavedSearch, SavedSearchStore
+
+        store = SavedSearchStore(rig.engine, s)
+        try:
+            store.load_yaml(s.searches_file)
+        except Exception as exc:  # noqa: BLE001 - the bench still runs with its own search
+            err_console.print(f"[yellow]could not load {s.searches_file}: {exc}[/yellow]")
+        store.add(SavedSearch(**BENCH_SEARCH), replace=True)
+        progress(f"generating {articles} articles", 0, 0)
+        site = GeneratedSite(articles, feeds=feeds, seed=11)
+        site.start()
+        result["body_words_median"] = statistics.median(a.words for a in site.articles)
+        try:
+            progress("starting workers", 0, 0)
+            rig.start_workers()
+            rig.wait_workers_ready()
+            time.sleep(2.0)  # let beat claim its first tick
+            sampler = MemorySampler(lambda: {w["name"]: rig.worker_pid(w["name"]) for w in layout}).start()
+            from pipeline.feeds import FeedRegistry
+
+            registry = FeedRegistry(rig.redis, s)
+            t0 = time.time()
+            for url in site.feed_urls:
+                registry.add(url, title="bench feed")
+            expected = set(site.expected_ids())
+            deadline = time.monotonic() + timeout_s
+            done = 0
+            index = rig.engine.alias("articles")
+            while True:
+                rig.engine.refresh(index)
+                done = rig.engine.count(index, {"ids": {"values": sorted(expected)}}) if articles <= 10_000 else \
+                    rig.engine.count(index)
+                progress("indexing", done, articles)
+                if done >= articles:
+                    break
+                dead = [n for n, ok in rig.group.alive().items() if not ok]  # type: ignore[union-attr]
+                if dead:
+                    raise RuntimeError(f"worker(s) {dead} exited; logs in {state}/logs")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{done} of {articles} indexed after {timeout_s:.0f}s; logs in {state}/logs")
+                time.sleep(1.0)
+            t_indexed = time.time()
+            settle = time.monotonic() + 60
+            while not rig.idle() and time.monotonic() < settle:
+                time.sleep(0.5)
+            sampler.stop()
+            result.update(_collect(rig, site, t0, t_indexed, sampler, state))
+        finally:
+            site.stop()
+    return result
+
+
+def _collect(rig: Rig, site: GeneratedSite, t0: float, t_indexed: float, sampler: MemorySampler, state: Path) -> dict[str, Any]:
+    eng = rig.engine
+    index = eng.alias("articles")
+    served = site.served_at_by_id()
+    docs = []
+    body = {"size": 10_000, "_source": ["id", "indexed_at", "fetched_at", "enrich_ms", "dedupe.duplicate_of"],
+            "query": {"match_all": {}}}
+    docs = [h["_source"] for h in eng.search(index, body)["hits"]["hits"]]
+    indexed_ts = {d["id"]: _iso_ts(d.get("indexed_at")) for d in docs}
+    last = max((t for t in indexed_ts.values() if t), default=t_indexed)
+    elapsed = max(1e-6, last - t0)
+    lat = [indexed_ts[i] - served[i] for i in indexed_ts if indexed_ts[i] and i in served]
+    eng.refresh(eng.alias("alerts"))
+    alerts = [h["_source"] for h in eng.search(eng.alias("alerts"), {"size": 10_000, "query": {"match_all": {}}})["hits"]["hits"]]
+    alert_lat = [_iso_ts(a.get("matched_at")) - served[a["article_id"]] for a in alerts
+                 if a.get("article_id") in served and _iso_ts(a.get("matched_at"))]
+    enrich_ms = [d["enrich_ms"] for d in docs if d.get("enrich_ms") is not None]
+    stages = stage_seconds(Path(rig.settings.state_dir) / "metrics")
+    if enrich_ms:
+        stages.setdefault("enrich", {})["enrich_ms_p50"] = round(percentile(enrich_ms, 0.5), 1)  # type: ignore[arg-type]
+    r2 = lambda v: None if v is None else round(v, 2)  # noqa: E731
+    from pipeline.stats import Counters
+
+    counters = Counters(rig.redis, rig.settings).all()
+    return {
+        "indexed": len(docs),
+        "duplicates": sum(1 for d in docs if (d.get("dedupe") or {}).get("duplicate_of")),
+        "elapsed_s": round(elapsed, 1),
+        "articles_per_s": round(len(docs) / elapsed, 2),
+        "target_per_s": TARGET_PER_S,
+        "target_met": len(docs) / elapsed >= TARGET_PER_S,
+        "latency_s": {"p50": r2(percentile(lat, 0.5)), "p95": r2(percentile(lat, 0.95)), "max": r2(max(lat) if lat else None)},
+        "alerts": len(alerts),
+        "alert_latency_s": {"p50": r2(percentile(alert_lat, 0.5)), "p95": r2(percentile(alert_lat, 0.95))},
+        "stages": stages,
+        "peak_rss_mb": sampler.peaks(),
+        "enrich_rss": sampler.flatness("enrich"),
+        "enrich_rss_flat": sampler.flatness("enrich")["flat"],
+        "errors": {k: v for k, v in counters.items() if k.startswith("error:")},
+        "dead_lettered": counters.get("dead_lettered", 0),
+        "state_dir": str(state),
+    }
+
+
+def register(bench_app: typer.Typer) -> None:
+    """Add ``wirewatch bench e2e``."""
+
+    @bench_app.command("e2e")
+    def e2e_cmd(
+        articles: int = typer.Option(2000, "--articles", "-n", help="Generated articles to push through the pipeline."),
+        feeds: int = typer.Option(8, "--feeds", help="Feeds the articles are spread over."),
+        redis_port: int = typer.Option(BENCH_REDIS_PORT, "--redis-port", help="Port of the bench's own Redis."),
+        opensearch_base_port: int = typer.Option(BENCH_OPENSEARCH_BASE_PORT, "--opensearch-base-port",
+                                                 help="Base port of the bench's own OpenSearch node (HTTP on +1)."),
+        fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+    ) -> None:
+        """End-to-end load: generated site -> poll -> fetch -> dedupe -> enrich -> index -> alerts."""
+        from rich.progress import Progress
+
+        with Progress(console=err_console, transient=True) as bar:
+            task = bar.add_task("e2e", total=None)
+
+            def on_progress(phase: str, done: int, total: int) -> None:
+                bar.update(task, description=phase, completed=done, total=total or None)
+
+            result = run_e2e(get_settings(), articles=articles, feeds=feeds, redis_port=redis_port,
+                             opensearch_base_port=opensearch_base_port, on_progress=on_progress)
+        path = write_result("e2e", result)
+        if fmt == Format.json:
+            print_json(result)
+            return
+        lat, alat = result["latency_s"], result["alert_latency_s"]
+        print_table([{"articles": result["articles"], "indexed": result["indexed"], "elapsed_s": result["elapsed_s"],
+                      "articles_per_s": result["articles_per_s"], "target": f">= {TARGET_PER_S}",
+                      "latency_p50_s": lat["p50"], "latency_p95_s": lat["p95"], "alerts": result["alerts"],
+                      "alert_p95_s": alat["p95"], "enrich_rss_flat": result["enrich_rss_flat"]}],
+                    ["articles", "indexed", "elapsed_s", "articles_per_s", "target", "latency_p50_s", "latency_p95_s",
+                     "alerts", "alert_p95_s", "enrich_rss_flat"], title="wirewatch bench e2e")
+        print_table([{"stage": k, **v} for k, v in result["stages"].items()], ["stage", "tasks", "mean_s", "total_s", "enrich_ms_p50"],
+                    title="seconds per stage (Prometheus wirewatch_stage_seconds)")
+        print_table([{"worker": k, **v} for k, v in result["peak_rss_mb"].items()], ["worker", "main", "pool", "total"],
+                    title="peak RSS, MiB")
+        err_console.print(f"written {path}")
