@@ -13,13 +13,15 @@ from wirewatch.output import FORMAT_OPTION_HELP, Format, console, fail, print_js
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 
 
-def read_body(path: Path) -> tuple[str, str | None]:
-    """Return ``(body, title_from_page)`` for a local file.
+def read_body(path: Path, url: str | None = None) -> tuple[str, dict]:
+    """Return ``(body, meta)`` for a local file.
 
-    ``.html``/``.htm`` files go through main-text extraction (the project's
-    ``pipeline.extract`` when it offers ``extract_html``/``extract_main_text``, else
-    ``trafilatura.extract``); other files are read as UTF-8 text (undecodable bytes replaced).
-    Raises ``ValueError`` with a readable message for a missing, unreadable or empty file.
+    ``.html``/``.htm`` pages go through the pipeline's own main-text extraction
+    (:func:`pipeline.extract.extract_article`, after :func:`pipeline.http.decode_html` for the
+    charset); ``meta`` then holds the page's ``title``, ``language``, ``published_at`` and
+    ``canonical_url`` when found. Other files are read as UTF-8 text (undecodable bytes
+    replaced) and ``meta`` is empty. Raises ``ValueError`` with a readable message for a
+    missing, unreadable or empty file, or a page without main text.
     """
     if not path.exists():
         raise ValueError(f"{path}: no such file")
@@ -32,47 +34,28 @@ def read_body(path: Path) -> tuple[str, str | None]:
     if not raw.strip():
         raise ValueError(f"{path}: the file is empty")
     if path.suffix.lower() in HTML_SUFFIXES:
-        body, title = _extract_html(raw)
+        body, meta = _extract_html(raw, url or path.resolve().as_uri())
         if not body or not body.strip():
             raise ValueError(f"{path}: no main text could be extracted from this HTML page")
-        return body, title
+        return body, meta
     text = raw.decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
     if not text.strip():
         raise ValueError(f"{path}: the file has no text")
-    return text, None
+    return text, {}
 
 
-def _extract_html(raw: bytes) -> tuple[str | None, str | None]:
-    html = raw.decode("utf-8", errors="replace")
-    try:  # prefer the pipeline's own extraction when it exists
-        from pipeline import extract as ext  # type: ignore[attr-defined]
+def _extract_html(raw: bytes, url: str) -> tuple[str | None, dict]:
+    from pipeline.errors import ExtractionError
+    from pipeline.extract import extract_article
+    from pipeline.http import decode_html
 
-        for name in ("extract_html", "extract_main_text", "extract"):
-            fn = getattr(ext, name, None)
-            if callable(fn):
-                try:
-                    res = fn(html)
-                except TypeError:
-                    continue
-                if isinstance(res, str):
-                    return res, None
-                if isinstance(res, tuple) and res and isinstance(res[0], str):
-                    return res[0], (res[1] if len(res) > 1 and isinstance(res[1], str) else None)
-                body = getattr(res, "body", None) or getattr(res, "text", None)
-                if isinstance(body, str):
-                    return body, getattr(res, "title", None)
-    except ImportError:
-        pass
-    import trafilatura
-
-    body = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
-    title = None
     try:
-        meta = trafilatura.extract_metadata(html)
-        title = getattr(meta, "title", None) if meta else None
-    except Exception:  # noqa: BLE001 - the title is optional
-        title = None
-    return body, title
+        ex = extract_article(decode_html(raw), url)
+    except ExtractionError:
+        return None, {}
+    meta = {"title": ex.title or None, "language": ex.language, "published_at": ex.published_at,
+            "canonical_url": ex.canonical_url if ex.canonical_url and not ex.canonical_url.startswith("file:") else None}
+    return ex.body, meta
 
 
 def _print_summary(doc: dict) -> None:
@@ -105,13 +88,16 @@ def register(app: typer.Typer) -> None:
         from pipeline.enrich import document_for_text
 
         try:
-            body, page_title = read_body(path)
+            body, meta = read_body(path, url)
         except ValueError as exc:
             raise fail(str(exc), code=2)
         try:
-            doc = document_for_text(body, title=title or page_title or "", url=url, settings=get_settings())
+            doc = document_for_text(body, title=title or meta.get("title") or "", url=url or meta.get("canonical_url"),
+                                    settings=get_settings())
         except WirewatchError as exc:
             raise fail(f"{exc} (reason: {exc.reason})")
+        if meta.get("published_at") and not doc.get("published_at"):
+            doc["published_at"] = meta["published_at"]
         if fmt == Format.json:
             print_json(doc)
         else:
