@@ -334,16 +334,19 @@ class SavedSearchStore:
         Raises InvalidQueryError (engine's message) for a refused query, ConfigError for an
         unknown place or when ``search.id`` exists and ``replace`` is False.
         """
-        existing = self.get(search.id)
-        if existing is not None and not replace:
-            raise ConfigError(f"saved search {search.id!r} exists; delete it first or use replace", reason="exists")
+        existing = self.get(search.id) if replace else None
         search = self.prepare(search)
         now = _now_iso()
         search = search.model_copy(update={"created_at": (existing.created_at if existing else None) or search.created_at or now,
                                            "updated_at": now})
         try:
-            self.engine.index_doc(self.index, search.id, self._doc(search), refresh=True)
+            # op_type=create refuses an existing id atomically (two concurrent adds cannot both win)
+            self.engine.index_doc(self.index, search.id, self._doc(search), op_type="index" if replace else "create",
+                                  refresh=True)
         except EngineError as exc:
+            if getattr(exc, "status", None) == 409:
+                raise ConfigError(f"saved search {search.id!r} exists; delete it first or use replace",
+                                  reason="exists") from None
             if getattr(exc, "status", None) == 400:
                 raise InvalidQueryError(str(exc)) from None
             raise
