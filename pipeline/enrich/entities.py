@@ -219,7 +219,7 @@ def _appos_anchor(tok: "Token") -> "Token":
     Guatemala, Luis Manuel Lopez," on the place; climb back to the noun it describes."""
     h = tok.head
     if h.dep_ == "pobj" and h.head.dep_ == "prep" and h.head.head.pos_ in ("NOUN", "PROPN") \
-            and h.ent_type_ in ("GPE", "LOC", "ORG", "NORP", "FAC"):
+            and (h.ent_type_ in ("GPE", "LOC", "ORG", "NORP", "FAC") or h.head.head.lemma_.lower() in PERSON_NOUNS):
         return h.head.head
     return h
 
@@ -561,11 +561,12 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
             if ent.end + 1 < len(doc) and doc[ent.end].lower_ == "and" and doc[ent.end + 1].ent_type_ == "ORG" \
                     and doc[ent.end + 1].ent_iob_ == "B":
                 # "Kent Fire" and "Rescue Service" -> "Kent Fire and Rescue Service"
-                j = ent.end + 1
-                while j < len(doc) and doc[j].ent_iob_ == "I" or j == ent.end + 1:
+                j = ent.end + 2
+                while j < len(doc) and doc[j].ent_iob_ == "I":
                     j += 1
-                spans.append((ent.start, j, "ORGLIKE"))
-                continue
+                if fold(doc[j - 1].text) in ORG_SUFFIXES:
+                    spans.append((ent.start, j, "ORGLIKE"))
+                    continue
             if ent.start >= 2 and doc[ent.start - 1].text == "," and doc[ent.start - 2].lemma_.lower() in INSTITUTION_NOUNS \
                     and doc[ent.start - 2].text.islower():
                 spans.append((ent.start, ent.end, "ORGLIKE"))  # "Moran's party, Fianna Fáil,"
@@ -895,6 +896,39 @@ def _clean_org_tokens(toks: Sequence["Token"]) -> list["Token"]:
     return toks
 
 
+#: Last words that make an untagged run of capitalised words an organization ("Border Patrol").
+AGENCY_SUFFIXES = frozenset(
+    "patrol guard police service agency ministry department council committee commission party union "
+    "association institute university hospital bank authority office court army navy corps brigade".split()
+)
+
+
+def _untagged_orgs(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]]) -> list[Mention]:
+    """Runs of 2-4 capitalised proper nouns NER left untagged that end like an agency
+    ("U.S. Border Patrol agents"), with a country abbreviation right before them."""
+    out = []
+    i = 0
+    while i < len(doc):
+        t = doc[i]
+        if t.ent_type_ or t.i in taken or t.pos_ != "PROPN" or not t.text[:1].isupper():
+            i += 1
+            continue
+        j = i
+        while j < len(doc) and j < i + 4 and not doc[j].ent_type_ and doc[j].pos_ == "PROPN" and doc[j].text[:1].isupper() \
+                and doc[j].i not in taken:
+            j += 1
+        if j - i >= 2 and fold(doc[j - 1].text) in AGENCY_SUFFIXES:
+            s0 = i
+            if i > 0 and fold(doc[i - 1].text) in _COUNTRY_PREFIXES:
+                s0 = i - 1
+            first, last = doc[s0], doc[j - 1]
+            span = (first.idx, last.idx + len(last.text))
+            if not _overlaps(span[0], span[1], loc_spans) or s0 < i:
+                out.append(Mention(span[0], span[1], s0, j, doc.text[span[0]:span[1]], "organization"))
+        i = max(j, i + 1)
+    return out
+
+
 def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spans: Sequence[tuple[int, int]],
                     person_keys: set[str], norp: frozenset[str], is_common=None) -> list[Mention]:
     out = []
@@ -1048,7 +1082,7 @@ def _alias_mentions(doc: "Doc", mentions: list[Mention], person_spans, loc_spans
         if mm and len(m.text.split()) >= 3:
             s_c = m.end + mm.start(1)
             tok = doc.char_span(s_c, s_c + len(mm.group(1)))
-            if tok is not None and tok.root.dep_ == "appos":
+            if tok is not None and tok.root.dep_ in ("appos", "npadvmod"):
                 aliases.setdefault(mm.group(1), m.text)
     # later uses of an alias
     pool = mentions + extra
@@ -1123,7 +1157,9 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     loc = [(int(s), int(e)) for s, e in location_spans]
     norp = frozenset(fold(e.text) for e in doc.ents if e.label_ == "NORP")
     pcands, orgs_from_persons = _person_candidates(doc, loc, norp, is_common_word)
+    pcands = [m for m in pcands if not any(o.start < m.end and m.start < o.end for o in orgs_from_persons)]
     taken = {i for m in pcands for i in range(m.tok_start, m.tok_end)}
+    taken |= {i for o in orgs_from_persons for i in range(o.tok_start, o.tok_end)}
     spoken = _speech_subject_names(doc, taken, loc, norp)
     pcands += spoken
     taken.update(i for m in spoken for i in range(m.tok_start, m.tok_end))
@@ -1144,6 +1180,8 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
         overlapping = [o for o in ocands if o.start < m.end and m.start < o.end]
         if all(o.start >= m.start and o.end <= m.end for o in overlapping):
             ocands = [o for o in ocands if o not in overlapping] + [m]
+    taken_o = {i for m in ocands for i in range(m.tok_start, m.tok_end)} | {i for m in person_mentions for i in range(m.tok_start, m.tok_end)}
+    ocands += _untagged_orgs(doc, taken_o, loc)
     extra, aliases = _alias_mentions(doc, ocands, person_spans, loc)
     oclusters = _merge_orgs(doc, ocands + extra, aliases)
     for canon in list(oclusters):

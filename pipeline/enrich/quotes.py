@@ -317,6 +317,19 @@ def _resolve_pronoun(ctx: _Ctx, pos: int) -> str | None:
     return m.canonical if m else None
 
 
+def _last_subject_org(ctx: _Ctx, pos: int) -> str | None:
+    """The last organization in subject position before ``pos`` within the same paragraph
+    ("The ILA ... said its members would stay out until employers offered what it called ...")."""
+    ps = ctx.doc.text.rfind("\n", 0, pos) + 1
+    for o in reversed(ctx.ents.org_mentions):
+        if o.start >= pos or o.start < ps:
+            continue
+        root = ctx.doc[o.tok_start:o.tok_end].root
+        if root.dep_ in ("nsubj", "nsubjpass") or (root.dep_ in ("appos", "compound") and root.head.dep_ in ("nsubj", "nsubjpass")):
+            return o.canonical
+    return None
+
+
 def _unnamed_people(doc: "Doc", ents: EntityAnalysis) -> list[int]:
     """Char offsets of subjects that introduce an unnamed person ("A nurse ... said")."""
     out = []
@@ -349,6 +362,10 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
     low = tok.lower_
     if low in PERSON_PRONOUNS:
         return _Speaker(_resolve_pronoun(ctx, tok.idx), tok.text, "person", verb, tok.idx)
+    if low == "it":
+        org = _last_subject_org(ctx, tok.idx)
+        if org:
+            return _Speaker(org, tok.text, "organization", verb, tok.idx)
     if tok.pos_ == "PRON":
         return _Speaker(None, tok.text, None, verb, tok.idx)
     lemma = tok.lemma_.lower()
@@ -636,6 +653,11 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
                 elif pi - 1 in para_last_speaker:
                     prev = para_last_speaker[pi - 1]
                     sp = _Speaker(prev.name, prev.text, prev.type, prev.verb, q.open_at, False)
+                else:
+                    # the person the previous paragraph is about ("Moreau, 24, went clear ...")
+                    m = ents.last_person(paras[pi - 1][1], main_only=True, after=paras[pi - 1][0])
+                    if m is not None:
+                        sp = _Speaker(m.canonical, m.text, "person", None, q.open_at, False)
         if _is_title_of_work(body, q, qtoks):
             continue
         if _is_fragment(body, q, qtoks) and (not direct or len(q.text(body).strip()) <= 2 or (sp is not None and (
