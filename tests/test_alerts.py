@@ -166,3 +166,26 @@ def test_unknown_fields_and_missing_lists_do_not_break_matching(engine):
     assert sorted((e.search_id, e.article_id) for e in events) == [
         ("border", "u1"), ("mexico", "u1"), ("quakes", "minimal")]
     assert next(e for e in events if e.article_id == "minimal").cluster_id == "minimal"
+
+
+def test_bench_generators_are_deterministic_and_python_check_follows_filter_semantics():
+    from wirewatch.bench.alerts import generate_articles, generate_searches, percentile, python_matches
+
+    a, b = generate_articles(300, seed=5), generate_articles(300, seed=5)
+    assert a == b
+    ids = [d["id"] for d in a]
+    dups = [d for d in a if d["dedupe"]["duplicate_of"]]
+    assert dups and all(ids.index(d["dedupe"]["cluster_id"]) < ids.index(d["id"]) for d in dups)
+    searches = generate_searches(50, seed=5)
+    assert len({s.id for s in searches}) == 50
+    doc = {"persons": [{"name": "Sofía Tovar"}], "countries": ["MX"], "topics": ["flood"], "language": "es",
+           "source": {"domain": "outlet1.example"}, "quotes": [{"speaker": "Sofía Tovar"}],
+           "locations": [{"lat": 31.72, "lon": -106.46}]}
+    assert python_matches(SavedSearch(name="x", persons=["sofia tovar"], countries=["mx"]), doc)
+    assert python_matches(SavedSearch(name="x", speakers=["SOFÍA TOVAR"], near={"lat": 31.76, "lon": -106.49, "distance_km": 10}), doc)
+    assert not python_matches(SavedSearch(name="x", near={"lat": 32.5, "lon": -117.0, "distance_km": 100}), doc)
+    assert not python_matches(SavedSearch(name="x", topics=["flood"], language="en"), doc)
+    with pytest.raises(ValueError):
+        python_matches(SavedSearch(name="x", query="flood"), doc)
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0 and percentile([1.0, 2.0, 3.0, 4.0], 95) == 4.0
+    assert percentile([], 50) is None

@@ -25,6 +25,13 @@ path (inverted index + doc values instead of the percolator's in-memory index of
 ``missed`` = expected pairs with no alert event; ``duplicated`` = pairs for which
 ``match_alerts`` returned a new event more than once (plus events in the alerts index beyond
 one per pair); ``unexpected`` = recorded pairs the brute force does not expect.
+
+Second check, independent of the engine (``python_check``): the saved searches without a query
+string (structured filters only, 60% of them) are evaluated on every article in plain Python
+(:func:`python_matches`: folded name equality, set intersections, haversine distance with
+Lucene's mean Earth radius) and compared with the recorded alerts of those searches. Query
+strings are not re-implemented in Python (that would test a re-implementation of Lucene's
+parser and analyzers, not the pipeline).
 """
 from __future__ import annotations
 
@@ -211,6 +218,65 @@ def _expected_pairs(engine, searches, docs_by_id: dict[str, dict[str, Any]]) -> 
     return expected
 
 
+#: Mean Earth radius used by Lucene's haversine (GeoUtils.EARTH_MEAN_RADIUS, metres).
+EARTH_RADIUS_KM = 6371.0087714
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+
+
+def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def python_matches(search, doc: dict[str, Any]) -> bool:
+    """Evaluate a saved search WITHOUT a query string on a contract document in plain Python
+    (the filter semantics of :mod:`pipeline.searches`); ValueError for a search with a query."""
+    if search.query:
+        raise ValueError("query strings are not evaluated in Python")
+    f = search.filters
+
+    def any_name(wanted: list[str], names: list[str]) -> bool:
+        folded = {_fold(n) for n in names if n}
+        return any(_fold(w) in folded for w in wanted)
+
+    if f.persons and not any_name(f.persons, [p.get("name") for p in doc.get("persons") or []]):
+        return False
+    if f.organizations and not any_name(f.organizations, [o.get("name") for o in doc.get("organizations") or []]):
+        return False
+    if f.speakers and not any_name(f.speakers, [q.get("speaker") for q in doc.get("quotes") or []]):
+        return False
+    if f.countries and not set(f.countries) & set(doc.get("countries") or []):
+        return False
+    if f.topics and not set(f.topics) & set(doc.get("topics") or []):
+        return False
+    if f.language and doc.get("language") != f.language:
+        return False
+    if f.domains and _fold((doc.get("source") or {}).get("domain") or "") not in f.domains:
+        return False
+    if f.near is not None:
+        points = [(loc["lat"], loc["lon"]) for loc in doc.get("locations") or [] if loc.get("lat") is not None]
+        if not any(_haversine_km(f.near.lat, f.near.lon, la, lo) <= f.near.distance_km for la, lo in points):
+            return False
+    return True
+
+
+def _python_expected_pairs(searches, docs) -> tuple[set[tuple[str, str]], set[str]]:
+    """Brute force in Python for the searches without a query string: every search on every
+    (non-duplicate) article. Returns the expected pairs and the ids of the searches checked."""
+    checked = {s.id for s in searches if not s.query}
+    originals = [d for d in docs if not d["dedupe"]["duplicate_of"]]
+    expected = {(s.id, d["dedupe"]["cluster_id"]) for s in searches if s.id in checked
+                for d in originals if python_matches(s, d)}
+    return expected, checked
+
+
 def _recorded_pairs(engine) -> Counter:
     index = engine.alias("alerts")
     engine.refresh(index)
@@ -284,6 +350,9 @@ def run(settings, *, n_searches: int = 1000, n_articles: int = 5000, batch: int 
         engine.refresh(engine.alias("articles"))
         expected = _expected_pairs(engine, searches, {d["id"]: d for d in docs})
         recorded = _recorded_pairs(engine)
+        progress("brute-force check in Python", 0, 0)
+        py_expected, py_checked = _python_expected_pairs(searches, docs)
+        py_recorded = {pair for pair in recorded if pair[0] in py_checked}
         latencies.sort()
         duplicated = sum(c - 1 for c in returned.values() if c > 1) + sum(c - 1 for c in recorded.values() if c > 1)
         return {
@@ -306,6 +375,8 @@ def run(settings, *, n_searches: int = 1000, n_articles: int = 5000, batch: int 
             "alerts_s_per_batch": _r(alerts_s / len(batches)) if batches else None,
             "articles_per_s": round((n_articles + redeliveries) / wall, 1) if wall else None,
             "check": "per-search engine queries over the indexed articles (duplicates excluded)",
+            "python_check": {"searches": len(py_checked), "expected_alerts": len(py_expected),
+                             "missed": len(py_expected - py_recorded), "unexpected": len(py_recorded - py_expected)},
         }
     finally:
         if not keep:
