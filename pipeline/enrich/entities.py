@@ -406,6 +406,13 @@ def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> tuple[bool,
             t = _appos_anchor(t) if t.dep_ == "appos" else t.head
             continue
         break
+    # a verb right after the name (and a comma) that has no subject of its own:
+    # "..., Dame Carol Whitfield, said the strikes ..." parsed with "said" subjectless
+    j = tok_end
+    while j < len(doc) and (doc[j].is_punct or doc[j].is_space):
+        j += 1
+    if j < len(doc) and doc[j].pos_ == "VERB" and not any(c.dep_ in ("nsubj", "nsubjpass") for c in doc[j].children):
+        return True, doc[j].dep_ == "ROOT"
     return False, False
 
 

@@ -487,6 +487,12 @@ def _subject_of(verb: "Token") -> "Token | None":
             for t in child.children:
                 if t.dep_ == "pobj":
                     return t
+    # a subjectless verb right after a name: "..., Dame Carol Whitfield, said"
+    j = verb.i - 1
+    while j >= 0 and (verb.doc[j].is_punct or verb.doc[j].is_space) and verb.doc[j].text not in ("\u201d", '"', "\u2019", "'"):
+        j -= 1
+    if j >= 0 and j < verb.i - 1 and verb.doc[j].pos_ == "PROPN":
+        return verb.doc[j]
     # inverted order with an unusual parse: "..., said Pompeo"
     for child in verb.rights:
         if child.dep_ in ("dobj", "npadvmod", "attr", "oprd", "appos") and child.pos_ == "PROPN":
