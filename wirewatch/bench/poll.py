@@ -610,8 +610,9 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
         _wait_ready(group, [w["name"] for w in layout], timeout_s=180)
         counters = Counters(r, s)
         app = make_app(s)
-        cpu0 = server.cpu_s()
         pids = [p.pid for p in group.procs.values()]
+        cpu0 = server.cpu_s()
+        wcpu0 = sum(cpu_seconds(p) for root in pids for p in descendants(root))
         limit = timeout_s or max(300.0, n_feeds / 20)
         with _RssSampler(pids) as sampler:
             t0 = time.perf_counter()
@@ -630,6 +631,7 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
                     break
             elapsed = t_done - t0
         cpu1 = server.cpu_s()
+        wcpu1 = sum(cpu_seconds(p) for root in pids for p in descendants(root))
         counts = {k: v - base_counts[k] for k, v in server.counts().items()}
         group.stop(timeout_s=30)
         logs = sorted((tmp / "logs").glob("*.log"))
@@ -658,6 +660,10 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
             "p95_source": source,
             "task_runtimes": len(runtimes),
             "peak_rss_mb": round(max(sampler.peak_mb, sampler.hwm_mb), 1),
+            "worker_cpu_s": round(wcpu1 - wcpu0, 2),
+            "worker_cpu_ms_per_feed": round((wcpu1 - wcpu0) * 1000 / done, 2) if done else None,
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "cpus": os.cpu_count(),
             "statuses": statuses,
             "new_entries": allc.get("entries_new", 0),
             "errors": errors,
