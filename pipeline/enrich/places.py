@@ -24,7 +24,10 @@ import math
 from dataclasses import dataclass, field
 
 from pipeline.enrich.gazetteer import (
+    AMBIGUOUS_ABBREVIATIONS,
     FEATURE_ADMIN1,
+    FEATURE_ADMIN2,
+    FEATURE_PHYSICAL,
     FEATURE_CITY,
     FEATURE_CONTINENT,
     FEATURE_COUNTRY,
@@ -34,6 +37,7 @@ from pipeline.enrich.gazetteer import (
     get_gazetteer,
     haversine_km,
     normalize,
+    qualified_short_form,
 )
 
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
@@ -53,25 +57,62 @@ PLACE_NOUNS = frozenset({"town", "city", "village", "port", "capital", "municipa
                          "shores", "north", "south", "east", "west", "centre", "center"})
 #: Lower-case words allowed inside a multi-word place name ("Ciudad de Mexico", "Isle of Man").
 CONNECTORS = frozenset({"de", "del", "la", "las", "los", "el", "al", "of", "the", "upon", "on",
-                        "da", "do", "dos", "das", "di", "du", "des", "le", "y", "and", "sur", "am"})
+                        "da", "do", "dos", "das", "di", "du", "des", "le", "y", "and", "sur", "am",
+                        "an", "der", "im", "ob", "en"})
+#: Other entity labels spaCy's small model puts on towns ("Manchester" DATE, "Kursk" PRODUCT,
+#: "Belgorod" NORP): such a span is read as a place only with a locative cue.
+MISLABELS = frozenset({"NORP", "DATE", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "LANGUAGE"})
+#: Adjectives that may stand between a locative cue and the name ("in neighbouring Yobe State").
+CUE_ADJECTIVES = frozenset({"neighbouring", "neighboring", "nearby", "northern", "southern", "eastern",
+                            "western", "central", "coastal", "rural", "remote", "war-torn", "flooded"})
+_CALENDAR_WORDS = frozenset("""january february march april may june july august september october
+    november december monday tuesday wednesday thursday friday saturday sunday""".split())
 #: Longest name (in tokens) the gazetteer pass tries.
 MAX_NGRAM = 6
 
 # Regions and continents have no population figure; their prior stands in for a large one.
 _FEATURE_PRIOR = {FEATURE_COUNTRY: 6.0, FEATURE_CONTINENT: 12.0, FEATURE_REGION: 12.0,
-                  FEATURE_ADMIN1: 4.0, FEATURE_CITY: 0.0}
+                  FEATURE_PHYSICAL: 12.0, FEATURE_ADMIN1: 4.0, FEATURE_ADMIN2: 2.0, FEATURE_CITY: 0.0}
 # Weights of the resolution score, hand-tuned on the project's gold articles and invented
 # sentences (tests/test_places.py). Units: score points; population counts per decade.
 W_COUNTRY_NAMED = 3.0      # the candidate's country is named in the article
 W_COUNTRY_INFERRED = 1.5   # ... or is the country of another place the article names
 W_NEIGHBOUR_NAMED = 1.5    # ... or borders a named country
-W_ADMIN1_NAMED = 1.0       # the candidate town's state/province is named in the article
+W_ADMIN1_NAMED = 2.5       # the candidate town's state/province is named in the article
 W_QUALIFIER = 6.0          # the text qualifies the name: "Paris, Texas", "Ciudad Hidalgo in Mexico"
 W_CAPITAL = 2.0            # national capitals are what a bare name usually means
 W_NEAR = 4.0               # closeness to the other towns of the article: W_NEAR * exp(-d / NEAR_SCALE_KM)
 NEAR_SCALE_KM = 100.0
 W_POP = 1.5                # per decade of population
 W_QUALITY = 0.3            # per step of alias quality (primary, alternate, derived)
+W_ADMIN_HOME = 4.0         # a state/county that the text names unambiguously elsewhere ("Ga.") or
+                           # that holds another town of the article (Georgia beside Savannah)
+W_DEFINITE = 6.0           # "the Rio Grande", "the Sahel": the river/region, not a town of that name
+W_FOREIGN_ADMIN = 4.0      # penalty: a state/county in a country the article gives no other sign of
+W_ADMIN_CUE = 6.0          # "the governor of Chihuahua", "Chihuahua state": the division, not its capital
+#: A town read only from context (no other place of its country or a neighbour in the article) is
+#: dropped below this population: NER-tagged / gazetteer-pass names ("Delia" of "Hurricane Delia"
+#: is a village in Sicily; "Dáil" a village in Syria).
+ORPHAN_MIN_POP_NER = 20_000
+ORPHAN_MIN_POP_WEAK = 100_000
+#: Words before a name that make it a storm, not a place ("Hurricane Delia").
+STORM_WORDS = frozenset({"hurricane", "typhoon", "cyclone", "storm", "tropical"})
+#: Titles that NER sometimes tags as places ("Sen.", "Gov."): never places.
+TITLE_WORDS = frozenset({"sen", "rep", "gov", "gen", "lt", "col", "sgt", "capt", "cmdr", "adm", "dr", "mr",
+                         "mrs", "ms", "prof", "rev", "supt", "insp", "det", "cpl", "pvt", "maj", "sen.", "st"})
+#: Words after which a division is meant rather than its capital ("the governor of Chihuahua").
+ADMIN_NOUNS = frozenset({"governor", "governors", "premier", "state", "province", "county", "region",
+                         "governorship", "legislature", "department", "oblast"})
+#: Last words of a name that make it a feature (river, park, building), not a town inside it:
+#: no town is read from inside "the Dnipro River" or "Kent County Council".
+FEATURE_TAIL_WORDS = frozenset({"river", "lake", "mountains", "mountain", "park", "sea", "gulf", "bay",
+                                "island", "islands", "valley", "desert", "strait", "canal", "hospital",
+                                "airport", "university", "street", "road", "bridge", "highway", "stadium",
+                                "council", "service", "police", "station", "forest", "reserve"})
+#: Words that may extend a NER place to the right when the longer name is in the gazetteer
+#: ("Kano" + "State", "Jasper" + "National Park").
+EXTEND_WORDS = frozenset({"state", "province", "region", "oblast", "county", "parish", "national", "park",
+                          "lake", "mountains", "district"})
 #: Share of a state's population its namesake city must hold to be read as the city.
 NAMESAKE_SHARE = 0.1
 #: A PERSON/ORG span the gazetteer knows is taken as a town with no other cue above this size.
@@ -95,11 +136,13 @@ class _Mention:
     start: int          # char offset into doc.text
     end: int
     text: str
-    source: str         # "ner" | "weak" | "gaz"
+    source: str         # "ner" | "weak" (PERSON/ORG) | "mislabel" (NORP, DATE ...) | "gaz"
     i: int = 0          # token range [i, j)
     j: int = 0
     cue: bool = False   # a locative cue precedes it, or a qualifier follows
     qualifier: Place | None = None   # "Paris, Texas" -> Texas
+    admin_cue: bool = False          # "governor of X", "X state": the division is meant
+    definite: bool = False           # "the Rio Grande": a feature or region rather than a town
     candidates: list[tuple[Place, int]] = field(default_factory=list)
     place: Place | None = None
     score: float = 0.0
@@ -121,6 +164,9 @@ def _qualifier(doc, j: int, gaz: Gazetteer) -> Place | None:
     """The country or state that follows tokens ending at ``j`` as ", Texas" or "in Mexico"."""
     if j + 1 >= len(doc) or doc[j].text not in (",", "in"):
         return None
+    abbr = gaz.state_abbreviation(doc[j + 1].text)
+    if abbr is not None:
+        return abbr
     for n in (3, 2, 1):
         if j + 1 + n <= len(doc):
             span = doc[j + 1:j + 1 + n]
@@ -135,7 +181,7 @@ def _qualifier(doc, j: int, gaz: Gazetteer) -> Place | None:
 def _has_cue(doc, i: int, j: int) -> bool:
     """Whether the words before tokens [i, j) introduce them as a place."""
     k = i - 1
-    while k >= 0 and doc[k].lower_ in ("the", "a", "an"):
+    while k >= 0 and (doc[k].lower_ in ("the", "a", "an") or doc[k].lower_ in CUE_ADJECTIVES):
         k -= 1
     if k >= 0:
         w = doc[k].lower_
@@ -143,9 +189,35 @@ def _has_cue(doc, i: int, j: int) -> bool:
             return True
         if w == "of" and k >= 1 and doc[k - 1].lower_ in PLACE_NOUNS:
             return True
-    if j < len(doc) and doc[j].lower_ in ("province", "state", "region", "county", "department"):
+    if j < len(doc) and doc[j].lower_ in ("province", "state", "region", "county", "department", "provinces",
+                                            "states", "regions", "counties", "oblast", "district", "districts"):
+        return True
+    if k >= 0 and doc[k].lower_ in ADMIN_NOUNS:
         return True
     return False
+
+
+def _admin_cue(doc, i: int, j: int) -> bool:
+    """Whether the words around tokens [i, j) say a state/province is meant: "governor of X",
+    "X state", "the state of X"."""
+    k = i - 1
+    while k >= 0 and doc[k].lower_ in ("the",):
+        k -= 1
+    if k >= 1 and doc[k].lower_ == "of" and doc[k - 1].lower_ in ADMIN_NOUNS:
+        return True
+    return j < len(doc) and doc[j].lower_ in ("state", "province", "region", "oblast") and not doc[j].text[:1].isupper()
+
+
+def _dateline_end(doc) -> int:
+    """Character offset where a leading dateline ("MACON, Ga. —", "PERTH —") ends, or 0."""
+    head = doc.text[:80]
+    for dash in (" — ", " – ", " -- ", " - ", "—"):
+        pos = head.find(dash)
+        if pos > 0 and "\n" not in head[:pos]:
+            first = head[:pos].split(",")[0].strip()
+            if first and first.upper() == first and any(ch.isalpha() for ch in first):
+                return pos
+    return 0
 
 
 def _is_name_token(tok) -> bool:
@@ -165,6 +237,8 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
         if ent.label_ == "PERSON" and len(ent) > 1:
             person_tokens.update(t.lower_ for t in ent)
 
+    dateline = _dateline_end(doc)
+
     def add(i: int, j: int, source: str, inner: bool = False) -> bool:
         span = doc[i:j]
         text = span.text
@@ -172,7 +246,17 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             return False
         if j - i == 1 and span[0].lower_ in GENERIC_WORDS:
             return False
-        cands = gaz.lookup(text)
+        if i > 0 and doc[i - 1].lower_ in STORM_WORDS:
+            return False  # "Hurricane Delia"
+        abbr = gaz.state_abbreviation(text)
+        if abbr is not None:
+            if text in AMBIGUOUS_ABBREVIATIONS and not (i >= 2 and doc[i - 1].text == "," and doc[i - 2].text[:1].isupper()):
+                return False
+            cands = [(abbr, 0)]
+        elif normalize(text) in TITLE_WORDS or (text.endswith(".") and len(text) <= 5):
+            return False  # "Sen.", "Gov.": titles, not places; other dotted abbreviations are unknown
+        else:
+            cands = gaz.lookup(text)
         if inner:
             cands = [(p, q) for p, q in cands
                      if p.feature != FEATURE_CITY or p.population >= INNER_CITY_MIN_POP]
@@ -182,7 +266,9 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
         if len(text) <= 4 and not (text.isupper() or text.replace(".", "").isupper() or text.istitle()):
             return False
         mentions.append(_Mention(span.start_char, span.end_char, text, source, i=i, j=j,
-                                 cue=_has_cue(doc, i, j), qualifier=_qualifier(doc, j, gaz),
+                                 cue=_has_cue(doc, i, j) or span.end_char <= dateline,
+                                 qualifier=_qualifier(doc, j, gaz), admin_cue=_admin_cue(doc, i, j),
+                                 definite=i > 0 and doc[i - 1].lower_ == "the",
                                  candidates=cands))
         for k in range(i, j):
             covered[k] = True
@@ -212,14 +298,55 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             if not hit:
                 i += 1
 
+    ent_of = [None] * len(doc)
+    for ent in doc.ents:
+        for k in range(ent.start, ent.end):
+            ent_of[k] = ent
+
+    def extend(i: int, j: int, ent) -> tuple[int, int]:
+        """Widen a NER place to a longer gazetteer name: "Western" + "Australia", "Kano" + "State",
+        "Frankfurt" + "an der Oder", "Jasper" + "National Park"."""
+        best = (i, j)
+        for n in (1, 2):  # to the left
+            a = i - n
+            if a < 0 or covered[a] or any(ent_of[k] is not None and ent_of[k] is not ent for k in range(a, i)):
+                break
+            if not all(_is_name_token(t) or t.text[:1].isupper() for t in doc[a:i]):
+                break
+            if gaz.lookup(doc[a:j].text):
+                best = (a, best[1])
+        for n in (1, 2, 3):  # to the right
+            b = j + n
+            if b > len(doc):
+                break
+            tail = doc[j:b]
+            if not tail[-1].text[:1].isupper() and tail[-1].text != ")":
+                continue
+            if not all(t.lower_ in CONNECTORS or t.lower_ in EXTEND_WORDS or t.text in "()" or
+                       (ent_of[t.i] is not None and ent_of[t.i] is not ent and t.text[:1].isupper()) or
+                       (ent_of[t.i] is ent) or (ent_of[t.i] is None and _is_name_token(t) and n > 1)
+                       for t in tail):
+                continue
+            if gaz.lookup(doc[best[0]:b].text):
+                best = (best[0], b)
+        return best
+
     for ent in doc.ents:
         if ent.label_ in PLACE_LABELS:
             rng = _trim(ent)
             if rng is None:
                 continue
-            i, j = rng
-            if not add(i, j, "ner"):
+            i, j = extend(*rng, ent)
+            if not add(i, j, "ner") and doc[j - 1].lower_ not in FEATURE_TAIL_WORDS:
                 scan(i, j, "ner", inner=True)
+    for ent in doc.ents:
+        if ent.label_ in MISLABELS and not gaz.is_demonym(ent.text):
+            rng = _trim(ent)  # "Belgorod" tagged as a nationality, "Manchester" as a date
+            if rng is None or any(covered[k] for k in range(*rng)):
+                continue
+            toks = doc[rng[0]:rng[1]]
+            if all((t.pos_ == "PROPN" and t.lower_ not in _CALENDAR_WORDS) or t.lower_ in CONNECTORS for t in toks):
+                add(*extend(*rng, ent), "mislabel")
     for ent in doc.ents:
         if ent.label_ in WEAK_LABELS:
             rng = _trim(ent)
@@ -229,7 +356,13 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             text = doc[i:j].text
             if len(doc[i:j]) == 1 and text.lower() in person_tokens:
                 continue  # a surname of a person the article names ("Fuentes")
-            add(i, j, "weak")
+            if not any(covered[k] for k in range(i, j)):
+                i, j = extend(i, j, ent)
+                if not add(i, j, "weak"):
+                    # "Chihuahua, María Eugenia Campos" tagged as one name: try the part before the comma
+                    comma = next((k for k in range(i, j) if doc[k].text == ","), None)
+                    if comma is not None and comma > i:
+                        add(i, comma, "weak")
         for k in range(ent.start, ent.end):
             covered[k] = True  # the gazetteer pass never reads inside another entity
     scan(0, len(doc), "gaz")
@@ -238,6 +371,10 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
     for a, b in zip(mentions, mentions[1:]):
         if (a.cue or a.source == "ner") and a.j + 1 == b.i and doc[a.j].lower_ in ("and", "or", ","):
             b.cue = True
+    for a, b in zip(mentions[::-1][1:], mentions[::-1]):
+        # "the Belgorod and Kursk regions": a name coordinated before a cued place is cued too
+        if b.cue and a.j + 1 == b.i and doc[a.j].lower_ in ("and", "or"):
+            a.cue = True
     for m in mentions:
         if m.qualifier is not None:
             m.cue = True
@@ -245,8 +382,20 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
 
 
 def _score(p: Place, q: int, ctx: "_Context", anchors: list[Place], qualifier: Place | None = None,
-           gaz: Gazetteer | None = None) -> float:
+           gaz: Gazetteer | None = None, admin_cue: bool = False) -> float:
     s = _FEATURE_PRIOR.get(p.feature, 0.0)
+    if p.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2):
+        home = (p.country_code, p.admin1_code)
+        if p.feature == FEATURE_ADMIN1 and (home in ctx.admin1 or any(
+                a.feature == FEATURE_CITY and (a.country_code, a.admin1_code) == home for a in anchors)):
+            s += W_ADMIN_HOME
+        elif p.feature == FEATURE_ADMIN2 and (home in ctx.admin1 or any(
+                a.index != p.index and (a.country_code, a.admin1_code) == home for a in anchors)):
+            s += W_ADMIN_HOME
+        if admin_cue and p.feature == FEATURE_ADMIN1:
+            s += W_ADMIN_CUE
+        if (ctx.named or ctx.inferred) and p.country_code not in ctx.named | ctx.inferred | ctx.neighbours:
+            s -= W_FOREIGN_ADMIN  # "Manchester" the Jamaican parish in a story about England
     s += W_POP * math.log10(p.population + 1) - W_QUALITY * q
     if p.country_code in ctx.named:
         s += W_COUNTRY_NAMED
@@ -278,13 +427,15 @@ class _Context:
     admin1: set[tuple[str, str]] = field(default_factory=set)
 
 
-def _prune(cands: list[tuple[Place, int]], gaz: Gazetteer | None = None) -> list[tuple[Place, int]]:
+def _prune(cands: list[tuple[Place, int]], gaz: Gazetteer | None = None,
+           admin_cue: bool = False) -> list[tuple[Place, int]]:
     """Drop a state/province when the name means a city: a city of that name that lies in it,
     starts with its name and holds at least ``NAMESAKE_SHARE`` of its people ("Mexico City",
-    "New York"), or a national capital of that very name ("Washington")."""
+    "New York"), or a national capital of that very name ("Washington"). With ``admin_cue``
+    ("the governor of Chihuahua") the division is kept."""
     keep = []
     for p, q in cands:
-        if p.feature == FEATURE_ADMIN1:
+        if p.feature == FEATURE_ADMIN1 and not admin_cue:
             a1 = normalize(p.name)
             if any(
                 c.feature == FEATURE_CITY and qc <= 1 and (
@@ -301,8 +452,16 @@ def _prune(cands: list[tuple[Place, int]], gaz: Gazetteer | None = None) -> list
 
 def _accept_weak(m: _Mention, ctx: _Context, person_tokens: set[str]) -> bool:
     """Whether a PERSON/ORG/gazetteer-pass mention is treated as a place."""
+    if m.source == "mislabel":
+        if m.text.lower() in person_tokens:
+            return False
+        return m.cue or any(q <= 1 and p.feature in (FEATURE_PHYSICAL, FEATURE_REGION, FEATURE_COUNTRY, FEATURE_CONTINENT)
+                            for p, q in m.candidates)
     if any(p.feature != FEATURE_CITY and q <= 1 for p, q in m.candidates):
         return True
+    if any(p.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2) for p, _ in m.candidates) and \
+            m.text.split()[-1] in ("State", "Province", "Region", "Oblast", "County"):
+        return True  # "Yobe State"
     if m.cue:
         return True
     if m.source != "weak" or m.text.lower() in person_tokens:
@@ -314,38 +473,67 @@ def _accept_weak(m: _Mention, ctx: _Context, person_tokens: set[str]) -> bool:
 
 
 def _best(m: _Mention, ctx: _Context, anchors: list[Place], gaz: Gazetteer) -> tuple[float, Place]:
-    return max(((_score(p, q, ctx, anchors, m.qualifier, gaz), p) for p, q in m.candidates),
-               key=lambda sp: sp[0])
+    def score(p: Place, q: int) -> float:
+        s = _score(p, q, ctx, anchors, m.qualifier, gaz, m.admin_cue)
+        if m.definite and p.feature in (FEATURE_REGION, FEATURE_PHYSICAL, FEATURE_CONTINENT):
+            s += W_DEFINITE
+        return s
+
+    return max(((score(p, q), p) for p, q in m.candidates), key=lambda sp: sp[0])
+
+
+def _context(contrib: list[tuple[str, str, tuple]], gaz: Gazetteer, exclude: str | None = None) -> _Context:
+    """The article's context from the names' contributions, leaving out the name ``exclude``."""
+    ctx = _Context()
+    for key, kind, val in contrib:
+        if key == exclude:
+            continue
+        if kind == "named":
+            ctx.named.add(val[0])
+        elif kind == "admin1":
+            ctx.admin1.add(val)
+        else:
+            ctx.inferred.add(val[0])
+    ctx.inferred.update(cc for cc, _ in ctx.admin1)
+    ctx.inferred -= ctx.named
+    ctx.neighbours = {n for cc in ctx.named for n in gaz.neighbours(cc)}
+    return ctx
 
 
 def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] = frozenset()) -> list[_Mention]:
     for m in mentions:
-        m.candidates = _prune(m.candidates, gaz)
-    ctx = _Context()
-    # Countries and states the text names (strong mentions whose best reading is one).
+        m.candidates = _prune(m.candidates, gaz, m.admin_cue)
+    # Countries and states the text names (strong mentions whose best reading is one), and the
+    # countries of the towns NER found. Each name's own contribution is left out of the context it
+    # is resolved with, so "Canterbury" the NZ region cannot vouch for itself.
+    contrib: list[tuple[str, str, tuple]] = []   # (name key, "named" | "admin1" | "inferred", value)
     for m in mentions:
+        key = normalize(m.text)
         best = max(m.candidates, key=lambda pq: _FEATURE_PRIOR.get(pq[0].feature, 0) - pq[1])
-        if m.source != "gaz" or best[0].feature != FEATURE_CITY:
-            if best[0].feature == FEATURE_COUNTRY and best[1] <= 1:
-                ctx.named.add(best[0].country_code)
-            elif best[0].feature == FEATURE_ADMIN1 and best[1] == 0:
-                ctx.admin1.add((best[0].country_code, best[0].admin1_code))
-            elif best[0].feature == FEATURE_REGION and best[0].country_code:
-                ctx.named.add(best[0].country_code)
-    ctx.inferred.update(cc for cc, _ in ctx.admin1)
-    ctx.neighbours = {n for cc in ctx.named for n in gaz.neighbours(cc)}
-    # Countries of the towns NER found, read with that context only.
+        if m.source not in ("ner", "weak") and best[0].feature == FEATURE_CITY:
+            continue
+        if best[0].feature == FEATURE_COUNTRY and best[1] <= 1:
+            if any(p.feature == FEATURE_ADMIN1 and q == 0 and p.country_code != best[0].country_code
+                   for p, q in m.candidates):
+                continue  # "Georgia": the country or the US state, decided by the other places
+            contrib.append((key, "named", (best[0].country_code,)))
+        elif best[0].feature == FEATURE_ADMIN1 and best[1] == 0:
+            contrib.append((key, "admin1", (best[0].country_code, best[0].admin1_code)))
+        elif best[0].feature in (FEATURE_REGION, FEATURE_PHYSICAL) and best[0].country_code:
+            contrib.append((key, "named", (best[0].country_code,)))
+    base = _context(contrib, gaz)
     for m in mentions:
         if m.source == "ner":
-            _, p = _best(m, ctx, [], gaz)
+            _, p = _best(m, base, [], gaz)
             if p.country_code:
-                ctx.inferred.add(p.country_code)
-    ctx.inferred -= ctx.named
+                contrib.append((normalize(m.text), "inferred", (p.country_code,)))
+    ctx = _context(contrib, gaz)
     kept = [m for m in mentions if m.source == "ner" or _accept_weak(m, ctx, person_tokens)]
 
     by_name: dict[str, list[_Mention]] = {}
     for m in kept:
         by_name.setdefault(normalize(m.text), []).append(m)
+    own_ctx = {key: _context(contrib, gaz, exclude=key) for key in by_name}
     choice: dict[str, Place] = {}
     for key, ms in by_name.items():
         if len(ms[0].candidates) == 1:
@@ -353,20 +541,76 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] =
     for _round in range(2):
         new: dict[str, Place] = {}
         for key, ms in by_name.items():
-            anchors = [p for k, p in choice.items() if k != key and p.feature in (FEATURE_CITY, FEATURE_ADMIN1)]
+            anchors = [p for k, p in choice.items()
+                       if k != key and p.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2)]
             for m in ms:
-                m.score, m.place = _best(m, ctx, anchors, gaz)
+                m.score, m.place = _best(m, own_ctx[key], anchors, gaz)
             new[key] = max(ms, key=lambda m: m.score).place
         choice = new
-    return kept
+    _one_sense(by_name)
+    return _drop_orphans(kept, ctx, gaz)
+
+
+def _one_sense(by_name: dict[str, list[_Mention]]) -> None:
+    """One place per name in an article: when mentions of one name resolved to a town and to the
+    state/province holding it ("Kherson" and "the Kherson region"), the town is kept for all, as
+    the region is named after it and scored at it; other splits go to the best-scoring reading."""
+    for ms in by_name.values():
+        places = {m.place.index: m.place for m in ms if m.place is not None}
+        if len(places) < 2:
+            continue
+        cities = [p for p in places.values() if p.feature == FEATURE_CITY]
+        admins = [p for p in places.values() if p.feature == FEATURE_ADMIN1]
+        if len(cities) == 1 and all((a.country_code, a.admin1_code) == (cities[0].country_code, cities[0].admin1_code)
+                                    for a in admins) and len(cities) + len(admins) == len(places):
+            pick = cities[0]
+        else:
+            pick = max(ms, key=lambda m: m.score).place
+        for m in ms:
+            m.place = pick
+
+
+def _drop_orphans(kept: list[_Mention], ctx: _Context, gaz: Gazetteer) -> list[_Mention]:
+    """Drop small towns nothing else in the article supports: no country, state or other town of
+    the same or a neighbouring country is named, and the town is below ``ORPHAN_MIN_POP_NER``
+    (NER) / ``ORPHAN_MIN_POP_WEAK`` (other passes) people. An article naming only that place keeps it."""
+    if len({normalize(m.text) for m in kept}) < 2:
+        return kept
+    by_cc: dict[str, set[str]] = {}
+    for m in kept:
+        if m.place is not None and m.place.country_code:
+            by_cc.setdefault(m.place.country_code, set()).add(normalize(m.text))
+    named = set(ctx.named) | {cc for cc, _ in ctx.admin1}
+    out = []
+    for m in kept:
+        p = m.place
+        if p is None or p.feature != FEATURE_CITY or m.qualifier is not None:
+            out.append(m)
+            continue
+        floor = ORPHAN_MIN_POP_NER if m.source == "ner" else ORPHAN_MIN_POP_WEAK
+        key = normalize(m.text)
+        support = p.country_code in named or any(
+            cc == p.country_code or cc in gaz.neighbours(p.country_code)
+            for cc, names in by_cc.items() if names - {key})
+        if support or p.population >= floor or gaz.is_capital(p.index):
+            out.append(m)
+    return out
 
 
 def _display_name(place: Place, forms: list[str]) -> str:
+    if place.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2):
+        # "Kano State" when the text says so (the bare name is often its capital city too).
+        canon = normalize(place.name)
+        longer = [f for f in forms if normalize(f).startswith(canon + " ")]
+        return max(longer, key=len) if longer else place.name
     if place.feature != FEATURE_CITY:
         return place.name
     canon = normalize(place.name)
     if any(normalize(f) == canon for f in forms):
         return place.name
+    short = qualified_short_form(place.name)
+    if short is not None and any(normalize(f) == normalize(short) for f in forms):
+        return place.name  # "Boulogne" -> "Boulogne-sur-Mer": the qualifier belongs to the name
     return max(forms, key=len)
 
 
