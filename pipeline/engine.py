@@ -455,6 +455,13 @@ class SearchEngine:
             return None
         return resp.get("_source")
 
+    def mget(self, index: str, ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """Several documents by id in one request: id -> ``_source`` (None when missing)."""
+        if not ids:
+            return {}
+        resp = self.request("POST", f"/{index}/_mget", {"ids": list(ids)})
+        return {d["_id"]: (d.get("_source") if d.get("found") else None) for d in resp.get("docs", [])}
+
     def delete(self, index: str, doc_id: str, *, refresh: bool | str | None = None) -> bool:
         """Delete one document; True if it existed."""
         try:

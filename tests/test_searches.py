@@ -307,9 +307,15 @@ def test_cli_saved_search_lifecycle_and_search(cli):
     code, out, _ = cli("search", "--speaker", "emiliano santibanez", "--format", "json")
     assert [h["id"] for h in json.loads(out)["hits"]] == ["o1"]
     code, out, _ = cli("searches", "test", "juarez-crossings", "--format", "json")
-    assert [h["id"] for h in json.loads(out)["hits"]] == ["b1"]
+    assert [(h["id"], h["alerted"]) for h in json.loads(out)["hits"]] == [("b1", "no")]
+    from pipeline.alerts import match_alerts
+
+    cli("searches", "enable", "juarez-crossings")
+    assert [e.search_id for e in match_alerts(eng, [BASE], refresh=True)] == ["juarez-crossings"]
+    code, out, _ = cli("searches", "test", "juarez-crossings", "--format", "json")
+    assert json.loads(out)["hits"][0]["alerted"] != "no"
     code, out, _ = cli("searches", "history", "juarez-crossings", "--format", "json")
-    assert code == 0 and json.loads(out) == []
+    assert code == 0 and [e["article_id"] for e in json.loads(out)] == ["b1"]
     assert cli("searches", "delete", "juarez-crossings")[0] == 0
     assert cli("searches", "delete", "juarez-crossings")[0] == 1
 

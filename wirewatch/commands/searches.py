@@ -132,20 +132,32 @@ def test_cmd(
     since: Optional[str] = typer.Option(None, "--since", help="Only articles fetched within DURATION (e.g. 2d)."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
 ) -> None:
-    """Show which recent indexed articles the saved search matches (duplicates left out, as alerts do)."""
+    """Show which recent indexed articles the saved search matches (duplicates left out, as alerts
+    do) and whether each one's story cluster has already alerted."""
+    from pipeline.alerts import alert_id
     from pipeline.searches import SavedSearchStore
 
     with engine_or_fail() as engine:
         store = SavedSearchStore(engine, get_settings())
         found = _get_or_fail(store, search_id)
         resp = store.matching_articles(found, limit=limit, since=since_from(since))
-    rows = [hit_row(h) for h in resp["hits"]["hits"]]
+        hits = resp["hits"]["hits"]
+        ids = {h["_id"]: alert_id(found.id, ((h.get("_source") or {}).get("dedupe") or {}).get("cluster_id") or h["_id"])
+               for h in hits}
+        alerted = engine.mget(engine.alias("alerts"), sorted(set(ids.values())))
+    rows = []
+    for h in hits:
+        row = hit_row(h)
+        event = alerted.get(ids[h["_id"]])
+        row["alerted"] = (str(event.get("matched_at"))[:19].replace("T", " ") if event else "no")
+        rows.append(row)
     total = resp["hits"].get("total")
     total_n = total.get("value") if isinstance(total, dict) else total
     if fmt == Format.json:
         print_json({"search": found.id, "total": total_n, "hits": rows})
     else:
-        print_table(escape_rows(rows), SEARCH_COLUMNS, title=f"{found.id}: {len(rows)} of {total_n} matching articles")
+        print_table(escape_rows(rows), [*SEARCH_COLUMNS, "alerted"],
+                    title=f"{found.id}: {len(rows)} of {total_n} matching articles (alerted: when its story cluster alerted)")
 
 
 def _toggle(search_id: str, enabled: bool, fmt: Format) -> None:
