@@ -3,7 +3,15 @@
 An article gets the topics it is *about*: for each topic, weighted cue hits per 100 words of
 body (each cue counted at most ``per_cue_cap`` times; short bodies count as ``min_words``
 long), plus ``title_weight`` x the weights of cues found in the title, must reach the topic's
-``threshold``, and at least ``min_distinct`` different cues must match. A single "migrants" in
+``threshold``, and at least ``min_distinct`` different cues must match (or, for a story dense in
+few cues, two cues and ``dense_factor`` x the threshold: a doctors' strike says "strike" often),
+of which at least ``min_strong`` are strong (weight >= 2: "soldiers" and "army" beside a border
+fence do not make a war story without "shelling" or "airstrike"). Finally a topic whose score, in
+units of its own threshold, is below ``dominance`` x that of the article's strongest topic is a
+side mention and is dropped (the smuggling gangs of a small-boats story are not a crime story;
+floods that spread cholera do not make a disaster story). ``dominance`` is a taxonomy-wide setting
+(0.3 in the shipped file, set on tests/gold where side topics scored 0.21-0.29 and the weakest
+topic an article was about scored 0.35). A single "migrants" in
 a sports report therefore does not make it a migration story. The file's header documents the
 cue syntax; :func:`load_taxonomy` validates it.
 """
@@ -21,7 +29,10 @@ from pipeline.errors import ConfigError
 #: The taxonomy shipped with Wirewatch: ``config/topics.yaml`` at the repository root.
 DEFAULT_TOPICS_FILE = Path(__file__).resolve().parents[2] / "config" / "topics.yaml"
 
-_DEFAULTS = {"title_weight": 1.5, "per_cue_cap": 3, "min_words": 150, "threshold": 3.0, "min_distinct": 2}
+_DEFAULTS = {"title_weight": 1.5, "per_cue_cap": 3, "min_words": 150, "threshold": 3.0, "min_distinct": 2,
+             "min_strong": 0, "dense_factor": 2.0}
+#: Weight from which a cue counts as strong (see ``min_strong``).
+STRONG_WEIGHT = 2.0
 _WORD_RE = re.compile(r"\w+(?:['\u2019]\w+)*")
 _GAP = r"(?:\W+\w+){0,3}"
 
@@ -44,7 +55,8 @@ class Topic:
     """A topic: ``name``, ``description``, ``cues``, ``threshold`` (score units: weighted hits
     per 100 words), ``implies`` (topics an article about this one is also about, e.g. an
     election story is a politics story), ``min_distinct`` (different cues required),
-    ``title_weight``, ``per_cue_cap`` and ``min_words``."""
+    ``title_weight``, ``per_cue_cap``, ``min_words``, ``min_strong`` (strong cues required) and
+    ``dense_factor`` (multiple of the threshold that lets two distinct cues suffice)."""
 
     name: str
     description: str
@@ -55,6 +67,8 @@ class Topic:
     title_weight: float
     per_cue_cap: int
     min_words: int
+    min_strong: int = 0
+    dense_factor: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,8 @@ class Taxonomy:
 
     path: Path
     topics: tuple[Topic, ...]
+    #: A topic below this share of the strongest topic's score (both in threshold units) is dropped.
+    dominance: float = 0.0
 
     @property
     def names(self) -> list[str]:
@@ -129,6 +145,9 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
         if not isinstance(raw["defaults"], dict):
             raise _fail(path, "'defaults' must be a mapping")
         defaults.update(raw["defaults"])
+    dominance = raw.get("dominance", 0.0)
+    if not isinstance(dominance, (int, float)) or isinstance(dominance, bool) or not 0 <= dominance < 1:
+        raise _fail(path, "'dominance' must be a number in [0, 1)")
     topics = []
     for name, spec in raw["topics"].items():
         if not isinstance(spec, dict):
@@ -162,14 +181,15 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
             name=str(name), description=" ".join(desc.split()), cues=tuple(cues), implies=tuple(implies),
             threshold=float(opts["threshold"]), min_distinct=int(opts["min_distinct"]),
             title_weight=float(opts["title_weight"]), per_cue_cap=int(opts["per_cue_cap"]),
-            min_words=int(opts["min_words"]),
+            min_words=int(opts["min_words"]), min_strong=int(opts["min_strong"]),
+            dense_factor=float(opts["dense_factor"]),
         ))
     names = {t.name for t in topics}
     for t in topics:
         unknown = [x for x in t.implies if x not in names]
         if unknown:
             raise _fail(path, f"topic {t.name!r} implies unknown topic(s) {unknown}")
-    return Taxonomy(path=path, topics=tuple(topics))
+    return Taxonomy(path=path, topics=tuple(topics), dominance=float(dominance))
 
 
 _CACHE: dict[Path, tuple[float, Taxonomy]] = {}
@@ -195,8 +215,9 @@ def get_taxonomy(path: Path | str | None = None) -> Taxonomy:
 
 
 def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
-    """Per-topic scores: ``{name: {"score": float, "distinct": int, "cues": [cue, ...],
-    "assigned": bool}}``. Useful to explain or tune the classification."""
+    """Per-topic scores: ``{name: {"score": float, "distinct": int, "strong": int, "cues": [cue, ...],
+    "side": bool, "assigned": bool}}`` (``side``: passed its own tests but was dropped as a side
+    mention by the taxonomy's ``dominance`` rule). Useful to explain or tune the classification."""
     title = title or ""
     body = body or ""
     words = len(_WORD_RE.findall(body))
@@ -206,6 +227,7 @@ def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
         norm = max(words, t.min_words) / 100.0
         body_sum = title_sum = 0.0
         matched = []
+        strong = 0
         for cue in t.cues:
             if cue.case_sensitive:
                 in_body_text, in_title_text = cue.literal in body, cue.literal in title
@@ -219,13 +241,26 @@ def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
                 title_sum += cue.weight
             if n or in_title:
                 matched.append(cue.text)
+                strong += cue.weight >= STRONG_WEIGHT
         score = body_sum / norm + t.title_weight * title_sum
+        distinct = len(matched)
+        enough = distinct >= t.min_distinct or (distinct >= 2 and score >= t.dense_factor * t.threshold)
         out[t.name] = {
             "score": round(score, 3),
-            "distinct": len(matched),
+            "distinct": distinct,
+            "strong": strong,
             "cues": matched,
-            "assigned": score >= t.threshold and len(matched) >= t.min_distinct,
+            "side": False,
+            "assigned": score >= t.threshold and enough and strong >= t.min_strong,
         }
+    if taxonomy.dominance > 0:
+        rel = {t.name: out[t.name]["score"] / t.threshold for t in taxonomy.topics
+               if out[t.name]["assigned"] and t.threshold > 0}
+        top = max(rel.values(), default=0.0)
+        for name, r in rel.items():
+            if r < taxonomy.dominance * top:
+                out[name]["assigned"] = False
+                out[name]["side"] = True
     return out
 
 
