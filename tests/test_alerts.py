@@ -189,3 +189,29 @@ def test_bench_generators_are_deterministic_and_python_check_follows_filter_sema
         python_matches(SavedSearch(name="x", query="flood"), doc)
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0 and percentile([1.0, 2.0, 3.0, 4.0], 95) == 4.0
     assert percentile([], 50) is None
+
+
+@pytest.mark.integration
+def test_alert_writes_are_retried_and_a_final_failure_raises(engine):
+    from pipeline.errors import EngineError
+
+    concrete = f"{engine.prefix}-alerts-v1"
+    block = {"index.blocks.read_only_allow_delete": True}
+    unblock = {"index.blocks.read_only_allow_delete": None}
+    engine.request("PUT", f"/{concrete}/_settings", block)
+    try:
+        calls: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            calls.append(seconds)
+            engine.request("PUT", f"/{concrete}/_settings", unblock)
+
+        events = match_alerts(engine, [DOC], sleep=sleep)
+        assert sorted(e.search_id for e in events) == ["border", "mexico"] and calls == [0.5]
+        engine.request("PUT", f"/{concrete}/_settings", block)
+        with pytest.raises(EngineError) as info:
+            match_alerts(engine, [_variant("z1", cluster="c-z1")], sleep=lambda s: None)
+        assert info.value.reason == "alert_write_failed" and info.value.transient is True
+        assert info.value.events == []
+    finally:
+        engine.request("PUT", f"/{concrete}/_settings", unblock)

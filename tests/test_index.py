@@ -85,3 +85,36 @@ def test_bulk_chunks_respect_count_and_bytes(monkeypatch):
     chunks = index_mod._chunks(docs)
     assert [[d["id"] for d in c] for c in chunks] == [["0", "1", "2"], ["3"], ["4"], ["5", "6", "7"]]
     assert sum(len(c) for c in chunks) == len(docs)
+
+
+@pytest.mark.integration
+def test_transient_item_failures_are_retried_with_backoff(engine):
+    """A read-only-allow-delete block (what the engines set at the disk flood stage) makes bulk
+    items fail with 429; the stage backs off and retries, and succeeds once the block is lifted."""
+    concrete = f"{engine.prefix}-articles-v1"
+    engine.request("PUT", f"/{concrete}/_settings", {"index.blocks.read_only_allow_delete": True})
+    delays: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        delays.append(seconds)
+        if len(delays) == 2:  # lift the block before the third attempt
+            engine.request("PUT", f"/{concrete}/_settings", {"index.blocks.read_only_allow_delete": None})
+
+    try:
+        res = index_batch(engine, [{**DOC, "id": "blocked-1"}, {**DOC, "id": "blocked-2"}], sleep=sleep)
+    finally:
+        engine.request("PUT", f"/{concrete}/_settings", {"index.blocks.read_only_allow_delete": None})
+    assert sorted(res.indexed) == ["blocked-1", "blocked-2"] and res.ok
+    assert delays == [0.5, 1.0] and res.retries == 4
+
+
+@pytest.mark.integration
+def test_items_still_failing_after_the_last_attempt_are_reported(engine):
+    concrete = f"{engine.prefix}-articles-v1"
+    engine.request("PUT", f"/{concrete}/_settings", {"index.blocks.read_only_allow_delete": True})
+    try:
+        res = index_batch(engine, [{**DOC, "id": "blocked-3"}], sleep=lambda s: None)
+    finally:
+        engine.request("PUT", f"/{concrete}/_settings", {"index.blocks.read_only_allow_delete": None})
+    assert res.indexed == [] and [f[0] for f in res.failed] == ["blocked-3"]
+    assert "read-only" in res.failed[0][1] or "blocked" in res.failed[0][1]
