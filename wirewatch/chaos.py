@@ -171,6 +171,11 @@ class Rig:
         self._redis: redis_lib.Redis | None = None
         self._engine = None
         self.restarts = 0
+        #: ``(monotonic time, message)`` of every restart the supervisor made.
+        self.supervisor_events: list[tuple[float, str]] = []
+        self._lock = threading.RLock()
+        self._stop_supervisor = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     # lifecycle
     def start(self, *, workers: bool = True, timeout_s: float = 240.0) -> "Rig":
@@ -182,10 +187,33 @@ class Rig:
             self.start_workers()
         return self
 
-    def start_workers(self) -> None:
-        """Start one ``wirewatch worker`` per layout entry and one ``wirewatch beat``."""
+    def start_workers(self, *, supervise: bool = True) -> None:
+        """Start one ``wirewatch worker`` per layout entry and one ``wirewatch beat``; with
+        ``supervise``, restart any of them that exits (see :meth:`_supervise`)."""
         self.group = start_processes(self.settings, env=self.env, layout=self.layout, beat=True,
                                      log_dir=Path(self.settings.state_dir) / "logs", tag="")
+        if supervise and self._supervisor is None:
+            self._supervisor = threading.Thread(target=self._supervise, name="rig-supervisor", daemon=True)
+            self._supervisor.start()
+
+    def _supervise(self, interval_s: float = 1.0) -> None:
+        """Restart workers (and beat) that exited, as a process supervisor does in production
+        (systemd ``Restart=always``, Docker ``restart: unless-stopped``). Celery workers do exit
+        on some broker failures: with Redis 7 / kombu 5.7 a threads-pool worker holding
+        unacknowledged messages when Redis goes away ends with "Unrecoverable error:
+        AttributeError('NoneType' object has no attribute 'hostname')"."""
+        while not self._stop_supervisor.wait(interval_s):
+            with self._lock:
+                if self.group is None:
+                    continue
+                for name, ok in list(self.group.alive().items()):
+                    if ok:
+                        continue
+                    code = self.group.procs[name].returncode
+                    self.restart_worker(name)
+                    msg = f"supervisor restarted {name} (exit code {code})"
+                    self.supervisor_events.append((time.monotonic(), msg))
+                    log.warning("rig_worker_restarted", worker=name, exit_code=code)
 
     def wait_workers_ready(self, timeout_s: float = 180.0) -> None:
         """Wait until every worker's log says it is ready (``ready.``); raises TimeoutError or
@@ -207,6 +235,9 @@ class Rig:
 
     def close(self) -> None:
         """Stop workers, then OpenSearch and Redis; delete the state folder when ``cleanup``."""
+        self._stop_supervisor.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=10)
         try:
             if self.group is not None:
                 self.group.stop(timeout_s=20)
@@ -251,24 +282,33 @@ class Rig:
         assert self.group is not None
         return self.group.procs[name].pid
 
-    def kill_worker(self, name: str) -> list[int]:
-        """SIGKILL worker ``name`` and its pool (its process group); return the PIDs killed."""
-        pid = self.worker_pid(name)
-        pids = process_tree(pid)
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.group.procs[name].wait(timeout=30)  # type: ignore[union-attr]
+    def kill_worker(self, name: str, *, restart: bool = True) -> list[int]:
+        """SIGKILL worker ``name`` and its pool (its process group), then (``restart``) start a
+        new one at once; return the PIDs killed."""
+        with self._lock:
+            pid = self.worker_pid(name)
+            pids = process_tree(pid)
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.group.procs[name].wait(timeout=30)  # type: ignore[union-attr]
+            if restart:
+                self.restart_worker(name)
         return pids
 
     def restart_worker(self, name: str) -> None:
-        """Start a new process for layout entry ``name`` (after :meth:`kill_worker`)."""
-        spec = [w for w in self.layout if w["name"] == name]
-        self.restarts += 1
-        group = start_processes(self.settings, env=self.env, layout=tuple(spec), beat=False,
-                                log_dir=Path(self.settings.state_dir) / "logs", tag=f"-r{self.restarts}")
-        self.group.procs[name] = group.procs[name]  # type: ignore[union-attr]
+        """Start a new process for layout entry ``name`` (or beat) in place of the old one."""
+        with self._lock:
+            spec = tuple(w for w in self.layout if w["name"] == name)
+            self.restarts += 1
+            group = start_processes(self.settings, env=self.env, layout=spec, beat=name == "beat",
+                                    log_dir=Path(self.settings.state_dir) / "logs", tag=f"-r{self.restarts}")
+            self.group.procs[name] = group.procs[name]  # type: ignore[union-attr]
+
+    def events_since(self, t: float) -> list[str]:
+        """Supervisor messages recorded after monotonic time ``t``."""
+        return [m for when, m in self.supervisor_events if when >= t]
 
     def busy_pool_child(self, name: str, window_s: float = 0.15) -> int | None:
         """A pool process of worker ``name`` that used CPU during the last ``window_s``
@@ -418,7 +458,7 @@ class Batch:
         self.store = SavedSearchStore(rig.engine, rig.settings)
         self.store.add(self.search, replace=True)
         self.rig.engine.refresh(rig.engine.alias("searches"))
-        self.t0 = time.monotonic()
+        self.t0 = self.t_mono = time.monotonic()
         registry = FeedRegistry(rig.redis, rig.settings)
         for url in self.site.feed_urls:
             registry.add(url, title=f"chaos {name}")
@@ -502,7 +542,7 @@ class Batch:
         expected = self.site.expected_ids()
         poison = self.site.poison_ids()
         got = self.indexed_ids()
-        r = ScenarioResult(self.name, sent=self.site.n, notes=list(notes or []))
+        r = ScenarioResult(self.name, sent=self.site.n, notes=list(notes or []) + self.rig.events_since(self.t_mono))
         r.indexed = len(set(expected) & set(got))
         r.lost_ids = sorted(set(expected) - poison - set(got))
         r.lost = len(r.lost_ids)
@@ -582,9 +622,7 @@ def scenario_kill_index(rig: Rig, n: int, seed: int) -> ScenarioResult:
         if _wait_for(lambda: "wirewatch.index_batch" in rig.in_flight(), 180, interval_s=0.01):
             inflight = rig.in_flight().count("wirewatch.index_batch")
             pids = rig.kill_worker("index")
-            notes.append(f"SIGKILL index worker pids {pids} with {inflight} index_batch in flight")
-            time.sleep(1.0)
-            rig.restart_worker("index")
+            notes.append(f"SIGKILL index worker pids {pids} with {inflight} index_batch in flight; new worker started")
         else:
             notes.append("no index task seen in flight")
         _settle(b, notes, 300)

@@ -20,13 +20,19 @@ Figures (JSON keys):
 - ``peak_rss_mb``: per worker, the peak resident memory of its main process and of each pool
   process, sampled from /proc every :data:`SAMPLE_S` seconds;
 - ``enrich_rss_flat``: mean enrich pool RSS in the first vs the last quarter of the samples,
-  flat when it grew by less than :data:`FLAT_GROWTH_MB`.
+  flat when it grew by less than :data:`FLAT_GROWTH_MB`;
+- ``cpu_s`` (CPU seconds per worker tree, OpenSearch, Redis and this process, from
+  /proc/<pid>/stat), ``cpu_s_per_article`` and ``ceiling_per_s`` = cores / cpu_s_per_article:
+  the throughput this much work per article allows when the machine is ours alone.
+
+The clock starts after a warm-up (a few articles per enrich pool process, so spaCy and the
+gazetteer are loaded everywhere) and stops at the last ``indexed_at``.
 
 Target (issue 7): at least 10 articles/s on a 2-core machine.
 """
 from __future__ import annotations
 
-import json
+import os
 import statistics
 import tempfile
 import threading
@@ -186,11 +192,13 @@ def run_e2e(base: Settings, *, articles: int = 2000, feeds: int = 8, redis_port:
             progress("starting workers", 0, 0)
             rig.start_workers()
             rig.wait_workers_ready()
-            time.sleep(2.0)  # let beat claim its first tick
-            sampler = MemorySampler(lambda: {w["name"]: rig.worker_pid(w["name"]) for w in layout}).start()
             from pipeline.feeds import FeedRegistry
 
             registry = FeedRegistry(rig.redis, s)
+            progress("warming up (models load in every pool process)", 0, 0)
+            _warm_up(rig, registry, layout)
+            sampler = MemorySampler(lambda: {w["name"]: rig.worker_pid(w["name"]) for w in layout}).start()
+            cpu_before = _cpu_seconds(rig, layout)
             t0 = time.time()
             for url in site.feed_urls:
                 registry.add(url, title="bench feed")
@@ -216,10 +224,54 @@ def run_e2e(base: Settings, *, articles: int = 2000, feeds: int = 8, redis_port:
             while not rig.idle() and time.monotonic() < settle:
                 time.sleep(0.5)
             sampler.stop()
+            cpu_after = _cpu_seconds(rig, layout)
             result.update(_collect(rig, site, t0, t_indexed, sampler, state))
+            cpu = {k: round(cpu_after.get(k, 0.0) - cpu_before.get(k, 0.0), 1) for k in cpu_after}
+            result["cpu_s"] = cpu
+            result["cpu_s_per_article"] = round(sum(cpu.values()) / max(1, result["indexed"]), 3)
+            result["cores"] = os.cpu_count()
+            result["ceiling_per_s"] = round((os.cpu_count() or 1) / max(1e-6, result["cpu_s_per_article"]), 2)
+            result["load_avg_1m"] = round(os.getloadavg()[0], 2)
         finally:
             site.stop()
     return result
+
+
+def _warm_up(rig: Rig, registry, layout, timeout_s: float = 300.0) -> None:
+    """Push a few articles (two per enrich pool process) through before the clock starts, so
+    model loading in each pool process is not counted. Raises TimeoutError."""
+    enrich = [w for w in layout if "enrich" in w["queues"].split(",")]
+    n = 2 * max(1, sum(int(w["concurrency"]) for w in enrich))
+    warm = GeneratedSite(n, feeds=1, seed=99_991)
+    warm.start()
+    try:
+        for url in warm.feed_urls:
+            registry.add(url, title="warm-up feed")
+        ids = sorted(warm.expected_ids())
+        index = rig.engine.alias("articles")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            rig.engine.refresh(index)
+            if rig.engine.count(index, {"ids": {"values": ids}}) >= n and rig.idle():
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"warm-up articles not indexed after {timeout_s:.0f}s")
+            time.sleep(0.5)
+    finally:
+        warm.stop()
+
+
+def _cpu_seconds(rig: Rig, layout) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each worker's process tree, OpenSearch and Redis."""
+    from wirewatch.chaos import cpu_ticks, process_tree
+
+    hz = os.sysconf("SC_CLK_TCK")
+    out = {w["name"]: sum(cpu_ticks(p) for p in process_tree(rig.worker_pid(w["name"]))) / hz for w in layout}
+    for name, svc in (("opensearch", rig.search_svc), ("redis", rig.redis_svc)):
+        pid = svc.pid()
+        out[name] = cpu_ticks(pid) / hz if pid else 0.0
+    out["site_and_bench"] = cpu_ticks(os.getpid()) / hz
+    return out
 
 
 def _collect(rig: Rig, site: GeneratedSite, t0: float, t_indexed: float, sampler: MemorySampler, state: Path) -> dict[str, Any]:
@@ -228,14 +280,14 @@ def _collect(rig: Rig, site: GeneratedSite, t0: float, t_indexed: float, sampler
     served = site.served_at_by_id()
     docs = []
     body = {"size": 10_000, "_source": ["id", "indexed_at", "fetched_at", "enrich_ms", "dedupe.duplicate_of"],
-            "query": {"match_all": {}}}
+            "query": {"ids": {"values": sorted(site.expected_ids())}}}
     docs = [h["_source"] for h in eng.search(index, body)["hits"]["hits"]]
     indexed_ts = {d["id"]: _iso_ts(d.get("indexed_at")) for d in docs}
     last = max((t for t in indexed_ts.values() if t), default=t_indexed)
     elapsed = max(1e-6, last - t0)
     lat = [indexed_ts[i] - served[i] for i in indexed_ts if indexed_ts[i] and i in served]
     eng.refresh(eng.alias("alerts"))
-    alerts = [h["_source"] for h in eng.search(eng.alias("alerts"), {"size": 10_000, "query": {"match_all": {}}})["hits"]["hits"]]
+    alerts = [h["_source"] for h in eng.search(eng.alias("alerts"), {"size": 10_000, "query": {"terms": {"article_id": sorted(served)}}})["hits"]["hits"]]
     alert_lat = [_iso_ts(a.get("matched_at")) - served[a["article_id"]] for a in alerts
                  if a.get("article_id") in served and _iso_ts(a.get("matched_at"))]
     enrich_ms = [d["enrich_ms"] for d in docs if d.get("enrich_ms") is not None]
@@ -300,6 +352,10 @@ def register(bench_app: typer.Typer) -> None:
                       "alert_p95_s": alat["p95"], "enrich_rss_flat": result["enrich_rss_flat"]}],
                     ["articles", "indexed", "elapsed_s", "articles_per_s", "target", "latency_p50_s", "latency_p95_s",
                      "alerts", "alert_p95_s", "enrich_rss_flat"], title="wirewatch bench e2e")
+        print_table([{"what": k, "cpu_s": v} for k, v in result["cpu_s"].items()]
+                    + [{"what": "per article", "cpu_s": result["cpu_s_per_article"]},
+                       {"what": f"ceiling on {result['cores']} cores, articles/s", "cpu_s": result["ceiling_per_s"]}],
+                    ["what", "cpu_s"], title=f"CPU seconds (load average {result['load_avg_1m']})")
         print_table([{"stage": k, **v} for k, v in result["stages"].items()], ["stage", "tasks", "mean_s", "total_s", "enrich_ms_p50"],
                     title="seconds per stage (Prometheus wirewatch_stage_seconds)")
         print_table([{"worker": k, **v} for k, v in result["peak_rss_mb"].items()], ["worker", "main", "pool", "total"],

@@ -1,0 +1,107 @@
+"""``wirewatch bench e2e`` on a small load: every generated article goes through real worker
+processes (separate poll/fetch/alerts, index and enrich workers) into the bench's own
+OpenSearch, and the result carries every figure the issue asks for.
+
+No timing assertions (figures are the benchmark's business); the checks are about
+completeness: N articles in, N documents out, one latency per article, stage histograms with
+one task per article, memory samples per worker. The pure helpers are tested without services.
+"""
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from wirewatch.bench import e2e
+from wirewatch.loadgen import GeneratedSite, generate_article
+
+N = 24
+REDIS_PORT = 6399
+OPENSEARCH_BASE_PORT = 9278
+
+
+@pytest.fixture(scope="module")
+def result(settings):
+    from pipeline.services.opensearch_node import java_binary
+
+    try:
+        java_binary(settings)
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no Java for a local OpenSearch node: {exc}")
+    return e2e.run_e2e(settings, articles=N, feeds=3, redis_port=REDIS_PORT, opensearch_base_port=OPENSEARCH_BASE_PORT,
+                       timeout_s=600)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_every_article_indexed_once_with_figures(result):
+    assert result["articles"] == N
+    assert result["indexed"] == N
+    assert result["duplicates"] == 0, "generated articles are all different stories"
+    assert result["articles_per_s"] > 0
+    assert set(result["latency_s"]) >= {"p50", "p95"}
+    assert 0 < result["latency_s"]["p50"] <= result["latency_s"]["p95"]
+    assert result["dead_lettered"] == 0
+    assert not result["errors"]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_stage_histograms_count_one_task_per_article(result):
+    stages = result["stages"]
+    for stage in ("fetch", "enrich", "index", "alerts"):
+        assert stages[stage]["tasks"] >= N, stage  # warm-up articles come on top
+        assert stages[stage]["mean_s"] > 0
+    assert stages["enrich"]["enrich_ms_p50"] > 0
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_memory_sampled_per_worker_and_pool_process(result):
+    peaks = result["peak_rss_mb"]
+    assert set(peaks) == {"io", "index", "enrich"}
+    assert all(p["main"] > 0 for p in peaks.values())
+    assert len(peaks["enrich"]["pool"]) >= 1 and min(peaks["enrich"]["pool"]) > 50  # spaCy is loaded
+    assert result["cpu_s_per_article"] > 0
+    assert result["ceiling_per_s"] > 0
+
+
+# --- pure helpers ---------------------------------------------------------------------------------
+
+def test_percentile_interpolates():
+    assert e2e.percentile([], 0.5) is None
+    assert e2e.percentile([3.0], 0.95) == 3.0
+    assert e2e.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+    assert e2e.percentile([10.0, 0.0], 1.0) == 10.0
+
+
+def test_generated_articles_are_deterministic_realistic_and_distinct():
+    a, b = generate_article(5, feed=1, seed=3), generate_article(5, feed=1, seed=3)
+    assert a == b
+    arts = [generate_article(i, feed=0, seed=3) for i in range(120)]
+    words = [x.words for x in arts]
+    assert 300 <= statistics.median(words) <= 800
+    assert all(len(x.persons) >= 2 for x in arts)
+    assert any("\u201c" in p for p in arts[0].paragraphs + arts[1].paragraphs + arts[2].paragraphs)
+
+    def shingles(x):
+        w = " ".join(x.paragraphs).lower().split()
+        return {tuple(w[i:i + 5]) for i in range(len(w) - 4)}
+
+    sets = [shingles(x) for x in arts[:60]]
+    worst = max(len(sets[i] & sets[j]) / len(sets[i] | sets[j]) for i in range(60) for j in range(i + 1, 60))
+    assert worst < 0.3, "generated stories must not look like near-duplicates (dedupe threshold 0.5)"
+
+
+def test_generated_site_serves_feeds_that_list_every_article():
+    import httpx
+
+    from wirewatch.seed_server import feed_links
+
+    with GeneratedSite(30, feeds=4) as site:
+        links = [u for f in site.feed_urls for u in feed_links(httpx.get(f).content)]
+        assert sorted(links) == sorted(site.expected_urls)
+        page = httpx.get(site.expected_urls[7])
+        assert page.status_code == 200 and "<article>" in page.text
+        assert len(site.served_at_by_id()) == 1
+        assert httpx.get(site.base_url + "/nope").status_code == 404
