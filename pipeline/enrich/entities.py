@@ -98,6 +98,10 @@ STAFF_NOUNS = frozenset("analyst economist expert strategist researcher official
 #: First or last words of event names, which are not organizations ("Tour de France").
 EVENT_WORDS = frozenset("vuelta giro tour cup open championship championships games olympics marathon prix festival summit derby rally grand-prix world-cup".split())
 
+#: Roles in a sports club or company: "Liverpool manager Arne Slot" makes "Liverpool" the club,
+#: even where the geoparser found the city.
+CLUB_ROLE_NOUNS = frozenset("manager coach striker midfielder defender goalkeeper captain winger forward chairman owner".split())
+
 #: Nouns after which a name is a vessel, aircraft or weapon, not an organization.
 VESSEL_NOUNS = frozenset("ship vessel boat tanker freighter frigate carrier ferry yacht trawler aircraft plane jet missile rocket".split())
 
@@ -514,8 +518,13 @@ def _after_place_particles(doc: "Doc", i: int, loc_spans: Sequence[tuple[int, in
     return _overlaps(t.idx, t.idx + len(t.text), loc_spans)
 
 
-def _common_sentence_start(doc: "Doc", toks: Sequence["Token"], is_common) -> bool:
-    """A lone capitalised common word at the start of a sentence ("Turnout in Kano ...")."""
+def _common_sentence_start(doc: "Doc", toks: Sequence["Token"], is_common, person: bool = False) -> bool:
+    """A lone capitalised common word at the start of a sentence ("Turnout in Kano ...").
+
+    For a person (``person=True``) a word of the lemmatizer's index is enough: news introduces
+    people by full name, so a lone sentence-initial dictionary word is rarely one; for an
+    organization the tagger must also read it as a common noun ("Liverpool" is in the index).
+    """
     if len(toks) != 1:
         return False
     t = toks[0]
@@ -524,12 +533,14 @@ def _common_sentence_start(doc: "Doc", toks: Sequence["Token"], is_common) -> bo
             or (prev is not None and prev.text in ("\u2014", "\u2013", "-", "--"))):
         return False
     low = t.text.lower()
-    if is_common is not None:
+    nxt = doc[t.i + 1] if t.i + 1 < len(doc) else None
+    if nxt is not None and nxt.text.islower() and nxt.lemma_.lower() in CLUB_ROLE_NOUNS:
+        return False  # "Liverpool manager ..."
+    # WordNet also lists many places and people in lower case ("liverpool"), so the index
+    # only counts when the tagger, too, reads the word as a common noun
+    if is_common is not None and (t.tag_ in ("NN", "NNS", "NNPS") or person):
         forms = {low, t.lemma_.lower(), low[:-1] if low.endswith("s") else low, low[:-2] if low.endswith("es") else low}
         if any(is_common(f) for f in forms):
-            return True
-        # a compound of two common words ("Floodwater")
-        if any(is_common(low[:k]) and is_common(low[k:]) for k in range(3, len(low) - 2)):
             return True
     return re.search(r"(?<![\w'])" + re.escape(low) + r"(?![\w])", doc.text) is not None
 
@@ -654,7 +665,7 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
             continue
         if _is_boilerplate_line(doc, start, end_c):
             continue
-        if len(toks) == 1 and (is_demonym(text, norp) or _common_sentence_start(doc, toks, is_common)):
+        if len(toks) == 1 and (is_demonym(text, norp) or _common_sentence_start(doc, toks, is_common, person=True)):
             continue
         out.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "person"))
     # merge a name split by NER into adjacent pieces ("Erik" "ten Hag", "Musa Sani" "Yakasai")
@@ -948,6 +959,9 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
                 and doc[end].text[:1].isupper() and fold(doc[end].text).rstrip(".") not in PERSON_TITLES \
                 and fold(doc[end].text) not in PERSON_NOUNS:
             end += 1
+        if end > ent.end and end < len(doc) and doc[end].text[:1].isupper() and (
+                fold(doc[end].text).rstrip(".") in PERSON_TITLES or fold(doc[end].text) in PERSON_NOUNS):
+            end = ent.end  # "Senate Majority Leader": the extension ran into an office title
         toks = _clean_org_tokens(doc[ent.start:end])
         text = _span_text(doc, toks)
         if not toks or not any(c.isupper() for c in text) or not any(c.isalpha() for c in text):
@@ -967,7 +981,9 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
             text = _span_text(doc, toks)
             start = toks[0].idx
             end_c = start + len(text)
-        if _overlaps(start, end_c, loc_spans):
+        nxt_tok = doc[toks[-1].i + 1] if toks[-1].i + 1 < len(doc) else None
+        club = nxt_tok is not None and nxt_tok.text.islower() and nxt_tok.lemma_.lower() in CLUB_ROLE_NOUNS
+        if _overlaps(start, end_c, loc_spans) and not club:
             # "Nigeria's Independent National Electoral Commission": drop the leading place
             k = 0
             while k < len(toks) and (_overlaps(toks[k].idx, toks[k].idx + len(toks[k].text), loc_spans)
