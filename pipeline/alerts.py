@@ -10,8 +10,17 @@ Flow for one batch (:func:`match_alerts`):
 3. write each match to ``<prefix>-alerts`` with ``_id = alert_id(search_id, cluster_id)`` and
    ``op_type=create``: a 409 conflict means this search already alerted on this story cluster
    (another article of the cluster, or a redelivered task), which is not an error;
-4. return only the events that were NEW, so the caller notifies each once
+4. return the events to notify: the NEW ones, so the caller notifies each once
    (:func:`notify_events`, called by the ``alerts`` worker after :func:`match_alerts`).
+
+Notifications are at-least-once like every other hop: an event whose search has channels is
+recorded with ``notified_at: null`` and :func:`notify_events` sets it once the channels were
+tried (failed deliveries are dead-lettered by :mod:`pipeline.notify`). If the same article is
+matched again while its event is still un-notified (the task was retried or redelivered after
+a crash between recording and notifying), the stored event is returned again so the
+notification is not lost; a receiver drops a repeat by its delivery id. Another article of
+the same cluster never gets the event (its creator's task owns the notification). Events of
+searches without channels are recorded as notified.
 
 Latency of an event is ``matched_at`` minus the document's ``enqueued_at`` (when the pipeline
 handed it to the index stage) or, without it, its ``indexed_at``.
@@ -71,8 +80,9 @@ class AlertEvent:
     """One alert: saved search ``search_id`` matched article ``article_id`` of story ``cluster_id``.
 
     Times are ISO-8601 UTC; ``latency_s`` is seconds from ``enqueued_at`` (or ``indexed_at``) to
-    ``matched_at``, None when the document carries neither. ``notify`` holds the saved search's
-    channel configs for the notify step; it is never written to the alerts index.
+    ``matched_at``, None when the document carries neither. ``notified_at`` is set when the
+    notify step has run (at creation for searches without channels). ``notify`` holds the saved
+    search's channel configs for the notify step; it is never written to the alerts index.
     """
 
     id: str
@@ -90,6 +100,7 @@ class AlertEvent:
     published_at: str | None = None
     topics: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
+    notified_at: str | None = None
     notify: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,8 +168,10 @@ def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: d
                 source_domain=(doc.get("source") or {}).get("domain"), published_at=doc.get("published_at"),
                 topics=list(doc.get("topics") or []), countries=list(doc.get("countries") or []),
                 notify=list(s.get("notify") or []),
+                notified_at=None if s.get("notify") else matched_at,
             )
     new: list[AlertEvent] = []
+    conflicts: list[AlertEvent] = []
     pending = list(events.values())
     attempt = 1
     while pending:
@@ -169,7 +182,8 @@ def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: d
             if item.ok:
                 new.append(ev)
             elif item.conflict:
-                continue  # this search already alerted on this story cluster
+                if ev.notify:  # this search already alerted on this story cluster; notified?
+                    conflicts.append(ev)
             elif item.transient and attempt < MAX_ATTEMPTS:
                 retry.append(ev)
             else:
@@ -181,19 +195,60 @@ def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: d
             sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
             attempt += 1
         pending = retry
+    renotify = _unnotified(engine, conflicts)
     log.info("alerts_matched", docs=len(docs), skipped_duplicates=skipped, matches=len(events), new=len(new),
+             renotify=len(renotify),
              percolate_ms=round((t1 - t0) * 1000, 1), write_ms=round((time.perf_counter() - t1) * 1000, 1))
-    return new
+    return new + renotify
+
+
+def _unnotified(engine: SearchEngine, conflicts: Sequence[AlertEvent]) -> list[AlertEvent]:
+    """Stored events (among ``conflicts``) recorded for the same article and never notified."""
+    if not conflicts:
+        return []
+    stored = engine.mget(engine.alias("alerts"), [ev.id for ev in conflicts])
+    out = []
+    for ev in conflicts:
+        src = stored.get(ev.id)
+        if src and not src.get("notified_at") and src.get("article_id") == ev.article_id:
+            again = AlertEvent.from_index_doc(src)
+            again.notify = ev.notify
+            out.append(again)
+    return out
+
+
+def mark_notified(engine: SearchEngine, events: Sequence[AlertEvent], *, now: datetime | None = None,
+                  refresh: bool | str | None = None) -> int:
+    """Set ``notified_at`` on the stored events (one bulk update); returns how many were updated.
+
+    Raises EngineError when the request fails (the events then stay un-notified and are returned
+    again if their articles are matched again)."""
+    pending = [ev for ev in events if not ev.notified_at]
+    if not pending:
+        return 0
+    stamp = _iso(now or datetime.now(timezone.utc))
+    lines: list[dict[str, Any]] = []
+    for ev in pending:
+        lines.append({"update": {"_index": engine.alias("alerts"), "_id": ev.id}})
+        lines.append({"doc": {"notified_at": stamp}})
+    items = engine.bulk(lines, refresh=refresh)
+    for ev, item in zip(pending, items):
+        if item.ok:
+            ev.notified_at = stamp
+        else:
+            log.warning("mark_notified_failed", alert_id=ev.id, status=item.status, reason=item.error_type)
+    return sum(1 for i in items if i.ok)
 
 
 def notify_events(engine: SearchEngine, events: Sequence[AlertEvent], docs_by_id: dict[str, dict[str, Any]],
                   settings: Any, *, deadletters: Any = None) -> list[Any]:
-    """Send each new event on its saved search's channels (:func:`pipeline.notify.notify`).
+    """Send each event on its saved search's channels (:func:`pipeline.notify.notify`), then
+    mark the events notified (:func:`mark_notified`).
 
     ``docs_by_id`` maps article id -> contract document (for the message); ``deadletters`` a
     :class:`pipeline.deadletter.DeadLetters` or None. Events without channels are only logged.
     Returns the delivery results of every channel. Never raises for a failed delivery (those
-    are dead-lettered by :mod:`pipeline.notify`).
+    are dead-lettered by :mod:`pipeline.notify`); raises EngineError if marking fails.
     """
     from pipeline.notify import notify
 
@@ -204,6 +259,7 @@ def notify_events(engine: SearchEngine, events: Sequence[AlertEvent], docs_by_id
             continue
         article = docs_by_id.get(ev.article_id) or {"id": ev.article_id, "title": ev.title, "url": ev.url}
         results.extend(notify(ev.to_dict(), article, ev.notify, settings, deadletters=deadletters))
+    mark_notified(engine, events)
     return results
 
 

@@ -341,8 +341,8 @@ class SearchEngine:
     def ensure_setup(self, kinds: Sequence[str] = mappings.KINDS) -> list[SetupStep]:
         """Create, idempotently, the index templates, versioned indices and aliases.
 
-        For each kind: the template ``<prefix>-<kind>`` is put when missing or of another
-        mapping version; the index ``<prefix>-<kind>-v1`` is created with the alias
+        For each kind: the template ``<prefix>-<kind>`` is put when missing or different from
+        this code's (``_meta.body_sha256``); the index ``<prefix>-<kind>-v1`` is created with the alias
         ``<prefix>-<kind>`` unless the alias exists, in which case the current mapping is put
         on it (additive changes apply; a conflicting change raises EngineError). Returns what
         was created, updated or already there. Raises EngineError (transient when unreachable).
@@ -352,11 +352,11 @@ class SearchEngine:
             tname = mappings.template_name(self.prefix, kind)
             body = mappings.index_template(self.prefix, kind, self.shards, self.replicas)
             existing = self._get_or_none(f"/_index_template/{tname}")
-            version = None
+            digest = None
             if existing and existing.get("index_templates"):
                 meta = existing["index_templates"][0]["index_template"].get("_meta") or {}
-                version = meta.get("mapping_version")
-            if version == mappings.MAPPING_VERSION:
+                digest = meta.get("body_sha256")
+            if digest == body["_meta"]["body_sha256"]:
                 steps.append(SetupStep(kind, "template", tname, "existed"))
             else:
                 self.request("PUT", f"/_index_template/{tname}", body)

@@ -178,6 +178,7 @@ def alerts_mapping() -> dict[str, Any]:
             "article_id": {"type": "keyword"},
             "cluster_id": {"type": "keyword"},
             "matched_at": {"type": "date"},
+            "notified_at": {"type": "date"},
             "enqueued_at": {"type": "date"},
             "indexed_at": {"type": "date"},
             "latency_s": {"type": "float"},
@@ -227,13 +228,25 @@ def index_template(prefix: str, kind: str, shards: int, replicas: int) -> dict[s
     """Composable index template for ``<prefix>-<kind>-v*`` carrying settings and mapping.
 
     Any later version (``-v2`` created for a reindex) gets the same settings and mapping.
+    ``_meta.body_sha256`` fingerprints the rest of the body so set-up can tell a stale template.
     """
-    return {
+    body: dict[str, Any] = {
         "index_patterns": [f"{prefix}-{kind}-v*"],
         "priority": TEMPLATE_PRIORITY,
         "template": {"settings": index_settings(shards, replicas), "mappings": mapping_for(kind)},
-        "_meta": {"managed_by": "wirewatch", "kind": kind, "mapping_version": MAPPING_VERSION},
     }
+    body["_meta"] = {"managed_by": "wirewatch", "kind": kind, "mapping_version": MAPPING_VERSION,
+                     "body_sha256": body_digest(body)}
+    return body
+
+
+def body_digest(body: dict[str, Any]) -> str:
+    """SHA-256 of a request body in canonical JSON (sorted keys): tells whether a stored template
+    differs from the one this code would write."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def create_index_body(prefix: str, kind: str, shards: int, replicas: int) -> dict[str, Any]:

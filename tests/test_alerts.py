@@ -66,14 +66,17 @@ def engine(settings, search_url, request):
 
 
 @pytest.mark.integration
-def test_each_search_alerts_once_per_story_cluster(engine):
+def test_each_search_alerts_once_per_story_cluster(engine, settings):
     now = datetime(2026, 11, 28, 14, 0, 5, tzinfo=timezone.utc)
     first = match_alerts(engine, [{**DOC, "enqueued_at": "2026-11-28T14:00:03.500+00:00"}], now=now, refresh=True)
     assert sorted(e.search_id for e in first) == ["border", "mexico"]
     ev = next(e for e in first if e.search_id == "border")
     assert ev.article_id == "a1" and ev.cluster_id == "c-border" and ev.latency_s == 1.5
-    assert ev.notify == [{"type": "log", "level": "info"}]
+    assert ev.notify == [{"type": "log", "level": "info"}] and ev.notified_at is None
+    assert next(e for e in first if e.search_id == "mexico").notified_at is not None  # no channels
     assert ev.id == alert_id("border", "c-border")
+    notify_events(engine, first, {DOC["id"]: DOC}, settings)
+    assert engine.get(engine.alias("alerts"), ev.id)["notified_at"]
     # redelivery of the same document, then another article of the same story cluster: no new alert
     assert match_alerts(engine, [DOC]) == []
     assert match_alerts(engine, [_variant("a2", cluster="c-border")]) == []
@@ -82,6 +85,22 @@ def test_each_search_alerts_once_per_story_cluster(engine):
     assert sorted(e.search_id for e in again) == ["border", "mexico"]
     engine.refresh(engine.alias("alerts"))
     assert engine.count(engine.alias("alerts")) == 4
+
+
+@pytest.mark.integration
+def test_an_event_recorded_but_never_notified_is_returned_again_for_its_own_article(engine, settings):
+    """A crash between recording an event and notifying must not lose the notification."""
+    first = match_alerts(engine, [DOC], refresh=True)
+    border = next(e for e in first if e.search_id == "border")
+    # ... the worker dies here; the task is redelivered: the un-notified event comes back once more
+    again = match_alerts(engine, [DOC])
+    assert [(e.id, e.article_id, e.notify) for e in again] == [(border.id, "a1", border.notify)]
+    # another article of the same cluster does not take over the notification
+    assert match_alerts(engine, [_variant("a9", cluster="c-border")]) == []
+    notify_events(engine, again, {DOC["id"]: DOC}, settings)
+    assert match_alerts(engine, [DOC]) == []
+    engine.refresh(engine.alias("alerts"))
+    assert engine.count(engine.alias("alerts")) == 2
 
 
 @pytest.mark.integration
