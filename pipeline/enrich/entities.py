@@ -26,6 +26,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from pipeline.enrich.nlp import doc_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Span, Token
 
@@ -352,7 +354,7 @@ def _strip_possessive(text: str) -> str:
 def _span_text(doc: "Doc", toks: Sequence["Token"]) -> str:
     if not toks:
         return ""
-    return _strip_possessive(doc.text[toks[0].idx: toks[-1].idx + len(toks[-1].text)])
+    return _strip_possessive(doc_text(doc)[toks[0].idx: toks[-1].idx + len(toks[-1].text)])
 
 
 def _valid_person_name(toks: Sequence["Token"], text: str) -> bool:
@@ -422,7 +424,7 @@ def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> tuple[bool,
 
 def _is_boilerplate_line(doc: "Doc", start: int, end: int) -> bool:
     """True when the span sits alone on its line with no verb (page furniture)."""
-    text = doc.text
+    text = doc_text(doc)
     ls = text.rfind("\n", 0, start) + 1
     le = text.find("\n", end)
     le = len(text) if le < 0 else le
@@ -542,7 +544,7 @@ def _common_sentence_start(doc: "Doc", toks: Sequence["Token"], is_common, perso
         forms = {low, t.lemma_.lower(), low[:-1] if low.endswith("s") else low, low[:-2] if low.endswith("es") else low}
         if any(is_common(f) for f in forms):
             return True
-    return re.search(r"(?<![\w'])" + re.escape(low) + r"(?![\w])", doc.text) is not None
+    return re.search(r"(?<![\w'])" + re.escape(low) + r"(?![\w])", doc_text(doc)) is not None
 
 
 def _cue_for_person(doc: "Doc", i: int, norp: frozenset[str]) -> bool:
@@ -676,7 +678,7 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
             fold(doc[i].text) in NAME_PARTICLES for i in range(merged[-1].tok_end, m.tok_start)
         ):
             prev = merged[-1]
-            merged[-1] = Mention(prev.start, m.end, prev.tok_start, m.tok_end, doc.text[prev.start:m.end], "person")
+            merged[-1] = Mention(prev.start, m.end, prev.tok_start, m.tok_end, doc_text(doc)[prev.start:m.end], "person")
             continue
         if merged and merged[-1].tok_end > m.tok_start:
             continue  # overlapping candidates: keep the first, longest
@@ -805,7 +807,7 @@ def _extra_mentions(doc: "Doc", mentions: Sequence[Mention], taken: set[int],
         first = doc[start_i]
         if _overlaps(first.idx, t.idx + len(t.text), loc_spans):
             continue
-        text = doc.text[first.idx: t.idx + len(t.text)]
+        text = doc_text(doc)[first.idx: t.idx + len(t.text)]
         out.append(Mention(first.idx, t.idx + len(t.text), start_i, t.i + 1, text, "person"))
         taken.update(range(start_i, t.i + 1))
     return out
@@ -942,7 +944,7 @@ def _untagged_orgs(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, i
             first, last = doc[s0], doc[j - 1]
             span = (first.idx, last.idx + len(last.text))
             if not _overlaps(span[0], span[1], loc_spans) or s0 < i:
-                out.append(Mention(span[0], span[1], s0, j, doc.text[span[0]:span[1]], "organization"))
+                out.append(Mention(span[0], span[1], s0, j, doc_text(doc)[span[0]:span[1]], "organization"))
         i = max(j, i + 1)
     return out
 
@@ -1063,7 +1065,7 @@ def _alias_mentions(doc: "Doc", mentions: list[Mention], person_spans, loc_spans
     """Full names defined with an alias ("Full Name (ACR)", "X, known by its initials Y",
     "The Agency, Frontex,"), as extra mentions and an alias -> full name map; then every
     further use of an alias in the text ("the FGR said") as a mention too."""
-    text = doc.text
+    text = doc_text(doc)
     aliases: dict[str, str] = {}
     extra: list[Mention] = []
 
@@ -1281,12 +1283,12 @@ def person_like_locations(doc: "Doc", locations: Sequence[dict]) -> set[int]:
             # join with an adjacent place span on either side ("Marcus" "Rashford")
             js, je = s, e
             nxt = e + 1
-            if nxt in starts and doc.text[e:nxt] == " ":
+            if nxt in starts and doc_text(doc)[e:nxt] == " ":
                 je = starts[nxt]
             prev = s - 1
-            if prev in ends and doc.text[prev:s] == " ":
+            if prev in ends and doc_text(doc)[prev:s] == " ":
                 js = ends[prev]
-            last = _key_tokens(doc.text[js:je])
+            last = _key_tokens(doc_text(doc)[js:je])
             span = doc.char_span(js, je, alignment_mode="expand")
             before = doc[span.start - 1].lower_ if span is not None and span.start > 0 else ""
             if not last or last[-1] not in keys or before in LOCATIVE_PREPOSITIONS:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 from pipeline.enrich.entities import INSTITUTION_NOUNS, PERSON_NOUNS, ROLE_NOUNS, EntityAnalysis, fold, is_demonym
+from pipeline.enrich.nlp import doc_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Token
@@ -289,7 +290,7 @@ def _np_text(tok: "Token") -> str:
     if not toks:
         return tok.text
     doc = tok.doc
-    return doc.text[toks[0].idx: toks[-1].idx + len(toks[-1].text)]
+    return doc_text(doc)[toks[0].idx: toks[-1].idx + len(toks[-1].text)]
 
 
 def _strip_det(text: str) -> str:
@@ -320,7 +321,7 @@ def _resolve_pronoun(ctx: _Ctx, pos: int) -> str | None:
 def _last_subject_org(ctx: _Ctx, pos: int) -> str | None:
     """The last organization in subject position before ``pos`` within the same paragraph
     ("The ILA ... said its members would stay out until employers offered what it called ...")."""
-    ps = ctx.doc.text.rfind("\n", 0, pos) + 1
+    ps = doc_text(ctx.doc).rfind("\n", 0, pos) + 1
     for o in reversed(ctx.ents.org_mentions):
         if o.start >= pos or o.start < ps:
             continue
@@ -623,7 +624,7 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
     ``speaker_type`` is "person", "organization" or None; ``start``/``end`` are the character
     offsets of the quoted words (marks excluded) in ``body``.
     """
-    body = doc.text if body is None else body
+    body = doc_text(doc) if body is None else body
     spans = find_quote_spans(body)
     if not spans:
         return []
