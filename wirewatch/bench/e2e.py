@@ -314,7 +314,6 @@ def _collect(rig: Rig, site: GeneratedSite, t0: float, t_indexed: float, sampler
         "enrich_rss_flat": sampler.flatness("enrich")["flat"],
         "errors": {k: v for k, v in counters.items() if k.startswith("error:")},
         "dead_lettered": counters.get("dead_lettered", 0),
-        "state_dir": str(state),
     }
 
 
