@@ -532,7 +532,7 @@ def _common_sentence_start(doc: "Doc", toks: Sequence["Token"], is_common, perso
     t = toks[0]
     prev = doc[t.i - 1] if t.i > 0 else None
     if not (t.is_sent_start or (prev is not None and prev.is_sent_start and prev.is_punct)
-            or (prev is not None and prev.text in ("\u2014", "\u2013", "-", "--"))):
+            or (prev is not None and prev.text in ("\u2014", "\u2013", "-", "--", "'", '"', "\u2018", "\u201c"))):
         return False
     low = t.text.lower()
     nxt = doc[t.i + 1] if t.i + 1 < len(doc) else None
@@ -1212,6 +1212,17 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     for canon in list(oclusters):
         if any(_place_context(doc, m) for m in oclusters[canon]):
             del oclusters[canon]
+    for canon in list(oclusters):
+        key = _key_tokens(canon)
+        if len(key) == 1 and key[0] in GENERIC_ORG_WORDS:
+            # "the Bank" beside "Bank of England": a short form; alone it names nothing
+            fuller = [c for c in oclusters if c != canon and key[0] in _key_tokens(c)]
+            ms = oclusters.pop(canon)
+            if fuller:
+                for m in ms:
+                    m.canonical = fuller[0]
+                oclusters[fuller[0]].extend(ms)
+                oclusters[fuller[0]].sort(key=lambda m: m.start)
     org_mentions = sorted((m for ms in oclusters.values() for m in ms), key=lambda m: m.start)
 
     def entries(cl: dict[str, list[Mention]]) -> list[dict]:

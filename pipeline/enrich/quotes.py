@@ -410,6 +410,8 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
         org = _org_for_institution(ctx, tok, tok.idx)
         if org:
             return _Speaker(org, text, "organization", verb, tok.idx)
+        if tok.tag_ == "NNS" and low != "police":
+            return _Speaker(None, text, None, verb, tok.idx)  # "aid groups": nobody in particular
         return _Speaker(_strip_det(text), text, "organization", verb, tok.idx)
     if tok.pos_ == "PROPN":
         return _Speaker(_strip_det(text), text, None, verb, tok.idx)
@@ -442,7 +444,8 @@ def _org_for_institution(ctx: _Ctx, tok: "Token", before: int) -> str | None:
     for o in reversed(ctx.ents.org_mentions):
         if o.start < before and any(fold(w) in words for w in re.split(r"[\s\-]+", o.canonical)):
             return o.canonical
-    if low in COMPANY_NOUNS:
+    definite = any(c.dep_ in ("det", "poss") and c.lower_ in ("the", "its") for c in tok.children)
+    if low in COMPANY_NOUNS and tok.tag_ == "NN" and (definite or tok.dep_ == "compound"):
         prior = [o for o in ctx.ents.org_mentions if o.start < before]
         if prior:
             return prior[-1].canonical
@@ -600,7 +603,10 @@ def _is_title_of_work(body: str, q: QuoteSpan, qtoks: Sequence["Token"]) -> bool
     prev_words = re.findall(r"[A-Za-z\-]+", before)[-3:]
     if any(fold(w) in WORK_NOUNS for w in prev_words):
         return True
-    return len(content) >= 2 and raw[-1:] not in ".?!" and not _has_finite_verb(qtoks)
+    if len(content) < 2 or raw[-1:] in ".?!" or re.search(r"[.?!;:]\s", raw) or _has_finite_verb(qtoks):
+        return False
+    words_toks = [t for t in qtoks if not t.is_punct and not t.is_space]
+    return all(t.pos_ in ("PROPN", "NOUN", "ADJ", "NUM", "ADP", "DET", "CCONJ") for t in words_toks)
 
 
 def _is_fragment(body: str, q: QuoteSpan, qtoks: Sequence["Token"]) -> bool:
