@@ -372,6 +372,17 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
     lemma = tok.lemma_.lower()
     text = _np_text(tok)
     dets = {c.lower_ for c in tok.children if c.dep_ in ("det", "poss")}
+    if lemma in SPOKES_NOUNS or lemma in ("office", "aide", "camp", "team", "lawyer", "attorney"):
+        # "Assad's office said", "Trump's spokeswoman said": an unnamed voice of a named person
+        # or organization speaks for it
+        for c in tok.children:
+            if c.dep_ == "poss":
+                m = ents.person_at_token(c.i)
+                if m:
+                    return _Speaker(m.canonical, text, "person", verb, tok.idx)
+                o = ents.org_at_token(c.i)
+                if o:
+                    return _Speaker(o.canonical, text, "organization", verb, tok.idx)
     # "a spokesman for the navy", "observers from the EU", "a company spokesperson"
     if lemma in PERSON_NOUNS:
         tied = ents.role_person(lemma, pos) if lemma in ROLE_NOUNS else None
