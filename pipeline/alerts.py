@@ -130,14 +130,16 @@ def _iso(dt: datetime) -> str:
 
 def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: datetime | None = None,
                  refresh: bool | str | None = None, sleep: Callable[[float], None] = time.sleep) -> list[AlertEvent]:
-    """Percolate ``docs`` (contract documents) and record new alert events; return only the new ones.
+    """Percolate ``docs`` (contract documents) and record new alert events; return the events
+    to notify: the new ones, plus the stored events of these same articles that were recorded
+    but never marked notified (a retried or redelivered task; see the module docstring).
 
     One percolate request for the whole batch; one bulk ``create`` for the events. ``now`` fixes
     ``matched_at`` (default: when the percolation answered). Transient item failures are
     retried like :func:`pipeline.index.index_batch`. Raises EngineError (transient when the
     engine is unreachable) when the percolation fails or events still cannot be written; the
-    events written before the failure are attached as ``exc.events`` (a retried task would see
-    them as already alerted).
+    events written before the failure are attached as ``exc.events`` (they stay un-notified, so
+    the retried task gets them back).
     """
     candidates = [d for d in docs if d.get("id") and not is_duplicate(d)]
     skipped = len(docs) - len(candidates)
