@@ -64,6 +64,21 @@ def redis_client(settings):
         client.delete(*keys)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_session_indices(settings):
+    """At the end of the session, delete the indices and templates of the session's prefix
+    (when the engine answers), so test runs leave nothing behind on a shared node."""
+    yield
+    try:
+        from pipeline.engine import SearchEngine
+
+        with SearchEngine.from_settings(settings) as engine:
+            if engine.ping():
+                engine.delete_all()
+    except Exception:  # noqa: BLE001 - clean-up is best effort; the node may be gone
+        pass
+
+
 @pytest.fixture(scope="session")
 def search_url(settings) -> str:
     """The search engine's URL after checking it answers; skip/fail otherwise."""

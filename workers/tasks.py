@@ -39,6 +39,13 @@ FETCH_FALLBACK_AFTER = 3
 POLL_BATCH = 500
 
 
+def _now_ms() -> str:
+    """UTC now, ISO-8601 with milliseconds."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
 def backoff_s(attempt: int) -> float:
     """Seconds to wait before retry number ``attempt`` (0-based), with full jitter."""
     return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt))
@@ -166,7 +173,9 @@ def fetch_article(self, ref: dict) -> str | None:
         rt.counters.incr("fetched")
         if result.duplicate_of:
             original = rt.store.get("doc", result.duplicate_of)
-            rt.store.put("doc", article.id, duplicate_document(article, result.to_dict(), original))
+            doc = duplicate_document(article, result.to_dict(), original)
+            doc["enqueued_at"] = _now_ms()
+            rt.store.put("doc", article.id, doc)
             rt.counters.incr("duplicates")
             index_batch.delay([article.id])
         else:
@@ -195,6 +204,7 @@ def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
 
             raise ChaosPoison(f"article {article_id} carries the chaos poison marker")
         doc = enrich(Article.from_dict(data), settings=rt.settings, dedupe=dedupe)
+        doc["enqueued_at"] = _now_ms()  # hand-off to index: alert latency is measured from here
         rt.store.put("doc", article_id, doc)
         rt.counters.incr("enriched")
         index_batch.delay([article_id])
