@@ -154,3 +154,30 @@ def test_person_like_locations_drops_a_place_that_is_a_surname(nlp):
     if not any(e.label_ == "PERSON" and e.start_char == text.index("Rashford,") for e in doc.ents):
         pytest.skip("the model does not tag the second Rashford as PERSON")
     assert person_like_locations(doc, locations) == {0, 1}
+
+
+def test_names_split_by_ner_are_rejoined(nlp):
+    text = (
+        "Unofficial tallies put the incumbent, Gov. Musa Sani Yakasai, narrowly behind. "
+        "Yakasai said he would go to court. Alpidio Armas-Quintero, the council president, said the island was exhausted."
+    )
+    names = set(persons(analyse(nlp, text)))
+    assert "Musa Sani Yakasai" in names and "Yakasai" not in names
+    assert "Alpidio Armas-Quintero" in names
+
+
+def test_hyphenated_particle_surname_counts(nlp):
+    text = "President Bashar al-Assad met envoys on Sunday. Assad's office said the talks went well. Aides to al-Assad agreed."
+    assert persons(analyse(nlp, text)).get("Bashar al-Assad") == 3
+
+
+def test_lone_generic_word_folds_into_the_full_name(nlp):
+    text = "The Bank of England held rates on Thursday. 'It's a cautious Bank,' said Sarah Hewin, an economist."
+    names = orgs(analyse(nlp, text))
+    assert "Bank of England" in names and "Bank" not in names
+
+
+def test_event_and_dateline_credit_are_not_organizations(nlp):
+    text = "PAU, France (Reuters) - Antoine Moreau won the 12th stage of the Tour de France on Thursday."
+    names = orgs(analyse(nlp, text))
+    assert "Tour de France" not in names and "Reuters" not in names

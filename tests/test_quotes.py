@@ -238,3 +238,46 @@ def test_multi_paragraph_quote_has_speaker_and_offsets(nlp):
     assert q["speaker"] == "Elena Marsh"
     assert body[q["start"]:q["end"]].startswith("The budget")
     assert body[q["start"]:q["end"]].endswith("next year.")
+
+
+def test_short_exclamation_is_a_quote_not_a_title(nlp):
+    body = (
+        "Serena Okafor won the final on Saturday.\n\n"
+        "\u201cHonestly? No,\u201d Okafor said. \u201cI was just trying to stay in the rallies.\u201d"
+    )
+    qs = quotes_of(nlp, body)
+    assert one(qs, "Honestly")["speaker"] == "Serena Okafor"
+    assert one(qs, "stay in the rallies")["speaker"] == "Serena Okafor"
+
+
+def test_unnamed_spokesperson_of_a_named_company_credits_the_company(nlp):
+    body = (
+        "BHP said on Wednesday that it would delay an expansion near Newman. "
+        "\u201cWe are disciplined about capital,\u201d a company spokesperson said."
+    )
+    q = one(quotes_of(nlp, body), "disciplined about capital")
+    assert q["speaker"] == "BHP"
+    assert q["speaker_type"] == "organization"
+
+
+def test_it_resolves_to_the_organization_in_subject_position(nlp):
+    body = (
+        "The International Longshoremen's Association (ILA) said its members would stay out "
+        "until employers offered what it called \u201ca fair share of record profits.\u201d"
+    )
+    q = one(quotes_of(nlp, body), "fair share")
+    assert q["speaker"] == "International Longshoremen's Association"
+
+
+def test_scare_quote_credited_to_unnamed_people_is_dropped(nlp):
+    body = "The coalition is trying to agree what ministers have called a \u201cfiscal reset\u201d before the budget."
+    assert quotes_of(nlp, body) == []
+
+
+def test_pronoun_after_intervening_embedded_subject_keeps_the_speaker(nlp):
+    body = (
+        "Liverpool manager Arne Slot defended his striker. \u201cHe is a fighter,\u201d Slot said, "
+        "adding that Darwin Nunez had \u201cthe full support\u201d of the squad.\n\n"
+        "\u201cWe need him,\u201d he added."
+    )
+    assert one(quotes_of(nlp, body), "We need him")["speaker"] == "Arne Slot"

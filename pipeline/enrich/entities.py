@@ -140,7 +140,7 @@ DEMONYMS = frozenset(
 #: Lines of page furniture that spaCy tags as names ("Related Story"); our own list.
 BOILERPLATE_WORDS = frozenset(
     "related story stories read more advertisement advert share tweet email print photo photos "
-    "image video watch listen subscribe newsletter copyright getty images reuters ap afp sign up "
+    "image video watch listen subscribe newsletter copyright getty images sign up "
     "follow us comments comment click here".split()
 )
 
@@ -504,6 +504,13 @@ def _is_place_like(toks: Sequence["Token"]) -> bool:
     return fold(toks[0].text).rstrip(".") in PLACE_PREFIXES or fold(toks[-1].text) in PLACE_SUFFIXES
 
 
+def _in_dateline(doc: "Doc", toks: Sequence["Token"]) -> bool:
+    """True for a name in parentheses in the dateline at the start of the text."""
+    i, j = toks[0].i, toks[-1].i
+    return (0 < i <= 8 and doc[i - 1].text == "(" and j + 1 < len(doc) and doc[j + 1].text == ")"
+            and all(not t.is_space or "\n" not in t.text for t in doc[:i]))
+
+
 def _place_context_tokens(doc: "Doc", i: int) -> bool:
     """True for a name after "the village of", "the island of" ..."""
     return i >= 2 and doc[i - 1].lower_ == "of" and doc[i - 2].lemma_.lower() in PLACE_NOUNS
@@ -777,10 +784,16 @@ def _extra_mentions(doc: "Doc", mentions: Sequence[Mention], taken: set[int],
                 j -= 1
                 continue
             if low in NAME_PARTICLES and w.text.islower():
+                start_i = j if w.whitespace_ == "" and j + 1 < len(doc) and doc[j + 1].text == "-" else start_i
                 j -= 1
                 continue
+            if w.text == "-" and w.whitespace_ == "" and j > 0 and fold(doc[j - 1].text) in NAME_PARTICLES \
+                    and doc[j - 1].whitespace_ == "":
+                start_i = j - 1  # "al-Assad"
+                j -= 2
+                continue
             break
-        if start_i < t.i and fold(doc[start_i].text) in NAME_PARTICLES:
+        if start_i < t.i and fold(doc[start_i].text) in NAME_PARTICLES and doc[start_i].whitespace_:
             start_i = t.i
         # the mention must cover whole entities (other than people) that it touches
         ok = True
@@ -1021,6 +1034,8 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
             continue  # "the charity ship Ocean Lantern"
         if _is_boilerplate_line(doc, start, end_c):
             continue
+        if _in_dateline(doc, toks):
+            continue  # "WASHINGTON (Reuters) -": the wire's credit, not a mention
         out.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "organization"))
     return out
 

@@ -318,6 +318,11 @@ def _resolve_pronoun(ctx: _Ctx, pos: int) -> str | None:
     return m.canonical if m else None
 
 
+def _is_subject_mention(doc: "Doc", m) -> bool:
+    root = doc[m.tok_start:m.tok_end].root
+    return root.dep_ in ("nsubj", "nsubjpass") or (root.dep_ in ("appos", "compound") and root.head.dep_ in ("nsubj", "nsubjpass"))
+
+
 def _last_subject_org(ctx: _Ctx, pos: int) -> str | None:
     """The last organization in subject position before ``pos`` within the same paragraph
     ("The ILA ... said its members would stay out until employers offered what it called ...")."""
@@ -325,8 +330,7 @@ def _last_subject_org(ctx: _Ctx, pos: int) -> str | None:
     for o in reversed(ctx.ents.org_mentions):
         if o.start >= pos or o.start < ps:
             continue
-        root = ctx.doc[o.tok_start:o.tok_end].root
-        if root.dep_ in ("nsubj", "nsubjpass") or (root.dep_ in ("appos", "compound") and root.head.dep_ in ("nsubj", "nsubjpass")):
+        if _is_subject_mention(ctx.doc, o):
             return o.canonical
     return None
 
@@ -458,8 +462,9 @@ def _org_for_institution(ctx: _Ctx, tok: "Token", before: int) -> str | None:
     definite = any(c.dep_ in ("det", "poss") and c.lower_ in ("the", "its") for c in tok.children)
     if low in COMPANY_NOUNS and tok.tag_ == "NN" and (definite or tok.dep_ == "compound"):
         prior = [o for o in ctx.ents.org_mentions if o.start < before]
-        if prior:
-            return prior[-1].canonical
+        subjects = [o for o in prior if _is_subject_mention(ctx.doc, o)]
+        if subjects or prior:
+            return (subjects or prior)[-1].canonical
     return None
 
 
