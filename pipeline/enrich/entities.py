@@ -779,7 +779,7 @@ def _extra_mentions(doc: "Doc", mentions: Sequence[Mention], taken: set[int],
             w = doc[j]
             low = fold(w.text).rstrip(".")
             if w.text[:1].isupper() and w.pos_ == "PROPN" and low not in PERSON_TITLES and not is_demonym(w.text, norp) \
-                    and not w.is_sent_start and not _overlaps(w.idx, w.idx + len(w.text), loc_spans):
+                    and low not in PERSON_NOUNS and not _overlaps(w.idx, w.idx + len(w.text), loc_spans):
                 start_i = j
                 j -= 1
                 continue

@@ -413,7 +413,9 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
             if name:
                 return _Speaker(name, text, "person", verb, tok.idx)
         return _Speaker(None, text, None, verb, tok.idx)
-    definite = bool(dets & {"the", "his", "her", "their", "its"}) or tok.tag_ == "NNP"
+    le = tok.left_edge.i
+    definite = bool(dets & {"the", "his", "her", "their", "its"}) or tok.tag_ == "NNP" or (
+        le > 0 and tok.doc[le - 1].lower_ == "the")
     # "the German", "the 31-year-old": a description of the person in focus
     if definite and (is_demonym(tok.text) or tok.ent_type_ == "NORP" or re.search(r"\d+-year-old$", text)):
         name = _resolve_pronoun(ctx, tok.idx)
@@ -507,6 +509,10 @@ def _subject_of(verb: "Token") -> "Token | None":
             for t in child.children:
                 if t.dep_ == "pobj":
                     return t
+    # "..., the 21-year-old said" parsed with the description hanging on the verb
+    for child in verb.lefts:
+        if child.dep_ in ("amod", "npadvmod", "dep") and re.search(r"\d+-year-old$", _np_text(child)):
+            return child
     # a subjectless verb right after a name: "..., Dame Carol Whitfield, said"
     j = verb.i - 1
     while j >= 0 and (verb.doc[j].is_punct or verb.doc[j].is_space) and verb.doc[j].text not in ("\u201d", '"', "\u2019", "'"):
