@@ -274,7 +274,11 @@ class FeedServer:
         if not self._parent.poll(timeout_s):
             self.stop()
             raise RuntimeError("feed server did not start")
-        self.port = int(self._parent.recv())
+        try:
+            self.port = int(self._parent.recv())
+        except EOFError:
+            self.stop()
+            raise RuntimeError(f"feed server exited (code {self.proc.exitcode})") from None
         return self
 
     def url(self, i: int) -> str:
@@ -611,6 +615,7 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
         counters = Counters(r, s)
         app = make_app(s)
         pids = [p.pid for p in group.procs.values()]
+        redis_cpu0 = _redis_cpu_s(r)
         cpu0 = server.cpu_s()
         wcpu0 = sum(cpu_seconds(p) for root in pids for p in descendants(root))
         limit = timeout_s or max(300.0, n_feeds / 20)
@@ -631,6 +636,7 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
                     break
             elapsed = t_done - t0
         cpu1 = server.cpu_s()
+        redis_cpu1 = _redis_cpu_s(r)
         wcpu1 = sum(cpu_seconds(p) for root in pids for p in descendants(root))
         counts = {k: v - base_counts[k] for k, v in server.counts().items()}
         group.stop(timeout_s=30)
@@ -662,6 +668,8 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
             "peak_rss_mb": round(max(sampler.peak_mb, sampler.hwm_mb), 1),
             "worker_cpu_s": round(wcpu1 - wcpu0, 2),
             "worker_cpu_ms_per_feed": round((wcpu1 - wcpu0) * 1000 / done, 2) if done else None,
+            "redis_cpu_ms_per_feed": round((redis_cpu1 - redis_cpu0) * 1000 / done, 3) if done else None,
+            "cpu_bound_estimate_feeds_per_s": _estimate(done, wcpu1 - wcpu0, cpu1 - cpu0, redis_cpu1 - redis_cpu0),
             "load_avg_1m": round(os.getloadavg()[0], 2),
             "cpus": os.cpu_count(),
             "statuses": statuses,
@@ -687,6 +695,20 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
             delete_keys(r, s.redis_key_prefix)
             shutil.rmtree(tmp, ignore_errors=True)
         r.close()
+
+
+def _redis_cpu_s(r) -> float:
+    """CPU seconds (user + system) the Redis server used since it started (``INFO cpu``)."""
+    info = r.info("cpu")
+    return float(info.get("used_cpu_user", 0.0)) + float(info.get("used_cpu_sys", 0.0))
+
+
+def _estimate(done: int, worker_cpu_s: float, server_cpu_s: float, redis_cpu_s: float) -> float | None:
+    """Feeds per second the machine's cores could sustain if they ran nothing else: cores /
+    CPU seconds per feed (workers + feed server + Redis). Redis's share counts every client of a
+    shared Redis, so the estimate errs low; it assumes the work spreads over every core."""
+    per_feed = (worker_cpu_s + server_cpu_s + redis_cpu_s) / done if done else 0.0
+    return round((os.cpu_count() or 1) / per_feed, 1) if per_feed > 0 else None
 
 
 def delete_keys(r, prefix: str) -> int:
