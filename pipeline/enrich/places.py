@@ -65,6 +65,8 @@ MISLABELS = frozenset({"NORP", "DATE", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW",
 #: Adjectives that may stand between a locative cue and the name ("in neighbouring Yobe State").
 CUE_ADJECTIVES = frozenset({"neighbouring", "neighboring", "nearby", "northern", "southern", "eastern",
                             "western", "central", "coastal", "rural", "remote", "war-torn", "flooded"})
+#: Lower-case particles inside Romance/Germanic names ("Salud del Valle").
+_NAME_JOINERS = frozenset({"del", "de", "la", "do", "da", "di", "du", "des", "der", "dos", "das"})
 _CALENDAR_WORDS = frozenset("""january february march april may june july august september october
     november december monday tuesday wednesday thursday friday saturday sunday""".split())
 #: Longest name (in tokens) the gazetteer pass tries.
@@ -253,8 +255,13 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             return False
         if i > 0 and doc[i - 1].lower_ in STORM_WORDS:
             return False  # "Hurricane Delia"
-        if j < len(doc) and doc[j].text[:1].isupper() and doc[j].lower_ in FEATURE_TAIL_WORDS | {"creek"}:
-            return False  # "San Felipe Creek", "Kent Police": a feature or body named after a place
+        if i >= 2 and doc[i - 1].text in _NAME_JOINERS and doc[i - 2].text[:1].isupper():
+            return False  # "Salud del Valle", "Banco de México": the tail of a longer (non-place) name
+        t = j
+        while t < len(doc) and t < j + 3 and doc[t].text[:1].isupper():
+            if doc[t].lower_ in FEATURE_TAIL_WORDS or doc[t].lower_ == "creek":
+                return False  # "San Felipe Creek", "Rio Grande Valley": a feature named after a place
+            t += 1
         abbr = gaz.state_abbreviation(text)
         if abbr is not None:
             if text in AMBIGUOUS_ABBREVIATIONS and not (i >= 2 and doc[i - 1].text == "," and doc[i - 2].text[:1].isupper()):
@@ -606,7 +613,7 @@ def _drop_orphans(kept: list[_Mention], ctx: _Context, gaz: Gazetteer) -> list[_
         if p is None or m.qualifier is not None:
             out.append(m)
             continue
-        if p.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2) and m.source in ("gaz", "mislabel"):
+        if p.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2) and (m.source != "ner" or not m.cue):
             # "Valle" (of "Salud del Valle") as a Honduran department in a Texas story
             key = normalize(m.text)
             if p.country_code in named or any(cc == p.country_code for cc, names in by_cc.items() if names - {key}):

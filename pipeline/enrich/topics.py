@@ -69,6 +69,9 @@ class Topic:
     min_words: int
     min_strong: int = 0
     dense_factor: float = 2.0
+    #: Cues of which at least one must appear (title or body), e.g. people for border-crossing:
+    #: trucks crossing a bridge are trade, not a crossing story. Empty: no such condition.
+    requires: tuple[Cue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,13 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
                                 literal=first if sensitive else first.lower(), case_sensitive=sensitive))
             except (ValueError, re.error) as exc:
                 raise _fail(path, f"topic {name!r}: bad cue {cue!r} ({exc})") from exc
+        required = spec.get("requires") or []
+        if not isinstance(required, list) or not all(isinstance(x, str) and x.strip() for x in required):
+            raise _fail(path, f"topic {name!r}: 'requires' must be a list of cues")
+        try:
+            requires = tuple(Cue(x, compile_cue(x), 1.0) for x in required)
+        except (ValueError, re.error) as exc:
+            raise _fail(path, f"topic {name!r}: bad required cue ({exc})") from exc
         implies = spec.get("implies") or []
         if not isinstance(implies, list) or not all(isinstance(x, str) for x in implies):
             raise _fail(path, f"topic {name!r}: 'implies' must be a list of topic names")
@@ -182,7 +192,7 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
             threshold=float(opts["threshold"]), min_distinct=int(opts["min_distinct"]),
             title_weight=float(opts["title_weight"]), per_cue_cap=int(opts["per_cue_cap"]),
             min_words=int(opts["min_words"]), min_strong=int(opts["min_strong"]),
-            dense_factor=float(opts["dense_factor"]),
+            dense_factor=float(opts["dense_factor"]), requires=requires,
         ))
     names = {t.name for t in topics}
     for t in topics:
@@ -245,6 +255,8 @@ def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
         score = body_sum / norm + t.title_weight * title_sum
         distinct = len(matched)
         enough = distinct >= t.min_distinct or (distinct >= 2 and score >= t.dense_factor * t.threshold)
+        if t.requires and not any(c.pattern.search(body) or c.pattern.search(title) for c in t.requires):
+            enough = False
         out[t.name] = {
             "score": round(score, 3),
             "distinct": distinct,
