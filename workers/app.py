@@ -54,8 +54,8 @@ def make_app(settings: Settings) -> Celery:
         # after Celery's default ~0.6 s: about a minute in all (0.5 s steps, capped at 2 s).
         task_publish_retry_policy=PUBLISH_RETRY_POLICY,
         broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s or VISIBILITY_TIMEOUT_S, "global_keyprefix": f"{settings.redis_key_prefix}:celery:"},
-        task_send_sent_event=True,
-        worker_send_task_events=True,
+        task_send_sent_event=settings.task_events,
+        worker_send_task_events=settings.task_events,
         beat_schedule={
             "poll-due-feeds": {"task": "wirewatch.poll_due_feeds", "schedule": settings.beat_interval_s, "options": {"expires": settings.beat_interval_s}},
         },
