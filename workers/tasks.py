@@ -27,8 +27,12 @@ from workers.runtime import runtime
 
 log = structlog.get_logger("workers.tasks")
 
-#: Retries before a transient failure is dead-lettered (2^8 s cap: about 10 minutes in all).
-MAX_RETRIES = 8
+#: Retries before a transient failure is dead-lettered. With the backoff below the caps add up
+#: to 1 + 2 + ... + 256 + 3 x 300 = 1,411 s, about 12 minutes expected with full jitter, so a
+#: search-engine or Redis restart of a few minutes is waited out. 8 retries (255 s of caps,
+#: ~2 minutes expected) dead-lettered 3 of 60 messages in the opensearch_down drill when the
+#: node took 137 s to come back (`wirewatch bench chaos`).
+MAX_RETRIES = 12
 #: Backoff base and cap, seconds: delay = uniform(0, min(cap, base * 2**attempt)) ("full
 #: jitter", AWS Architecture Blog, "Exponential Backoff And Jitter", 2015).
 BACKOFF_BASE_S = 1.0
