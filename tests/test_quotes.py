@@ -281,3 +281,11 @@ def test_pronoun_after_intervening_embedded_subject_keeps_the_speaker(nlp):
         "\u201cWe need him,\u201d he added."
     )
     assert one(quotes_of(nlp, body), "We need him")["speaker"] == "Arne Slot"
+
+
+def test_pronoun_skips_a_person_of_the_other_gender(nlp):
+    body = (
+        "Mrs Alice Moreno met Mr Daniel Okoro on Monday. Mr Okoro said the talks went well.\n\n"
+        "\u201cWe agreed on nothing,\u201d she said."
+    )
+    assert one(quotes_of(nlp, body), "agreed on nothing")["speaker"] == "Alice Moreno"

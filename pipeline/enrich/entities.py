@@ -57,6 +57,18 @@ OFFICE_WORDS = frozenset(
     "chairman chairwoman commissioner governor mayor officer official treasurer chancellor premier".split()
 )
 
+#: Words that tell a person's gender when they precede or describe the name (titles, gendered
+#: role nouns). Used only to keep "she said" off a man and "he said" off a woman. Our own list.
+FEMALE_WORDS = frozenset(
+    "mrs ms miss dame lady queen princess duchess baroness madam madame sister mother wife daughter "
+    "woman girl spokeswoman chairwoman congresswoman businesswoman actress sportswoman grandmother "
+    "aunt niece widow countess empress".split()
+)
+MALE_WORDS = frozenset(
+    "mr sir lord king prince duke baron brother father husband son man boy spokesman chairman "
+    "congressman businessman actor sportsman grandfather uncle nephew widower count emperor".split()
+)
+
 #: Honorifics that make the following capitalised words a person even when NER says ORG/GPE.
 HONORIFICS = frozenset("mr mrs ms dr sen gov rep prof sir dame".split())
 
@@ -261,6 +273,7 @@ class EntityAnalysis:
     org_mentions: list[Mention] = field(default_factory=list)
     roles: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     org_nouns: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    gender: dict[str, str] = field(default_factory=dict)
     _tok_person: dict[int, Mention] = field(default_factory=dict, repr=False)
     _tok_org: dict[int, Mention] = field(default_factory=dict, repr=False)
 
@@ -294,8 +307,15 @@ class EntityAnalysis:
         ties = [name for pos, name in self.org_nouns.get(noun.lower(), []) if pos < before]
         return ties[-1] if ties else None
 
+    def compatible(self, canonical: str | None, gender: str | None) -> bool:
+        """False only when the person's known gender ("m"/"f") contradicts ``gender``."""
+        if canonical is None or gender is None:
+            return True
+        known = self.gender.get(canonical)
+        return known is None or known == gender
+
     def last_person(self, before: int, *, subject_only: bool = True, main_only: bool = False,
-                    after: int = 0) -> Mention | None:
+                    after: int = 0, gender: str | None = None) -> Mention | None:
         """The last person mention that ends before char ``before`` and starts at or after
         ``after``; with ``subject_only`` only mentions in subject position count, with
         ``main_only`` only subjects of a main clause."""
@@ -305,6 +325,8 @@ class EntityAnalysis:
             if subject_only and not m.is_subject:
                 continue
             if main_only and not m.is_main_subject:
+                continue
+            if not self.compatible(m.canonical, gender):
                 continue
             return m
         return None
@@ -826,6 +848,28 @@ def _extra_mentions(doc: "Doc", mentions: Sequence[Mention], taken: set[int],
     return out
 
 
+def _genders(doc: "Doc", mentions: Sequence[Mention]) -> dict[str, str]:
+    """Gender ("m"/"f") per canonical person where the text shows it: a gendered title or role
+    word just before a mention ("Mrs", "Sir", "spokeswoman"). Pronouns are not used as evidence:
+    in "Judge Helen Varga told him he had ..." they refer to someone else."""
+    votes: dict[str, list[int]] = {}
+    for m in mentions:
+        v = votes.setdefault(m.canonical, [0, 0])
+        for j in range(max(0, m.tok_start - 3), m.tok_start):
+            w = fold(doc[j].text).rstrip(".")
+            if w in FEMALE_WORDS:
+                v[1] += 2
+            elif w in MALE_WORDS:
+                v[0] += 2
+    out = {}
+    for name, (male, female) in votes.items():
+        if male > female:
+            out[name] = "m"
+        elif female > male:
+            out[name] = "f"
+    return out
+
+
 def _role_ties(doc: "Doc", mentions: Iterable[Mention]) -> dict[str, list[tuple[int, str]]]:
     roles: dict[str, list[tuple[int, str]]] = {}
 
@@ -1263,6 +1307,7 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
             org_nouns.setdefault(n.lemma_.lower(), []).append((m.start, m.canonical))
 
     analysis = EntityAnalysis(
+        gender=_genders(doc, person_mentions),
         org_nouns=org_nouns,
         persons=entries(clusters),
         organizations=entries(oclusters),

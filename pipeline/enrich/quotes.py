@@ -269,7 +269,7 @@ class _Ctx:
     quote_ranges: list[tuple[int, int]]
     starts: list[int] = field(default_factory=list)
     speakers: list[tuple[int, str]] = field(default_factory=list)  # (pos, canonical person)
-    unnamed: list[int] = field(default_factory=list)  # offsets of unnamed people introduced
+    unnamed: list[tuple[int, str | None]] = field(default_factory=list)  # unnamed people introduced
 
     def in_quote(self, tok: "Token") -> bool:
         """True when the token lies between quote marks (marks included)."""
@@ -297,24 +297,27 @@ def _strip_det(text: str) -> str:
     return re.sub(r"^(?:the|a|an|its|his|her|their)\s+", "", text, flags=re.I).strip()
 
 
-def _resolve_pronoun(ctx: _Ctx, pos: int) -> str | None:
+def _resolve_pronoun(ctx: _Ctx, pos: int, gender: str | None = None) -> str | None:
     """The person a "he"/"she" (or "the minister") at char ``pos`` most likely refers to: the
     most recent of the last quote speaker, the last named subject of a main clause and the last
-    unnamed person introduced as a subject ("a nurse said", which gives None)."""
+    unnamed person introduced as a subject ("a nurse said", which gives None). ``gender``
+    ("m"/"f", from the pronoun) skips people the text shows to be of the other gender."""
+    ents = ctx.ents
     cands: list[tuple[int, str | None]] = []
-    m = ctx.ents.last_person(pos, main_only=True)
+    m = ents.last_person(pos, main_only=True, gender=gender)
     if m:
         cands.append((m.start, m.canonical))
     for spos, name in reversed(ctx.speakers):
-        if spos < pos:
+        if spos < pos and ents.compatible(name, gender):
             cands.append((spos, name))
             break
-    k = bisect_right(ctx.unnamed, pos - 1) - 1
-    if k >= 0:
-        cands.append((ctx.unnamed[k], None))
+    for upos, ugender in reversed(ctx.unnamed):
+        if upos < pos and (gender is None or ugender is None or ugender == gender):
+            cands.append((upos, None))
+            break
     if cands:
         return max(cands, key=lambda c: c[0])[1]
-    m = ctx.ents.last_person(pos, subject_only=True) or ctx.ents.last_person(pos, subject_only=False)
+    m = ents.last_person(pos, subject_only=True, gender=gender) or ents.last_person(pos, subject_only=False, gender=gender)
     return m.canonical if m else None
 
 
@@ -335,8 +338,11 @@ def _last_subject_org(ctx: _Ctx, pos: int) -> str | None:
     return None
 
 
-def _unnamed_people(doc: "Doc", ents: EntityAnalysis) -> list[int]:
-    """Char offsets of subjects that introduce an unnamed person ("A nurse ... said")."""
+def _unnamed_people(doc: "Doc", ents: EntityAnalysis) -> list[tuple[int, str | None]]:
+    """``(char offset, gender)`` of subjects that introduce an unnamed person ("A nurse ...
+    said", "One Venezuelan mother of two ... said"); gender "m"/"f" when the noun shows it."""
+    from pipeline.enrich.entities import FEMALE_WORDS, MALE_WORDS
+
     out = []
     for t in doc:
         if t.dep_ not in ("nsubj", "nsubjpass") or t.tag_ != "NN" or t.lemma_.lower() not in PERSON_NOUNS:
@@ -345,7 +351,8 @@ def _unnamed_people(doc: "Doc", ents: EntityAnalysis) -> list[int]:
             continue
         if any(ents.person_at_token(x.i) for x in t.subtree):
             continue
-        out.append(t.idx)
+        low = t.lower_
+        out.append((t.idx, "f" if low in FEMALE_WORDS else "m" if low in MALE_WORDS else None))
     return out
 
 
@@ -366,7 +373,8 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
         return _Speaker(o.canonical, o.text, "organization", verb, tok.idx)
     low = tok.lower_
     if low in PERSON_PRONOUNS:
-        return _Speaker(_resolve_pronoun(ctx, tok.idx), tok.text, "person", verb, tok.idx)
+        gender = "m" if low in ("he", "him") else "f"
+        return _Speaker(_resolve_pronoun(ctx, tok.idx, gender), tok.text, "person", verb, tok.idx)
     if low == "it":
         org = _last_subject_org(ctx, tok.idx)
         if org:
