@@ -24,6 +24,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from pipeline.enrich.nlp import doc_text
@@ -203,6 +204,7 @@ NAME_PARTICLES = frozenset("de del della der den di da dos das du la le van von 
 _APOS = "'\u2019"
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of ``text`` for comparisons ("Peña" -> "pena")."""
     t = unicodedata.normalize("NFKD", text)
@@ -210,6 +212,7 @@ def fold(text: str) -> str:
     return t.replace("\u2019", "'").casefold()
 
 
+@lru_cache(maxsize=65536)
 def _word_key(text: str) -> str:
     return re.sub(r"[^\w]+", "", fold(text))
 
