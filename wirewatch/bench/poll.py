@@ -43,6 +43,13 @@ Figures
       backlog, not a poll. When those lines are missing the figure falls back to the workers'
       ``wirewatch_stage_seconds{stage="poll"}`` histogram (:mod:`workers.metrics`), whose
       bucket bounds make it coarse (``p95_source`` says which was used).
+      ``p95_histogram_le_s`` is that histogram's bucket bound holding the 95th percentile, as a
+      cross-check.
+    * ``worker_cpu_ms_per_feed``, ``redis_cpu_ms_per_feed``: CPU time of the workers (``/proc``)
+      and of the Redis server (``INFO cpu``, every client's share included) per poll;
+      ``cpu_bound_estimate_feeds_per_s`` = cores / (worker + feed server + Redis CPU per feed):
+      what the cores could sustain with nothing else running. On a machine shared with other
+      work the measured ``feeds_per_s`` is lower; ``load_avg_1m`` says how busy it was.
     * ``peak_rss_mb``: the largest sum of resident memory of the worker processes and their
       children, sampled from ``/proc`` every 200 ms (and never below the largest per-process
       ``VmHWM``).
@@ -642,11 +649,11 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
         group.stop(timeout_s=30)
         logs = sorted((tmp / "logs").glob("*.log"))
         runtimes = sorted(task_runtimes(logs))
+        hist_p95 = histogram_quantile(tmp / "metrics", "poll", 0.95)
         if runtimes:
             p50, p95, mx, source = percentile(runtimes, 50), percentile(runtimes, 95), runtimes[-1], "celery task run time (worker log)"
         else:
-            p95 = histogram_quantile(tmp / "metrics", "poll", 0.95)
-            p50 = histogram_quantile(tmp / "metrics", "poll", 0.50)
+            p95, p50 = hist_p95, histogram_quantile(tmp / "metrics", "poll", 0.50)
             mx, source = None, "wirewatch_stage_seconds{stage=poll} bucket upper bound"
         pipe = r.pipeline(transaction=False)
         for fid in ids:
@@ -664,6 +671,7 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
             "elapsed_s": round(elapsed, 3),
             "p50_s": _r(p50), "p95_s": _r(p95), "max_s": _r(mx),
             "p95_source": source,
+            "p95_histogram_le_s": hist_p95,
             "task_runtimes": len(runtimes),
             "peak_rss_mb": round(max(sampler.peak_mb, sampler.hwm_mb), 1),
             "worker_cpu_s": round(wcpu1 - wcpu0, 2),
