@@ -6,4 +6,4 @@ cd "$(dirname "$0")"
 ./scripts/setup.sh
 .venv/bin/wirewatch services up
 export WIREWATCH_TEST_REQUIRE_SERVICES=1
-exec .venv/bin/pytest -q -p no:cacheprovider "$@"
+exec .venv/bin/pytest -q -rs -p no:cacheprovider "$@"

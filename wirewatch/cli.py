@@ -20,11 +20,27 @@ app = typer.Typer(
 )
 
 
+#: Commands that are long-running services; the others are interactive and log only warnings
+#: unless WIREWATCH_LOG_LEVEL asks for more.
+SERVICE_COMMANDS = {"worker", "beat", "run"}
+
+
 @app.callback()
-def _root() -> None:
-    """Configure logging from the settings before any command runs."""
-    s = get_settings()
-    configure_logging(s.log_level, s.log_format)
+def _root(ctx: typer.Context) -> None:
+    """Check the settings and configure logging before any command runs."""
+    import os
+
+    from pipeline.errors import ConfigError
+    from wirewatch.output import fail
+
+    try:
+        s = get_settings()
+    except ConfigError as exc:
+        raise fail(str(exc), code=2)
+    level = s.log_level
+    if ctx.invoked_subcommand not in SERVICE_COMMANDS and "WIREWATCH_LOG_LEVEL" not in os.environ and level.upper() in ("DEBUG", "INFO"):
+        level = "WARNING"
+    configure_logging(level, s.log_format)
 
 
 def _register_all() -> None:

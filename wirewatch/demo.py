@@ -36,6 +36,7 @@ class DemoReport:
     articles: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     failed: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
     elapsed_s: float = 0.0
     base_url: str = ""
     log_dir: str = ""
@@ -53,6 +54,7 @@ class DemoReport:
             "alerts": [{"search": a["search"], "article_id": a["article_id"]} for a in self.alerts],
             "elapsed_s": round(self.elapsed_s, 1),
             "failed": self.failed,
+            "failures": self.failures,
         }
 
 
@@ -99,6 +101,31 @@ def _fetch_alerts(engine: SearchEngine, article_ids: list[str]) -> list[dict[str
     return [h["_source"] for h in hits]
 
 
+def _unregister(rds, settings: Settings, feed_urls: list[str]) -> None:
+    """Remove the demo's local feeds from the registry once the run is over: outside the demo
+    the SSRF guard refuses 127.0.0.1, so they would only fail (their articles stay indexed)."""
+    registry = FeedRegistry(rds, settings)
+    for url in feed_urls:
+        try:
+            registry.remove(url)
+        except (FeedNotFound, redis_lib.RedisError):
+            pass
+
+
+def _failures_since(rds, settings: Settings, since_ms: int) -> list[dict[str, Any]]:
+    """Dead letters written during this run: ``[{"url", "reason", "error"}]``."""
+    from pipeline.deadletter import DeadLetters
+
+    out = []
+    for entry in DeadLetters(rds, settings).list(limit=1000):
+        if int(entry["id"].split("-", 1)[0]) < since_ms:
+            continue
+        args = (entry.get("payload") or {}).get("args") or [{}]
+        ref = args[0] if args and isinstance(args[0], dict) else {}
+        out.append({"url": ref.get("link") or ref.get("url") or str(args[0] if args else ""), "reason": entry.get("reason"), "error": entry.get("error")})
+    return out
+
+
 def run_demo(settings: Settings, *, articles_dir: Path | None = None, timeout_s: float = 900.0,
              on_progress: Callable[[str, int, int], None] | None = None) -> DemoReport:
     """Run the demo and return its report; the indexed data stays in the index.
@@ -110,6 +137,7 @@ def run_demo(settings: Settings, *, articles_dir: Path | None = None, timeout_s:
     progress = on_progress or (lambda *_: None)
     t0 = time.monotonic()
     started_iso = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    run_started_ms = int(time.time() * 1000)
     progress("starting services (first run fetches the OpenSearch jars)", 0, 0)
     ensure_services(settings)
     engine = SearchEngine.from_settings(settings)
@@ -162,10 +190,11 @@ def run_demo(settings: Settings, *, articles_dir: Path | None = None, timeout_s:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{done} of {expected} sample articles indexed after {timeout_s:.0f}s; see logs in {group.log_dir}")
             time.sleep(1.0)
-        progress("matching saved searches", 0, 0)
+        progress("waiting for the alerts stage to finish", 0, 0)
         settle = time.monotonic() + 60
         while not idle(rds, settings) and time.monotonic() < settle:
             time.sleep(0.5)
+        report.failures = _failures_since(rds, settings, run_started_ms)
         report.articles = _fetch_articles(engine, feed_urls)
         titles = {a["id"]: a.get("title", "") for a in report.articles}
         names = {s.id: s.name for s in SavedSearchStore(engine, settings).list()}
@@ -174,6 +203,7 @@ def run_demo(settings: Settings, *, articles_dir: Path | None = None, timeout_s:
     finally:
         if group is not None:
             group.stop()
+        _unregister(rds, settings, server.feed_urls)
         server.stop()
         engine.close()
     report.elapsed_s = time.monotonic() - t0

@@ -9,7 +9,17 @@ from typing import Any, Iterable, Sequence
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+def _width() -> int | None:
+    """Rich wraps at 80 columns when output is not a terminal; tables of ids and URLs need
+    more, so piped output gets 200 (``COLUMNS`` still wins when set)."""
+    import os
+
+    if os.environ.get("COLUMNS") or sys.stdout.isatty():
+        return None
+    return 200
+
+
+console = Console(width=_width())
 err_console = Console(stderr=True)
 
 
@@ -29,8 +39,11 @@ def print_json(obj: Any) -> None:
 def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
     """Print ``rows`` (dicts) as a table with ``columns`` (dict keys, shown as headers).
 
-    Lists are joined with ", "; None shows as an empty cell.
+    Lists are joined with ", "; None shows as an empty cell. Cell text is shown literally
+    (square brackets, e.g. search highlights, are not read as rich markup).
     """
+    from rich.markup import escape
+
     table = Table(title=title, show_lines=False)
     for col in columns:
         table.add_column(col.replace("_", " "))
@@ -44,7 +57,7 @@ def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: s
                 cells.append(", ".join(str(x) for x in v))
             else:
                 cells.append(str(v))
-        table.add_row(*cells)
+        table.add_row(*(escape(c) for c in cells))
     console.print(table)
 
 

@@ -25,6 +25,14 @@ class ServiceStatus:
     detail: str = ""
 
 
+def _same_endpoint(a: str, b: str) -> bool:
+    """True when URL ``a`` and any of the comma-separated URLs ``b`` share host and port."""
+    from urllib.parse import urlsplit
+
+    pa = urlsplit(a)
+    return any((pa.hostname, pa.port) == (urlsplit(u.strip()).hostname, urlsplit(u.strip()).port) for u in b.split(","))
+
+
 def local_services(settings: Settings) -> list:
     """The managed services, in start order."""
     return [LocalRedis(settings), LocalOpenSearch(settings)]
@@ -33,10 +41,12 @@ def local_services(settings: Settings) -> list:
 def status(settings: Settings) -> list[ServiceStatus]:
     """Report each local service without changing anything."""
     out = []
+    in_use = {"redis": settings.redis_url, "opensearch": settings.search_url}
     for svc in local_services(settings):
         pid, ok = svc.pid(), svc.answers()
         state = ("running" if pid else "external") if ok else ("down" if pid else "stopped")
-        out.append(ServiceStatus(svc.name, state, svc.url, pid))
+        detail = "" if _same_endpoint(svc.url, in_use[svc.name]) else f"settings point at {in_use[svc.name]}"
+        out.append(ServiceStatus(svc.name, state, svc.url, pid, detail))
     return out
 
 

@@ -11,6 +11,11 @@ from pipeline.settings import get_settings
 from wirewatch.output import Format, console, err_console, fail, print_json, print_table
 
 
+def _short(text: str, width: int = 70) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis when it was longer."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def _place_names(doc: dict) -> list[str]:
     return [loc.get("name", "") for loc in doc.get("locations", [])][:6]
 
@@ -45,17 +50,18 @@ def register(app: typer.Typer) -> None:
         if fmt == Format.json:
             print_json(report.to_json())
             return
+        titles = {a["id"]: a.get("title") or a["id"] for a in report.articles}
         rows = [{
-            "title": (a.get("title") or "")[:70],
+            "title": _short(a.get("title") or ""),
             "persons": [p["name"] for p in a.get("persons", [])][:4],
             "places": _place_names(a),
             "quotes": len(a.get("quotes", [])),
             "topics": a.get("topics", []),
-            "duplicate_of": ((a.get("dedupe") or {}).get("duplicate_of") or "")[:10],
+            "duplicate of": _short(titles.get((a.get("dedupe") or {}).get("duplicate_of"), ""), 40),
         } for a in report.articles]
-        print_table(rows, ["title", "persons", "places", "quotes", "topics", "duplicate_of"], title=f"{len(rows)} articles indexed ({report.duplicates} duplicates)")
-        print_table([{"search": a["search"], "article": a["title"][:70], "matched_at": a.get("matched_at")} for a in report.alerts],
+        print_table(rows, ["title", "persons", "places", "quotes", "topics", "duplicate of"], title=f"{len(rows)} articles indexed ({report.duplicates} duplicates)")
+        print_table([{"search": a["search"], "article": _short(a["title"]), "matched_at": a.get("matched_at")} for a in report.alerts],
                     ["search", "article", "matched_at"], title=f"{len(report.alerts)} alerts")
-        if report.failed:
-            err_console.print(f"[yellow]{report.failed} articles failed and are in the dead letters (wirewatch dlq list)[/yellow]")
+        if report.failures:
+            print_table(report.failures, ["url", "reason", "error"], title=f"{len(report.failures)} articles failed (also in `wirewatch dlq list`)")
         console.print(f"done in {report.elapsed_s:.1f}s; worker logs in {report.log_dir}; explore with `wirewatch search`.")

@@ -52,12 +52,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command("status")
     def status_cmd(fmt: Format = typer.Option(Format.table, "--format", help="table or json")) -> None:
-        """Summarise services, queue depths, feed health, index counts, stage counters and errors."""
+        """Summarise services, queue depths, feed health, index counts, stage counters and errors.
+
+        Exits with status 1 when Redis or the search engine does not answer."""
         st = collect_status(get_settings())
+        unhealthy = "redis_error" in st or "search_error" in st or any(
+            isinstance(v, str) for v in st.get("indices", {}).values())
         if fmt == Format.json:
             print_json(st)
+            if unhealthy:
+                raise typer.Exit(1)
             return
-        print_table(st["services"], ["name", "state", "url", "pid"], title="services")
+        print_table(st["services"], ["name", "state", "url", "pid", "detail"], title="local services")
         for key in ("redis_error", "search_error"):
             if key in st:
                 console.print(f"[red]{key.replace('_', ' ')}:[/red] {st[key]}")
@@ -69,3 +75,5 @@ def register(app: typer.Typer) -> None:
                         title=f"errors (dead letters: {st.get('dead_letters', 0)})")
         if "indices" in st:
             print_table([{"index": k, "documents": v} for k, v in st["indices"].items()], ["index", "documents"], title="indices")
+        if unhealthy:
+            raise typer.Exit(1)
