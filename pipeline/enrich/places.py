@@ -100,6 +100,11 @@ W_ADMIN_CUE = 6.0          # "the governor of Chihuahua", "Chihuahua state": the
 #: is a village in Sicily; "Dáil" a village in Syria).
 ORPHAN_MIN_POP_NER = 20_000
 ORPHAN_MIN_POP_WEAK = 100_000
+#: A town below this population found by a weak pass (not NER: "from La Restinga" is often a real,
+#: remote place) with no other town of the article within ISOLATED_KM is dropped (when the article
+#: names at least two other towns).
+ISOLATED_MAX_POP = 10_000
+ISOLATED_KM = 300.0
 #: Words before a name that make it a storm, not a place ("Hurricane Delia").
 STORM_WORDS = frozenset({"hurricane", "typhoon", "cyclone", "storm", "tropical"})
 #: Titles that NER sometimes tags as places ("Sen.", "Gov."): never places.
@@ -627,8 +632,16 @@ def _drop_orphans(kept: list[_Mention], ctx: _Context, gaz: Gazetteer) -> list[_
         support = p.country_code in named or any(
             cc == p.country_code or cc in gaz.neighbours(p.country_code)
             for cc, names in by_cc.items() if names - {key})
-        if support or p.population >= floor or gaz.is_capital(p.index):
-            out.append(m)
+        if not (support or p.population >= floor or gaz.is_capital(p.index)):
+            continue
+        if p.population < ISOLATED_MAX_POP and m.source != "ner":
+            # a village far from every other town of the article is usually a neighbourhood of one
+            # of them that shares a name with it ("Colonia Obrera" of Tijuana read in Morelos)
+            towns = [o.place for o in kept if o.place is not None and o.place.feature == FEATURE_CITY
+                     and normalize(o.text) != key]
+            if len(towns) >= 2 and min(haversine_km(p.lat, p.lon, t.lat, t.lon) for t in towns) > ISOLATED_KM:
+                continue
+        out.append(m)
     return out
 
 
