@@ -33,7 +33,7 @@ def test_word_count():
 
 
 def test_small_run_has_every_key_and_sane_values():
-    result = bench.run(Settings(), n_articles=10, rounds=2)
+    result = bench.run(Settings(), n_articles=10, rounds=2, load_runs=2)
     for key in KEYS:
         assert result[key] is not None, key
     texts = bench.repeat_to(bench.load_texts(), 10)
@@ -46,13 +46,15 @@ def test_small_run_has_every_key_and_sane_values():
     assert result["peak_rss_mb"] >= result["rss_after_load_mb"] > 0
     assert sum(r["articles"] for r in result["per_round"]) == 10
     assert result["load_breakdown"]["model_s"] > 0
+    assert len(result["load_s_runs"]) == 2 and min(result["load_s_runs"]) <= result["load_s"] <= max(result["load_s_runs"])
+    assert result["load_cpu_s"] > 0
 
 
 def test_cli_json_writes_result(tmp_path, monkeypatch):
     from wirewatch.cli import app
 
     monkeypatch.chdir(tmp_path)
-    out = CliRunner().invoke(app, ["bench", "enrich", "--articles", "4", "--rounds", "2", "--format", "json"])
+    out = CliRunner().invoke(app, ["bench", "enrich", "--articles", "4", "--rounds", "2", "--load-runs", "1", "--format", "json"])
     assert out.exit_code == 0, out.output
     printed = json.loads(out.stdout[out.stdout.index("{"):])
     written = json.loads((tmp_path / "bench-results" / "enrich.json").read_text())
