@@ -153,6 +153,7 @@ class _Mention:
     qualifier: Place | None = None   # "Paris, Texas" -> Texas
     admin_cue: bool = False          # "governor of X", "X state": the division is meant
     definite: bool = False           # "the Rio Grande": a feature or region rather than a town
+    after_name: bool = False         # an untagged capitalised word stands before it ("Erling Haaland")
     candidates: list[tuple[Place, int]] = field(default_factory=list)
     place: Place | None = None
     score: float = 0.0
@@ -288,6 +289,8 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
                                  cue=_has_cue(doc, i, j) or span.end_char <= dateline,
                                  qualifier=_qualifier(doc, j, gaz), admin_cue=_admin_cue(doc, i, j),
                                  definite=i > 0 and doc[i - 1].lower_ == "the",
+                                 after_name=i > 0 and doc[i - 1].pos_ == "PROPN" and doc[i - 1].is_title
+                                 and not doc[i - 1].is_sent_start and ent_of[i - 1] is None,
                                  candidates=cands))
         for k in range(i, j):
             covered[k] = True
@@ -476,6 +479,13 @@ def _prune(cands: list[tuple[Place, int]], gaz: Gazetteer | None = None,
     return keep
 
 
+def _surname_of_person(m: _Mention, person_tokens: set[str]) -> bool:
+    """Whether a one-word NER place is a name of a person the article names ("Erling Haaland's
+    header" beside a village called Haaland) with no locative cue and no large town of that name."""
+    return (m.j - m.i == 1 and (m.text.lower() in person_tokens or m.after_name) and not m.cue
+            and not any(p.population >= WEAK_CITY_MIN_POP or p.feature != FEATURE_CITY for p, _ in m.candidates))
+
+
 def _accept_weak(m: _Mention, ctx: _Context, person_tokens: set[str]) -> bool:
     """Whether a PERSON/ORG/gazetteer-pass mention is treated as a place."""
     if m.source == "mislabel":
@@ -559,7 +569,9 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] =
             if p.country_code:
                 contrib.append((normalize(m.text), "inferred", (p.country_code,)))
     ctx = _context(contrib, gaz)
-    kept = [m for m in mentions if m.source == "ner" or _accept_weak(m, ctx, person_tokens)]
+    kept = [m for m in mentions
+             if (m.source == "ner" and not _surname_of_person(m, person_tokens)) or
+             (m.source != "ner" and _accept_weak(m, ctx, person_tokens))]
 
     by_name: dict[str, list[_Mention]] = {}
     for m in kept:
