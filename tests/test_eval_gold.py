@@ -16,26 +16,29 @@ from pipeline.evaluation import TARGETS, EvalReport, evaluate, load_gold_dir
 
 GOLD_DIR = Path(__file__).parent / "gold"
 
-#: Thresholds for tests/gold (24 invented articles).
+#: Thresholds for tests/gold (24 invented articles, then 33 with 101-109, written to stress places
+#: and topics before the geoparser and topic rules were tuned on them).
 GOLD_THRESHOLDS: dict[str, float] = {
     # issue target 0.90; measured 0.807, then 0.821 (71 tp, 20 fp, 11 fn) when set
     "persons_f1": 0.77,
     # issue target 0.80; measured 0.784, then 0.817 -> target
     "organizations_f1": TARGETS["organizations_f1"],
-    # issue target 0.88; measured 0.873, then 0.898 -> target
-    "locations_f1": TARGETS["locations_f1"],
-    # issue target 0.90; measured 0.955 (matched places) -> target
-    "within_161km": TARGETS["within_161km"],
+    # issue target 0.88; measured 0.873, then 0.898 -> target; then 0.972 on 33 files (259 tp, 4 fp,
+    # 11 fn; 0.963 on the first 24, 0.989 on 101-109) -> 0.93
+    "locations_f1": 0.93,
+    # issue target 0.90; measured 0.955 (matched places) -> target; then 0.996 (258/259) -> 0.95
+    "within_161km": 0.95,
     # issue target 0.92; measured 0.993 -> target
     "quotes_f1": TARGETS["quotes_f1"],
     # issue target 0.90; measured 0.813 (109/134), then 0.806 (108/134) when set
     "speaker_accuracy": 0.77,
-    # no issue target for all labels; measured 0.620 (22 tp, 3 fp, 24 fn) when set
-    "topics_f1": 0.57,
-    # issue target 0.90; measured 0.222 when set (the topic stage tags few migration articles)
-    "topic_migration_f1": 0.17,
-    # issue target 0.90; measured 0.000 when set: not gated here until the topic stage tags it
-    # (the reference seed below gates it at the target)
+    # no issue target for all labels; measured 0.620 (22 tp, 3 fp, 24 fn) when set; then 0.992 on
+    # 33 files (59 tp, 0 fp, 1 fn) -> 0.94
+    "topics_f1": 0.94,
+    # issue target 0.90; measured 0.222 when set; then 1.000 on 33 files (10 tp) -> target
+    "topic_migration_f1": TARGETS["topic_migration_f1"],
+    # issue target 0.90; measured 0.000 when set; then 1.000 on 33 files (7 tp) -> target
+    "topic_border-crossing_f1": TARGETS["topic_border-crossing_f1"],
 }
 
 #: Thresholds for the reference seed (../shared/seeds): every target is met there.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.enrich.gazetteer import get_gazetteer, haversine_km, normalize
+from pipeline.enrich.gazetteer import get_gazetteer, haversine_km, normalize, qualified_short_form
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +73,48 @@ def test_unknown_and_lowercase_codes(gaz):
     assert not [p for p, _ in gaz.lookup("IN") if p.feature == "country"]
     assert [p for p, _ in gaz.lookup("UK") if p.feature == "country"][0].country_code == "GB"
     assert "MX" in gaz.neighbours("GT")
+
+
+def test_ap_state_abbreviations(gaz):
+    for abbr, name in (("Fla.", "Florida"), ("La.", "Louisiana"), ("Ga.", "Georgia"), ("Calif.", "California"),
+                       ("Ariz.", "Arizona"), ("N.M.", "New Mexico")):
+        st = gaz.state_abbreviation(abbr)
+        assert st is not None and st.name == name and st.country_code == "US" and st.feature == "admin1", abbr
+    assert gaz.state_abbreviation("Fla") is None  # the period is part of the form
+    assert gaz.state_abbreviation("Sen.") is None
+    # the abbreviations never enter the name index: "la" stays Los Angeles' alias, not Louisiana
+    assert not [p for p, _ in gaz.lookup("La.") if p.feature == "admin1" and p.name == "Louisiana"]
+
+
+def test_counties_are_second_level_entries(gaz):
+    maricopa = [p for p, _ in gaz.lookup("Maricopa County") if p.feature == "admin2"]
+    assert maricopa and maricopa[0].admin1 == "Arizona" and maricopa[0].kind == "admin2"
+    assert haversine_km(maricopa[0].lat, maricopa[0].lon, 33.35, -112.49) < 161
+    kent = [p for p, _ in gaz.lookup("Kent") if p.feature == "admin2" and p.country_code == "GB"]
+    assert kent and haversine_km(kent[0].lat, kent[0].lon, 51.2, 0.7) < 80
+    # a county named like its main town is left to the town ("Doncaster")
+    assert not [p for p, _ in gaz.lookup("Doncaster") if p.feature == "admin2"]
+
+
+def test_state_suffix_and_qualified_short_forms(gaz):
+    kano = gaz.lookup("Kano State")
+    assert kano and kano[0][0].feature == "admin1" and kano[0][0].country_code == "NG"
+    oder = [p for p, _ in gaz.lookup("Frankfurt an der Oder")]
+    assert oder and oder[0].name == "Frankfurt (Oder)"
+    assert qualified_short_form("Boulogne-sur-Mer") == "Boulogne"
+    assert qualified_short_form("Frankfurt (Oder)") == "Frankfurt"
+    assert qualified_short_form("New York City") is None
+
+
+def test_physical_features(gaz):
+    for name, lat, lon in (("Lake Malawi", -12.0, 34.5), ("Pyrenees", 42.67, 1.0), ("Alps", 46.42, 10.0),
+                           ("Jasper National Park", 52.8, -117.9)):
+        hits = [p for p, _ in gaz.lookup(name) if p.feature == "physical"]
+        assert hits and hits[0].geonames_id is None and hits[0].kind == "other", name
+        assert haversine_km(hits[0].lat, hits[0].lon, lat, lon) < 50, name
+
+
+def test_demonym_countries(gaz):
+    assert gaz.demonym_country("German") == "DE"
+    assert gaz.demonym_country("Mexicans") == "MX"
+    assert gaz.demonym_country("Central American") is None

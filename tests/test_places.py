@@ -110,3 +110,80 @@ def test_resolve_place():
     assert resolve_place("Nowhere-at-all-xyz") is None
     assert resolve_place("Georgia", "US")["kind"] == "admin1"
     assert resolve_place("Georgia")["kind"] == "country"
+
+
+def kinds(locs):
+    return {(loc["name"], loc["feature"], loc["country_code"]) for loc in locs}
+
+
+def test_ap_abbreviations_are_us_states_and_merge(nlp):
+    doc = nlp("ALBANY, Ga. — Farmers in Georgia lost their pecan crop. Growers near Tallahassee, Fla., "
+              "and in Florida's panhandle were also hit, officials in Baton Rouge, La., said.")
+    locs = geoparse(doc)
+    got = by_name(locs)
+    assert got["Georgia"]["country_code"] == "US" and got["Georgia"]["feature"] == "admin1"
+    assert set(got["Georgia"]["surface_forms"]) == {"Ga.", "Georgia"}
+    assert got["Florida"]["country_code"] == "US" and "Fla." in got["Florida"]["surface_forms"]
+    assert got["Louisiana"]["country_code"] == "US"
+    assert all(loc["country_code"] == "US" for loc in locs)  # no Flå (Norway), no Los Angeles
+    assert sum(1 for loc in locs if loc["name"] == "Louisiana") == 1
+
+
+def test_state_of_nearby_towns_wins_over_namesake_country(nlp):
+    doc = nlp("Dockworkers walked out in Savannah and Brunswick on Monday, and the governor of Georgia "
+              "said Atlanta would send mediators.")
+    assert by_name(geoparse(doc))["Georgia"]["country_code"] == "US"
+    doc = nlp("Protesters filled the streets of Tbilisi as Georgia's parliament debated the law.")
+    assert by_name(geoparse(doc))["Georgia"]["country_code"] == "GE"
+
+
+def test_state_suffix_and_city_are_separate(nlp):
+    doc = nlp("Voters in Kano queued from dawn, and turnout across Kano State was high, officials in Abuja said.")
+    got = by_name(geoparse(doc))
+    assert got["Kano"]["feature"] == "city"
+    assert got["Kano State"]["feature"] == "admin1" and got["Kano State"]["country_code"] == "NG"
+
+
+def test_frankfurt_an_der_oder_is_not_frankfurt_am_main(nlp):
+    doc = nlp("Police in Frankfurt an der Oder checked cars on the bridge to Poland.")
+    locs = geoparse(doc)
+    oder = [loc for loc in locs if "Frankfurt an der Oder" in loc["surface_forms"]]
+    assert oder and haversine_km(oder[0]["lat"], oder[0]["lon"], 52.35, 14.55) < 20
+    doc = nlp("Shares of the carmaker fell 3 percent in Frankfurt, and the works council in Wolfsburg met in Berlin.")
+    frankfurt = by_name(geoparse(doc))["Frankfurt am Main"]
+    assert haversine_km(frankfurt["lat"], frankfurt["lon"], 50.11, 8.68) < 20
+
+
+def test_counties(nlp):
+    doc = nlp("Officials in Maricopa County said ballots from Phoenix and Mesa would be counted by Friday.")
+    got = by_name(geoparse(doc))
+    assert got["Maricopa County"]["kind"] == "admin2" and got["Maricopa County"]["admin1"] == "Arizona"
+    doc = nlp("Floods closed roads across Kent, and residents of Maidstone and Tonbridge were moved to shelters "
+              "as rain spread to London.")
+    kent = by_name(geoparse(doc))["Kent"]
+    assert kent["country_code"] == "GB" and kent["kind"] == "admin2"
+
+
+def test_ranges_lakes_and_parks(nlp):
+    doc = nlp("The riders crossed the Pyrenees before the race moved to the Alps. Fishermen on Lake Malawi "
+              "and rangers in Jasper National Park also reported heat records.")
+    names = {loc["name"] for loc in geoparse(doc)}
+    assert {"Pyrenees", "Alps", "Lake Malawi", "Jasper National Park"} <= names
+
+
+def test_false_places(nlp):
+    doc = nlp("Sen. Keisha Monroe said Hurricane Delia had flooded homes along San Felipe Creek "
+              "in Del Rio, Texas.")
+    locs = geoparse(doc)
+    assert kinds(locs) == {("Del Rio", "city", "US"), ("Texas", "admin1", "US")}
+    doc = nlp("Western Australia's premier said iron ore from Port Hedland would be shipped to China.")
+    names = {loc["name"] for loc in geoparse(doc)}
+    assert "Western Australia" in names and "Western" not in names
+
+
+def test_dateline_place_is_read(nlp):
+    doc = nlp("PERTH — The state's treasurer said the budget surplus for Western Australia had halved.")
+    perth = by_name(geoparse(doc))["Perth"]
+    assert perth["country_code"] == "AU"
+    doc = nlp("URIQUE, Mexico (Meridian Wire) — A runner from Chihuahua won the race.")
+    assert "Meridian" not in {loc["name"] for loc in geoparse(doc)}

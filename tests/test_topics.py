@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from pipeline.enrich.topics import DEFAULT_TOPICS_FILE, classify_topics, compile_cue, load_taxonomy
+from pipeline.enrich.topics import DEFAULT_TOPICS_FILE, classify_topics, compile_cue, load_taxonomy, score_topics
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings
 
@@ -84,3 +84,69 @@ def test_settings_override_and_malformed_file(tmp_path):
     weights.write_text("topics:\n  cats:\n    description: Cats.\n    terms:\n      cat: lots\n")
     with pytest.raises(ConfigError, match="weight"):
         load_taxonomy(weights)
+
+
+def test_cycling_stage_is_sport():
+    body = ("The Dutch rider attacked on the final climb and won the ninth stage by 40 seconds, while the "
+            "race leader kept the yellow jersey after his teammates controlled the peloton all day. The "
+            "riders face a time trial on Tuesday before the mountains return at the weekend.")
+    assert classify_topics("Dutchman wins mountain stage as leader keeps jersey", body) == ["sport"]
+
+
+def test_drone_attack_is_conflict_but_soldiers_at_a_fence_are_not():
+    attack = ("A drone attack on a market killed 12 civilians on Saturday, officials said. The army blamed "
+              "insurgents who have used armed drones against soldiers since last year, and air defence units "
+              "shot down two more drones over the city overnight.")
+    assert "conflict" in classify_topics("Drone attack on market kills 12", attack)
+    fence = ("The government will send 2,000 soldiers to help border guards patrol the fence, the interior "
+             "minister said, calling the crossings a form of hybrid warfare. The army will also bring thermal "
+             "cameras to the border guard posts along the fence.")
+    topics = classify_topics("Soldiers sent to help border guards at fence", fence)
+    assert "border-security" in topics
+    assert "conflict" not in topics
+
+
+def test_dense_story_with_few_cues_gets_its_topic():
+    body = ("Resident doctors began a five-day strike on Monday. Picket lines formed outside hospitals before "
+            "dawn, and the strike is the longest this year. Union leaders said the strike would go on unless "
+            "the government made a new offer, and picket lines would return next month.")
+    assert "labour" in classify_topics("Doctors strike for five days", body)
+
+
+def test_side_topic_is_dropped_by_dominance(tmp_path):
+    assert 0 < load_taxonomy(DEFAULT_TOPICS_FILE).dominance < 1
+    spec = ("topics:\n  cats:\n    description: Cats.\n    threshold: 1\n    min_distinct: 1\n    terms:\n"
+            "      cat*: 3\n      kitten*: 3\n      purr*: 3\n"
+            "  dogs:\n    description: Dogs.\n    threshold: 1\n    min_distinct: 1\n    terms:\n      dog*: 1\n")
+    body = "The cats purred while the kittens played with the cat toys; one dog watched. " * 3
+    plain, ruled = tmp_path / "plain.yaml", tmp_path / "ruled.yaml"
+    plain.write_text(spec)
+    ruled.write_text("dominance: 0.3\n" + spec)
+    assert classify_topics("", body, Settings(topics_file=plain)) == ["cats", "dogs"]
+    scores = score_topics("", body, load_taxonomy(ruled))
+    assert scores["cats"]["assigned"] and not scores["dogs"]["assigned"] and scores["dogs"]["side"]
+
+
+def test_trucks_at_a_bridge_are_not_a_crossing_story():
+    body = ("Trucks loaded with avocados waited 14 hours to cross the bridge at the port of entry, and "
+            "importers said the delays had cost them millions of dollars in spoiled cargo. The crossing is "
+            "the busiest for fresh produce, and exporters asked for more inspection lanes to protect trade.")
+    topics = classify_topics("Inspection delays at bridge cost importers millions", body)
+    assert "business" in topics
+    assert "border-crossing" not in topics and "migration" not in topics
+
+
+def test_requires_and_dominance_are_validated(tmp_path):
+    bad = tmp_path / "req.yaml"
+    bad.write_text("topics:\n  cats:\n    description: Cats.\n    requires: cat\n    terms:\n      cat: 1\n")
+    with pytest.raises(ConfigError, match="requires"):
+        load_taxonomy(bad)
+    dom = tmp_path / "dom.yaml"
+    dom.write_text("dominance: 2\ntopics:\n  cats:\n    description: Cats.\n    terms:\n      cat: 1\n")
+    with pytest.raises(ConfigError, match="dominance"):
+        load_taxonomy(dom)
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("topics:\n  cats:\n    description: Cats.\n    threshold: 1\n    min_distinct: 1\n"
+                  "    requires: [kitten*]\n    terms:\n      cat*: 2\n")
+    assert classify_topics("", "The cat sat on the cats' mat.", Settings(topics_file=ok)) == []
+    assert classify_topics("", "The cat and her kittens sat on the mat.", Settings(topics_file=ok)) == ["cats"]
