@@ -1,22 +1,38 @@
 """Geoparsing: find the places an article names and resolve each to a GeoNames entry.
 
-Two passes find toponyms in a parsed spaCy ``Doc``:
+Passes that find toponyms in a parsed spaCy ``Doc``:
 
-1. **NER**: GPE, LOC and FAC entities (a leading "the" and a trailing possessive are dropped).
-   PERSON and ORG entities are kept only when the gazetteer knows the name *and* the text treats
-   it as a place (spaCy's small English model tags border towns such as "Tecun Uman" and
-   "Ciudad Hidalgo" as PERSON): a locative cue before it ("in", "from", "the town of"), a
-   ", State/Country" after it, or its country named elsewhere in the article.
-2. **Gazetteer**: sequences of capitalised proper-noun tokens outside other entities, matched
+1. **NER**: GPE, LOC and FAC entities (a leading "the" and a trailing possessive are dropped),
+   widened to a longer gazetteer name when the model cut one ("Western" + "Australia", "Kano" +
+   "State", "Frankfurt" + "an der Oder", "Jasper" + "National Park").
+2. **Weak NER**: PERSON and ORG entities kept only when the gazetteer knows the name *and* the
+   text treats it as a place (spaCy's small English model tags border towns such as "Tecun Uman"
+   as PERSON): a locative cue before it ("in", "from", "the town of", "in neighbouring"), a
+   ", State/Country" after it, a dateline ("PERTH —"), or its country named elsewhere. Towns the
+   model labels NORP, DATE or PRODUCT ("Belgorod", "Manchester", "Kursk") need a cue.
+3. **Gazetteer**: sequences of capitalised proper-noun tokens outside other entities, matched
    longest-first against the gazetteer, accepted under the same cues.
 
-Nationality words ("Honduran", "Mexicans") are never places, even when NER says GPE.
+Never places: nationality words ("Honduran"), titles ("Sen."), storms ("Hurricane Delia"), a
+name inside a longer feature or organization name ("San Felipe Creek", "Salud del Valle"), a
+surname of a person the article names. AP state abbreviations ("Fla.", "La.", "Ga.") are the
+US states, never Flå (Norway) or Los Angeles.
 
-Resolution ranks each name's candidates with the article's other places as context: a bonus
-for a country the article names (or a neighbour of one), for a state/province it names, for
-closeness to the other resolved towns (``exp(-d / 150 km)``), then population and feature
-(a country name means the country, not a town called "Mexico"). So "Ciudad Hidalgo" beside
-"Tecun Uman" is the Chiapas border town, not the larger namesake in Michoacan 800 km away.
+Resolution ranks each name's candidates with the article's other places as context, each name
+leaving out its own contribution: a bonus for a country the article names (or a neighbour of
+one, or one a nationality word points to), for a state the article names, for a state that holds
+other towns of the article (Georgia beside Savannah), for closeness to the other resolved towns
+(``exp(-d / 100 km)`` for the nearest and, smaller, the second nearest), then population and
+feature (a country name means the country, not a town called "Mexico"); "the governor of X"
+means the state, "the Rio Grande" the river, a bare "Frankfurt" not GeoNames' qualified
+"Frankfurt (Oder)". So "Ciudad Hidalgo" beside "Tecun Uman" is the Chiapas border town, not the
+larger namesake in Michoacan 800 km away. One name keeps one reading per article. Small towns
+that nothing else in the article supports are dropped rather than guessed (see
+:func:`_drop_orphans`).
+
+Counties, mountain ranges, lakes and national parks resolve through the gazetteer's admin2 and
+physical entries (see :mod:`pipeline.enrich.gazetteer`); features it lacks ("Col d'Aubisque",
+"Gulf of Urabá") are left out rather than given invented coordinates.
 """
 from __future__ import annotations
 
