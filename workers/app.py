@@ -26,6 +26,7 @@ PUBLISH_RETRY_POLICY = {"max_retries": 30, "interval_start": 0.5, "interval_step
 ROUTES = {
     "wirewatch.poll_due_feeds": {"queue": "poll"},
     "wirewatch.poll_feed": {"queue": "poll"},
+    "wirewatch.poll_feeds": {"queue": "poll"},
     "wirewatch.fetch_article": {"queue": "fetch"},
     "wirewatch.enrich_article": {"queue": "enrich"},
     "wirewatch.index_batch": {"queue": "index"},
