@@ -82,6 +82,20 @@ def test_feed_server_answers_conditional_gets():
         assert bench.probe_capacity(srv, seconds=0.3, conns=2, depth=2) > 0
 
 
+def test_poll_latencies_prefer_poll_result_lines(tmp_path):
+    a = tmp_path / "a.log"
+    a.write_text('{"status": "not_modified", "elapsed_s": 0.004, "event": "feed_poll_done", "level": "info"}\n'
+                 "[x] Task wirewatch.poll_feed[ab] succeeded in 0.5s: 0\n"
+                 '{"event": "feed_poll_done", "elapsed_s": 0.02}\n')
+    values, source = bench.poll_latencies([a])
+    assert sorted(values) == [0.004, 0.02] and source.startswith("PollResult.elapsed_s")
+    b = tmp_path / "b.log"
+    b.write_text("[x] Task wirewatch.poll_feed[ab] succeeded in 0.5s: 0\n")
+    values, source = bench.poll_latencies([b])
+    assert values == [0.5] and "celery" in source
+    assert bench.poll_latencies([tmp_path / "none.log"]) == ([], "")
+
+
 def test_percentile_and_log_parsing(tmp_path):
     log = tmp_path / "w.log"
     log.write_text(
@@ -108,7 +122,8 @@ def test_small_run_polls_every_feed_and_cleans_up(settings, redis_client):
     assert result["new_entries"] == changed * bench.NEW_ENTRIES
     assert result["errors"] == {}
     assert result["server"]["requests"] == 300
-    assert result["task_runtimes"] == 300
+    assert result["latencies"] == 300
+    assert result["p95_source"].startswith("PollResult.elapsed_s")
     assert result["feeds_per_s"] > 0 and result["p95_s"] > 0 and result["peak_rss_mb"] > 0
     assert result["server"]["capacity_rps"] > 0
     assert not list(redis_client.scan_iter(f"{settings.redis_key_prefix}:benchpoll:*"))

@@ -35,14 +35,14 @@ Run
 
 Figures
     * ``feeds``: polls completed (the ``polled`` counter), ``feeds_per_s`` = feeds / wall time.
-    * ``p95_s`` (and ``p50_s``, ``max_s``): per-poll latency, the run time of each
-      ``wirewatch.poll_feed`` task as the worker measured it (Celery's
-      ``Task ... succeeded in Xs`` log line: from the task's start to its return, so it covers
-      the registry read, the conditional GET, the parse of changed feeds and the registry
-      write). Queue wait is not in it: in a burst of 10,000 feeds the queue wait measures the
-      backlog, not a poll. When those lines are missing the figure falls back to the workers'
-      ``wirewatch_stage_seconds{stage="poll"}`` histogram (:mod:`workers.metrics`), whose
-      bucket bounds make it coarse (``p95_source`` says which was used).
+    * ``p95_s`` (and ``p50_s``, ``max_s``): per-poll latency, the poll stage's own
+      :attr:`pipeline.poll.PollResult.elapsed_s` (registry read, conditional GET, parse of a
+      changed feed, registry write) that the poll task logs in its ``feed_poll_done`` line; with
+      workers that do not log it, Celery's ``Task wirewatch.poll_feed[...] succeeded in Xs``
+      lines; else the workers' ``wirewatch_stage_seconds{stage="poll"}`` histogram
+      (:mod:`workers.metrics`), whose bucket bounds make it coarse (``p95_source`` says which).
+      Queue wait is not in it: in a burst of 10,000 feeds the queue wait measures the backlog,
+      not a poll.
       ``p95_histogram_le_s`` is that histogram's bucket bound holding the 95th percentile, as a
       cross-check.
     * ``worker_cpu_ms_per_feed``, ``redis_cpu_ms_per_feed``: CPU time of the workers (``/proc``)
@@ -64,7 +64,7 @@ the end, unless ``--keep``.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import json
 import math
 import multiprocessing as mp
 import os
@@ -437,6 +437,38 @@ def hwm_mb(pid: int) -> float:
 _SUCCEEDED = re.compile(r"Task wirewatch\.poll_feed\[[^\]]+\] succeeded in ([0-9.eE+-]+)s")
 
 
+def poll_latencies(log_paths: list[Path]) -> tuple[list[float], str]:
+    """Per-poll latencies (s) from the workers' logs and where they came from.
+
+    First choice: ``elapsed_s`` of the ``feed_poll_done`` JSON lines the poll task logs (the
+    poll stage's own :attr:`pipeline.poll.PollResult.elapsed_s`: registry read, conditional
+    GET, parse of a changed feed, registry write). Fallback (workers that do not log it):
+    Celery's ``Task wirewatch.poll_feed[...] succeeded in Xs`` lines (the whole task).
+    Returns ``([], "")`` when neither is there.
+    """
+    done: list[float] = []
+    celery: list[float] = []
+    for p in log_paths:
+        if not p.exists():
+            continue
+        with open(p, errors="replace") as fh:
+            for line in fh:
+                if '"feed_poll_done"' in line:
+                    try:
+                        done.append(float(json.loads(line[line.index("{"):])["elapsed_s"]))
+                    except (ValueError, KeyError, TypeError):
+                        pass
+                    continue
+                m = _SUCCEEDED.search(line)
+                if m:
+                    celery.append(float(m.group(1)))
+    if done:
+        return done, "PollResult.elapsed_s (feed_poll_done log lines)"
+    if celery:
+        return celery, "celery poll_feed task run time (worker log)"
+    return [], ""
+
+
 def task_runtimes(log_paths: list[Path]) -> list[float]:
     """Run times (s) of ``wirewatch.poll_feed`` from Celery's ``succeeded in`` log lines."""
     out: list[float] = []
@@ -648,10 +680,11 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
         counts = {k: v - base_counts[k] for k, v in server.counts().items()}
         group.stop(timeout_s=30)
         logs = sorted((tmp / "logs").glob("*.log"))
-        runtimes = sorted(task_runtimes(logs))
+        runtimes, source = poll_latencies(logs)
+        runtimes.sort()
         hist_p95 = histogram_quantile(tmp / "metrics", "poll", 0.95)
         if runtimes:
-            p50, p95, mx, source = percentile(runtimes, 50), percentile(runtimes, 95), runtimes[-1], "celery task run time (worker log)"
+            p50, p95, mx = percentile(runtimes, 50), percentile(runtimes, 95), runtimes[-1]
         else:
             p95, p50 = hist_p95, histogram_quantile(tmp / "metrics", "poll", 0.50)
             mx, source = None, "wirewatch_stage_seconds{stage=poll} bucket upper bound"
@@ -672,7 +705,7 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
             "p50_s": _r(p50), "p95_s": _r(p95), "max_s": _r(mx),
             "p95_source": source,
             "p95_histogram_le_s": hist_p95,
-            "task_runtimes": len(runtimes),
+            "latencies": len(runtimes),
             "peak_rss_mb": round(max(sampler.peak_mb, sampler.hwm_mb), 1),
             "worker_cpu_s": round(wcpu1 - wcpu0, 2),
             "worker_cpu_ms_per_feed": round((wcpu1 - wcpu0) * 1000 / done, 2) if done else None,
