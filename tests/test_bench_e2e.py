@@ -16,8 +16,6 @@ from wirewatch.bench import e2e
 from wirewatch.loadgen import GeneratedSite, generate_article
 
 N = 24
-REDIS_PORT = 6399
-OPENSEARCH_BASE_PORT = 9278
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +26,10 @@ def result(settings):
         java_binary(settings)
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"no Java for a local OpenSearch node: {exc}")
-    return e2e.run_e2e(settings, articles=N, feeds=3, redis_port=REDIS_PORT, opensearch_base_port=OPENSEARCH_BASE_PORT,
-                       timeout_s=600)
+    from wirewatch.chaos import free_ports
+
+    redis_port, base = free_ports()  # never fixed ports: parallel sessions run this module too
+    return e2e.run_e2e(settings, articles=N, feeds=3, redis_port=redis_port, opensearch_base_port=base, timeout_s=600)
 
 
 @pytest.mark.integration

@@ -1,7 +1,7 @@
 """Failure drills on real services: nothing lost, nothing doubled.
 
-The drills run on their OWN Redis (port :data:`REDIS_PORT`) and OpenSearch (HTTP on
-:data:`OPENSEARCH_BASE_PORT` + 1), started in a temporary state folder by
+The drills run on their OWN Redis and OpenSearch, on free ports picked at run time
+(:func:`wirewatch.chaos.free_ports`), started in a temporary state folder by
 :class:`wirewatch.chaos.Rig` and shut down at the end: they stop, kill and restart those, never
 the shared development services. Real ``wirewatch worker`` processes on separate queues do the
 work. Each drill serves :data:`N` generated articles and then checks the index, alerts and
@@ -23,8 +23,6 @@ from wirewatch.loadgen import GeneratedSite
 
 #: Articles per drill (the issue suggests 30-60; fewer keeps the module under ~8 minutes).
 N = 30
-REDIS_PORT = 6398
-OPENSEARCH_BASE_PORT = 9276
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +34,8 @@ def rig(settings):
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"no Java for a local OpenSearch node: {exc}")
     state = Path(tempfile.mkdtemp(prefix="wirewatch-test-chaos-"))
-    s = chaos.drill_settings(settings, state, redis_port=REDIS_PORT, opensearch_base_port=OPENSEARCH_BASE_PORT, tag="tchaos")
+    redis_port, base = chaos.free_ports()  # never fixed ports: parallel sessions run this module too
+    s = chaos.drill_settings(settings, state, redis_port=redis_port, opensearch_base_port=base, tag="tchaos")
     r = chaos.Rig(s)
     try:
         r.start()

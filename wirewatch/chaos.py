@@ -100,6 +100,33 @@ def isolated_settings(base: Settings, *, state_dir: Path, redis_port: int, opens
     return base.model_copy(update=values)
 
 
+def free_ports(*, opensearch_range: tuple[int, int] = (9256, 9298)) -> tuple[int, int]:
+    """``(redis_port, opensearch_base_port)`` that nothing listens on now: an ephemeral port for
+    Redis and a random base in ``opensearch_range`` whose HTTP port (base + 1) is free (the
+    runner caps HTTP ports at 9299). Tests use it so parallel sessions do not collide.
+    Raises ``OSError`` when no base is free."""
+    import random
+    import socket
+
+    def free(port: int) -> bool:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+            return True
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        redis_port = sock.getsockname()[1]
+    bases = list(range(*opensearch_range))
+    random.shuffle(bases)
+    for base in bases:
+        if base not in (9250, 9270, 9272) and free(base + 1):
+            return redis_port, base
+    raise OSError(f"no free OpenSearch base port in {opensearch_range}")
+
+
 def _children(pid: int) -> list[int]:
     """PIDs whose parent is ``pid`` (from /proc)."""
     out = []
@@ -179,9 +206,18 @@ class Rig:
 
     # lifecycle
     def start(self, *, workers: bool = True, timeout_s: float = 240.0) -> "Rig":
-        """Start services, create indices, then (optionally) the workers; returns self."""
-        self.redis_svc.up()
-        self.search_svc.up(timeout_s=timeout_s)
+        """Start services, create indices, then (optionally) the workers; returns self.
+
+        Raises :class:`pipeline.errors.ServiceError` when a port already answers with a service
+        the rig did not start (another session's): drills must own what they break.
+        """
+        from pipeline.errors import ServiceError
+
+        for svc, kwargs in ((self.redis_svc, {}), (self.search_svc, {"timeout_s": timeout_s})):
+            state = svc.up(**kwargs)
+            if state == "external":
+                raise ServiceError(f"{svc.name} at {svc.url} is already running and is not ours; "
+                                   "choose other ports (--redis-port / --opensearch-base-port)")
         self.engine.ensure_setup()
         if workers:
             self.start_workers()
