@@ -103,6 +103,9 @@ PERSON_NOUNS = ROLE_NOUNS | frozenset(
     observer expert strategist rider cyclist athlete runner swimmer winner champion
     midwife paramedic firefighter pilot sailor migrant refugee farmworker labourer laborer
     administrator clerk registrar auditor controller comptroller trustee warden ranger
+    forecaster meteorologist quarterback linebacker receiver pitcher batter bowler teammate rookie
+    veteran organizer bricklayer mechanic electrician plumber carpenter cook chef waiter vendor
+    trucker rancher miner nun monk owner shopowner homeowner landlord tenant retiree pensioner
     """.split()
 )
 
@@ -117,6 +120,14 @@ EVENT_WORDS = frozenset("vuelta giro tour cup open championship championships ga
 #: even where the geoparser found the city.
 CLUB_ROLE_NOUNS = frozenset("manager coach striker midfielder defender goalkeeper captain winger forward chairman owner".split())
 
+#: Nouns for businesses and bodies: a name right after one ("parts maker Kessler Antriebstechnik",
+#: "the broadcaster Sky") is an organization even when NER says PERSON. Our own list.
+COMPANY_CUE_NOUNS = frozenset(
+    "maker company firm group carmaker automaker retailer startup start-up lender insurer supplier "
+    "manufacturer producer chain operator developer brand broadcaster publisher airline miner bank "
+    "charity agency ngo outlet newspaper network club team party union conglomerate subsidiary".split()
+)
+
 #: Nouns after which a name is a vessel, aircraft or weapon, not an organization.
 VESSEL_NOUNS = frozenset("ship vessel boat tanker freighter frigate carrier ferry yacht trawler aircraft plane jet missile rocket".split())
 
@@ -125,6 +136,9 @@ PLACE_PREFIXES = frozenset("lake mount mt river gulf cape bay port fort sierra i
 
 #: Last words of place names that NER tags as persons or organizations ("DuPage County").
 PLACE_SUFFIXES = frozenset("county state province region district parish municipality island islands valley river lake mountains highway road street avenue bridge canal peninsula".split())
+
+#: Last words of street and square names, never organizations.
+STREET_WORDS = frozenset("boulevard blvd avenue ave street st road rd drive lane square plaza highway freeway".split())
 
 #: Nouns that make "the <noun> of X" a place ("the island of El Hierro").
 PLACE_NOUNS = frozenset("island islands city town village province state region county district port municipality capital suburb area valley coast".split())
@@ -180,6 +194,17 @@ ORG_SUFFIXES = frozenset(
     motors holdings partners capital technologies systems news times post agency ministry
     council committee foundation fund union club league federation network patrol guard force
     forces service police command department office authority commission board brigade corps
+    daily wire herald tribune journal gazette courier chronicle radio tv magazine press weekly
+    """.split()
+)
+
+#: First words that make a name an organization, including Spanish and Portuguese ones common in
+#: Latin American news ("Albergue Esperanza", "Salud del Valle"). Our own list.
+ORG_PREFIXES = frozenset(
+    """
+    albergue casa salud clinica clínica colegio universidad instituto fundacion fundación
+    asociacion asociación comision comisión secretaria secretaría ministerio centro movimiento
+    hospital banco grupo partido sindicato consejo red cruz
     """.split()
 )
 
@@ -508,11 +533,31 @@ def _apposed_to(span: "Span", nouns: frozenset[str]) -> bool:
 
 def _apposed_to_institution(span: "Span") -> bool:
     """True for a name in apposition to an institution ("the disaster agency, Senapred,")."""
-    return _apposed_to(span, INSTITUTION_NOUNS)
+    return _apposed_to(span, INSTITUTION_NOUNS | COMPANY_CUE_NOUNS)
 
 
 def _looks_like_org(words: Sequence[str]) -> bool:
-    return bool(words) and (fold(words[-1]).rstrip(".") in ORG_SUFFIXES or fold(" ".join(words)) in KNOWN_PLATFORMS)
+    return bool(words) and (fold(words[-1]).rstrip(".") in ORG_SUFFIXES or fold(" ".join(words)) in KNOWN_PLATFORMS
+                            or (len(words) >= 2 and fold(words[0]) in ORG_PREFIXES))
+
+
+def _cut_at_newline(toks: Sequence["Token"]) -> list["Token"]:
+    """Tokens up to the first line break: an entity never runs over two lines."""
+    out = []
+    for t in toks:
+        if (t.is_space and "\n" in t.text) or (out and "\n" in out[-1].whitespace_):
+            break
+        out.append(t)
+    return out
+
+
+def _apposed_to_age(span: "Span") -> bool:
+    """True for "Wilmer Castillo, a 29-year-old bricklayer": an apposition giving an age."""
+    root = span.root
+    for c in root.children:
+        if c.dep_ == "appos" and re.search(r"\d+-year-old", "".join(t.text_with_ws for t in c.subtree)):
+            return True
+    return False
 
 
 def _staff_of(span: "Span") -> bool:
@@ -624,6 +669,9 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
                 spans.append((ent.start, ent.end, "ORGLIKE"))  # "Moran's party, Fianna Fáil,"
                 continue
             prev = doc[ent.start - 1] if ent.start > 0 else None
+            if prev is not None and prev.text.islower() and prev.lemma_.lower() in COMPANY_CUE_NOUNS:
+                spans.append((ent.start, ent.end, "ORGLIKE"))  # "auto parts maker Kessler Antriebstechnik"
+                continue
             if prev is not None and prev.pos_ == "DET" and not _cue_for_person(doc, ent.start, norp):
                 # "the Border Patrol", "the Schengen area", "every Patriot battery"
                 if len(ent) >= 2 and all(t.text[:1].isupper() for t in ent):
@@ -651,12 +699,17 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
             words = [t for t in ent if not (t.tag_ == "POS" or t.text in _APOS)]
             while words and words[-1].pos_ == "ADP":  # "Antoine Moreau of"
                 words.pop()
-            if not words or not (2 <= len(words) <= 3 or (len(words) == 1 and ent.start > 0 and fold(doc[ent.start - 1].text).rstrip(".") in HONORIFICS)):
+            if not words or not (2 <= len(words) <= 4 or (len(words) == 1 and ent.start > 0 and fold(doc[ent.start - 1].text).rstrip(".") in HONORIFICS)):
                 continue
-            if not all(_is_name_word(t, norp) or fold(t.text) in NAME_PARTICLES for t in words):
+            if not all(_is_name_word(t, norp) or fold(t.text) in NAME_PARTICLES or (k == 0 and fold(t.text) in PERSON_NOUNS)
+                       for k, t in enumerate(words)):
+                continue
+            if len(words) >= 3 and fold(words[0].text) in PERSON_NOUNS and words[0].text[:1].isupper():
+                # "Linebacker Marcus Whitlow" tagged ORG: a role word and a name
+                spans.append((words[1].i, words[-1].i + 1, label))
                 continue
             sub = doc[words[0].i:words[-1].i + 1]
-            if _cue_for_person(doc, ent.start, norp) or _apposed_to(sub, PERSON_NOUNS):
+            if _cue_for_person(doc, ent.start, norp) or _apposed_to(sub, PERSON_NOUNS) or _apposed_to_age(sub):
                 spans.append((words[0].i, words[-1].i + 1, label))
     # capitalised names NER missed entirely, after a cue ("the Belgian Jens Vermeulen")
     i = 0
@@ -675,7 +728,9 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
     out: list[Mention] = []
     orgs: list[Mention] = []
     for s0, e0, label in spans:
-        toks = _strip_role_words(_clean_tokens(list(doc[s0:e0]), titles=PERSON_TITLES, norp=norp, strip_demonyms=True))
+        toks = _strip_role_words(_clean_tokens(_cut_at_newline(doc[s0:e0]), titles=PERSON_TITLES, norp=norp, strip_demonyms=True))
+        if toks and _in_dateline(doc, toks):
+            continue  # "SALTILLO (Meridian Wire) -"
         text = _span_text(doc, toks)
         if not toks:
             continue
@@ -730,7 +785,7 @@ def _speech_subject_names(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple
         if t.head.lemma_.lower() not in SPEECH_VERBS:
             continue
         toks = [c for c in t.lefts if c.dep_ == "compound" and c.pos_ == "PROPN" and c.i >= t.i - 3] + [t]
-        toks = _clean_tokens(toks, titles=PERSON_TITLES, norp=norp, strip_demonyms=True)
+        toks = _strip_role_words(_clean_tokens(toks, titles=PERSON_TITLES, norp=norp, strip_demonyms=True))
         if len(toks) < 2 or any(x.i in taken or x.ent_type_ not in ("", "PERSON", "WORK_OF_ART", "PRODUCT") for x in toks):
             continue
         if toks[-1].i - toks[0].i + 1 != len(toks):
@@ -963,7 +1018,7 @@ def _is_short_form(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
 
 
 def _clean_org_tokens(toks: Sequence["Token"]) -> list["Token"]:
-    toks = list(toks)
+    toks = _cut_at_newline(list(toks))
     for k, t in enumerate(toks):
         if t.text in "([" and k > 0:
             toks = toks[:k]
@@ -1061,6 +1116,8 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
         key = _word_key(text)
         if key in person_keys or is_demonym(text, norp) or _is_place_like(toks):
             continue
+        if len(toks) >= 2 and fold(toks[-1].text).rstrip(".") in STREET_WORDS:
+            continue  # "Closner Boulevard"
         if all(fold(t.text).rstrip(".") in BOILERPLATE_WORDS for t in toks):
             continue
         words = [fold(t.text) for t in toks]
@@ -1102,9 +1159,12 @@ def _full_name_before(doc: "Doc", char_end: int, acronym: str) -> tuple[int, int
         end -= 1
     best = None
     start = end
+    plain_start = None  # start of the run before any possessive ("Mexico's | National ...")
     k = end - 1
     while k >= 0 and k >= end - 10:
         t = doc[k]
+        if (t.tag_ == "POS" or t.text in _APOS) and plain_start is None:
+            plain_start = start
         if t.text[:1].isupper() or t.tag_ == "POS" or t.text in _APOS:
             start = k
         elif fold(t.text) in ORG_FUNCTION_WORDS and k > 0 and doc[k - 1].text[:1].isupper():
@@ -1116,6 +1176,8 @@ def _full_name_before(doc: "Doc", char_end: int, acronym: str) -> tuple[int, int
             if is_acronym_of(acronym, " ".join(words)):
                 best = (start, end)
         k -= 1
+    if plain_start is not None:
+        start = plain_start
     while start < end and fold(doc[start].text) in ORG_FUNCTION_WORDS:
         start += 1
     if best is None and end - start >= 2:
@@ -1245,6 +1307,17 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     norp = frozenset(fold(e.text) for e in doc.ents if e.label_ == "NORP")
     pcands, orgs_from_persons = _person_candidates(doc, loc, norp, is_common_word)
     pcands = [m for m in pcands if not any(o.start < m.end and m.start < o.end for o in orgs_from_persons)]
+    # a short form of an organization NER tagged as a person elsewhere ("Kessler" beside
+    # "Kessler Antriebstechnik") is that organization
+    org_keys = [_key_tokens(o.text) for o in orgs_from_persons]
+    still = []
+    for m in pcands:
+        k = _key_tokens(m.text)
+        if any(_is_short_form(k, ok) for ok in org_keys):
+            orgs_from_persons.append(Mention(m.start, m.end, m.tok_start, m.tok_end, m.text, "organization"))
+        else:
+            still.append(m)
+    pcands = still
     taken = {i for m in pcands for i in range(m.tok_start, m.tok_end)}
     taken |= {i for o in orgs_from_persons for i in range(o.tok_start, o.tok_end)}
     spoken = _speech_subject_names(doc, taken, loc, norp)

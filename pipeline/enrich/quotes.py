@@ -407,6 +407,12 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
                     if o:
                         return _Speaker(o.canonical, text, "organization", verb, tok.idx)
         if lemma in SPOKES_NOUNS:
+            # "A Department of Homeland Security (DHS) official said"
+            for t in tok.subtree:
+                if t.i < tok.i:
+                    o = ents.org_at_token(t.i)
+                    if o:
+                        return _Speaker(o.canonical, text, "organization", verb, tok.idx)
             for c in tok.children:
                 if c.dep_ in ("compound", "nmod", "poss"):
                     o = ents.org_at_token(c.i) or None
