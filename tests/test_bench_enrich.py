@@ -48,6 +48,10 @@ def test_small_run_has_every_key_and_sane_values():
     assert result["load_breakdown"]["model_s"] > 0
     assert len(result["load_s_runs"]) == 2 and min(result["load_s_runs"]) <= result["load_s"] <= max(result["load_s_runs"])
     assert result["load_cpu_s"] > 0
+    stages = result["stages_ms_per_article"]
+    assert stages["total"] > 0 and stages["spacy_and_rest"] > 0 and stages["places"] >= 0
+    import pipeline.enrich as enrich_mod
+    assert enrich_mod.extract_quotes.__name__ == "extract_quotes"  # the timing wrappers are removed
 
 
 def test_cli_json_writes_result(tmp_path, monkeypatch):

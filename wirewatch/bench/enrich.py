@@ -22,6 +22,11 @@ Throughput (one process: this one)
     (target >= 0.6: our logic costs at most 40% on top of the model, issue 4). ``per_round``
     lists each round's ratio so the spread is visible; ``ratio_median`` is their median.
 
+Where the time goes
+    ``stages_ms_per_article``: one more pass over the distinct texts with each step of
+    :func:`pipeline.enrich.enrich_text` timed (:func:`stage_breakdown`); ``spacy_and_rest`` is
+    the spaCy pass plus the glue between steps.
+
 Load (a fresh subprocess)
     ``load_s`` is measured in a new Python process (so nothing this process already loaded
     hides it): the wall time from before ``import spacy`` to the spaCy model
@@ -261,6 +266,47 @@ def measure_throughput(settings, articles: list[dict[str, str]], rounds: int = 1
     return {"ours_s": ours_total, "baseline_s": base_total, "per_round": per_round}
 
 
+#: Steps of :func:`pipeline.enrich.enrich_text` timed by :func:`stage_breakdown` (names in
+#: :mod:`pipeline.enrich` that it calls once per article).
+STAGES = ("detect_language", "_places", "person_like_locations", "extract_entities", "extract_quotes", "_topics")
+
+
+def stage_breakdown(settings, texts: list[dict[str, str]]) -> dict[str, float]:
+    """Milliseconds per article spent in each step of :func:`pipeline.enrich.enrich_text` over
+    ``texts`` (one pass): the names in :data:`STAGES`, timed by wrapping them in the
+    :mod:`pipeline.enrich` namespace for the pass (restored afterwards), and ``spacy_and_rest``
+    (the remainder: the spaCy pass ``nlp(body)`` and the glue between steps)."""
+    import pipeline.enrich as enrich_mod
+
+    spent = {name: 0.0 for name in STAGES}
+    originals = {name: getattr(enrich_mod, name) for name in STAGES if hasattr(enrich_mod, name)}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - t
+        return wrapper
+
+    try:
+        for name, fn in originals.items():
+            setattr(enrich_mod, name, timed(name, fn))
+        t0 = time.perf_counter()
+        for a in texts:
+            enrich_mod.enrich_text(a["text"], title=a["title"], settings=settings)
+        total = time.perf_counter() - t0
+    finally:
+        for name, fn in originals.items():
+            setattr(enrich_mod, name, fn)
+    n = max(1, len(texts))
+    out = {name.lstrip("_"): round(spent[name] * 1000 / n, 2) for name in originals}
+    out["spacy_and_rest"] = round((total - sum(spent.values())) * 1000 / n, 2)
+    out["total"] = round(total * 1000 / n, 2)
+    return out
+
+
 def run(settings, *, n_articles: int = 200, rounds: int = 10, load_runs: int = 3,
         progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     """Run the benchmark (see the module docstring); return the result dict with the keys
@@ -276,6 +322,8 @@ def run(settings, *, n_articles: int = 200, rounds: int = 10, load_runs: int = 3
     load = measure_load(settings, distinct, runs=load_runs)
     progress("enriching (ours vs bare spaCy)", 0, len(articles))
     tp = measure_throughput(settings, articles, rounds=rounds, progress=progress)
+    progress("timing the steps", 0, 0)
+    stages = stage_breakdown(settings, distinct)
     ours_s, base_s = tp["ours_s"], tp["baseline_s"]
     wps = words / ours_s if ours_s else None
     bwps = words / base_s if base_s else None
@@ -292,6 +340,7 @@ def run(settings, *, n_articles: int = 200, rounds: int = 10, load_runs: int = 3
         "ratio_median": round(statistics.median(ratios), 3) if ratios else None,
         "ms_per_article": round(ours_s * 1000 / len(articles), 2) if articles else None,
         "baseline_ms_per_article": round(base_s * 1000 / len(articles), 2) if articles else None,
+        "stages_ms_per_article": stages,
         "load_s": load["load_s"],
         "load_s_runs": load["load_s_runs"],
         "load_cpu_s": load["load_cpu_s"],
