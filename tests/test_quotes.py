@@ -289,3 +289,13 @@ def test_pronoun_skips_a_person_of_the_other_gender(nlp):
         "\u201cWe agreed on nothing,\u201d she said."
     )
     assert one(quotes_of(nlp, body), "agreed on nothing")["speaker"] == "Alice Moreno"
+
+
+def test_according_to_inside_the_quote_is_not_an_attribution(nlp):
+    body = (
+        "A Department of Homeland Security (DHS) official said the number of slots was set "
+        "\u201caccording to the processing capacity at each port\u201d and had not been cut."
+    )
+    q = one(quotes_of(nlp, body), "processing capacity")
+    assert q["speaker"] == "Department of Homeland Security"
+    assert q["verb"] == "said"

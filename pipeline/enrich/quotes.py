@@ -488,10 +488,10 @@ def _is_speech(tok: "Token") -> bool:
     return tok.pos_ in ("VERB", "AUX") and tok.lemma_.lower() in SPEECH_VERBS
 
 
-def _according_to(tok: "Token") -> "Token | None":
-    """The "according" child of ``tok`` ("..., according to X"), or None."""
+def _according_to(tok: "Token", ctx: "_Ctx | None" = None) -> "Token | None":
+    """The "according" child of ``tok`` ("..., according to X") outside any quote, or None."""
     for child in tok.children:
-        if child.lower_ == "according":
+        if child.lower_ == "according" and (ctx is None or not ctx.in_quote(child)):
             return child
     return None
 
@@ -541,7 +541,7 @@ def _subject_of(verb: "Token") -> "Token | None":
 
 
 def _speaker_of(ctx: _Ctx, verb: "Token") -> _Speaker | None:
-    acc = verb if verb.lower_ == "according" else _according_to(verb)
+    acc = verb if verb.lower_ == "according" else _according_to(verb, ctx)
     if acc is not None:
         target = _according_target(ctx, acc)
         return _resolve_np(ctx, target, "according to", acc.idx) if target is not None else None
@@ -570,7 +570,7 @@ def _path_speaker(ctx: _Ctx, qtoks: list["Token"], bounds: tuple[int, int]) -> _
             if not (bounds[0] <= h.idx < bounds[1]):
                 break
             seen.add(h.i)
-            if _is_speech(h) or _according_to(h) is not None:
+            if _is_speech(h) or _according_to(h, ctx) is not None:
                 sp = _speaker_of(ctx, h)
                 if sp is None and h.lemma_.lower() in NAMING_VERBS:
                     continue
