@@ -665,7 +665,7 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
                     spans.append((ent.start, j, "ORGLIKE"))
                     continue
             if ent.start >= 2 and doc[ent.start - 1].text == "," and doc[ent.start - 2].lemma_.lower() in INSTITUTION_NOUNS \
-                    and doc[ent.start - 2].text.islower():
+                    and doc[ent.start - 2].text.islower() and ent.root.dep_ in ("appos", "npadvmod", "conj"):
                 spans.append((ent.start, ent.end, "ORGLIKE"))  # "Moran's party, Fianna Fáil,"
                 continue
             prev = doc[ent.start - 1] if ent.start > 0 else None
