@@ -809,6 +809,9 @@ def register(bench_app: typer.Typer) -> None:
         for k, v in result.items():
             if isinstance(v, dict):
                 rows.extend({"metric": f"{k}.{kk}", "value": vv} for kk, vv in v.items())
+            elif k == "layout":
+                rows.append({"metric": k, "value": "; ".join(f"{w['name']}: {w['queues']} queue, {w['pool']} x {w['concurrency']}"
+                                                               for w in v)})
             elif isinstance(v, list):
                 rows.append({"metric": k, "value": "; ".join(str(x) for x in v)})
             else:
