@@ -240,7 +240,7 @@ def _dateline_end(doc) -> int:
     head = doc.text[:80]
     for dash in (" — ", " – ", " -- ", " - ", "—"):
         pos = head.find(dash)
-        if "(" in head[:pos]:
+        if pos > 0 and "(" in head[:pos]:
             pos = head.find("(")  # "URIQUE, Mexico (Meridian Wire) —": the agency is not a place
         if pos > 0 and "\n" not in head[:pos]:
             first = head[:pos].split(",")[0].strip()
