@@ -134,7 +134,9 @@ ADMIN_NOUNS = frozenset({"governor", "governors", "premier", "state", "province"
 FEATURE_TAIL_WORDS = frozenset({"river", "lake", "mountains", "mountain", "park", "sea", "gulf", "bay",
                                 "island", "islands", "valley", "desert", "strait", "canal", "hospital",
                                 "airport", "university", "street", "road", "bridge", "highway", "stadium",
-                                "council", "service", "police", "station", "forest", "reserve"})
+                                "council", "service", "police", "station", "forest", "reserve",
+                                # sports clubs named after their towns ("Manchester United")
+                                "united", "fc", "rovers", "wanderers", "athletic", "hotspur", "albion"})
 #: Words that may extend a NER place to the right when the longer name is in the gazetteer
 #: ("Kano" + "State", "Jasper" + "National Park").
 EXTEND_WORDS = frozenset({"state", "province", "region", "oblast", "county", "parish", "national", "park",
