@@ -53,6 +53,7 @@ def _assert_exactly_once(res: chaos.ScenarioResult) -> None:
     assert res.indexed == N - res.poison, detail
     assert res.alerts_doubled == 0, detail
     assert res.alerts == res.alerts_expected, detail
+    assert res.marked_duplicate == 0, detail
 
 
 

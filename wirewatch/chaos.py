@@ -437,7 +437,8 @@ class ScenarioResult:
     ``dead_lettered``: dead letters about this scenario's articles; ``alerts`` /
     ``alerts_expected`` / ``alerts_doubled``: alert events of the scenario's saved search, the
     documents that match it, and (search, cluster) pairs with more than one event;
-    ``notifications_doubled``: webhook deliveries received more than once (at-least-once
+    ``marked_duplicate``: documents of the batch wrongly flagged as near-duplicates (a
+    redelivered fetch deduped against itself); ``notifications_doubled``: webhook deliveries received more than once (at-least-once
     notifications); ``poison_dead_lettered``: poison articles found in the dead letters with
     reason ``chaos_poison``; ``notes``: what was injected and when."""
 
@@ -455,6 +456,7 @@ class ScenarioResult:
     notifications: int = 0
     notifications_doubled: int = 0
     notifications_dead_lettered: int = 0
+    marked_duplicate: int = 0
     elapsed_s: float = 0.0
     lost_ids: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -463,7 +465,7 @@ class ScenarioResult:
     def ok(self) -> bool:
         """True when nothing was lost or doubled, no alert doubled and every poison article is
         dead-lettered with its reason."""
-        return (self.lost == 0 and self.duplicated == 0 and self.alerts_doubled == 0
+        return (self.lost == 0 and self.duplicated == 0 and self.alerts_doubled == 0 and self.marked_duplicate == 0
                 and self.alerts == self.alerts_expected and self.poison_dead_lettered == self.poison)
 
     def to_dict(self) -> dict[str, Any]:
@@ -584,6 +586,10 @@ class Batch:
         r.lost = len(r.lost_ids)
         r.duplicated = sum(c - 1 for c in got.values() if c > 1) + sum(c for i, c in got.items() if i not in expected)
         r.duplicated += len(poison & set(got))  # a poison article must not be indexed
+        # a redelivered fetch must not mark an article a near-duplicate of itself (the generated
+        # stories are all different, so no document of the batch may carry duplicate_of)
+        r.marked_duplicate = eng.count(eng.alias("articles"), {"bool": {"filter": [
+            {"ids": {"values": sorted(expected)}}, {"exists": {"field": "dedupe.duplicate_of"}}]}})
         dls = self.dead_letters()
         r.dead_lettered = len({e["id"] for e in dls if not str(e["kind"]).startswith("notification")})
         r.poison = len(poison)
