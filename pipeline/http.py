@@ -444,6 +444,12 @@ def looks_like_html(body: bytes) -> bool:
     return b"<html" in head or b"<body" in head
 
 
+def looks_binary(text: str) -> bool:
+    """True when more than 2% of the first 20,000 characters are control characters or
+    U+FFFD replacement characters: the "text" is really binary data."""
+    return _is_binary(text)
+
+
 def _is_binary(text: str) -> bool:
     if not text:
         return False

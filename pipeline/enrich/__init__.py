@@ -109,6 +109,10 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
     offsets into ``body``; topic slugs. ``language`` is the given code or the detected one; text
     that is not English gets empty entity/quote/place lists (the model is English).
 
+    A body longer than ``settings.enrich_max_chars`` is enriched up to the last paragraph break
+    before that point; the result then carries ``enrich_truncated_at`` (characters read) and a
+    warning is logged.
+
     Raises :class:`pipeline.errors.ConfigError` when the spaCy model is missing.
     """
     body = body or ""
@@ -122,7 +126,15 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
         log.info("enrich_skipped_language", language=lang)
         return result
     nlp = get_nlp(settings.spacy_model)
-    doc = nlp(body)
+    nlp_body = body
+    limit = getattr(settings, "enrich_max_chars", None)
+    if limit and len(body) > limit:
+        cut = body.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        nlp_body = body[:cut]
+        result["enrich_truncated_at"] = cut
+        log.warning("enrich_truncated", chars=len(body), enriched_chars=cut)
+    doc = nlp(nlp_body)
     locations, countries = _places(doc)
     drop = person_like_locations(doc, locations)
     if drop:
@@ -130,7 +142,7 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
         countries = _countries(locations)
     loc_spans = [tuple(s) for loc in locations for s in loc.get("spans", [])]
     ents = extract_entities(doc, loc_spans, is_common_word=_common_checker(nlp))
-    quotes = extract_quotes(doc, ents, body)
+    quotes = extract_quotes(doc, ents, nlp_body)
     result.update(
         persons=ents.persons,
         organizations=ents.organizations,
@@ -187,6 +199,8 @@ def enrich_article(article: Article, *, settings: "Settings", dedupe: dict | Non
         "enriched_at": utcnow_iso(),
         "enrich_ms": round((time.perf_counter() - t0) * 1000, 1),
     }
+    if enriched.get("enrich_truncated_at"):
+        doc["enrich_truncated_at"] = enriched["enrich_truncated_at"]
     return doc
 
 

@@ -9,6 +9,8 @@ from pipeline.errors import WirewatchError
 from pipeline.settings import get_settings
 from wirewatch.output import FORMAT_OPTION_HELP, Format, console, fail, print_json, print_table
 
+#: Largest file accepted, bytes: the fetch stage's default page cap (settings.fetch_max_bytes).
+MAX_FILE_BYTES = 5_000_000
 #: Suffixes read as HTML pages (main text extracted); anything else is read as plain text.
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 
@@ -33,6 +35,9 @@ def read_body(path: Path, url: str | None = None) -> tuple[str, dict]:
         raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if not raw.strip():
         raise ValueError(f"{path}: the file is empty")
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(f"{path}: {len(raw):,} bytes is more than the {MAX_FILE_BYTES:,}-byte cap for one article "
+                         "(the fetch stage caps pages at 5 MB too)")
     if path.suffix.lower() in HTML_SUFFIXES:
         body, meta = _extract_html(raw, url or path.resolve().as_uri())
         if not body or not body.strip():
@@ -41,6 +46,10 @@ def read_body(path: Path, url: str | None = None) -> tuple[str, dict]:
     text = raw.decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
     if not text.strip():
         raise ValueError(f"{path}: the file has no text")
+    from pipeline.http import looks_binary
+
+    if looks_binary(text):
+        raise ValueError(f"{path}: the file is binary, not text")
     return text, {}
 
 
@@ -71,6 +80,8 @@ def _print_summary(doc: dict) -> None:
     print_table(quotes, ["speaker", "speaker_text", "verb", "text"], title="quotes")
     console.print(f"countries: {', '.join(doc['countries']) or '-'}")
     console.print(f"topics: {', '.join(doc['topics']) or '-'}")
+    if doc.get("enrich_truncated_at"):
+        console.print(f"[yellow]note: only the first {doc['enrich_truncated_at']:,} characters were enriched (settings.enrich_max_chars)[/yellow]")
 
 
 def register(app: typer.Typer) -> None:
