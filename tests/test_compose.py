@@ -41,7 +41,7 @@ def test_images_pinned_to_exact_versions(services):
     assert images["elasticsearch"].startswith("docker.elastic.co/elasticsearch/elasticsearch:8.")
     assert images["kibana"] == f"docker.elastic.co/kibana/kibana:{es_version}"  # Kibana must match ES exactly
     assert images["redis"].startswith("redis:7.")
-    assert images["flower"].startswith("mher/flower:2.")
+    assert images["flower"] == images["beat"], "Flower must run from our image against workers.app"
 
 
 def test_dockerfile_base_pinned_and_unprivileged():

@@ -38,7 +38,7 @@ def make_app(settings: Settings) -> Celery:
     """Build the Celery app for ``settings`` (broker = ``settings.redis_url``)."""
     app = Celery("wirewatch", broker=settings.redis_url, include=["workers.tasks"])
     app.conf.update(
-        task_queues=[Queue(q) for q in QUEUES],
+        task_queues=[Queue(q, routing_key=q) for q in QUEUES],
         task_default_queue="fetch",
         task_routes=ROUTES,
         task_acks_late=True,
