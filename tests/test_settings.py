@@ -4,9 +4,21 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from pipeline.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_wirewatch_env(monkeypatch):
+    """Each test starts from defaults: the caller's WIREWATCH_* variables must not leak in."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("WIREWATCH_"):
+            monkeypatch.delenv(key)
 
 
 def test_environment_overrides_file(tmp_path, monkeypatch):
