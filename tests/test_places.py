@@ -187,3 +187,26 @@ def test_dateline_place_is_read(nlp):
     assert perth["country_code"] == "AU"
     doc = nlp("URIQUE, Mexico (Meridian Wire) — A runner from Chihuahua won the race.")
     assert "Meridian" not in {loc["name"] for loc in geoparse(doc)}
+
+
+def test_far_small_namesake_of_a_local_place_is_dropped(nlp):
+    # "Colonia Guadalupe" of Reynosa is not in GeoNames; its namesakes lie 800+ km away (Hidalgo,
+    # State of Mexico): no place rather than a wrong one, and no person either.
+    text = ("REYNOSA, Mexico — Dozens of families in Reynosa's Colonia Guadalupe lined up for water on "
+            "Monday after a pipe burst. Volunteers from Reynosa handed out bottles, and the mayor of Reynosa "
+            "said crews from Matamoros would help.")
+    doc = nlp(text)
+    unresolved: list = []
+    names = {loc["name"] for loc in geoparse(doc, unresolved)}
+    assert "Reynosa" in names and "Matamoros" in names
+    assert not any("Guadalupe" in n for n in names)
+    start = text.index("Colonia Guadalupe")
+    assert (start, start + len("Colonia Guadalupe")) in unresolved
+
+
+def test_far_small_town_kept_when_qualified_or_near(nlp):
+    # The same distance rule must not drop a far small town the text qualifies, nor a near one.
+    doc = nlp("REYNOSA, Mexico — Volunteers in Reynosa said a family from Los Olivos, California, and "
+              "another from Río Bravo had reached the shelter in Reynosa.")
+    names = {loc["name"] for loc in geoparse(doc)}
+    assert "Los Olivos" in names and "Río Bravo" in names

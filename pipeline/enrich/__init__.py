@@ -53,7 +53,7 @@ def detect_language(text: str) -> str | None:
         return None
 
 
-def _places(doc) -> tuple[list[dict], list[str]]:
+def _places(doc, unresolved: list[tuple[int, int]] | None = None) -> tuple[list[dict], list[str]]:
     try:
         from pipeline.enrich.places import countries_of, geoparse
     except ModuleNotFoundError as exc:  # the places stage is not installed in this checkout
@@ -62,7 +62,7 @@ def _places(doc) -> tuple[list[dict], list[str]]:
         log.warning("places_stage_missing")
         return [], []
 
-    locations = geoparse(doc)
+    locations = geoparse(doc, unresolved)
     return locations, countries_of(locations)
 
 
@@ -135,12 +135,13 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
         result["enrich_truncated_at"] = cut
         log.warning("enrich_truncated", chars=len(body), enriched_chars=cut)
     doc = nlp(nlp_body)
-    locations, countries = _places(doc)
+    unresolved: list[tuple[int, int]] = []   # local places left unresolved: not people either
+    locations, countries = _places(doc, unresolved)
     drop = person_like_locations(doc, locations)
     if drop:
         locations = [loc for i, loc in enumerate(locations) if i not in drop]
         countries = _countries(locations)
-    loc_spans = [tuple(s) for loc in locations for s in loc.get("spans", [])]
+    loc_spans = [tuple(s) for loc in locations for s in loc.get("spans", [])] + unresolved
     ents = extract_entities(doc, loc_spans, is_common_word=_common_checker(nlp))
     quotes = extract_quotes(doc, ents, nlp_body)
     result.update(
