@@ -299,3 +299,32 @@ def test_according_to_inside_the_quote_is_not_an_attribution(nlp):
     q = one(quotes_of(nlp, body), "processing capacity")
     assert q["speaker"] == "Department of Homeland Security"
     assert q["verb"] == "said"
+
+
+def test_pronoun_takes_the_topic_of_its_paragraph_over_an_earlier_speaker(nlp):
+    # The parser often leaves a sentence-initial name out of the main clause ("..., she said, ...");
+    # the first person of the paragraph's last sentence is who "she" is, not the earlier speaker.
+    body = (
+        "\u201cWe ran out of blankets,\u201d said Teresa Villaverde, who manages the gym.\n\n"
+        "Carmen Ortiz, 41, left Cusco with two daughters after, she said, her husband was jailed. "
+        "\u201cWe sleep on the floor here,\u201d she said."
+    )
+    assert one(quotes_of(nlp, body), "sleep on the floor")["speaker"] == "Carmen Ortiz"
+
+
+def test_person_introduced_by_a_relative_clause_is_the_pronoun_antecedent(nlp):
+    body = (
+        "Hamid Rostami won the sprint, and he thanked his team. \u201cIt was a long season,\u201d Rostami said.\n\n"
+        "Third place went to Emma Novak of Chile, who said the wind had slowed her down. "
+        "\u201cI could not hold my line,\u201d she said."
+    )
+    assert one(quotes_of(nlp, body), "hold my line")["speaker"] == "Emma Novak"
+
+
+def test_nurse_who_gave_only_a_first_name_is_the_speaker(nlp):
+    body = (
+        "\u201cThe road is closed,\u201d said Marco Antonelli, a driver.\n\n"
+        "Outside the clinic, a Haitian teacher who gave her name only as Fatima said she had waited "
+        "three weeks. \u201cNobody answers the phone,\u201d she said."
+    )
+    assert one(quotes_of(nlp, body), "Nobody answers")["speaker"] == "Fatima"

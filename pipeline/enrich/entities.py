@@ -462,6 +462,12 @@ def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> tuple[bool,
             t = _appos_anchor(t) if t.dep_ == "appos" else t.head
             continue
         break
+    # the name heads a relative clause it is the subject of: "Andrea Kellner of Austria, ...,
+    # who said ..." (the name itself is an object of the main clause)
+    r = span.root
+    if any(c.dep_ == "relcl" and any(g.dep_ in ("nsubj", "nsubjpass") and g.lower_ in ("who", "that")
+                                     for g in c.children) for c in r.children):
+        return True, False
     # a verb right after the name (and a comma) that has no subject of its own:
     # "..., Dame Carol Whitfield, said the strikes ..." parsed with "said" subjectless
     j = tok_end

@@ -307,6 +307,9 @@ def _resolve_pronoun(ctx: _Ctx, pos: int, gender: str | None = None) -> str | No
     m = ents.last_person(pos, main_only=True, gender=gender)
     if m:
         cands.append((m.start, m.canonical))
+    t = _paragraph_topic(ctx, pos, gender)
+    if t:
+        cands.append((t.start, t.canonical))
     for spos, name in reversed(ctx.speakers):
         if spos < pos and ents.compatible(name, gender):
             cands.append((spos, name))
@@ -319,6 +322,26 @@ def _resolve_pronoun(ctx: _Ctx, pos: int, gender: str | None = None) -> str | No
         return max(cands, key=lambda c: c[0])[1]
     m = ents.last_person(pos, subject_only=True, gender=gender) or ents.last_person(pos, subject_only=False, gender=gender)
     return m.canonical if m else None
+
+
+def _paragraph_topic(ctx: _Ctx, pos: int, gender: str | None = None):
+    """The last person before char ``pos`` in the same paragraph who is the subject of any clause
+    (not only a main one) and the first person named in that sentence: "Yesenia Fuentes, 37, fled
+    Acapulco ...", "a nurse who gave her name as Yudith said ...", "Second place went to Andrea
+    Kellner, who said ...", which the parser often does not make the main subject. The first
+    person of a sentence is its topic; a later one ("Cardenas said Smith had refused") is not."""
+    ents = ctx.ents
+    ps = doc_text(ctx.doc).rfind("\n", 0, pos) + 1
+    for m in reversed(ents.person_mentions):
+        if m.end > pos or m.start < ps:
+            continue
+        if not m.is_subject or not ents.compatible(m.canonical, gender):
+            continue
+        sent_start = ctx.doc[m.tok_start].sent.start
+        if any(o.tok_start >= sent_start and o.tok_start < m.tok_start for o in ents.person_mentions):
+            continue
+        return m
+    return None
 
 
 def _is_subject_mention(doc: "Doc", m) -> bool:
