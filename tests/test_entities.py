@@ -181,3 +181,16 @@ def test_event_and_dateline_credit_are_not_organizations(nlp):
     text = "PAU, France (Reuters) - Antoine Moreau won the 12th stage of the Tour de France on Thursday."
     names = orgs(analyse(nlp, text))
     assert "Tour de France" not in names and "Reuters" not in names
+
+
+def test_spanish_institution_name_is_not_cut_after_its_first_word(nlp):
+    # spaCy tags only "Casa" of "Casa del ..." here; the name runs over "del" to the next capitals.
+    text = ("At the Casa del Peregrino shelter, run by nuns near the cathedral, the Rev. Mateo Ibarra said "
+            "he had no beds left.")
+    names = orgs(analyse(nlp, text))
+    assert "Casa del Peregrino" in names and "Casa" not in names
+
+
+def test_facility_named_as_an_institution_is_an_organization(nlp):
+    text = "Volunteers at the Centro de Derechos Humanos Fray Matías in Tapachula said they had seen more families."
+    assert "Centro de Derechos Humanos Fray Matías" in orgs(analyse(nlp, text))

@@ -1070,11 +1070,50 @@ def _untagged_orgs(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, i
     return out
 
 
+#: Lower-case connectors inside Spanish, Portuguese, Italian and French institution names
+#: ("Casa del Migrante", "Centro de Derechos Humanos", "Banco do Brasil").
+ORG_NAME_CONNECTORS = frozenset("de del la las los el do da dos das di della des du".split())
+
+
+def _extend_foreign_org(doc: "Doc", start: int, end: int) -> int:
+    """Extend an organization that starts with a Spanish/Portuguese institution word
+    (:data:`ORG_PREFIXES`: "Casa", "Centro", "Fundación") over connectors and the capitalised,
+    untagged proper nouns after them: spaCy's small model often tags only "Casa" of "Casa del
+    Caminante". Returns the new end token index (at most 6 tokens are added)."""
+    if fold(doc[start].text) not in ORG_PREFIXES:
+        return end
+    j = end
+    limit = min(len(doc), end + 6)
+    while j < limit:
+        k = j
+        while k < limit and doc[k].text.islower() and fold(doc[k].text) in ORG_NAME_CONNECTORS:
+            k += 1
+        if k < limit and doc[k].text[:1].isupper() and doc[k].pos_ == "PROPN" and doc[k].ent_type_ in ("", "ORG") \
+                and not doc[k].is_sent_start:
+            j = k + 1
+            continue
+        break
+    return j
+
+
+#: Last words of a FAC entity that make it an institution, i.e. an organization ("St Mary's
+#: Hospital"); buildings such as bridges, airports and stadiums stay facilities. Our own list.
+FAC_ORG_SUFFIXES = frozenset("hospital clinic school academy university college institute".split())
+
+
+def _institution_facility(ent: "Span") -> bool:
+    """True for a FAC entity that names an institution: first word a Spanish/Portuguese
+    institution word ("the Centro de Derechos Humanos Fray Matías", "Casa del Migrante") or last
+    word one of :data:`FAC_ORG_SUFFIXES`."""
+    words = [fold(t.text) for t in ent if t.lower_ != "the" and not t.is_punct]
+    return bool(words) and len(words) >= 2 and (words[0] in ORG_PREFIXES or words[-1] in FAC_ORG_SUFFIXES)
+
+
 def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spans: Sequence[tuple[int, int]],
                     person_keys: set[str], norp: frozenset[str], is_common=None) -> list[Mention]:
     out = []
     for ent in doc.ents:
-        if ent.label_ != "ORG":
+        if ent.label_ != "ORG" and not (ent.label_ == "FAC" and _institution_facility(ent)):
             continue
         end = ent.end
         # "His Nordkapp Racing team": NER stopped at "Nordkapp"
@@ -1085,6 +1124,7 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
         if end > ent.end and end < len(doc) and doc[end].text[:1].isupper() and (
                 fold(doc[end].text).rstrip(".") in PERSON_TITLES or fold(doc[end].text) in PERSON_NOUNS):
             end = ent.end  # "Senate Majority Leader": the extension ran into an office title
+        end = _extend_foreign_org(doc, ent.start, end)
         toks = _clean_org_tokens(doc[ent.start:end])
         text = _span_text(doc, toks)
         if not toks or not any(c.isupper() for c in text) or not any(c.isalpha() for c in text):
