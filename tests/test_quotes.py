@@ -328,3 +328,17 @@ def test_nurse_who_gave_only_a_first_name_is_the_speaker(nlp):
         "three weeks. \u201cNobody answers the phone,\u201d she said."
     )
     assert one(quotes_of(nlp, body), "Nobody answers")["speaker"] == "Fatima"
+
+
+def test_term_inside_an_infinitive_is_not_a_quote(nlp):
+    body = ("Chile will not agree to become a \u201cregional hub\u201d for deportation flights, "
+            "Interior Minister Rodrigo Salas said Monday. \u201cWe have said no,\u201d Salas added.")
+    texts = [q["text"].rstrip(",") for q in quotes_of(nlp, body)]
+    assert "regional hub" not in texts
+    assert "We have said no" in texts
+
+
+def test_partial_quote_inside_an_infinitive_without_an_article_is_kept(nlp):
+    body = "Mayor Ellen Brody urged the council to act \u201cbefore the first frost\u201d in a statement."
+    q = one(quotes_of(nlp, body), "first frost")
+    assert q["speaker"] == "Ellen Brody"

@@ -668,6 +668,31 @@ def _is_title_of_work(body: str, q: QuoteSpan, qtoks: Sequence["Token"]) -> bool
     return all(t.pos_ in ("PROPN", "NOUN", "ADJ", "NUM", "ADP", "DET", "CCONJ") for t in words_toks)
 
 
+def _is_term_of_infinitive(ctx: _Ctx, body: str, q: QuoteSpan, qtoks: Sequence["Token"]) -> bool:
+    """A term in quote marks inside an infinitive: "will not agree to become a 'safe third
+    country'", "plans to declare a 'climate emergency'". The fragment (no finite verb, at most
+    ``SCARE_MAX_WORDS`` words) follows an article and the first verb above it outside the marks
+    is an infinitive that is not a speech or naming verb; a speech verb higher up ("agree",
+    "promise") did not say these words. Partial quotes of what someone said ("urged the House
+    to act 'without delay'") have no article before them and are kept."""
+    if not qtoks or not _is_fragment(body, q, qtoks):
+        return False
+    before = body[max(0, q.open_at - 4):q.open_at].split()
+    if not before or before[-1].lower() not in ("a", "an"):
+        return False
+    h = qtoks[0]
+    for _ in range(12):
+        if h.head is h:
+            return False
+        h = h.head
+        if ctx.in_quote(h):
+            continue
+        if h.pos_ in ("VERB", "AUX"):
+            infinitive = h.dep_ == "xcomp" or any(c.dep_ == "aux" and c.lower_ == "to" for c in h.children)
+            return infinitive and not _is_speech(h) and h.lemma_.lower() not in NAMING_VERBS
+    return False
+
+
 def _is_fragment(body: str, q: QuoteSpan, qtoks: Sequence["Token"]) -> bool:
     """A short quoted fragment without a finite verb (a scare quote when nobody says it)."""
     text = q.text(body).strip()
@@ -730,7 +755,7 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
                     m = ents.last_person(paras[pi - 1][1], main_only=True, after=paras[pi - 1][0])
                     if m is not None:
                         sp = _Speaker(m.canonical, m.text, "person", None, q.open_at, False)
-        if _is_title_of_work(body, q, qtoks):
+        if _is_title_of_work(body, q, qtoks) or _is_term_of_infinitive(ctx, body, q, qtoks):
             continue
         if _is_fragment(body, q, qtoks) and (not direct or len(q.text(body).strip()) <= 2 or (sp is not None and (
                 sp.verb == "according to" or (not sp.name and q.text(body)[-1:] not in ".?!")))):
