@@ -190,7 +190,7 @@ def run_demo(settings: Settings, *, articles_dir: Path | None = None, timeout_s:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{done} of {expected} sample articles indexed after {timeout_s:.0f}s; see logs in {group.log_dir}")
             time.sleep(1.0)
-        progress("waiting for the alerts stage to finish", 0, 0)
+        progress("waiting for the alerts stage to finish", expected, expected)
         settle = time.monotonic() + 60
         while not idle(rds, settings) and time.monotonic() < settle:
             time.sleep(0.5)
