@@ -194,3 +194,17 @@ def test_spanish_institution_name_is_not_cut_after_its_first_word(nlp):
 def test_facility_named_as_an_institution_is_an_organization(nlp):
     text = "Volunteers at the Centro de Derechos Humanos Fray Matías in Tapachula said they had seen more families."
     assert "Centro de Derechos Humanos Fray Matías" in orgs(analyse(nlp, text))
+
+
+def test_treaty_and_its_acronym_are_not_organizations(nlp):
+    text = ("Exporters must meet the rules of the Comprehensive Pacific Trade Agreement (CPTA), which "
+            "Canada and Japan will review next year, said the Asia Pacific Foundation.")
+    names = orgs(analyse(nlp, text))
+    assert "CPTA" not in names and not any(n.endswith("Agreement") for n in names)
+
+
+def test_outlets_in_a_credit_line_are_not_organizations(nlp):
+    text = ("The council voted 7-2 to close the pool, the Harbor Gazette reported.\n"
+            "This report was distributed by Coastline Wire. Lakeside Herald staff contributed reporting.")
+    names = orgs(analyse(nlp, text))
+    assert "Coastline Wire" not in names and "Lakeside Herald" not in names

@@ -587,6 +587,31 @@ def _in_dateline(doc: "Doc", toks: Sequence["Token"]) -> bool:
             and all(not t.is_space or "\n" not in t.text for t in doc[:i]))
 
 
+#: Last words of a name that make it a law, treaty or agreement, not an organization
+#: ("United States-Mexico-Canada Agreement (USMCA)", "Schengen Borders Code"). Our own list.
+LAW_WORDS = frozenset("agreement treaty accord accords pact act bill code protocol compact charter".split())
+
+#: A credit line at the end of a story: "This story was distributed by Meridian Wire.",
+#: "Valley Courier staff contributed reporting." Outlets named there are not in the story.
+_CREDIT_LINE = re.compile(
+    r"\b(?:distributed by|contributed(?: local| additional)? reporting|contributed to this (?:report|story)|"
+    r"this (?:story|report|article) (?:was|has been) (?:written|distributed|produced|edited|updated))\b", re.I)
+
+
+def _is_law_name(doc: "Doc", toks: Sequence["Token"]) -> bool:
+    """True for a treaty/law ("... Agreement") or its acronym in parentheses right after it."""
+    if fold(toks[-1].text) in LAW_WORDS and len(toks) >= 2:
+        return True
+    i = toks[0].i
+    return i >= 2 and doc[i - 1].text == "(" and fold(doc[i - 2].text) in LAW_WORDS and doc[i - 2].text[:1].isupper()
+
+
+def _in_credit_line(doc: "Doc", toks: Sequence["Token"]) -> bool:
+    """True for a name inside a sentence that credits the story ("distributed by", "staff
+    contributed reporting")."""
+    return bool(_CREDIT_LINE.search(toks[0].sent.text))
+
+
 def _place_context_tokens(doc: "Doc", i: int) -> bool:
     """True for a name after "the village of", "the island of" ..."""
     return i >= 2 and doc[i - 1].lower_ == "of" and doc[i - 2].lemma_.lower() in PLACE_NOUNS
@@ -754,6 +779,8 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
         if _place_context_tokens(doc, toks[0].i) or _after_place_particles(doc, toks[0].i, loc_spans):
             continue
         if label == "PERSON" and (_looks_like_org([t.text for t in toks]) or _apposed_to_institution(sub) or _staff_of(sub)):
+            if _in_credit_line(doc, toks):
+                continue  # "This story was distributed by Meridian Wire."
             orgs.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "organization"))
             continue
         if not _valid_person_name(toks, text):
@@ -1186,6 +1213,8 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
             continue
         if _in_dateline(doc, toks):
             continue  # "WASHINGTON (Reuters) -": the wire's credit, not a mention
+        if _is_law_name(doc, toks) or _in_credit_line(doc, toks):
+            continue
         out.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "organization"))
     return out
 
@@ -1393,6 +1422,8 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     for canon in list(oclusters):
         if any(_place_context(doc, m) for m in oclusters[canon]):
             del oclusters[canon]
+        elif len(canon.split()) >= 2 and fold(canon.split()[-1]) in LAW_WORDS:
+            del oclusters[canon]  # a treaty or law with its acronym: "... Trade Agreement (CPTA)"
     for canon in list(oclusters):
         key = _key_tokens(canon)
         if len(key) == 1 and key[0] in GENERIC_ORG_WORDS:
