@@ -30,10 +30,30 @@ class ProcessGroup:
 
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     log_dir: Path | None = None
+    #: name -> (argv, env, log path): what :meth:`restart_exited` needs to start a child again.
+    specs: dict[str, tuple[list[str], dict[str, str], Path]] = field(default_factory=dict)
+    restarts: int = 0
 
     def alive(self) -> dict[str, bool]:
         """``{name: still running}``."""
         return {n: p.poll() is None for n, p in self.procs.items()}
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+        """Start child ``name`` (its own session, output appended to ``log_path``)."""
+        self.specs[name] = (argv, env, log_path)
+        with open(log_path, "ab") as log:
+            self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                                env=env, start_new_session=True)
+
+    def restart_exited(self) -> list[str]:
+        """Start again every child that exited (a supervisor's job: a Celery worker can exit
+        on a broker restart; its unacknowledged messages are redelivered to the new one).
+        Returns the names restarted."""
+        restarted = [n for n, p in self.procs.items() if p.poll() is not None]
+        for name in restarted:
+            self.spawn(name, *self.specs[name])
+            self.restarts += 1
+        return restarted
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Ask every process to stop (warm shutdown), wait, then kill what is left."""
@@ -95,8 +115,5 @@ def start_processes(settings: Settings, *, env: dict[str, str] | None = None, la
     if beat:
         specs.append(("beat", [*_wirewatch_argv(), "beat"]))
     for name, argv in specs:
-        log = open(log_dir / f"{name}{tag}.log", "ab")
-        group.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                             env=child_env, start_new_session=True)
-        log.close()
+        group.spawn(name, argv, child_env, log_dir / f"{name}{tag}.log")
     return group

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start workers (one I/O pool, one enrich pool) and beat for the feeds in the registry
         (imported from settings.feeds_file, seeds/feeds.opml by default, when it is empty), show a
-        live status line, and stop cleanly on Ctrl-C."""
+        live status line, restart a child that exits, and stop cleanly on Ctrl-C."""
         from pipeline.engine import SearchEngine
         from pipeline.feeds import FeedRegistry
         from pipeline.opml import read_opml
@@ -67,9 +67,8 @@ def register(app: typer.Typer) -> None:
             with Live(console=console, refresh_per_second=2) as live:
                 while not stop["now"]:
                     live.update(_status_line(counters.all(), queue_depths(rds, s)))
-                    dead = [n for n, ok in group.alive().items() if not ok]
-                    if dead:
-                        raise fail(f"worker process(es) {', '.join(dead)} exited; see {group.log_dir}")
+                    for name in group.restart_exited():
+                        err_console.print(f"[yellow]{name} exited and was restarted (see {group.log_dir})[/yellow]")
                     time.sleep(1)
         except KeyboardInterrupt:
             pass
