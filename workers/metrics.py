@@ -7,6 +7,8 @@ child process add up.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
@@ -18,6 +20,20 @@ LATENCY = Histogram(
     "wirewatch_stage_seconds", "Time one task of a stage took", ["stage"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
 )
+
+
+def stage_samples(metrics_dir: Path) -> Iterator:
+    """Every sample of ``wirewatch_stage_seconds`` (``_bucket``, ``_sum``, ``_count``) in the
+    Prometheus multiprocess files under ``metrics_dir``, one sub-folder per worker process
+    (the layout ``wirewatch worker`` writes). Benchmarks aggregate them after a run."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    for d in sorted(p for p in Path(metrics_dir).glob("*") if p.is_dir()):
+        reg = CollectorRegistry()
+        MultiProcessCollector(reg, path=str(d))
+        for fam in reg.collect():
+            if fam.name == "wirewatch_stage_seconds":
+                yield from fam.samples
 
 
 def serve(port: int) -> int:

@@ -130,23 +130,16 @@ def stage_seconds(metrics_dir: Path) -> dict[str, dict[str, float]]:
     """Per stage ``{"tasks", "mean_s", "total_s"}`` from the ``wirewatch_stage_seconds``
     histogram in the workers' Prometheus multiprocess files under ``metrics_dir`` (one folder
     per worker process)."""
-    from prometheus_client import CollectorRegistry
-    from prometheus_client.multiprocess import MultiProcessCollector
+    from workers.metrics import stage_samples
 
     sums: dict[str, float] = {}
     counts: dict[str, float] = {}
-    for d in sorted(p for p in metrics_dir.glob("*") if p.is_dir()):
-        reg = CollectorRegistry()
-        MultiProcessCollector(reg, path=str(d))
-        for fam in reg.collect():
-            if fam.name != "wirewatch_stage_seconds":
-                continue
-            for s in fam.samples:
-                stage = s.labels.get("stage")
-                if s.name.endswith("_sum"):
-                    sums[stage] = sums.get(stage, 0.0) + s.value
-                elif s.name.endswith("_count"):
-                    counts[stage] = counts.get(stage, 0.0) + s.value
+    for s in stage_samples(metrics_dir):
+        stage = s.labels.get("stage")
+        if s.name.endswith("_sum"):
+            sums[stage] = sums.get(stage, 0.0) + s.value
+        elif s.name.endswith("_count"):
+            counts[stage] = counts.get(stage, 0.0) + s.value
     return {st: {"tasks": int(counts.get(st, 0)), "mean_s": round(sums[st] / counts[st], 4) if counts.get(st) else None,
                  "total_s": round(sums[st], 2)} for st in sorted(sums)}
 

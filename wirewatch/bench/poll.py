@@ -493,20 +493,13 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 def histogram_quantile(metrics_dir: Path, stage: str, q: float) -> float | None:
     """Upper bucket bound holding quantile ``q`` (0-1) of ``wirewatch_stage_seconds{stage}``
     from the workers' Prometheus multiprocess files under ``metrics_dir``; None without data."""
-    from prometheus_client import CollectorRegistry
-    from prometheus_client.multiprocess import MultiProcessCollector
+    from workers.metrics import stage_samples
 
     buckets: dict[float, float] = {}
-    for d in [p for p in metrics_dir.glob("*") if p.is_dir()]:
-        reg = CollectorRegistry()
-        MultiProcessCollector(reg, path=str(d))
-        for fam in reg.collect():
-            if fam.name != "wirewatch_stage_seconds":
-                continue
-            for s in fam.samples:
-                if s.name.endswith("_bucket") and s.labels.get("stage") == stage:
-                    le = float(s.labels["le"])
-                    buckets[le] = buckets.get(le, 0.0) + s.value
+    for s in stage_samples(metrics_dir):
+        if s.name.endswith("_bucket") and s.labels.get("stage") == stage:
+            le = float(s.labels["le"])
+            buckets[le] = buckets.get(le, 0.0) + s.value
     if not buckets or not buckets.get(float("inf")):
         return None
     total = buckets[float("inf")]
