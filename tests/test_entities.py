@@ -208,3 +208,14 @@ def test_outlets_in_a_credit_line_are_not_organizations(nlp):
             "This report was distributed by Coastline Wire. Lakeside Herald staff contributed reporting.")
     names = orgs(analyse(nlp, text))
     assert "Coastline Wire" not in names and "Lakeside Herald" not in names
+
+
+def test_name_given_as_such_is_a_person_whatever_ner_says(nlp):
+    # spaCy tags "Nadège" here as a place; "gave her name only as" makes it a person.
+    text = "Outside the clinic, a Haitian teacher who gave her name only as Nadège said she had waited three weeks."
+    assert "Nadège" in persons(analyse(nlp, text))
+    text = "A porter at the station, who gave only his first name, Dario, said the trains had stopped."
+    analysis = analyse(nlp, text)
+    assert "Dario" in persons(analysis)
+    [m] = [m for m in analysis.person_mentions if m.canonical == "Dario"]
+    assert m.is_subject  # he stands for "a porter", the subject of "said"

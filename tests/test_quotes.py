@@ -342,3 +342,12 @@ def test_partial_quote_inside_an_infinitive_without_an_article_is_kept(nlp):
     body = "Mayor Ellen Brody urged the council to act \u201cbefore the first frost\u201d in a statement."
     q = one(quotes_of(nlp, body), "first frost")
     assert q["speaker"] == "Ellen Brody"
+
+
+def test_first_name_given_for_an_unnamed_subject_is_the_pronoun_antecedent(nlp):
+    body = (
+        "Police closed the harbour road, Commissioner Helga Brandt said.\n\n"
+        "A porter at the station, who gave only his first name, Dario, said the trains had stopped. "
+        "\u201cWe have been waiting since noon,\u201d he said."
+    )
+    assert one(quotes_of(nlp, body), "waiting since noon")["speaker"] == "Dario"

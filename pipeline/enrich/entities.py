@@ -468,6 +468,15 @@ def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> tuple[bool,
     if any(c.dep_ == "relcl" and any(g.dep_ in ("nsubj", "nsubjpass") and g.lower_ in ("who", "that")
                                      for g in c.children) for c in r.children):
         return True, False
+    # "A volunteer at the dock, who gave only her first name, Giulia, said": a name given for an
+    # unnamed subject ("a volunteer", "a nurse") is that subject
+    head = doc_text(doc)[max(0, span.start_char - 80):span.start_char]
+    cue = _GIVEN_NAME_CUE.search(head + span.text[:1])
+    if cue is not None and cue.end() == len(head):
+        for t in doc[span.sent.start:tok_start]:
+            if t.dep_ in ("nsubj", "nsubjpass") and t.pos_ == "NOUN" and t.head.i >= tok_end:
+                v = t.head
+                return True, v.dep_ == "ROOT" or (v.dep_ == "conj" and v.head.dep_ == "ROOT")
     # a verb right after the name (and a comma) that has no subject of its own:
     # "..., Dame Carol Whitfield, said the strikes ..." parsed with "said" subjectless
     j = tok_end
@@ -655,6 +664,14 @@ def _common_sentence_start(doc: "Doc", toks: Sequence["Token"], is_common, perso
     return re.search(r"(?<![\w'])" + re.escape(low) + r"(?![\w])", doc_text(doc)) is not None
 
 
+#: Words that introduce a person's name as such ("who gave her name only as", "identified only
+#: as", "who gave only his first name,"): what follows is a person whatever NER tagged it.
+_GIVEN_NAME_CUE = re.compile(
+    r"\b(?:(?:gave|give|gives|giving|provided)\s+(?:only\s+)?(?:his|her|their)\s+(?:first\s+|last\s+)?name"
+    r"(?:\s+only)?(?:\s+as|,)|identified\s+(?:only\s+)?(?:by\s+(?:his|her|their)\s+(?:first\s+)?name\s+)?as"
+    r"|(?:first|last)\s+name\s+is)\s+(?=[A-ZÀ-Þ])")
+
+
 def _cue_for_person(doc: "Doc", i: int, norp: frozenset[str]) -> bool:
     """True when the token before ``i`` marks a following name as a person: a person noun
     ("spokeswoman"), a demonym ("the Belgian"), an honorific ("Mr")."""
@@ -756,6 +773,19 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
             spans.append((i, j, ""))
         i = max(j, i + 1)
 
+    # names an article introduces as someone's name: "who gave her name only as Yudith",
+    # "who gave only her first name, Giulia,", "identified only as Karim" (NER often misses them)
+    have = {i for s0, e0, _ in spans for i in range(s0, e0)}
+    for mm in _GIVEN_NAME_CUE.finditer(doc_text(doc)):
+        first = doc.char_span(mm.end(), mm.end() + 1, alignment_mode="expand")
+        if first is None:
+            continue
+        i = j = first.start
+        while j < len(doc) and j < i + 3 and doc[j].text[:1].isupper() and doc[j].is_alpha \
+                and fold(doc[j].text) not in PERSON_TITLES:
+            j += 1
+        if j > i and not any(k in have for k in range(i, j)):
+            spans.append((i, j, "NAMED"))
     out: list[Mention] = []
     orgs: list[Mention] = []
     for s0, e0, label in spans:
