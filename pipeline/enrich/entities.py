@@ -12,7 +12,12 @@ What this adds to spaCy's NER (rules are ours, written for English news):
 * **Dropped**: demonyms ("Honduran"), spans that overlap a geoparsed place (spaCy's small model
   tags border towns as PERSON), boilerplate lines ("Related Story"), bare titles.
 * **Organizations**: named ones only; acronyms ("EU") and short forms merge into the full
-  name when the article gives both; no persons (or their surnames) and no places.
+  name when the article gives both; no persons (or their surnames) and no places. Spanish and
+  Portuguese institution names run over "del"/"de" ("Casa del Caminante"); facilities named as
+  institutions ("Centro de Derechos Humanos ...") count; treaties ("... Agreement (USMCA)") and
+  outlets in a credit line ("distributed by Meridian Wire") do not.
+* **Names given as such** ("who gave her name only as Yudith", "identified only as Karim") are
+  persons whatever NER tagged them, and stand for the unnamed subject they describe.
 
 The result is an :class:`EntityAnalysis`, which also answers the quote stage's questions
 ("which person is this token?", "who was the last person in subject position before

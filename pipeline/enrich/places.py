@@ -28,7 +28,10 @@ means the state, "the Rio Grande" the river, a bare "Frankfurt" not GeoNames' qu
 "Frankfurt (Oder)". So "Ciudad Hidalgo" beside "Tecun Uman" is the Chiapas border town, not the
 larger namesake in Michoacan 800 km away. One name keeps one reading per article. Small towns
 that nothing else in the article supports are dropped rather than guessed (see
-:func:`_drop_orphans`).
+:func:`_drop_orphans`), and so is a small town named without a qualifier whose every reading
+lies more than 400 km from the article's anchors (dateline, most-mentioned places): "the San
+Ysidro port of entry" in a Tijuana story is an unlisted local place, not San Ysidro, New Mexico
+(see :func:`_drop_far_locals`).
 
 Counties, mountain ranges, lakes and national parks resolve through the gazetteer's admin2 and
 physical entries (see :mod:`pipeline.enrich.gazetteer`); features it lacks ("Col d'Aubisque",

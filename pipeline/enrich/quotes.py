@@ -13,7 +13,11 @@ Two steps, both rule-based (our own rules, written for English news):
    :mod:`pipeline.enrich.entities`, an organization ("the navy said"). A quote with no
    speech verb of its own takes the speaker of the previous quote in its paragraph (a quote
    split around "he said"), or of the previous paragraph when its paragraph is only quotes.
-   Short fragments with no speech verb (scare quotes) and titles of works are dropped.
+   Short fragments with no speech verb (scare quotes), terms in quote marks inside an
+   infinitive ("agree to become a 'safe third country'") and titles of works are dropped.
+   A pronoun may also resolve to the first person of a sentence in its paragraph who is the
+   subject of any clause ("Yesenia Fuentes, 37, fled ...", "Andrea Kellner, who said ..."),
+   since the parser often misses a main subject.
 """
 from __future__ import annotations
 
