@@ -244,7 +244,7 @@ class GuardedClient:
                     received_bytes=received,
                 )
                 if kind == "article" and out.media_type in UNKNOWN_TYPES and out.status != 304 and not looks_like_html(content):
-                    raise FetchError(f"not HTML: no Content-Type and the body does not look like HTML", reason="not_html",
+                    raise FetchError("not HTML: no Content-Type and the body does not look like HTML", reason="not_html",
                                      url=current, status=out.status)
                 log.debug("http_get", url=url, final_url=current, status=out.status, bytes=len(content),
                           elapsed_s=round(out.elapsed_s, 3))

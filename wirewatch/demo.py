@@ -19,7 +19,7 @@ import redis as redis_lib
 
 from pipeline import services
 from pipeline.engine import SearchEngine
-from pipeline.errors import ServiceError, WirewatchError
+from pipeline.errors import WirewatchError
 from pipeline.feeds import FeedNotFound, FeedRegistry
 from pipeline.settings import Settings
 from pipeline.stats import Counters

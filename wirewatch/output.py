@@ -61,11 +61,14 @@ def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: s
     console.print(table)
 
 
-def fail(message: str, code: int = 1) -> "typer.Exit":  # noqa: F821
-    """Print ``message`` in red on stderr and return a ``typer.Exit(code)`` to raise."""
-    import typer
+def fail(message: str, code: int = 1):
+    """Print ``message`` in red on stderr and return a ``typer.Exit(code)`` to raise.
 
-    err_console.print(f"[red]error:[/red] {message}")
+    The message is shown literally (square brackets in it are not rich markup)."""
+    import typer
+    from rich.markup import escape
+
+    err_console.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code)
 
 

@@ -409,7 +409,6 @@ def register(bench_app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
     ) -> None:
         """Alert latency (hand-off to index -> alert recorded) and missed/duplicated alerts against a brute-force check."""
-        from rich.markup import escape
         from rich.progress import Progress
 
         from pipeline.logs import configure_logging
@@ -429,7 +428,7 @@ def register(bench_app: typer.Typer) -> None:
                 result = run(settings, n_searches=searches, n_articles=articles, batch=batch, seed=seed,
                              keep=keep, progress=on_progress)
             except Exception as exc:  # noqa: BLE001 - a benchmark reports why it could not run
-                raise fail(escape(f"alerts benchmark failed: {exc}"))
+                raise fail(f"alerts benchmark failed: {exc}")
         path = write_result("alerts", result)
         if fmt is Format.json:
             print_json(result)

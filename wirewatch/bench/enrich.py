@@ -369,7 +369,6 @@ def register(bench_app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
     ) -> None:
         """Enrichment articles/s and words/s beside bare spaCy nlp.pipe; load time and memory in a fresh process."""
-        from rich.markup import escape
         from rich.progress import Progress
 
         from pipeline.settings import get_settings
@@ -385,7 +384,7 @@ def register(bench_app: typer.Typer) -> None:
                 result = run(get_settings(), n_articles=articles, rounds=rounds, load_runs=load_runs,
                              progress=on_progress)
             except Exception as exc:  # noqa: BLE001 - a benchmark reports why it could not run
-                raise fail(escape(f"enrich benchmark failed: {exc}"))
+                raise fail(f"enrich benchmark failed: {exc}")
         path = write_result("enrich", result)
         if fmt is Format.json:
             print_json(result)

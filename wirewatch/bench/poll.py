@@ -777,7 +777,6 @@ def register(bench_app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
     ) -> None:
         """Feeds polled per second by real poll workers against a local server of mostly-304 feeds."""
-        from rich.markup import escape
         from rich.progress import Progress
 
         from pipeline.settings import get_settings
@@ -793,7 +792,7 @@ def register(bench_app: typer.Typer) -> None:
                 result = run(get_settings(), n_feeds=feeds, changed=changed, workers=workers,
                              concurrency=concurrency, keep=keep, progress=on_progress)
             except Exception as exc:  # noqa: BLE001 - a benchmark reports why it could not run
-                raise fail(escape(f"poll benchmark failed: {exc}"))
+                raise fail(f"poll benchmark failed: {exc}")
         path = write_result("poll", result)
         if fmt is Format.json:
             print_json(result)

@@ -20,9 +20,8 @@ def show_events(events, fmt: Format, title: str) -> None:
     else:
         for r in rows:
             r["matched_at"] = str(r["matched_at"])[:19].replace("T", " ")
-        from wirewatch.commands.search import escape_rows
 
-        print_table(escape_rows(rows), ALERT_COLUMNS, title=title)
+        print_table(rows, ALERT_COLUMNS, title=title)
 
 
 @alerts_app.command("list")

@@ -62,8 +62,6 @@ def filters_from_options(person, org, speaker, country, topic, language, domain,
 @contextmanager
 def engine_or_fail(settings=None) -> Iterator[Any]:
     """Yield a :class:`SearchEngine`; turn engine, config and query errors into clear CLI errors."""
-    from rich.markup import escape
-
     from pipeline.engine import SearchEngine, redact_url
 
     s = settings or get_settings()
@@ -71,16 +69,16 @@ def engine_or_fail(settings=None) -> Iterator[Any]:
     try:
         yield engine
     except InvalidQueryError as exc:
-        raise fail(escape(f"the search engine refused the query: {exc}"))
+        raise fail(f"the search engine refused the query: {exc}")
     except EngineError as exc:
         if exc.transient:
-            raise fail(escape(f"cannot reach the search engine at {redact_url(s.search_url)} ({exc}). Start the local node "
-                              "with `wirewatch services up`, or point WIREWATCH_SEARCH_URL at yours."))
+            raise fail(f"cannot reach the search engine at {redact_url(s.search_url)} ({exc}). Start the local node "
+                              "with `wirewatch services up`, or point WIREWATCH_SEARCH_URL at yours.")
         if getattr(exc, "status", None) == 404:
-            raise fail(escape(f"{exc}. Run `wirewatch init` first to create the indices."))
-        raise fail(escape(f"search engine error: {exc}"))
+            raise fail(f"{exc}. Run `wirewatch init` first to create the indices.")
+        raise fail(f"search engine error: {exc}")
     except ConfigError as exc:
-        raise fail(escape(str(exc)))
+        raise fail(str(exc))
     finally:
         engine.close()
 
@@ -120,21 +118,6 @@ def hit_row(hit: dict[str, Any]) -> dict[str, Any]:
 
 
 SEARCH_COLUMNS = ["title", "date", "source", "persons", "places", "highlight"]
-
-
-def escape_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with every string (and list item) escaped for rich, so text like ``[AP]`` in a title
-    is shown instead of being read as markup. For table output only."""
-    from rich.markup import escape
-
-    def esc(v: Any) -> Any:
-        if isinstance(v, str):
-            return escape(v)
-        if isinstance(v, list):
-            return [escape(x) if isinstance(x, str) else x for x in v]
-        return v
-
-    return [{k: esc(v) for k, v in r.items()} for r in rows]
 
 
 def register(app: typer.Typer) -> None:
@@ -180,4 +163,4 @@ def register(app: typer.Typer) -> None:
             print_json({"query": query, "filters": filters.model_dump(exclude_defaults=True), "total": total_n,
                         "hits": rows})
         else:
-            print_table(escape_rows(rows), SEARCH_COLUMNS, title=f"{len(rows)} of {total_n} articles")
+            print_table(rows, SEARCH_COLUMNS, title=f"{len(rows)} of {total_n} articles")

@@ -9,7 +9,7 @@ import typer
 
 from pipeline.settings import get_settings
 from wirewatch.commands.alerts import show_events
-from wirewatch.commands.search import (SEARCH_COLUMNS, engine_or_fail, escape_rows, filters_from_options, hit_row,
+from wirewatch.commands.search import (SEARCH_COLUMNS, engine_or_fail, filters_from_options, hit_row,
                                        since_from)
 from wirewatch.output import Format, fail, print_json, print_table
 
@@ -92,7 +92,7 @@ def add_cmd(
     if fmt == Format.json:
         print_json(_row(stored))
     else:
-        print_table(escape_rows([_table_row(stored)]), LIST_COLUMNS, title="saved search added")
+        print_table([_table_row(stored)], LIST_COLUMNS, title="saved search added")
 
 
 @searches_app.command("list")
@@ -105,7 +105,7 @@ def list_cmd(fmt: Format = typer.Option(Format.table, "--format", help="table or
     if fmt == Format.json:
         print_json([_row(s) for s in found])
     else:
-        print_table(escape_rows([_table_row(s) for s in found]), LIST_COLUMNS, title=f"{len(found)} saved searches")
+        print_table([_table_row(s) for s in found], LIST_COLUMNS, title=f"{len(found)} saved searches")
 
 
 @searches_app.command("show")
@@ -122,7 +122,7 @@ def show_cmd(search_id: str = typer.Argument(...), fmt: Format = typer.Option(Fo
     else:
         rows = [{"field": k, "value": json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}
                 for k, v in out.items()]
-        print_table(escape_rows(rows), ["field", "value"], title=f"saved search {found.id}")
+        print_table(rows, ["field", "value"], title=f"saved search {found.id}")
 
 
 @searches_app.command("test")
@@ -156,7 +156,7 @@ def test_cmd(
     if fmt == Format.json:
         print_json({"search": found.id, "total": total_n, "hits": rows})
     else:
-        print_table(escape_rows(rows), [*SEARCH_COLUMNS, "alerted"],
+        print_table(rows, [*SEARCH_COLUMNS, "alerted"],
                     title=f"{found.id}: {len(rows)} of {total_n} matching articles (alerted: when its story cluster alerted)")
 
 
@@ -170,7 +170,7 @@ def _toggle(search_id: str, enabled: bool, fmt: Format) -> None:
     if fmt == Format.json:
         print_json(_row(s))
     else:
-        print_table(escape_rows([_table_row(s)]), LIST_COLUMNS, title="enabled" if enabled else "disabled")
+        print_table([_table_row(s)], LIST_COLUMNS, title="enabled" if enabled else "disabled")
 
 
 @searches_app.command("disable")

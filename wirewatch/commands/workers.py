@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import typer
@@ -54,7 +53,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _serve_metrics(metrics, port: int) -> None:
-    import socket
 
     candidates = [port] if port else range(9400, 9500)
     for p in candidates:
