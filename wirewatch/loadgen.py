@@ -41,6 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from pipeline.logs import get_logger
+from wirewatch.seed_server import BackgroundSite
 
 log = get_logger(__name__)
 
@@ -249,7 +250,7 @@ def article_html(article: GeneratedArticle, base_url: str) -> str:
     )
 
 
-class GeneratedSite:
+class GeneratedSite(BackgroundSite):
     """Serve ``articles`` generated articles over ``feeds`` RSS 2.0 feeds on 127.0.0.1.
 
     Feeds are ``/feeds/feed-<k>.xml`` (article i belongs to feed ``i % feeds``); pages are
@@ -305,34 +306,11 @@ class GeneratedSite:
         log.info("loadgen_site_started", base_url=self.base_url, articles=self.n, feeds=self.feeds)
         return self.base_url
 
-    def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-        self._thread = None
-
-    def __enter__(self) -> "GeneratedSite":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     # --- content --------------------------------------------------------------------------
-    def _base(self) -> str:
-        if self.base_url is None:
-            raise RuntimeError("GeneratedSite is not started: call start() first")
-        return self.base_url
-
     def feed_xml(self, k: int) -> bytes:
         """RSS 2.0 feed ``k``: its articles newest first, with title, link, guid, pubDate and a
         one-sentence description."""
-        base = self._base()
+        base = self._require_started()
         items = []
         for a in sorted((a for a in self.articles if a.feed == k), key=lambda a: a.published, reverse=True):
             url = html.escape(base + a.path)
@@ -347,13 +325,13 @@ class GeneratedSite:
     @property
     def feed_urls(self) -> list[str]:
         """Absolute URLs of the feeds."""
-        base = self._base()
+        base = self._require_started()
         return [f"{base}/feeds/feed-{k}.xml" for k in range(self.feeds)]
 
     @property
     def expected_urls(self) -> list[str]:
         """Absolute URLs of every article, in index order."""
-        base = self._base()
+        base = self._require_started()
         return [base + a.path for a in self.articles]
 
     def expected_ids(self) -> dict[str, str]:
@@ -369,7 +347,7 @@ class GeneratedSite:
         from pipeline.extract import canonicalize_url
         from pipeline.models import article_id_for
 
-        base = self._base()
+        base = self._require_started()
         return {article_id_for(canonicalize_url(base + self.articles[i].path)) for i in self.poison}
 
     def served_at_by_id(self) -> dict[str, float]:
@@ -377,7 +355,7 @@ class GeneratedSite:
         from pipeline.extract import canonicalize_url
         from pipeline.models import article_id_for
 
-        base = self._base()
+        base = self._require_started()
         with self._lock:
             return {article_id_for(canonicalize_url(base + path)): t for path, t in self.served_at.items()}
 

@@ -109,7 +109,45 @@ def text_to_html(text: str, file_name: str, canonical_url: str | None = None) ->
     )
 
 
-class SeedServer:
+class BackgroundSite:
+    """Lifecycle shared by the local sites (:class:`SeedServer`, the load generator's
+    ``GeneratedSite``): a ``ThreadingHTTPServer`` in ``self._httpd`` served by a daemon thread
+    in ``self._thread``; subclasses bind and start them in ``start()`` and set ``base_url``."""
+
+    base_url: str | None = None
+    _httpd: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> str:  # pragma: no cover - every subclass defines it
+        """Bind, start serving and return the base URL."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (idempotent)."""
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _require_started(self) -> str:
+        """The base URL; RuntimeError when the site is not started."""
+        if self.base_url is None:
+            raise RuntimeError(f"{type(self).__name__} is not started: call start() first")
+        return self.base_url
+
+
+class SeedServer(BackgroundSite):
     """Serve the sample site (and optionally a folder of the user's texts) on 127.0.0.1.
 
     ``root``: folder with ``feeds/*.xml`` and the article pages; ``extra_articles_dir``: a
@@ -152,30 +190,6 @@ class SeedServer:
         self._thread.start()
         log.info("seed_server_started", base_url=self.base_url, root=str(self.root),
                  extra=str(self.extra_dir) if self.extra_dir else None)
-        return self.base_url
-
-    def stop(self) -> None:
-        """Stop serving and close the socket (idempotent)."""
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-        self._thread = None
-
-    def __enter__(self) -> "SeedServer":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    # --- content ------------------------------------------------------------------------
-    def _require_started(self) -> str:
-        if self.base_url is None:
-            raise RuntimeError("SeedServer is not started: call start() first")
         return self.base_url
 
     def extra_files(self) -> list[Path]:
