@@ -32,7 +32,18 @@ class ServiceError(WirewatchError):
     reason = "service"
 
 
-class FetchError(WirewatchError):
+class RemoteError(WirewatchError):
+    """A failure where the other side may have answered: ``status`` is its HTTP status (or SMTP
+    reply code), ``retry_after_s`` the seconds it asked us to wait (``Retry-After``), else None."""
+
+    def __init__(self, message: str = "", *, reason: str | None = None, transient: bool | None = None,
+                 status: int | None = None, retry_after_s: float | None = None):
+        super().__init__(message, reason=reason, transient=transient)
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class FetchError(RemoteError):
     """An HTTP fetch failed. Reasons: blocked, timeout, too_large, not_html, http_error,
     redirect_loop, bad_encoding, connect_error, decompression_bomb, gone."""
 
@@ -40,11 +51,7 @@ class FetchError(WirewatchError):
 
     def __init__(self, message: str = "", *, reason: str | None = None, transient: bool | None = None,
                  status: int | None = None, retry_after_s: float | None = None, url: str | None = None):
-        super().__init__(message, reason=reason, transient=transient)
-        #: HTTP status when the server answered (``http_error``, ``gone``, ``rate_limited``).
-        self.status = status
-        #: Seconds the server asked us to wait (``Retry-After`` on 429/503), or None.
-        self.retry_after_s = retry_after_s
+        super().__init__(message, reason=reason, transient=transient, status=status, retry_after_s=retry_after_s)
         #: The URL that failed (after redirects when known).
         self.url = url
 
@@ -73,20 +80,12 @@ class InvalidQueryError(EngineError):
     reason = "invalid_query"
 
 
-class NotifyError(WirewatchError):
+class NotifyError(RemoteError):
     """A notification could not be delivered. Reasons: invalid_channel, connect_error, timeout,
     http_5xx, http_429, http_4xx, http_redirect, smtp_transient, smtp_error, smtp_auth,
     starttls_unsupported, secret_unavailable. ``transient`` says whether a retry may help."""
 
     reason = "notify_error"
-
-    def __init__(self, message: str = "", *, reason: str | None = None, transient: bool | None = None,
-                 status: int | None = None, retry_after_s: float | None = None):
-        super().__init__(message, reason=reason, transient=transient)
-        #: HTTP status or SMTP reply code when the other side answered.
-        self.status = status
-        #: Seconds the endpoint asked us to wait (``Retry-After``), or None.
-        self.retry_after_s = retry_after_s
 
 
 class DedupeError(WirewatchError):

@@ -103,38 +103,34 @@ class _Channel(BaseModel):
         return self.type  # type: ignore[attr-defined]
 
 
-class WebhookChannel(_Channel):
+class _UrlChannel(_Channel):
+    """A channel that POSTs to an http(s) URL; logs show only the URL's scheme and host."""
+
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        return _check_http_url(v)
+
+    def target(self) -> str:
+        return redact_url(self.url)
+
+
+class WebhookChannel(_UrlChannel):
     """A JSON POST to ``url``, signed with HMAC-SHA256 (``secret`` or ``settings.webhook_secret``)."""
 
     type: Literal["webhook"]
-    url: str
     secret: SecretStr | None = Field(None, description="HMAC key of this channel; default settings.webhook_secret.")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
     timeout_s: float | None = Field(None, gt=0, description="Request timeout; default settings.notify_timeout_s.")
 
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        return _check_http_url(v)
 
-    def target(self) -> str:
-        return redact_url(self.url)
-
-
-class SlackChannel(_Channel):
+class SlackChannel(_UrlChannel):
     """A Slack-compatible incoming webhook (the URL itself is the secret)."""
 
     type: Literal["slack"]
-    url: str
     timeout_s: float | None = Field(None, gt=0)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        return _check_http_url(v)
-
-    def target(self) -> str:
-        return redact_url(self.url)
 
 
 class EmailChannel(_Channel):
