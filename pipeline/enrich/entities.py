@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from pipeline.enrich.nlp import doc_text
+from pipeline.enrich.nlp import doc_ents, doc_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Span, Token
@@ -694,7 +694,7 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
                        is_common=None) -> tuple[list[Mention], list[Mention]]:
     """Persons from NER and from cues; returns (persons, organizations mislabelled as persons)."""
     spans: list[tuple[int, int, str]] = []  # token start, end, source label
-    for ent in doc.ents:
+    for ent in doc_ents(doc):
         label = ent.label_
         if label == "PERSON":
             # a place or building named after a person: "Queen Elizabeth Central Hospital"
@@ -911,7 +911,7 @@ def _extra_mentions(doc: "Doc", mentions: Sequence[Mention], taken: set[int],
     if not keys:
         return []
     ent_of: dict[int, "Span"] = {}
-    for ent in doc.ents:
+    for ent in doc_ents(doc):
         for i in range(ent.start, ent.end):
             ent_of[i] = ent
     out = []
@@ -1173,7 +1173,7 @@ def _institution_facility(ent: "Span") -> bool:
 def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spans: Sequence[tuple[int, int]],
                     person_keys: set[str], norp: frozenset[str], is_common=None) -> list[Mention]:
     out = []
-    for ent in doc.ents:
+    for ent in doc_ents(doc):
         if ent.label_ != "ORG" and not (ent.label_ == "FAC" and _institution_facility(ent)):
             continue
         end = ent.end
@@ -1413,7 +1413,7 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     [str]}`` in order of first mention. Never raises on odd input; an empty doc gives empty lists.
     """
     loc = [(int(s), int(e)) for s, e in location_spans]
-    norp = frozenset(fold(e.text) for e in doc.ents if e.label_ == "NORP")
+    norp = frozenset(fold(e.text) for e in doc_ents(doc) if e.label_ == "NORP")
     pcands, orgs_from_persons = _person_candidates(doc, loc, norp, is_common_word)
     pcands = [m for m in pcands if not any(o.start < m.end and m.start < o.end for o in orgs_from_persons)]
     # a short form of an organization NER tagged as a person elsewhere ("Kessler" beside
@@ -1521,7 +1521,7 @@ def person_like_locations(doc: "Doc", locations: Sequence[dict]) -> set[int]:
     """
     all_spans = sorted((int(s), int(e)) for loc in locations for s, e in loc.get("spans", []))
     keys = set()
-    for ent in doc.ents:
+    for ent in doc_ents(doc):
         if ent.label_ != "PERSON" or _overlaps(ent.start_char, ent.end_char, all_spans):
             continue
         k = _key_tokens(_strip_possessive(ent.text))

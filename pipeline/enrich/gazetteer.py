@@ -38,6 +38,7 @@ import threading
 import unicodedata
 from array import array
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pipeline.logs import get_logger
@@ -238,11 +239,13 @@ _SHORT_ALIAS_OK = frozenset({"NYC", "LA", "DC", "D.C."})
 _SPACE_RE = re.compile(r"[^0-9a-z]+")
 
 
+@lru_cache(maxsize=65536)
 def normalize(text: str) -> str:
     """Fold ``text`` into an index key: accents stripped, lower case, punctuation removed.
 
     "U.S." -> "us"; "Tecún Umán" -> "tecun uman"; "St. John's" -> "st johns";
     "Guinea-Bissau" -> "guinea bissau". Apostrophes and dots are dropped (not spaced).
+    Memoised (a pure function; the geoparser folds the same names many times per article).
     """
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -296,6 +299,11 @@ class Place:
         return (self.feature, self.country_code, self.admin1_code, self.geonames_id, self.name)
 
 
+#: Distinct normalised names whose entries :meth:`Gazetteer.lookup` keeps built (least recently
+#: used beyond that); a few thousand cover a day of news.
+LOOKUP_CACHE_SIZE = 16384
+
+
 class Gazetteer:
     """The in-memory index. Build with :func:`get_gazetteer`; read with :meth:`lookup`.
 
@@ -320,6 +328,9 @@ class Gazetteer:
         self._demonym_cc: dict[str, str] = data.get("demonym_cc", {})
         self.max_tokens: int = data["max_tokens"]
         self._capitals: frozenset[int] = data["capitals"]
+        # Entries per normalised key, built once (Place is immutable): the geoparser looks up the
+        # same names many times per article, and building Place objects was most of its cost.
+        self._entries = lru_cache(maxsize=LOOKUP_CACHE_SIZE)(self._entries_uncached)
 
     FEATURES = (FEATURE_COUNTRY, FEATURE_ADMIN1, FEATURE_CITY, FEATURE_CONTINENT, FEATURE_REGION,
                 FEATURE_ADMIN2, FEATURE_PHYSICAL)
@@ -349,12 +360,16 @@ class Gazetteer:
         """All entries called ``name`` (any spelling GeoNames knows), as (place, quality) pairs.
 
         Quality is 0 (primary name), 1 (alternate) or 2 (derived alias). Unknown names give [].
+        A new list on every call; its ``Place`` objects are shared (they are immutable).
         """
-        hit = self._index.get(normalize(name))
+        return list(self._entries(normalize(name)))
+
+    def _entries_uncached(self, key: str) -> tuple[tuple[Place, int], ...]:
+        hit = self._index.get(key)
         if hit is None:
-            return []
+            return ()
         codes = (hit,) if isinstance(hit, int) else hit
-        return [(self.place(c >> 2), c & 3) for c in codes]
+        return tuple((self.place(c >> 2), c & 3) for c in codes)
 
     def state_abbreviation(self, text: str) -> Place | None:
         """The US state an AP abbreviation names ("Fla." -> Florida), or None. Exact form only,

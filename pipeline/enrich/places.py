@@ -58,6 +58,7 @@ from pipeline.enrich.gazetteer import (
     normalize,
     qualified_short_form,
 )
+from pipeline.enrich.nlp import doc_ents, doc_text
 
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 WEAK_LABELS = frozenset({"PERSON", "ORG"})
@@ -252,7 +253,7 @@ def _admin_cue(doc, i: int, j: int) -> bool:
 
 def _dateline_end(doc) -> int:
     """Character offset where a leading dateline ("MACON, Ga. —", "PERTH —") ends, or 0."""
-    head = doc.text[:80]
+    head = doc_text(doc)[:80]
     for dash in (" — ", " – ", " -- ", " - ", "—"):
         pos = head.find(dash)
         if pos > 0 and "(" in head[:pos]:
@@ -277,7 +278,8 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
     mentions: list[_Mention] = []
     covered = [False] * len(doc)
     person_tokens = set() if person_tokens is None else person_tokens
-    for ent in doc.ents:
+    ents = doc_ents(doc)
+    for ent in ents:
         if ent.label_ == "PERSON" and len(ent) > 1:
             person_tokens.update(t.lower_ for t in ent)
 
@@ -321,7 +323,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
                                  qualifier=_qualifier(doc, j, gaz), admin_cue=_admin_cue(doc, i, j),
                                  definite=i > 0 and doc[i - 1].lower_ == "the",
                                  after_name=i > 0 and doc[i - 1].pos_ == "PROPN" and doc[i - 1].is_title
-                                 and not doc[i - 1].is_sent_start and ent_of[i - 1] is None,
+                                 and not doc[i - 1].is_sent_start and not in_ent[i - 1],
                                  candidates=cands))
         for k in range(i, j):
             covered[k] = True
@@ -351,18 +353,23 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             if not hit:
                 i += 1
 
-    ent_of = [None] * len(doc)
-    for ent in doc.ents:
+    # Whether each token lies inside any entity. (Until the entities were cached per Doc,
+    # ``extend`` compared the entity of a token with the entity being widened by identity, but the
+    # two came from separate ``doc.ents`` evaluations, i.e. distinct Span objects, so "another
+    # entity" meant "any entity" and "the same entity" never held; the tests below keep exactly
+    # that behaviour.)
+    in_ent = [False] * len(doc)
+    for ent in ents:
         for k in range(ent.start, ent.end):
-            ent_of[k] = ent
+            in_ent[k] = True
 
-    def extend(i: int, j: int, ent) -> tuple[int, int]:
+    def extend(i: int, j: int) -> tuple[int, int]:
         """Widen a NER place to a longer gazetteer name: "Western" + "Australia", "Kano" + "State",
         "Frankfurt" + "an der Oder", "Jasper" + "National Park"."""
         best = (i, j)
         for n in (1, 2):  # to the left
             a = i - n
-            if a < 0 or covered[a] or any(ent_of[k] is not None and ent_of[k] is not ent for k in range(a, i)):
+            if a < 0 or covered[a] or any(in_ent[k] for k in range(a, i)):
                 break
             if not all(_is_name_token(t) or t.text[:1].isupper() for t in doc[a:i]):
                 break
@@ -376,31 +383,31 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             if not tail[-1].text[:1].isupper() and tail[-1].text != ")":
                 continue
             if not all(t.lower_ in CONNECTORS or t.lower_ in EXTEND_WORDS or t.text in "()" or
-                       (ent_of[t.i] is not None and ent_of[t.i] is not ent and t.text[:1].isupper()) or
-                       (ent_of[t.i] is ent) or (ent_of[t.i] is None and _is_name_token(t) and n > 1)
+                       (in_ent[t.i] and t.text[:1].isupper()) or
+                       (not in_ent[t.i] and _is_name_token(t) and n > 1)
                        for t in tail):
                 continue
             if gaz.lookup(doc[best[0]:b].text):
                 best = (best[0], b)
         return best
 
-    for ent in doc.ents:
+    for ent in ents:
         if ent.label_ in PLACE_LABELS:
             rng = _trim(ent)
             if rng is None:
                 continue
-            i, j = extend(*rng, ent)
+            i, j = extend(*rng)
             if not add(i, j, "ner") and doc[j - 1].lower_ not in FEATURE_TAIL_WORDS:
                 scan(i, j, "ner", inner=True)
-    for ent in doc.ents:
+    for ent in ents:
         if ent.label_ in MISLABELS and not gaz.is_demonym(ent.text):
             rng = _trim(ent)  # "Belgorod" tagged as a nationality, "Manchester" as a date
             if rng is None or any(covered[k] for k in range(*rng)):
                 continue
             toks = doc[rng[0]:rng[1]]
             if all((t.pos_ == "PROPN" and t.lower_ not in _CALENDAR_WORDS) or t.lower_ in CONNECTORS for t in toks):
-                add(*extend(*rng, ent), "mislabel")
-    for ent in doc.ents:
+                add(*extend(*rng), "mislabel")
+    for ent in ents:
         if ent.label_ in WEAK_LABELS:
             rng = _trim(ent)
             if rng is None:
@@ -410,7 +417,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             if len(doc[i:j]) == 1 and text.lower() in person_tokens:
                 continue  # a surname of a person the article names ("Fuentes")
             if not any(covered[k] for k in range(i, j)):
-                i, j = extend(i, j, ent)
+                i, j = extend(i, j)
                 if not add(i, j, "weak"):
                     # "Chihuahua, María Eugenia Campos" tagged as one name: try the part before the comma
                     comma = next((k for k in range(i, j) if doc[k].text == ","), None)
@@ -775,7 +782,7 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
     """
     gaz = get_gazetteer()
     person_tokens: set[str] = set()
-    demonym_countries = {cc for ent in doc.ents if ent.label_ == "NORP"
+    demonym_countries = {cc for ent in doc_ents(doc) if ent.label_ == "NORP"
                          for cc in [gaz.demonym_country(ent.text)] if cc}
     mentions = _resolve(_collect(doc, gaz, person_tokens), gaz, person_tokens, demonym_countries)
     far: list[_Mention] = []
