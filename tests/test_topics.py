@@ -150,3 +150,34 @@ def test_requires_and_dominance_are_validated(tmp_path):
                   "    requires: [kitten*]\n    terms:\n      cat*: 2\n")
     assert classify_topics("", "The cat sat on the cats' mat.", Settings(topics_file=ok)) == []
     assert classify_topics("", "The cat and her kittens sat on the mat.", Settings(topics_file=ok)) == ["cats"]
+
+
+def test_cue_counts_and_word_filter_agree_with_findall_on_odd_text():
+    """score_topics tries an anchored cue only where its literal occurs and skips a whole-word cue
+    whose literal is not a word of the text; both must give exactly what the cue's regular
+    expression finds, also beside characters whose case rules are odd (Turkish dotted/dotless i,
+    the long s, the Kelvin sign) and in texts holding them."""
+    from pipeline.enrich.topics import _count, _text_words
+
+    tax = load_taxonomy(DEFAULT_TOPICS_FILE)
+    texts = [
+        "Migrants crossed at the border; that state's MIGRANT caravan -- by sea, by SEA, by-sea.",
+        "The ſtrike at the porT of entry: \u212aILLED, \u0130ran, d\u0131sease, MİGRANTS, \u00e9lection.",
+        "Rescue at sea\u2014the journey, the Journey, THE JOURNEY; cease-fire, ceasefire, CEASE-FIRE!",
+        "strike strike strike strike strike; Strikes; strik; striker; re-election; RE-ELECTION",
+        "",
+    ]
+    assert any(c.anchored and not c.case_sensitive for t in tax.topics for c in t.cues)
+    assert any(c.whole_word for t in tax.topics for c in t.cues)
+    for text in texts:
+        lower = text.lower()
+        words = _text_words(text, lower)
+        assert (words is None) == any(ch in text for ch in "\u0130\u0131\u017f")
+        for t in tax.topics:
+            for cue in t.cues:
+                expected = len(cue.pattern.findall(text))
+                for cap in (0, 1, 3, 100):
+                    got = _count(cue, text, lower if words is not None else None, cap)
+                    assert min(got, cap) == min(expected, cap) and bool(got) == bool(expected), (cue.text, text, cap)
+                if cue.whole_word and words is not None and expected:
+                    assert cue.literal in words, (cue.text, text)

@@ -34,6 +34,13 @@ _DEFAULTS = {"title_weight": 1.5, "per_cue_cap": 3, "min_words": 150, "threshold
 #: Weight from which a cue counts as strong (see ``min_strong``).
 STRONG_WEIGHT = 2.0
 _WORD_RE = re.compile(r"\w+(?:['\u2019]\w+)*")
+_ASCII_WORD_RE = re.compile(r"[a-z0-9_]+")
+_RUN_RE = re.compile(r"\w+")
+#: The only characters whose lower case is not one character of the same word/non-word class, or
+#: that a case-insensitive pattern matches against an ASCII letter without lower-casing to it
+#: (checked over all of Unicode for Python's ``re`` and ``str.lower``; K, the Kelvin sign,
+#: lower-cases to "k" and needs no exception).
+_CASE_ODD = frozenset("\u0130\u0131\u017f")
 _GAP = r"(?:\W+\w+){0,3}"
 
 
@@ -48,6 +55,14 @@ class Cue:
     #: ``in`` test skips the regular expression for the many cues an article lacks.
     literal: str = ""
     case_sensitive: bool = False
+    #: True when every match starts with ``literal`` as a whole word (a case-insensitive cue whose
+    #: first word is plain ASCII letters/digits without ``*``): then the cue can only match a text
+    #: whose lower-case words include ``literal`` (see :func:`_text_words`).
+    whole_word: bool = False
+    #: True when every match starts with ``literal`` itself (case-sensitive cues) or with its
+    #: letters in either case (case-insensitive cues with an ASCII literal); :func:`_count` then
+    #: tries the pattern only where ``literal`` occurs.
+    anchored: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,8 +184,12 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
                 text = str(cue).strip()
                 sensitive = text.startswith("=")
                 first = text.lstrip("=").split()[0].rstrip("*") if text.lstrip("=").split() else ""
-                cues.append(Cue(text, compile_cue(text), float(weight),
-                                literal=first if sensitive else first.lower(), case_sensitive=sensitive))
+                literal = first if sensitive else first.lower()
+                whole = (not sensitive and not text.lstrip("=").split()[0].endswith("*")
+                         and _ASCII_WORD_RE.fullmatch(literal) is not None)
+                anchored = bool(literal) and text.lstrip("=").split()[0] != "..." and (sensitive or literal.isascii())
+                cues.append(Cue(text, compile_cue(text), float(weight), literal=literal,
+                                case_sensitive=sensitive, whole_word=whole, anchored=anchored))
             except (ValueError, re.error) as exc:
                 raise _fail(path, f"topic {name!r}: bad cue {cue!r} ({exc})") from exc
         required = spec.get("requires") or []
@@ -224,6 +243,51 @@ def get_taxonomy(path: Path | str | None = None) -> Taxonomy:
     return tax
 
 
+def _text_words(text: str, text_lower: str) -> frozenset[str] | None:
+    """The distinct ``\\w+`` runs of ``text_lower``, or None when ``text`` holds one of
+    :data:`_CASE_ODD`. A whole-word cue (:attr:`Cue.whole_word`) whose literal is not among them
+    cannot match ``text``: a match is the literal's letters in either case between non-word
+    characters, which lower-cases to the literal between non-word characters."""
+    if not _CASE_ODD.isdisjoint(text):
+        return None
+    return frozenset(_RUN_RE.findall(text_lower))
+
+
+def _count(cue: Cue, text: str, text_lower: str | None, cap: int) -> int:
+    """Matches of ``cue`` in ``text`` (as ``len(cue.pattern.findall(text))``), counting stopped
+    at ``max(cap, 1)``: callers only use ``min(count, cap)`` and whether it is zero.
+
+    An anchored cue (:attr:`Cue.anchored`) is tried only at the occurrences of its literal (in
+    ``text``, or in ``text_lower`` for a case-insensitive cue; ``text_lower`` is None when
+    ``text`` holds a :data:`_CASE_ODD` character, and then every position is tried): every match
+    starts at one, so taking the first match at or after the previous one's end gives
+    ``findall``'s matches, and skips the regular expression's attempt at every other position.
+    """
+    n = 0
+    stop = max(cap, 1)
+    pattern = cue.pattern
+    hay = text if cue.case_sensitive else text_lower
+    if not cue.anchored or hay is None:
+        for _ in pattern.finditer(text):
+            n += 1
+            if n >= stop:
+                break
+        return n
+    find, match, lit = hay.find, pattern.match, cue.literal
+    pos = 0
+    while n < stop:
+        p = find(lit, pos)
+        if p < 0:
+            break
+        m = match(text, p)
+        if m is None:
+            pos = p + 1
+            continue
+        n += 1
+        pos = max(m.end(), p + 1)
+    return n
+
+
 def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
     """Per-topic scores: ``{name: {"score": float, "distinct": int, "strong": int, "cues": [cue, ...],
     "side": bool, "assigned": bool}}`` (``side``: passed its own tests but was dropped as a side
@@ -232,6 +296,8 @@ def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
     body = body or ""
     words = len(_WORD_RE.findall(body))
     body_lower, title_lower = body.lower(), title.lower()
+    body_words, title_words = _text_words(body, body_lower), _text_words(title, title_lower)
+    body_folded = body_lower if body_words is not None else None
     out = {}
     for t in taxonomy.topics:
         norm = max(words, t.min_words) / 100.0
@@ -241,9 +307,12 @@ def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
         for cue in t.cues:
             if cue.case_sensitive:
                 in_body_text, in_title_text = cue.literal in body, cue.literal in title
+            elif cue.whole_word:
+                in_body_text = cue.literal in body_words if body_words is not None else cue.literal in body_lower
+                in_title_text = cue.literal in title_words if title_words is not None else cue.literal in title_lower
             else:
                 in_body_text, in_title_text = cue.literal in body_lower, cue.literal in title_lower
-            n = len(cue.pattern.findall(body)) if in_body_text else 0
+            n = _count(cue, body, body_folded, t.per_cue_cap) if in_body_text else 0
             in_title = in_title_text and cue.pattern.search(title) is not None
             if n:
                 body_sum += cue.weight * min(n, t.per_cue_cap)
