@@ -9,18 +9,23 @@ from workers.app import QUEUES
 
 
 def queue_depths(redis, settings) -> dict[str, int]:
-    """``{queue: waiting messages}`` plus ``"in_flight"`` (delivered, not yet acknowledged)."""
+    """``{queue: waiting messages}`` plus ``"in_flight"`` (delivered, not yet acknowledged) and
+    ``"index_pending"`` (documents gathering for the next index batch, :mod:`pipeline.pending`)."""
+    from pipeline.pending import PendingPool
+
     prefix = f"{settings.redis_key_prefix}:celery:"
     pipe = redis.pipeline()
     for q in QUEUES:
         pipe.llen(prefix + q)
     pipe.hlen(prefix + "unacked")
+    pipe.zcard(PendingPool(redis, settings, "index").key)
     values = pipe.execute()
-    out = dict(zip(QUEUES, values[:-1]))
-    out["in_flight"] = values[-1]
+    out = dict(zip(QUEUES, values[:-2]))
+    out["in_flight"] = values[-2]
+    out["index_pending"] = values[-1]
     return out
 
 
 def idle(redis, settings) -> bool:
-    """True when no message waits and none is in flight."""
+    """True when no message waits, none is in flight and no document waits for an index batch."""
     return not any(queue_depths(redis, settings).values())

@@ -21,18 +21,24 @@ LATENCY = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
 )
 
+BATCH_DOCS = Histogram(
+    "wirewatch_batch_documents", "Documents one batch task processed (index: one bulk and one percolate request)",
+    ["stage"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
 
-def stage_samples(metrics_dir: Path) -> Iterator:
-    """Every sample of ``wirewatch_stage_seconds`` (``_bucket``, ``_sum``, ``_count``) in the
-    Prometheus multiprocess files under ``metrics_dir``, one sub-folder per worker process
-    (the layout ``wirewatch worker`` writes). Benchmarks aggregate them after a run."""
+
+def stage_samples(metrics_dir: Path, name: str = "wirewatch_stage_seconds") -> Iterator:
+    """Every sample of the histogram ``name`` (``_bucket``, ``_sum``, ``_count``; default
+    ``wirewatch_stage_seconds``) in the Prometheus multiprocess files under ``metrics_dir``, one
+    sub-folder per worker process (the layout ``wirewatch worker`` writes). Benchmarks aggregate
+    them after a run."""
     from prometheus_client.multiprocess import MultiProcessCollector
 
     for d in sorted(p for p in Path(metrics_dir).glob("*") if p.is_dir()):
         reg = CollectorRegistry()
         MultiProcessCollector(reg, path=str(d))
         for fam in reg.collect():
-            if fam.name == "wirewatch_stage_seconds":
+            if fam.name == name:
                 yield from fam.samples
 
 

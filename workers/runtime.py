@@ -73,6 +73,14 @@ class Runtime:
         return PayloadStore(self.redis, self.settings)
 
 
+    @cached_property
+    def index_pool(self):
+        """Documents waiting for the index stage (:class:`pipeline.pending.PendingPool` ``index``)."""
+        from pipeline.pending import PendingPool
+
+        return PendingPool(self.redis, self.settings, "index")
+
+
 _runtime: Runtime | None = None
 
 

@@ -106,13 +106,19 @@ def _guarded(stage: str):
                         raise Reject(rej.reason, requeue=True) from None
                 log.error("task_dead_lettered", reason=reason, error=str(exc), attempts=self.request.retries + 1)
                 metrics.DEAD_LETTERS.labels(stage, reason).inc()
+                # A task may name what a replay must run instead of its own arguments (the
+                # index task: the ids it had claimed from the pending pool).
+                dl_args, dl_kwargs = getattr(self.request, "dead_letter_call", None) or (list(args), kwargs)
                 try:
                     rt.deadletters.add(
                         kind=f"task:{self.name}",
-                        payload={"task": self.name, "args": list(args), "kwargs": kwargs},
+                        payload={"task": self.name, "args": list(dl_args), "kwargs": dl_kwargs},
                         reason=reason, error=f"{type(exc).__name__}: {exc}", attempts=self.request.retries + 1,
                     )
                     rt.counters.incr("dead_lettered")
+                    cleanup = getattr(self.request, "after_dead_letter", None)
+                    if cleanup is not None:
+                        cleanup()
                 except Exception as dl_exc:  # noqa: BLE001 - Redis is gone: keep the message rather than drop it
                     log.warning("dead_letter_unwritten", reason=reason, error=str(dl_exc))
                     raise Reject(dl_exc, requeue=True) from None
@@ -226,7 +232,7 @@ def fetch_article(self, ref: dict) -> str | None:
             doc["enqueued_at"] = _now_ms()
             rt.store.put("doc", article.id, doc)
             rt.counters.incr("duplicates")
-            index_batch.delay([article.id])
+            _hand_to_index(rt, article.id)
         else:
             enrich_article.delay(article.id, result.to_dict())
         return article.id
@@ -256,23 +262,58 @@ def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
         doc["enqueued_at"] = _now_ms()  # hand-off to index: alert latency is measured from here
         rt.store.put("doc", article_id, doc)
         rt.counters.incr("enriched")
-        index_batch.delay([article_id])
+        _hand_to_index(rt, article_id)
         return article_id
     finally:
         structlog.contextvars.unbind_contextvars("article_id")
 
 
+def _hand_to_index(rt, doc_id: str) -> None:
+    """Put a stored document into the index stage's pending pool, then send its index task
+    (in that order: the message must find the id waiting; see :mod:`pipeline.pending`)."""
+    rt.index_pool.add([doc_id])
+    index_batch.delay([doc_id], pooled=True)
+
+
 @app.task(name="wirewatch.index_batch", bind=True)
 @_guarded("index")
-def index_batch(self, doc_ids: list[str]) -> int:
+def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
     """Bulk-index stored documents (``_id`` = document id) and hand the indexed ids to alerts.
 
+    ``pooled=True`` (what enrich and fetch send): ``doc_ids`` are in the index stage's pending
+    pool; the task lets documents gather for ``settings.index_linger_s`` and indexes its own ids
+    with the others waiting (at most ``settings.index_batch_max``) in one bulk request, or does
+    nothing when an earlier task already took its ids (:mod:`pipeline.pending`). A redelivered
+    or retried message processes the same claim again. ``pooled=False`` (replays, older
+    messages) indexes exactly ``doc_ids``.
+
     Items that fail transiently are retried as a smaller batch; permanent item failures are
-    dead-lettered with the engine's reason.
+    dead-lettered with the engine's reason. A task that is dead-lettered as a whole records the
+    ids it had claimed, as an unpooled call, so a replay indexes them.
     """
+    rt = runtime()
+    if pooled:
+        pool, task_id, limit = rt.index_pool, self.request.id, rt.settings.index_batch_max
+        claim = pool.claimed(task_id)
+        if claim is None:
+            if not pool.wait(doc_ids, linger_s=rt.settings.index_linger_s, limit=limit):
+                return 0
+            claim = pool.claim(task_id, doc_ids, limit)
+            if not claim:  # an earlier task took them between the wait and the claim
+                return 0
+        self.request.dead_letter_call = ([claim], {})
+        self.request.after_dead_letter = lambda: pool.release(task_id)
+        indexed = _index_ids(rt, claim)
+        pool.release(task_id)
+        return indexed
+    return _index_ids(rt, doc_ids)
+
+
+def _index_ids(rt, doc_ids: list[str]) -> int:
+    """Index the stored documents ``doc_ids``, dead-letter the missing and refused ones, hand
+    the indexed ids to alerts; returns how many were indexed."""
     from pipeline.index import index_batch as index
 
-    rt = runtime()
     docs = rt.store.get_many("doc", doc_ids)
     missing = [i for i in doc_ids if i not in docs]
     for i in missing:
@@ -285,6 +326,7 @@ def index_batch(self, doc_ids: list[str]) -> int:
         rt.deadletters.add(kind="doc", payload={"id": doc_id}, reason=reason, error="index item failed")
         rt.counters.error("index", reason)
     rt.counters.incr("indexed", len(result.indexed))
+    metrics.BATCH_DOCS.labels("index").observe(len(docs))
     if result.indexed:
         match_alerts.delay(list(result.indexed))
     return len(result.indexed)

@@ -16,7 +16,9 @@ Figures (JSON keys):
   (the fetch, recorded by the site) to its ``indexed_at`` stamp; ``alert_latency_s`` the same
   to the alert event's ``matched_at`` for articles that alerted;
 - ``stages``: per stage, tasks, mean and total seconds from the workers' Prometheus histogram
-  ``wirewatch_stage_seconds`` (multiprocess files), and ``enrich_ms`` p50 from the documents;
+  ``wirewatch_stage_seconds`` (multiprocess files), ``enrich_ms`` p50 from the documents, and
+  for batch stages ``batches`` and ``docs_per_batch`` (``wirewatch_batch_documents``; index
+  tasks whose documents an earlier task already took are not batches);
 - ``peak_rss_mb``: per worker, the peak resident memory of its main process and of each pool
   process, sampled from /proc every :data:`SAMPLE_S` seconds;
 - ``enrich_rss_flat``: mean enrich pool RSS in the first vs the last quarter of the samples,
@@ -142,6 +144,23 @@ def stage_seconds(metrics_dir: Path) -> dict[str, dict[str, float]]:
             counts[stage] = counts.get(stage, 0.0) + s.value
     return {st: {"tasks": int(counts.get(st, 0)), "mean_s": round(sums[st] / counts[st], 4) if counts.get(st) else None,
                  "total_s": round(sums[st], 2)} for st in sorted(sums)}
+
+
+def batch_sizes(metrics_dir: Path) -> dict[str, dict[str, float]]:
+    """Per stage ``{"batches", "docs_per_batch"}`` (count and mean) from the
+    ``wirewatch_batch_documents`` histogram in the workers' multiprocess files."""
+    from workers.metrics import stage_samples
+
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for s in stage_samples(metrics_dir, "wirewatch_batch_documents"):
+        stage = s.labels.get("stage")
+        if s.name.endswith("_sum"):
+            sums[stage] = sums.get(stage, 0.0) + s.value
+        elif s.name.endswith("_count"):
+            counts[stage] = counts.get(stage, 0.0) + s.value
+    return {st: {"batches": int(counts[st]), "docs_per_batch": round(sums.get(st, 0.0) / counts[st], 1)}
+            for st in sorted(counts) if counts[st]}
 
 
 def _iso_ts(value: str | None) -> float | None:
@@ -285,6 +304,8 @@ def _collect(rig: Rig, site: GeneratedSite, t0: float, t_indexed: float, sampler
                  if a.get("article_id") in served and _iso_ts(a.get("matched_at"))]
     enrich_ms = [d["enrich_ms"] for d in docs if d.get("enrich_ms") is not None]
     stages = stage_seconds(Path(rig.settings.state_dir) / "metrics")
+    for stage, sizes in batch_sizes(Path(rig.settings.state_dir) / "metrics").items():
+        stages.setdefault(stage, {}).update(sizes)
     if enrich_ms:
         stages.setdefault("enrich", {})["enrich_ms_p50"] = round(percentile(enrich_ms, 0.5), 1)  # type: ignore[arg-type]
     r2 = lambda v: None if v is None else round(v, 2)  # noqa: E731
@@ -348,7 +369,7 @@ def register(bench_app: typer.Typer) -> None:
                     + [{"what": "per article", "cpu_s": result["cpu_s_per_article"]},
                        {"what": f"ceiling on {result['cores']} cores, articles/s", "cpu_s": result["ceiling_per_s"]}],
                     ["what", "cpu_s"], title=f"CPU seconds (load average {result['load_avg_1m']})")
-        print_table([{"stage": k, **v} for k, v in result["stages"].items()], ["stage", "tasks", "mean_s", "total_s", "enrich_ms_p50"],
+        print_table([{"stage": k, **v} for k, v in result["stages"].items()], ["stage", "tasks", "mean_s", "total_s", "enrich_ms_p50", "batches", "docs_per_batch"],
                     title="seconds per stage (Prometheus wirewatch_stage_seconds)")
         print_table([{"worker": k, **v} for k, v in result["peak_rss_mb"].items()], ["worker", "main", "pool", "total"],
                     title="peak RSS, MiB")
