@@ -37,6 +37,19 @@ def test_normalize_text_folds_case_punctuation_quotes_and_unicode_forms():
     assert normalize_text("Ciudad Juárez, 4,300 people") == "ciudad juárez 4 300 people"
 
 
+def test_normalize_text_maps_every_listed_character_wherever_it_stands():
+    # each quote variant becomes a straight quote, each invisible character disappears, also
+    # when repeated or next to another one (normalization replaces per character present)
+    for ch in "\u2018\u2019\u201a\u201b\u2032":
+        assert normalize_text(f"it{ch}s {ch}{ch}x") == "it's x"
+    for ch in "\u201c\u201d\u201e\u201f\u2033":
+        assert normalize_text(f"{ch}quoted{ch} words") == "quoted words"
+    for ch in "\u00ad\u200b\u200c\u200d\u2060\ufeff":
+        assert normalize_text(f"soft{ch}{ch}hyphen{ch}\u2019s") == "softhyphen's"
+    long = "Word " * 50_000  # beyond the cache's size limit: same result uncached
+    assert normalize_text(long) == " ".join(["word"] * 50_000)
+
+
 def test_content_hash_is_sha256_of_normalized_text():
     assert content_hash("") == hashlib.sha256(b"").hexdigest()
     assert content_hash("Hello,   World!") == hashlib.sha256(b"hello world").hexdigest()
@@ -60,6 +73,24 @@ def test_minhash_estimates_jaccard():
     est = minhash_of(a, 256).jaccard(minhash_of(b, 256))
     assert abs(est - true_j) < 0.15
     assert minhash_of(a, 128).jaccard(minhash_of(a, 128)) == 1.0
+
+
+def test_minhash_of_equals_datasketch_minhash_in_any_order_and_after_other_calls():
+    import numpy as np
+    from datasketch import MinHash
+
+    from pipeline.dedupe import MINHASH_SEED
+
+    a = shingles(LONG, 5)
+    for num_perm in (64, 128):
+        direct = MinHash(num_perm=num_perm, seed=MINHASH_SEED)
+        for s in sorted(a, reverse=True):
+            direct.update(s.encode("utf-8"))
+        first = minhash_of(a, num_perm)
+        minhash_of(shingles("A different text about other things entirely, five words", 5), num_perm)
+        assert np.array_equal(first.hashvalues, direct.hashvalues)
+        assert np.array_equal(minhash_of(a, num_perm).hashvalues, direct.hashvalues)
+    assert minhash_of(set(), 128).is_empty()
 
 
 def test_result_to_dict_is_the_contract():
