@@ -450,11 +450,15 @@ def looks_binary(text: str) -> bool:
     return _is_binary(text)
 
 
+#: Control characters other than tab, line feed, form feed and carriage return, and U+FFFD.
+_BINARY_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffd]")
+
+
 def _is_binary(text: str) -> bool:
     if not text:
         return False
     sample = text[:20000]
-    controls = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd")
+    controls = len(_BINARY_CHARS.findall(sample))
     return controls / len(sample) > 0.02
 
 
@@ -511,6 +515,8 @@ def decode_html(resp: HttpResponse | bytes, content_type: str | None = None) -> 
 
     for enc in candidates:
         if utf8_text is not None and _single_byte(enc) and not body.isascii():
+            return _checked(utf8_text, url)
+        if enc == "utf-8" and utf8_text is not None:
             return _checked(utf8_text, url)
         try:
             return _checked(body.decode(enc), url)

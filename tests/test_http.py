@@ -264,6 +264,16 @@ def test_binary_is_bad_encoding():
     assert e.value.reason == "bad_encoding"
 
 
+def test_looks_binary_counts_controls_and_replacement_characters_over_two_percent():
+    from pipeline.http import looks_binary
+
+    assert not looks_binary("") and not looks_binary("plain text\twith\nbreaks\r\n\f" * 10)
+    assert not looks_binary("a" * 98 + "\x00\ufffd")  # exactly 2%
+    assert looks_binary("a" * 97 + "\x00\x1f\ufffd")  # 3%
+    assert looks_binary("a" * 97 + "\x0b\x0e\x08")
+    assert not looks_binary("a" * 97 + "\x7f\x85\u2028")  # DEL and C1 controls are not counted
+
+
 def test_bom_that_lies_is_bad_encoding():
     with pytest.raises(FetchError) as e:
         decode_html(codecs.BOM_UTF8 + b"\xff\xfe\xfa bad")
