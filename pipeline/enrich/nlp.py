@@ -139,3 +139,16 @@ def doc_ents(doc) -> tuple:
         cached = tuple(doc.ents)
         doc.user_data["_wirewatch_ents"] = cached
     return cached
+
+
+def doc_tokens(doc) -> list:
+    """The ``Token`` objects of ``doc`` as a list, built once per ``Doc`` (in ``doc.user_data``).
+
+    ``doc[i]`` makes a new ``Token`` on every access; the geoparser's scans index the same
+    tokens thousands of times per article.
+    """
+    cached = doc.user_data.get("_wirewatch_tokens")
+    if cached is None:
+        cached = list(doc)
+        doc.user_data["_wirewatch_tokens"] = cached
+    return cached

@@ -58,7 +58,7 @@ from pipeline.enrich.gazetteer import (
     normalize,
     qualified_short_form,
 )
-from pipeline.enrich.nlp import doc_ents, doc_text
+from pipeline.enrich.nlp import doc_ents, doc_text, doc_tokens
 
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 WEAK_LABELS = frozenset({"PERSON", "ORG"})
@@ -284,26 +284,35 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             person_tokens.update(t.lower_ for t in ent)
 
     dateline = _dateline_end(doc)
+    # Token attributes the scans below read many times, fetched once.
+    toks = doc_tokens(doc)
+    texts = [t.text for t in toks]
+    lower = [t.lower_ for t in toks]
+    name_tok = [_is_name_token(t) for t in toks]
+    full_text = doc_text(doc)
+
+    def span_text(i: int, j: int) -> str:
+        """``doc[i:j].text`` (tokens i..j-1 as the text writes them, without trailing space)."""
+        return full_text[toks[i].idx:toks[j - 1].idx + len(texts[j - 1])]
 
     def add(i: int, j: int, source: str, inner: bool = False) -> bool:
-        span = doc[i:j]
-        text = span.text
+        text = span_text(i, j)
         if not text[:1].isupper() or gaz.is_demonym(text):
             return False
-        if j - i == 1 and span[0].lower_ in GENERIC_WORDS:
+        if j - i == 1 and lower[i] in GENERIC_WORDS:
             return False
-        if i > 0 and doc[i - 1].lower_ in STORM_WORDS:
+        if i > 0 and lower[i - 1] in STORM_WORDS:
             return False  # "Hurricane Delia"
-        if i >= 2 and doc[i - 1].text in _NAME_JOINERS and doc[i - 2].text[:1].isupper():
+        if i >= 2 and texts[i - 1] in _NAME_JOINERS and texts[i - 2][:1].isupper():
             return False  # "Salud del Valle", "Banco de México": the tail of a longer (non-place) name
         t = j
-        while t < len(doc) and t < j + 3 and doc[t].text[:1].isupper():
-            if doc[t].lower_ in FEATURE_TAIL_WORDS or doc[t].lower_ == "creek":
+        while t < len(doc) and t < j + 3 and texts[t][:1].isupper():
+            if lower[t] in FEATURE_TAIL_WORDS or lower[t] == "creek":
                 return False  # "San Felipe Creek", "Rio Grande Valley": a feature named after a place
             t += 1
         abbr = gaz.state_abbreviation(text)
         if abbr is not None:
-            if text in AMBIGUOUS_ABBREVIATIONS and not (i >= 2 and doc[i - 1].text == "," and doc[i - 2].text[:1].isupper()):
+            if text in AMBIGUOUS_ABBREVIATIONS and not (i >= 2 and texts[i - 1] == "," and texts[i - 2][:1].isupper()):
                 return False
             cands = [(abbr, 0)]
         elif normalize(text) in TITLE_WORDS or (text.endswith(".") and len(text) <= 5):
@@ -318,12 +327,13 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
         # An upper-case abbreviation must be written in upper case ("US", not "us").
         if len(text) <= 4 and not (text.isupper() or text.replace(".", "").isupper() or text.istitle()):
             return False
-        mentions.append(_Mention(span.start_char, span.end_char, text, source, i=i, j=j,
-                                 cue=_has_cue(doc, i, j) or span.end_char <= dateline,
+        start_char, end_char = toks[i].idx, toks[i].idx + len(text)
+        mentions.append(_Mention(start_char, end_char, text, source, i=i, j=j,
+                                 cue=_has_cue(doc, i, j) or end_char <= dateline,
                                  qualifier=_qualifier(doc, j, gaz), admin_cue=_admin_cue(doc, i, j),
-                                 definite=i > 0 and doc[i - 1].lower_ == "the",
-                                 after_name=i > 0 and doc[i - 1].pos_ == "PROPN" and doc[i - 1].is_title
-                                 and not doc[i - 1].is_sent_start and not in_ent[i - 1],
+                                 definite=i > 0 and lower[i - 1] == "the",
+                                 after_name=i > 0 and toks[i - 1].pos_ == "PROPN" and toks[i - 1].is_title
+                                 and not toks[i - 1].is_sent_start and not in_ent[i - 1],
                                  candidates=cands))
         for k in range(i, j):
             covered[k] = True
@@ -333,16 +343,15 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
         """Longest-first gazetteer matches inside tokens [i0, j0)."""
         i = i0
         while i < j0:
-            if not _is_name_token(doc[i]) or covered[i]:
+            if not name_tok[i] or covered[i]:
                 i += 1
                 continue
             hit = False
             for n in range(min(MAX_NGRAM, j0 - i, gaz.max_tokens), 0, -1):
                 j = i + n
-                last = doc[j - 1]
-                if not _is_name_token(last):
+                if not name_tok[j - 1]:
                     continue
-                if any(not _is_name_token(t) and t.lower_ not in CONNECTORS for t in doc[i:j]):
+                if any(not name_tok[k] and lower[k] not in CONNECTORS for k in range(i, j)):
                     continue
                 if any(covered[k] for k in range(i, j)):
                     continue
@@ -371,23 +380,22 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             a = i - n
             if a < 0 or covered[a] or any(in_ent[k] for k in range(a, i)):
                 break
-            if not all(_is_name_token(t) or t.text[:1].isupper() for t in doc[a:i]):
+            if not all(name_tok[k] or texts[k][:1].isupper() for k in range(a, i)):
                 break
-            if gaz.lookup(doc[a:j].text):
+            if gaz.lookup(span_text(a, j)):
                 best = (a, best[1])
         for n in (1, 2, 3):  # to the right
             b = j + n
             if b > len(doc):
                 break
-            tail = doc[j:b]
-            if not tail[-1].text[:1].isupper() and tail[-1].text != ")":
+            if not texts[b - 1][:1].isupper() and texts[b - 1] != ")":
                 continue
-            if not all(t.lower_ in CONNECTORS or t.lower_ in EXTEND_WORDS or t.text in "()" or
-                       (in_ent[t.i] and t.text[:1].isupper()) or
-                       (not in_ent[t.i] and _is_name_token(t) and n > 1)
-                       for t in tail):
+            if not all(lower[k] in CONNECTORS or lower[k] in EXTEND_WORDS or texts[k] in "()" or
+                       (in_ent[k] and texts[k][:1].isupper()) or
+                       (not in_ent[k] and name_tok[k] and n > 1)
+                       for k in range(j, b)):
                 continue
-            if gaz.lookup(doc[best[0]:b].text):
+            if gaz.lookup(span_text(best[0], b)):
                 best = (best[0], b)
         return best
 
@@ -404,8 +412,8 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             rng = _trim(ent)  # "Belgorod" tagged as a nationality, "Manchester" as a date
             if rng is None or any(covered[k] for k in range(*rng)):
                 continue
-            toks = doc[rng[0]:rng[1]]
-            if all((t.pos_ == "PROPN" and t.lower_ not in _CALENDAR_WORDS) or t.lower_ in CONNECTORS for t in toks):
+            if all((t.pos_ == "PROPN" and t.lower_ not in _CALENDAR_WORDS) or t.lower_ in CONNECTORS
+                   for t in doc[rng[0]:rng[1]]):
                 add(*extend(*rng), "mislabel")
     for ent in ents:
         if ent.label_ in WEAK_LABELS:
@@ -441,8 +449,25 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
     return mentions
 
 
+def _km_between(p: Place, a: Place, dist: dict[tuple[int, int], float] | None) -> float:
+    """``haversine_km`` from ``p`` to ``a``, kept in ``dist`` (keyed by gazetteer indexes) when given."""
+    if dist is None:
+        return haversine_km(p.lat, p.lon, a.lat, a.lon)
+    key = (p.index, a.index)
+    d = dist.get(key)
+    if d is None:
+        d = dist[key] = haversine_km(p.lat, p.lon, a.lat, a.lon)
+    return d
+
+
 def _score(p: Place, q: int, ctx: "_Context", anchors: list[Place], qualifier: Place | None = None,
-           gaz: Gazetteer | None = None, admin_cue: bool = False) -> float:
+           gaz: Gazetteer | None = None, admin_cue: bool = False, *,
+           city_anchors: list[Place] | None = None, dist: dict[tuple[int, int], float] | None = None) -> float:
+    """Score of reading a name as ``p`` (alias quality ``q``) in context (see the module docstring).
+
+    ``city_anchors`` (the towns among ``anchors``, in order) and ``dist`` (a distance memo, see
+    :func:`_km_between`) only save work when scoring many candidates against the same anchors.
+    """
     s = _FEATURE_PRIOR.get(p.feature, 0.0)
     if p.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2):
         home = (p.country_code, p.admin1_code)
@@ -454,7 +479,8 @@ def _score(p: Place, q: int, ctx: "_Context", anchors: list[Place], qualifier: P
             s += W_ADMIN_HOME
         if admin_cue and p.feature == FEATURE_ADMIN1:
             s += W_ADMIN_CUE
-        if (ctx.named or ctx.inferred) and p.country_code not in ctx.named | ctx.inferred | ctx.neighbours:
+        if (ctx.named or ctx.inferred) and (p.country_code not in ctx.named and p.country_code not in ctx.inferred
+                                            and p.country_code not in ctx.neighbours):
             s -= W_FOREIGN_ADMIN  # "Manchester" the Jamaican parish in a story about England
     s += W_POP * math.log10(p.population + 1) - W_QUALITY * q
     if p.country_code in ctx.named:
@@ -469,9 +495,11 @@ def _score(p: Place, q: int, ctx: "_Context", anchors: list[Place], qualifier: P
         if gaz is not None and gaz.is_capital(p.index):
             s += W_CAPITAL
         # distances to other towns only: a state's point is a convention, not where its towns are
-        others = [a for a in anchors if a.index != p.index and a.feature == FEATURE_CITY]
+        if city_anchors is None:
+            city_anchors = [a for a in anchors if a.feature == FEATURE_CITY]
+        others = [a for a in city_anchors if a.index != p.index]
         if others:
-            ds = sorted(haversine_km(p.lat, p.lon, a.lat, a.lon) for a in others)
+            ds = sorted(_km_between(p, a, dist) for a in others)
             s += W_NEAR * math.exp(-ds[0] / NEAR_SCALE_KM)
             if len(ds) > 1:
                 s += W_NEAR_SECOND * math.exp(-ds[1] / NEAR_SCALE_KM)
@@ -546,9 +574,12 @@ def _accept_weak(m: _Mention, ctx: _Context, person_tokens: set[str]) -> bool:
                for p, q in m.candidates)
 
 
-def _best(m: _Mention, ctx: _Context, anchors: list[Place], gaz: Gazetteer) -> tuple[float, Place]:
+def _best(m: _Mention, ctx: _Context, anchors: list[Place], gaz: Gazetteer,
+          dist: dict[tuple[int, int], float] | None = None) -> tuple[float, Place]:
+    city_anchors = [a for a in anchors if a.feature == FEATURE_CITY]
+
     def score(p: Place, q: int) -> float:
-        s = _score(p, q, ctx, anchors, m.qualifier, gaz, m.admin_cue)
+        s = _score(p, q, ctx, anchors, m.qualifier, gaz, m.admin_cue, city_anchors=city_anchors, dist=dist)
         if m.definite and p.feature in (FEATURE_REGION, FEATURE_PHYSICAL, FEATURE_CONTINENT):
             s += W_DEFINITE
         if "(" in p.name and "(" not in m.text:
@@ -584,6 +615,7 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] =
     # countries of the towns NER found. Each name's own contribution is left out of the context it
     # is resolved with, so "Canterbury" the NZ region cannot vouch for itself.
     contrib: list[tuple[str, str, tuple]] = []   # (name key, "named" | "admin1" | "inferred", value)
+    dist: dict[tuple[int, int], float] = {}       # km between gazetteer entries, for this article
     for m in mentions:
         key = normalize(m.text)
         best = max(m.candidates, key=lambda pq: _FEATURE_PRIOR.get(pq[0].feature, 0) - pq[1])
@@ -603,7 +635,7 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] =
     base = _context(contrib, gaz)
     for m in mentions:
         if m.source == "ner":
-            _, p = _best(m, base, [], gaz)
+            _, p = _best(m, base, [], gaz, dist)
             if p.country_code:
                 contrib.append((normalize(m.text), "inferred", (p.country_code,)))
     ctx = _context(contrib, gaz)
@@ -625,7 +657,7 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] =
             anchors = [p for k, p in choice.items()
                        if k != key and p.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2)]
             for m in ms:
-                m.score, m.place = _best(m, own_ctx[key], anchors, gaz)
+                m.score, m.place = _best(m, own_ctx[key], anchors, gaz, dist)
             new[key] = max(ms, key=lambda m: m.score).place
         choice = new
     _one_sense(by_name)
