@@ -51,3 +51,13 @@ def test_every_setting_documented_in_shipped_file():
     for name, info in Settings.model_fields.items():
         assert f"# {name} =" in text, f"{name} missing from config/wirewatch.toml (run `wirewatch config --toml`)"
         assert info.description, f"{name} has no description"
+
+
+def test_jvm_options_must_be_options(monkeypatch):
+    import pydantic
+
+    monkeypatch.setenv("WIREWATCH_OPENSEARCH_JVM_OPTIONS", '["-XX:TieredStopAtLevel=1", "Xmx1g"]')
+    with pytest.raises(pydantic.ValidationError, match="'Xmx1g' is not a JVM option"):
+        Settings()
+    monkeypatch.setenv("WIREWATCH_OPENSEARCH_JVM_OPTIONS", "[]")
+    assert Settings().opensearch_jvm_options == []

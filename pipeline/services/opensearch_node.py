@@ -140,7 +140,7 @@ class LocalOpenSearch:
         self.conf.mkdir(parents=True, exist_ok=True)
         (self.conf / "opensearch.yml").write_text("discovery.type: single-node\nnetwork.host: 127.0.0.1\n")
         heap = self.settings.opensearch_heap
-        argv = [java, f"-Xms{heap}", f"-Xmx{heap}", "-Dwirewatch.node=" + str(self.dir), "-cp", f"{lib}/*", MAIN_CLASS,
+        argv = [java, *self.settings.opensearch_jvm_options, f"-Xms{heap}", f"-Xmx{heap}", "-Dwirewatch.node=" + str(self.dir), "-cp", f"{lib}/*", MAIN_CLASS,
                 "-basePath", str(self.data), "-confPath", str(self.conf), "-numOfNode", "1",
                 "-clusterName", CLUSTER_NAME, "-baseHttpPort", str(self.settings.opensearch_base_port)]
         start_detached(argv, pidfile=self.pidfile, logfile=self.logfile, marker="-Dwirewatch.node=" + str(self.dir))
