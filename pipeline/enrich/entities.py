@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from pipeline.enrich.nlp import doc_ents, doc_text
+from pipeline.enrich.nlp import doc_ents, doc_text, doc_tokens
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Span, Token
@@ -622,7 +622,8 @@ def _is_law_name(doc: "Doc", toks: Sequence["Token"]) -> bool:
 def _in_credit_line(doc: "Doc", toks: Sequence["Token"]) -> bool:
     """True for a name inside a sentence that credits the story ("distributed by", "staff
     contributed reporting")."""
-    return bool(_CREDIT_LINE.search(toks[0].sent.text))
+    sent = toks[0].sent
+    return bool(_CREDIT_LINE.search(doc_text(doc)[sent.start_char:sent.end_char]))  # == sent.text
 
 
 def _place_context_tokens(doc: "Doc", i: int) -> bool:
@@ -764,14 +765,15 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
             if _cue_for_person(doc, ent.start, norp) or _apposed_to(sub, PERSON_NOUNS) or _apposed_to_age(sub):
                 spans.append((words[0].i, words[-1].i + 1, label))
     # capitalised names NER missed entirely, after a cue ("the Belgian Jens Vermeulen")
+    toks = doc_tokens(doc)
     i = 0
-    while i < len(doc):
-        t = doc[i]
+    while i < len(toks):
+        t = toks[i]
         if t.ent_type_ or not _is_name_word(t, norp) or not _cue_for_person(doc, i, norp):
             i += 1
             continue
         j = i
-        while j < len(doc) and j < i + 3 and not doc[j].ent_type_ and (_is_name_word(doc[j], norp) or (fold(doc[j].text) in NAME_PARTICLES and j > i)):
+        while j < len(toks) and j < i + 3 and not toks[j].ent_type_ and (_is_name_word(toks[j], norp) or (fold(toks[j].text) in NAME_PARTICLES and j > i)):
             j += 1
         if j - i >= 2:
             spans.append((i, j, ""))
@@ -846,7 +848,7 @@ def _speech_subject_names(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple
     from pipeline.enrich.quotes import SPEECH_VERBS
 
     out = []
-    for t in doc:
+    for t in doc_tokens(doc):
         if t.dep_ != "nsubj" or t.pos_ != "PROPN" or t.i in taken or t.ent_type_ not in ("", "PERSON", "WORK_OF_ART", "PRODUCT"):
             continue
         if t.head.lemma_.lower() not in SPEECH_VERBS:
@@ -915,7 +917,7 @@ def _extra_mentions(doc: "Doc", mentions: Sequence[Mention], taken: set[int],
         for i in range(ent.start, ent.end):
             ent_of[i] = ent
     out = []
-    for t in doc:
+    for t in doc_tokens(doc):
         if t.i in taken or not t.text[:1].isupper() or t.is_stop or _word_key(t.text) not in keys:
             continue
         if t.pos_ not in ("PROPN", "NOUN", "ADJ", "X") and not t.ent_type_:
@@ -1109,15 +1111,16 @@ def _untagged_orgs(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, i
     """Runs of 2-4 capitalised proper nouns NER left untagged that end like an agency
     ("U.S. Border Patrol agents"), with a country abbreviation right before them."""
     out = []
+    toks = doc_tokens(doc)
     i = 0
-    while i < len(doc):
-        t = doc[i]
+    while i < len(toks):
+        t = toks[i]
         if t.ent_type_ or t.i in taken or t.pos_ != "PROPN" or not t.text[:1].isupper():
             i += 1
             continue
         j = i
-        while j < len(doc) and j < i + 4 and not doc[j].ent_type_ and doc[j].pos_ == "PROPN" and doc[j].text[:1].isupper() \
-                and doc[j].i not in taken:
+        while j < len(toks) and j < i + 4 and not toks[j].ent_type_ and toks[j].pos_ == "PROPN" and toks[j].text[:1].isupper() \
+                and toks[j].i not in taken:
             j += 1
         if j - i >= 2 and fold(doc[j - 1].text) in AGENCY_SUFFIXES:
             s0 = i

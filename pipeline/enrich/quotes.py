@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 from pipeline.enrich.entities import INSTITUTION_NOUNS, PERSON_NOUNS, ROLE_NOUNS, EntityAnalysis, fold, is_demonym
-from pipeline.enrich.nlp import doc_text
+from pipeline.enrich.nlp import doc_text, doc_tokens
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Token
@@ -371,7 +371,7 @@ def _unnamed_people(doc: "Doc", ents: EntityAnalysis) -> list[tuple[int, str | N
     from pipeline.enrich.entities import FEMALE_WORDS, MALE_WORDS
 
     out = []
-    for t in doc:
+    for t in doc_tokens(doc):
         if t.dep_ not in ("nsubj", "nsubjpass") or t.tag_ != "NN" or t.lemma_.lower() not in PERSON_NOUNS:
             continue
         if not any(c.dep_ in ("det", "nummod") and c.lower_ in ("a", "an", "one", "another") for c in t.children):
