@@ -36,7 +36,10 @@ MIN_ENGLISH_STOP_SHARE = 0.2
 
 
 #: Characters of a text given to the language identifier: a few sentences decide the language,
-#: and py3langid's cost grows with the length (our measurement: 5,000 chars ~14 ms, 1,500 ~4 ms).
+#: and py3langid's cost grows with the length. Our measurement (CPU time, generated 590-word
+#: articles, model loaded): 5,000 chars ~0.85 ms, 1,500 ~0.46 ms, ~1.2 ms when run between spaCy
+#: passes (cold caches). Loading the model costs ~0.56 s once per process. On 400 generated
+#: articles, tests/gold and ../shared/seeds (all English) 300 to 1,500 chars decide alike.
 LANGUAGE_SAMPLE_CHARS = 1500
 
 
