@@ -16,10 +16,12 @@ from pathlib import Path
 
 from pipeline.settings import Settings
 
-#: The default process layout on one machine: I/O-bound stages share a thread pool; enrich
-#: (CPU-bound spaCy) gets a prefork pool with one child per core.
+#: The default process layout on one machine: I/O-bound stages share a thread pool; index has
+#: its own (its tasks mostly wait ``index_linger_s`` for documents to gather, which must not
+#: hold the fetch threads); enrich (CPU-bound spaCy) gets a prefork pool with one child per core.
 DEFAULT_LAYOUT = (
-    {"name": "io", "queues": "poll,fetch,index,alerts", "pool": "threads", "concurrency": 8},
+    {"name": "io", "queues": "poll,fetch,alerts", "pool": "threads", "concurrency": 8},
+    {"name": "index", "queues": "index", "pool": "threads", "concurrency": 4},
     {"name": "enrich", "queues": "enrich", "pool": "prefork", "concurrency": max(1, os.cpu_count() or 1)},
 )
 
