@@ -374,6 +374,9 @@ class _Handler(BaseHTTPRequestHandler):
     owner: GeneratedSite
     server_version = "WirewatchLoadgen/1.0"
     protocol_version = "HTTP/1.1"
+    #: Keep-alive responses written in two sends otherwise wait for the client's delayed ACK
+    #: (Nagle): ~43 ms per page instead of ~1 ms on this machine.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt: str, *args) -> None:  # quiet
         pass
