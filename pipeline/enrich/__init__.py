@@ -138,15 +138,20 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
         result["enrich_truncated_at"] = cut
         log.warning("enrich_truncated", chars=len(body), enriched_chars=cut)
     doc = nlp(nlp_body)
-    unresolved: list[tuple[int, int]] = []   # local places left unresolved: not people either
-    locations, countries = _places(doc, unresolved)
-    drop = person_like_locations(doc, locations)
-    if drop:
-        locations = [loc for i, loc in enumerate(locations) if i not in drop]
-        countries = _countries(locations)
-    loc_spans = [tuple(s) for loc in locations for s in loc.get("spans", [])] + unresolved
-    ents = extract_entities(doc, loc_spans, is_common_word=_common_checker(nlp))
-    quotes = extract_quotes(doc, ents, nlp_body)
+    try:
+        unresolved: list[tuple[int, int]] = []   # local places left unresolved: not people either
+        locations, countries = _places(doc, unresolved)
+        drop = person_like_locations(doc, locations)
+        if drop:
+            locations = [loc for i, loc in enumerate(locations) if i not in drop]
+            countries = _countries(locations)
+        loc_spans = [tuple(s) for loc in locations for s in loc.get("spans", [])] + unresolved
+        ents = extract_entities(doc, loc_spans, is_common_word=_common_checker(nlp))
+        quotes = extract_quotes(doc, ents, nlp_body)
+    finally:
+        # The per-Doc caches (tokens, entity spans) point back at the Doc: a reference cycle
+        # that only the cyclic GC would free. Clearing them frees the Doc at once.
+        doc.user_data.clear()
     result.update(
         persons=ents.persons,
         organizations=ents.organizations,
