@@ -120,8 +120,10 @@ class PendingPool:
         """Block until the batch is worth taking; return whether ``own_ids`` are still waiting.
 
         Returns False at once when none of ``own_ids`` is pending (another task took them).
-        Otherwise sleeps until the oldest waiting id is ``linger_s`` seconds old or ``limit`` ids
-        wait, at most ``linger_s`` seconds in all, and returns :meth:`any_pending` then.
+        Otherwise sleeps until the oldest waiting id is ``linger_s`` seconds old, at most
+        ``linger_s`` seconds of ``clock`` in all, and returns :meth:`any_pending` then. The
+        count is looked at before each sleep only: ``limit`` ids already waiting end the wait at
+        once, but ids that arrive during a sleep do not cut it short.
         """
         if not self.any_pending(own_ids):
             return False

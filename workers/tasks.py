@@ -107,9 +107,13 @@ def _guarded(stage: str):
                 log.error("task_dead_lettered", reason=reason, error=str(exc), attempts=self.request.retries + 1)
                 metrics.DEAD_LETTERS.labels(stage, reason).inc()
                 # A task may name what a replay must run instead of its own arguments (the
-                # index task: the ids it had claimed from the pending pool).
-                dl_args, dl_kwargs = getattr(self.request, "dead_letter_call", None) or (list(args), kwargs)
+                # index task: the ids it had claimed from the pending pool), or a callable that
+                # looks it up (read here, where a Redis failure keeps the message too).
+                dl_call = getattr(self.request, "dead_letter_call", None)
                 try:
+                    if callable(dl_call):
+                        dl_call = dl_call()
+                    dl_args, dl_kwargs = dl_call or (list(args), kwargs)
                     rt.deadletters.add(
                         kind=f"task:{self.name}",
                         payload={"task": self.name, "args": list(dl_args), "kwargs": dl_kwargs},
@@ -289,11 +293,17 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
 
     Items that fail transiently are retried as a smaller batch; permanent item failures are
     dead-lettered with the engine's reason. A task that is dead-lettered as a whole records the
-    ids it had claimed, as an unpooled call, so a replay indexes them.
+    ids it had claimed (looked up again if it failed before reading its claim), as an unpooled
+    call, so a replay indexes them; its claim is then released.
     """
     rt = runtime()
     if pooled:
         pool, task_id, limit = rt.index_pool, self.request.id, rt.settings.index_batch_max
+        # Dead-lettered before this attempt read its claim (Redis failed on the last retry),
+        # the task must still record the ids an earlier attempt claimed: a replay under a
+        # new task id would find them neither pending nor claimed by it, and index nothing.
+        self.request.dead_letter_call = lambda: _pooled_dead_letter_call(pool, task_id, doc_ids)
+        self.request.after_dead_letter = lambda: pool.release(task_id)
         claim = pool.claimed(task_id)
         if claim is None:
             if not pool.wait(doc_ids, linger_s=rt.settings.index_linger_s, limit=limit):
@@ -302,11 +312,18 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
             if not claim:  # an earlier task took them between the wait and the claim
                 return 0
         self.request.dead_letter_call = ([claim], {})
-        self.request.after_dead_letter = lambda: pool.release(task_id)
         indexed = _index_ids(rt, claim)
         pool.release(task_id)
         return indexed
     return _index_ids(rt, doc_ids)
+
+
+def _pooled_dead_letter_call(pool, task_id: str, doc_ids: list[str]) -> tuple[list, dict]:
+    """What a replay of a dead-lettered pooled index task must run: ``([claimed ids], {})``
+    (an unpooled call) when ``task_id`` holds a claim, else its own call ``([doc_ids],
+    {"pooled": True})``. Raises ``redis.RedisError`` when Redis is unreachable."""
+    claim = pool.claimed(task_id)
+    return ([claim], {}) if claim is not None else ([list(doc_ids)], {"pooled": True})
 
 
 def _index_ids(rt, doc_ids: list[str]) -> int:
