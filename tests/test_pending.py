@@ -129,3 +129,30 @@ def test_index_task_dead_lettered_before_reading_its_claim_records_the_claim(red
     assert [e["payload"] for e in entries] == [{"task": "wirewatch.index_batch", "args": [[mine, other]], "kwargs": {}}]
     assert pool.claimed(task_id) is None  # released once the dead letter names its ids
     redis_client.delete(pool.key)
+
+
+class _Recorder:
+    """Stands in for a Celery task in the pure splitting rule: records ``delay`` calls."""
+
+    name = "wirewatch.index_batch"
+
+    def __init__(self):
+        self.sent: list[list[str]] = []
+
+    def delay(self, ids):
+        self.sent.append(ids)
+
+
+def test_a_permanently_failing_batch_is_split_into_single_documents():
+    from pipeline.errors import EngineError
+    from workers.tasks import _split_batch
+
+    task = _Recorder()
+    permanent = EngineError("mapper_parsing_exception", reason="engine_400", transient=False)
+    assert _split_batch(task, ["a", "b", "c"], permanent) is True
+    assert task.sent == [["a"], ["b"], ["c"]]
+    # One document, or a failure that may pass (engine down): the failure policy decides.
+    assert _split_batch(task, ["a"], permanent) is False
+    assert _split_batch(task, ["a", "b"], EngineError("down", reason="unreachable", transient=True)) is False
+    assert _split_batch(task, ["a", "b"], ConnectionError("reset")) is False
+    assert task.sent == [["a"], ["b"], ["c"]]

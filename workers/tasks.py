@@ -294,7 +294,9 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
     Items that fail transiently are retried as a smaller batch; permanent item failures are
     dead-lettered with the engine's reason. A task that is dead-lettered as a whole records the
     ids it had claimed (looked up again if it failed before reading its claim), as an unpooled
-    call, so a replay indexes them; its claim is then released.
+    call, so a replay indexes them; its claim is then released. A batch of several documents
+    that fails permanently as a whole is split into one unpooled task per document
+    (:func:`_split_batch`), so one bad document does not take the others with it.
     """
     rt = runtime()
     if pooled:
@@ -312,10 +314,35 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
             if not claim:  # an earlier task took them between the wait and the claim
                 return 0
         self.request.dead_letter_call = ([claim], {})
-        indexed = _index_ids(rt, claim)
+        try:
+            indexed = _index_ids(rt, claim)
+        except Exception as exc:  # noqa: BLE001 - split a batch one bad document broke
+            if not _split_batch(index_batch, claim, exc):
+                raise
+            pool.release(task_id)
+            return 0
         pool.release(task_id)
         return indexed
-    return _index_ids(rt, doc_ids)
+    try:
+        return _index_ids(rt, doc_ids)
+    except Exception as exc:  # noqa: BLE001 - split a batch one bad document broke
+        if not _split_batch(index_batch, doc_ids, exc):
+            raise
+        return 0
+
+
+def _split_batch(task, ids: list[str], exc: BaseException) -> bool:
+    """After a permanent failure of a batch of several ids, send one ``task`` per id and
+    return True, so that one bad document is dead-lettered alone and the others go through;
+    return False (the caller re-raises for the failure policy) for one id or a transient
+    failure. Raises when the broker cannot take the messages (the policy then retries)."""
+    if len(ids) < 2 or _is_transient(exc):
+        return False
+    reason = getattr(exc, "reason", None) or f"exception:{type(exc).__name__}"
+    log.warning("batch_split", task=task.name, ids=len(ids), reason=reason, error=str(exc))
+    for one in ids:
+        task.delay([one])
+    return True
 
 
 def _pooled_dead_letter_call(pool, task_id: str, doc_ids: list[str]) -> tuple[list, dict]:
@@ -353,13 +380,19 @@ def _index_ids(rt, doc_ids: list[str]) -> int:
 @_guarded("alerts")
 def match_alerts(self, doc_ids: list[str]) -> int:
     """Percolate indexed documents against the saved searches, record new alert events
-    (one per search and story cluster) and send their notifications."""
+    (one per search and story cluster) and send their notifications. A batch that fails
+    permanently is split into one task per document (:func:`_split_batch`)."""
     from pipeline.alerts import match_alerts as match
     from pipeline.alerts import notify_events
 
     rt = runtime()
     docs = list(rt.store.get_many("doc", doc_ids).values())
-    events = match(rt.engine, docs)
+    try:
+        events = match(rt.engine, docs)
+    except Exception as exc:  # noqa: BLE001 - split a batch one bad document broke
+        if not _split_batch(match_alerts, doc_ids, exc):
+            raise
+        return 0
     rt.counters.incr("alerts", len(events))
     if events:
         notify_events(rt.engine, events, {d["id"]: d for d in docs}, rt.settings, deadletters=rt.deadletters)
