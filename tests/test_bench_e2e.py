@@ -111,3 +111,26 @@ def test_generated_site_serves_feeds_that_list_every_article():
         assert page.status_code == 200 and "<article>" in page.text
         assert len(site.served_at_by_id()) == 1
         assert httpx.get(site.base_url + "/nope").status_code == 404
+
+
+def test_generated_site_with_a_rate_publishes_over_time():
+    import httpx
+
+    from wirewatch.seed_server import feed_links
+
+    with pytest.raises(ValueError):
+        GeneratedSite(5, rate_per_s=0)
+    with GeneratedSite(30, feeds=3, rate_per_s=4.0) as site:
+        assert site.published_count() == 0
+        assert [feed_links(httpx.get(f).content) for f in site.feed_urls] == [[], [], []]
+        t0 = 1_900_000_000.0
+        site.release(t0)
+        assert site.published_count(now=t0) == 1
+        assert site.published_count(now=t0 + 1.0) == 5  # articles 0..4 (one every 0.25 s)
+        assert site.published_count(now=t0 + 100) == 30
+        assert site.published_at(8) == t0 + 2.0
+        site.release()  # now: the first article only
+        links = [u for f in site.feed_urls for u in feed_links(httpx.get(f).content)]
+        assert links == site.expected_urls[:site.published_count()] and len(links) >= 1
+        ids = list(site.expected_ids())
+        assert list(site.published_at_by_id()) == ids[:site.published_count()]

@@ -256,14 +256,23 @@ class GeneratedSite(BackgroundSite):
     Feeds are ``/feeds/feed-<k>.xml`` (article i belongs to feed ``i % feeds``); pages are
     built once at start (a 2,000-article site takes about a second). ``poison`` is a set of
     article indices whose body carries ``poison_marker``. ``port`` 0 picks a free port.
-    Raises ``ValueError`` for ``articles < 1`` or ``feeds < 1`` and ``OSError`` when the port
-    cannot be bound.
+
+    ``rate_per_s`` (articles per second) publishes the articles over time instead of all at
+    once: after :meth:`release` at time t0, article i appears in its feed at t0 + i / rate,
+    with that moment as its ``pubDate``; before :meth:`release` the feeds are empty.
+    Raises ``ValueError`` for ``articles < 1``, ``feeds < 1`` or a rate that is not positive,
+    and ``OSError`` when the port cannot be bound.
     """
 
     def __init__(self, articles: int, *, feeds: int = 8, seed: int = 7, host: str = "127.0.0.1", port: int = 0,
-                 poison: set[int] | frozenset[int] = frozenset(), poison_marker: str | None = None):
+                 poison: set[int] | frozenset[int] = frozenset(), poison_marker: str | None = None,
+                 rate_per_s: float | None = None):
         if articles < 1 or feeds < 1:
             raise ValueError("articles and feeds must be at least 1")
+        if rate_per_s is not None and not rate_per_s > 0:
+            raise ValueError(f"rate_per_s must be positive, got {rate_per_s}")
+        self.rate_per_s = rate_per_s
+        self.released_at: float | None = None
         self.n = articles
         self.feeds = min(feeds, articles)
         self.seed = seed
@@ -306,16 +315,42 @@ class GeneratedSite(BackgroundSite):
         log.info("loadgen_site_started", base_url=self.base_url, articles=self.n, feeds=self.feeds)
         return self.base_url
 
+    def release(self, at: float | None = None) -> None:
+        """Start publishing at ``at`` (epoch seconds, default now) when the site has a rate."""
+        self.released_at = time.time() if at is None else at
+
+    def published_count(self, now: float | None = None) -> int:
+        """How many articles the feeds show now: all without a rate, else those whose time came."""
+        if self.rate_per_s is None:
+            return self.n
+        if self.released_at is None:
+            return 0
+        elapsed = (time.time() if now is None else now) - self.released_at
+        return max(0, min(self.n, int(elapsed * self.rate_per_s) + 1))
+
+    def published_at(self, i: int) -> float:
+        """When article ``i`` appears in its feed (epoch seconds); its fixed date without a rate."""
+        if self.rate_per_s is None or self.released_at is None:
+            return self.articles[i].published
+        return self.released_at + i / self.rate_per_s
+
+    def published_at_by_id(self) -> dict[str, float]:
+        """``{document id: epoch seconds it appeared in its feed}`` for the articles published so far."""
+        ids = list(self.expected_ids())
+        return {ids[i]: self.published_at(i) for i in range(self.published_count())}
+
     # --- content --------------------------------------------------------------------------
     def feed_xml(self, k: int) -> bytes:
-        """RSS 2.0 feed ``k``: its articles newest first, with title, link, guid, pubDate and a
-        one-sentence description."""
+        """RSS 2.0 feed ``k``: its published articles newest first, with title, link, guid,
+        pubDate and a one-sentence description."""
         base = self._require_started()
         items = []
-        for a in sorted((a for a in self.articles if a.feed == k), key=lambda a: a.published, reverse=True):
+        shown = self.published_count()
+        for i in sorted((i for i in range(shown) if self.articles[i].feed == k), reverse=True):
+            a = self.articles[i]
             url = html.escape(base + a.path)
             items.append(f"<item><title>{html.escape(a.title)}</title><link>{url}</link>"
-                         f"<guid isPermaLink=\"true\">{url}</guid><pubDate>{formatdate(a.published, usegmt=True)}</pubDate>"
+                         f"<guid isPermaLink=\"true\">{url}</guid><pubDate>{formatdate(self.published_at(i), usegmt=True)}</pubDate>"
                          f"<description>{html.escape(a.paragraphs[0])}</description></item>")
         return ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
                 f"<title>Generated Wire desk {k}</title><link>{html.escape(base)}/</link>"
@@ -360,8 +395,12 @@ class GeneratedSite(BackgroundSite):
             return {article_id_for(canonicalize_url(base + path)): t for path, t in self.served_at.items()}
 
     def page(self, path: str) -> bytes | None:
-        """The bytes served at ``path`` or None (404)."""
-        return self._pages.get(urlsplit(path).path)
+        """The bytes served at ``path`` or None (404); feeds of a site with a rate are rendered
+        at each request (what is published changes)."""
+        path = urlsplit(path).path
+        if self.rate_per_s is not None and path.startswith("/feeds/feed-") and path in self._pages:
+            return self.feed_xml(int(path[len("/feeds/feed-"):-len(".xml")]))
+        return self._pages.get(path)
 
     def _record(self, path: str) -> None:
         if path.startswith("/news/"):
