@@ -462,7 +462,7 @@ def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> tuple[bool,
             v = t.head
             main = v.dep_ == "ROOT" or (v.dep_ == "conj" and v.head.dep_ == "ROOT")
             return True, main
-        if t.dep_ in ("appos", "compound", "conj") and t.head is not t:
+        if t.dep_ in ("appos", "compound", "conj") and t.head.i != t.i:  # spaCy makes a new Token per access: compare indices
             t = _appos_anchor(t) if t.dep_ == "appos" else t.head
             continue
         break
