@@ -130,20 +130,26 @@ class MemorySampler:
                 "flat": (last - first) < FLAT_GROWTH_MB, "samples": len(rows)}
 
 
-def stage_seconds(metrics_dir: Path) -> dict[str, dict[str, float]]:
-    """Per stage ``{"tasks", "mean_s", "total_s"}`` from the ``wirewatch_stage_seconds``
-    histogram in the workers' Prometheus multiprocess files under ``metrics_dir`` (one folder
-    per worker process)."""
+def _histogram_totals(metrics_dir: Path, name: str) -> tuple[dict[str, float], dict[str, float]]:
+    """``(sums, counts)`` per ``stage`` label of the histogram ``name``, added up over the
+    workers' Prometheus multiprocess files under ``metrics_dir`` (one folder per process)."""
     from workers.metrics import stage_samples
 
     sums: dict[str, float] = {}
     counts: dict[str, float] = {}
-    for s in stage_samples(metrics_dir):
+    for s in stage_samples(metrics_dir, name):
         stage = s.labels.get("stage")
         if s.name.endswith("_sum"):
             sums[stage] = sums.get(stage, 0.0) + s.value
         elif s.name.endswith("_count"):
             counts[stage] = counts.get(stage, 0.0) + s.value
+    return sums, counts
+
+
+def stage_seconds(metrics_dir: Path) -> dict[str, dict[str, float]]:
+    """Per stage ``{"tasks", "mean_s", "total_s"}`` from the ``wirewatch_stage_seconds``
+    histogram in the workers' Prometheus multiprocess files under ``metrics_dir``."""
+    sums, counts = _histogram_totals(metrics_dir, "wirewatch_stage_seconds")
     return {st: {"tasks": int(counts.get(st, 0)), "mean_s": round(sums[st] / counts[st], 4) if counts.get(st) else None,
                  "total_s": round(sums[st], 2)} for st in sorted(sums)}
 
@@ -151,16 +157,7 @@ def stage_seconds(metrics_dir: Path) -> dict[str, dict[str, float]]:
 def batch_sizes(metrics_dir: Path) -> dict[str, dict[str, float]]:
     """Per stage ``{"batches", "docs_per_batch"}`` (count and mean) from the
     ``wirewatch_batch_documents`` histogram in the workers' multiprocess files."""
-    from workers.metrics import stage_samples
-
-    sums: dict[str, float] = {}
-    counts: dict[str, float] = {}
-    for s in stage_samples(metrics_dir, "wirewatch_batch_documents"):
-        stage = s.labels.get("stage")
-        if s.name.endswith("_sum"):
-            sums[stage] = sums.get(stage, 0.0) + s.value
-        elif s.name.endswith("_count"):
-            counts[stage] = counts.get(stage, 0.0) + s.value
+    sums, counts = _histogram_totals(metrics_dir, "wirewatch_batch_documents")
     return {st: {"batches": int(counts[st]), "docs_per_batch": round(sums.get(st, 0.0) / counts[st], 1)}
             for st in sorted(counts) if counts[st]}
 
