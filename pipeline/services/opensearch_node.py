@@ -129,7 +129,8 @@ class LocalOpenSearch:
         """Start the node unless one answers; return "started", "running" or "external".
 
         Raises ServiceError (with the node log's tail) when Java/Maven are missing, the
-        jars cannot be fetched, or the node is not healthy within ``timeout_s``.
+        jars cannot be fetched, the node exits during start-up (e.g. the JVM refuses an option of
+        ``opensearch_jvm_options``) or is not healthy within ``timeout_s``.
         """
         if self.answers():
             return "running" if self.pid() else "external"
@@ -145,7 +146,8 @@ class LocalOpenSearch:
                 "-clusterName", CLUSTER_NAME, "-baseHttpPort", str(self.settings.opensearch_base_port)]
         start_detached(argv, pidfile=self.pidfile, logfile=self.logfile, marker="-Dwirewatch.node=" + str(self.dir))
         if not wait_until(self.answers, timeout_s=timeout_s, interval_s=1.0, alive=lambda: self.pid() is not None):
-            raise ServiceError(f"OpenSearch did not become healthy at {self.url} within {timeout_s:.0f}s; node log:\n{self.node_log_tail()}")
+            what = "exited during start-up" if self.pid() is None else f"did not become healthy at {self.url} within {timeout_s:.0f}s"
+            raise ServiceError(f"OpenSearch {what}; node log:\n{self.node_log_tail()}")
         return "started"
 
     def down(self) -> bool:

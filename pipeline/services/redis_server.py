@@ -73,7 +73,7 @@ class LocalRedis:
         """Start Redis unless one already answers; return "started", "running" or "external".
 
         Raises ServiceError when redis-server is missing and cannot be installed, or when it
-        does not answer within ``timeout_s`` (the log's tail is in the message).
+        exits during start-up or does not answer within ``timeout_s`` (the log's tail is in the message).
         """
         if self.answers():
             return "running" if self.pid() else "external"
@@ -86,7 +86,8 @@ class LocalRedis:
         start_detached(argv, pidfile=self.pidfile, logfile=self.logfile, marker=marker)
         if not wait_until(self.answers, timeout_s=timeout_s, interval_s=0.2, alive=lambda: self.pid() is not None):
             tail = self.logfile.read_text(errors="replace")[-2000:] if self.logfile.exists() else ""
-            raise ServiceError(f"Redis did not answer on 127.0.0.1:{self.settings.redis_port} within {timeout_s:.0f}s; log {self.logfile}:\n{tail}")
+            what = "exited during start-up" if self.pid() is None else f"did not answer on 127.0.0.1:{self.settings.redis_port} within {timeout_s:.0f}s"
+            raise ServiceError(f"Redis {what}; log {self.logfile}:\n{tail}")
         return "started"
 
     def down(self) -> bool:
