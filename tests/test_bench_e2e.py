@@ -134,3 +134,18 @@ def test_generated_site_with_a_rate_publishes_over_time():
         assert links == site.expected_urls[:site.published_count()] and len(links) >= 1
         ids = list(site.expected_ids())
         assert list(site.published_at_by_id()) == ids[:site.published_count()]
+
+
+@pytest.mark.parametrize("args", [["-n", "0"], ["--articles", "-5"], ["--feeds", "0"], ["--rate", "0"]])
+def test_cli_refuses_empty_loads_before_starting_anything(monkeypatch, args):
+    from typer.testing import CliRunner
+
+    from wirewatch.cli import app
+
+    def started(*_a, **_k):
+        raise AssertionError("run_e2e must not start services for an invalid load")
+
+    monkeypatch.setattr(e2e, "run_e2e", started)
+    out = CliRunner().invoke(app, ["bench", "e2e", *args])
+    assert out.exit_code == 2, out.output
+    assert "Invalid value" in out.output

@@ -30,7 +30,7 @@ def register(bench_app: typer.Typer) -> None:
 
     @bench_app.command("chaos")
     def chaos_cmd(
-        articles: int = typer.Option(60, "--articles", "-n", help="Articles per scenario."),
+        articles: int = typer.Option(60, "--articles", "-n", min=1, help="Articles per scenario."),
         scenario: list[str] = typer.Option(None, "--scenario", "-s", help=f"Only these ({', '.join(SCENARIOS)})."),
         redis_port: int = typer.Option(CHAOS_REDIS_PORT, "--redis-port", help="Port of the drills' own Redis."),
         opensearch_base_port: int = typer.Option(CHAOS_OPENSEARCH_BASE_PORT, "--opensearch-base-port",
