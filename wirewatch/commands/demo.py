@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
             "topics": a.get("topics", []),
             "duplicate of": _short(titles.get((a.get("dedupe") or {}).get("duplicate_of"), ""), 40),
         } for a in report.articles]
-        print_table(rows, ["title", "persons", "places", "quotes", "topics", "duplicate of"], title=f"{len(rows)} articles indexed ({report.duplicates} duplicates)")
+        print_table(rows, ["title", "persons", "places", "quotes", "topics", "duplicate of"], title=f"{len(rows)} articles indexed ({report.duplicates} duplicate{'' if report.duplicates == 1 else 's'})")
         print_table([{"search": a["search"], "article": _short(a["title"]), "matched_at": a.get("matched_at")} for a in report.alerts],
                     ["search", "article", "matched_at"], title=f"{len(report.alerts)} alerts")
         if report.failures:

@@ -10,6 +10,11 @@ from pipeline.settings import get_settings
 from wirewatch.output import Format, console, print_json, print_table
 
 
+#: What the two rows of the queues table that are not Celery queues count.
+QUEUE_NOTES = {"in_flight": "messages delivered to a worker, not yet acknowledged",
+               "index_pending": "documents gathering for the next index batch (index_linger_s)"}
+
+
 def collect_status(settings) -> dict:
     """Gather the status as a dict; a service that does not answer is reported, not raised."""
     from pipeline import services
@@ -68,7 +73,8 @@ def register(app: typer.Typer) -> None:
             if key in st:
                 console.print(f"[red]{key.replace('_', ' ')}:[/red] {st[key]}")
         if "queues" in st:
-            print_table([{"queue": k, "messages": v} for k, v in st["queues"].items()], ["queue", "messages"], title="queues")
+            print_table([{"queue": k, "waiting": v, "what": QUEUE_NOTES.get(k, "messages waiting")} for k, v in st["queues"].items()],
+                        ["queue", "waiting", "what"], title="queues")
             print_table([{"counter": k, "value": v} for k, v in sorted(st["counters"].items())], ["counter", "value"], title="pipeline counters")
             print_table([{"feeds": k, "count": v} for k, v in st["feeds"].items()], ["feeds", "count"], title="feed health")
             print_table([{"stage:reason": k, "count": v} for k, v in list(st["errors"].items())[:15]], ["stage:reason", "count"],
