@@ -37,3 +37,12 @@ def test_exited_child_is_restarted_and_stop_ends_all(tmp_path):
     group.stop(timeout_s=10)
     assert not any(group.alive().values())
     assert time.monotonic() - started < 15
+
+
+def test_run_status_line_names_every_figure():
+    from wirewatch.commands.run import _status_line
+
+    line = _status_line({"indexed": 7, "error:fetch:timeout": 2, "error:poll:dns": 1},
+                        {"fetch": 3, "enrich": 4, "in_flight": 5, "index_pending": 6})
+    assert "indexed 7" in line and "errors 3" in line
+    assert "queued 7" in line and "in flight 5" in line and "index pending 6" in line
