@@ -49,6 +49,9 @@ def make_app(settings: Settings) -> Celery:
         accept_content=["json"],
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
+        # Our structlog lines go to stderr as they are (JSON lines off a terminal); Celery's
+        # redirect would re-log each one as "WARNING celery.redirected: {...}".
+        worker_redirect_stdouts=False,
         worker_max_memory_per_child=None,
         broker_connection_retry_on_startup=True,
         # Publishing (the next stage, a retry) waits out a broker restart instead of failing
