@@ -299,6 +299,7 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
     (:func:`_split_batch`), so one bad document does not take the others with it.
     """
     rt = runtime()
+    ids = doc_ids
     if pooled:
         pool, task_id, limit = rt.index_pool, self.request.id, rt.settings.index_batch_max
         # Dead-lettered before this attempt read its claim (Redis failed on the last retry),
@@ -306,29 +307,23 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
         # new task id would find them neither pending nor claimed by it, and index nothing.
         self.request.dead_letter_call = lambda: _pooled_dead_letter_call(pool, task_id, doc_ids)
         self.request.after_dead_letter = lambda: pool.release(task_id)
-        claim = pool.claimed(task_id)
-        if claim is None:
+        ids = pool.claimed(task_id)
+        if ids is None:
             if not pool.wait(doc_ids, linger_s=rt.settings.index_linger_s, limit=limit):
                 return 0
-            claim = pool.claim(task_id, doc_ids, limit)
-            if not claim:  # an earlier task took them between the wait and the claim
+            ids = pool.claim(task_id, doc_ids, limit)
+            if not ids:  # an earlier task took them between the wait and the claim
                 return 0
-        self.request.dead_letter_call = ([claim], {})
-        try:
-            indexed = _index_ids(rt, claim)
-        except Exception as exc:  # noqa: BLE001 - split a batch one bad document broke
-            if not _split_batch(index_batch, claim, exc):
-                raise
-            pool.release(task_id)
-            return 0
-        pool.release(task_id)
-        return indexed
+        self.request.dead_letter_call = ([ids], {})
     try:
-        return _index_ids(rt, doc_ids)
+        indexed = _index_ids(rt, ids)
     except Exception as exc:  # noqa: BLE001 - split a batch one bad document broke
-        if not _split_batch(index_batch, doc_ids, exc):
+        if not _split_batch(index_batch, ids, exc):
             raise
-        return 0
+        indexed = 0
+    if pooled:
+        pool.release(task_id)
+    return indexed
 
 
 def _split_batch(task, ids: list[str], exc: BaseException) -> bool:
