@@ -444,17 +444,13 @@ def looks_like_html(body: bytes) -> bool:
     return b"<html" in head or b"<body" in head
 
 
-def looks_binary(text: str) -> bool:
-    """True when more than 2% of the first 20,000 characters are control characters or
-    U+FFFD replacement characters: the "text" is really binary data."""
-    return _is_binary(text)
-
-
 #: Control characters other than tab, line feed, form feed and carriage return, and U+FFFD.
 _BINARY_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffd]")
 
 
-def _is_binary(text: str) -> bool:
+def looks_binary(text: str) -> bool:
+    """True when more than 2% of the first 20,000 characters are control characters or
+    U+FFFD replacement characters: the "text" is really binary data."""
     if not text:
         return False
     sample = text[:20000]
@@ -587,6 +583,6 @@ def _strict(body: bytes, enc: str, url: str | None) -> str:
 
 
 def _checked(text: str, url: str | None) -> str:
-    if _is_binary(text):
+    if looks_binary(text):
         raise FetchError("body is binary, not text", reason="bad_encoding", url=url)
     return text
