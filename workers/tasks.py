@@ -302,9 +302,10 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
     ids = doc_ids
     if pooled:
         pool, task_id, limit = rt.index_pool, self.request.id, rt.settings.index_batch_max
-        # Dead-lettered before this attempt read its claim (Redis failed on the last retry),
-        # the task must still record the ids an earlier attempt claimed: a replay under a
-        # new task id would find them neither pending nor claimed by it, and index nothing.
+        # A dead letter records the claim as it stands then (looked up at that moment: this
+        # attempt may fail before it reads its claim, e.g. Redis failing on the last retry): a
+        # replay of the pooled call under a new task id would find the ids neither pending nor
+        # claimed by it, and index nothing.
         self.request.dead_letter_call = lambda: _pooled_dead_letter_call(pool, task_id, doc_ids)
         self.request.after_dead_letter = lambda: pool.release(task_id)
         ids = pool.claimed(task_id)
@@ -314,7 +315,6 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
             ids = pool.claim(task_id, doc_ids, limit)
             if not ids:  # an earlier task took them between the wait and the claim
                 return 0
-        self.request.dead_letter_call = ([ids], {})
     try:
         indexed = _index_ids(rt, ids)
     except Exception as exc:  # noqa: BLE001 - split a batch one bad document broke
