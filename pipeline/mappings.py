@@ -132,6 +132,7 @@ def article_properties() -> dict[str, Any]:
                 "duplicate_of": {"type": "keyword"},
             }
         },
+        "story": {"properties": {"id": {"type": "keyword"}, "similarity": {"type": "float"}}},
         "geo_points": {"type": "geo_point"},
         "speakers": _name(),
         "place_names": _name(),
@@ -177,6 +178,8 @@ def alerts_mapping() -> dict[str, Any]:
             "search_name": {"type": "keyword"},
             "article_id": {"type": "keyword"},
             "cluster_id": {"type": "keyword"},
+            "story_id": {"type": "keyword"},
+            "mode": {"type": "keyword"},
             "matched_at": {"type": "date"},
             "notified_at": {"type": "date"},
             "enqueued_at": {"type": "date"},

@@ -74,6 +74,13 @@ class Runtime:
 
 
     @cached_property
+    def stories(self):
+        """Story decisions and records (:class:`pipeline.stories.StoryIndex`)."""
+        from pipeline.stories import StoryIndex
+
+        return StoryIndex(self.redis, self.settings)
+
+    @cached_property
     def index_pool(self):
         """Documents waiting for the index stage (:class:`pipeline.pending.PendingPool` ``index``)."""
         from pipeline.pending import PendingPool

@@ -233,6 +233,7 @@ def fetch_article(self, ref: dict) -> str | None:
         if result.duplicate_of:
             original = rt.store.get("doc", result.duplicate_of)
             doc = duplicate_document(article, result.to_dict(), original)
+            _place_in_story(rt, doc)
             doc["enqueued_at"] = _now_ms()
             rt.store.put("doc", article.id, doc)
             rt.counters.incr("duplicates")
@@ -263,6 +264,7 @@ def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
 
             raise ChaosPoison(f"article {article_id} carries the chaos poison marker")
         doc = enrich(Article.from_dict(data), settings=rt.settings, dedupe=dedupe)
+        _place_in_story(rt, doc)
         doc["enqueued_at"] = _now_ms()  # hand-off to index: alert latency is measured from here
         rt.store.put("doc", article_id, doc)
         rt.counters.incr("enriched")
@@ -270,6 +272,14 @@ def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
         return article_id
     finally:
         structlog.contextvars.unbind_contextvars("article_id")
+
+
+def _place_in_story(rt, doc: dict) -> None:
+    """Set ``doc["story"]`` (:func:`pipeline.stories.place_in_story`; idempotent, so a retried
+    task gets the same story)."""
+    from pipeline.stories import place_in_story
+
+    place_in_story(rt.stories, doc, store=rt.store, engine=rt.engine)
 
 
 def _hand_to_index(rt, doc_id: str) -> None:
