@@ -163,6 +163,9 @@ def searches_mapping() -> dict[str, Any]:
             "updated_at": {"type": "date"},
             "filters": {"type": "object", "enabled": False},
             "notify": {"type": "object", "enabled": False},
+            "alert_mode": {"type": "keyword"},
+            "digest_period": {"type": "keyword"},
+            "digest_timezone": {"type": "keyword"},
         }
     }
     return {"dynamic": False, "properties": props}

@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(None, description="SMTP login user (login only when set).")
     smtp_password: SecretStr | None = Field(None, description="SMTP login password (never logged).")
 
+    digest_check_interval_s: float = Field(60.0, gt=0, description="How often beat looks for digest periods (hourly/daily per saved search) that ended and are not sent yet, seconds.")
+    digest_lease_s: float = Field(300.0, gt=0, description="Seconds one sender holds a digest period while sending it; a sender killed mid-send is taken over after this (pipeline/digests.py). Must exceed the time the channels take (notify_max_attempts retries each).")
+
+    # --- feed health ------------------------------------------------------------------------
+    feed_health_failures: int = Field(3, ge=1, description="Failed polls in a row after which a feed is `failing` (one feed-health event; pipeline/feed_health.py).")
+    feed_health_silent_factor: float = Field(4.0, gt=1.0, description="A feed is `silent` when no new entry came for this many times its usual interval between entries (learned from its history: 1 / entries_per_day).")
+    feed_health_min_silence_s: float = Field(21_600.0, ge=0, description="Least silence, seconds, before a feed can be `silent` (a feed that posts every few minutes is not broken after a quiet half hour).")
+    feed_health_interval_s: float = Field(300.0, gt=0, description="How often beat checks every feed's health, seconds (polls also check the feed they polled).")
+    feed_health_notify: list[dict] = Field(default_factory=list, description="Channels for feed-health events, as saved-search notify configs (JSON list, e.g. [{\"type\": \"webhook\", \"url\": \"https://...\"}]); empty: events are logged and shown only.")
+
     # --- Kibana / OpenSearch Dashboards --------------------------------------------------
     kibana_url: str = Field("http://localhost:5601", description="Kibana or OpenSearch Dashboards URL used by `wirewatch kibana import`.")
     kibana_username: str | None = Field(None, description="Basic-auth user for Kibana/Dashboards (default: search_username).")

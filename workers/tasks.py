@@ -402,3 +402,19 @@ def match_alerts(self, doc_ids: list[str]) -> int:
     if events:
         notify_events(rt.engine, events, {d["id"]: d for d in docs}, rt.settings, deadletters=rt.deadletters)
     return len(events)
+
+
+@app.task(name="wirewatch.send_digests", bind=True)
+@_guarded("digests")
+def send_digests(self) -> int:
+    """Send the digests of saved searches in ``digest`` mode whose period ended
+    (:func:`pipeline.digests.send_due_digests`; each period once, even across restarts).
+    Returns how many were sent by this call."""
+    from pipeline.digests import send_due_digests
+
+    rt = runtime()
+    results = send_due_digests(rt.engine, rt.redis, rt.settings, deadletters=rt.deadletters, stories=rt.stories)
+    sent = sum(1 for r in results if r.status == "sent")
+    if sent:
+        rt.counters.incr("digests", sent)
+    return sent
