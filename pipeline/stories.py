@@ -65,12 +65,17 @@ from pipeline.logs import get_logger
 log = get_logger(__name__)
 
 #: Days of document frequencies behind the IDF ("recent articles").
-DF_DAYS = 7
+DF_DAYS = 4
 #: Weight factor of entity features over key terms: a named person, organization or place
 #: shared by two articles is stronger evidence of one event than a shared common noun.
 ENTITY_BOOST = 2.0
 #: Key terms kept per article (heaviest by tf-idf); entities are all kept.
 MAX_TERMS = 20
+#: Key terms of an article whose recent document frequencies are read and counted: the
+#: heaviest by tf x general-English rarity (:func:`prior_df`), twice :data:`MAX_TERMS`. Reading
+#: and counting every distinct word of an article (200 and more) cost most of a decision's CPU
+#: (Redis command packing); the counts are therefore "articles in which the term is salient".
+CANDIDATE_TERMS = 2 * MAX_TERMS
 #: Features of an article entered in the inverted index (heaviest first).
 INDEX_FEATURES = 12
 #: Features of a new article whose postings are read to find candidates.
@@ -223,12 +228,27 @@ def prior_doc_share(term: str) -> float:
     word's frequency in general English from the ``wordfreq`` package (its "best" list,
     Speer et al., wordfreq 3.1; for a stem also its ``-s``/``-es`` forms), i.e. a Poisson
     count of occurrences. 0.0 when wordfreq is not installed or does not know the word."""
-    try:
-        from wordfreq import word_frequency
-    except ImportError:  # pragma: no cover - a declared dependency; degrade to no prior
-        return 0.0
-    f = max(word_frequency(term, "en"), word_frequency(term + "s", "en") if term[0].isalpha() else 0.0)
+    table = _frequencies()
+    if term[0].isalpha():
+        f = max(table.get(term, 0.0), table.get(term + "s", 0.0))
+    else:
+        try:
+            from wordfreq import word_frequency
+        except ImportError:  # pragma: no cover - a declared dependency; degrade to no prior
+            return 0.0
+        f = word_frequency(term, "en")  # numbers: wordfreq spreads its digit-class counts
     return 1.0 - math.exp(-BODY_WORDS * f)
+
+
+@lru_cache(maxsize=1)
+def _frequencies() -> dict[str, float]:
+    """wordfreq's English "best" word -> frequency table, loaded once per process (~0.3 s);
+    empty when wordfreq is missing."""
+    try:
+        from wordfreq import get_frequency_dict
+    except ImportError:  # pragma: no cover
+        return {}
+    return get_frequency_dict("en", wordlist="best")
 
 
 def prior_df(feature: str) -> float:
@@ -236,6 +256,18 @@ def prior_df(feature: str) -> float:
     ``PRIOR_ARTICLES * prior_doc_share(term)``; entities 0 (names are rare by nature; their
     recent counts decide)."""
     return PRIOR_ARTICLES * prior_doc_share(feature[2:]) if feature.startswith("t:") else 0.0
+
+
+def salient(raw: dict[str, float], keep: int = CANDIDATE_TERMS) -> dict[str, float]:
+    """``raw`` with every entity and only the ``keep`` key terms of highest ``tf x`` general-English
+    rarity (``ln(1 + PRIOR_ARTICLES / (1 + prior_df))``), ties by name."""
+    terms = [(f, w) for f, w in raw.items() if f.startswith("t:")]
+    if len(terms) <= keep:
+        return raw
+    ranked = sorted(terms, key=lambda fw: (-fw[1] * math.log(1.0 + PRIOR_ARTICLES / (1.0 + prior_df(fw[0]))), fw[0]))
+    out = {f: w for f, w in raw.items() if not f.startswith("t:")}
+    out.update(ranked[:keep])
+    return out
 
 
 def idf(df: float, n: float) -> float:
@@ -360,6 +392,9 @@ class StoryIndex:
         self.window_s = float(settings.story_window_h) * 3600.0
         self.threshold = float(settings.story_threshold)
         self.ttl_s = int(settings.story_retention_days * 86400)
+        #: HINCRBY of every field named in ARGV by 1 in KEYS[1]: one command instead of one per feature
+        self._count = redis.register_script(
+            "for i = 1, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end return #ARGV")
 
     # --- keys -----------------------------------------------------------------------------
     def k(self, kind: str, ident: str = "") -> str:
@@ -393,26 +428,38 @@ class StoryIndex:
     def vector(self, doc: dict[str, Any], ts: float) -> tuple[dict[str, int], dict[str, float]]:
         """``(raw counts, weighted vector)`` of ``doc`` with the current document frequencies
         (this article counted once more)."""
-        raw = raw_features(doc)
+        raw = salient(raw_features(doc))
         dfs, n = self._dfs(raw, ts)
         dfs = {f: dfs.get(f, 0) + 1 + prior_df(f) for f in raw}
         return raw, weigh(raw, dfs, n + 1 + PRIOR_ARTICLES)
 
-    def candidates(self, vec: dict[str, float], ts: float, exclude: str) -> list[str]:
-        """Ids of up to :data:`MAX_CANDIDATES` recent articles sharing the heaviest features of
-        ``vec`` within the time window, best first (summed weight of shared query features)."""
+    def _queue_postings(self, pipe, vec: dict[str, float], ts: float) -> list[tuple[str, float]]:
+        """Queue on ``pipe`` the postings reads of the :data:`QUERY_FEATURES` heaviest features
+        of ``vec`` within the time window; returns those ``(feature, weight)``."""
         query = sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[:QUERY_FEATURES]
-        pipe = self.redis.pipeline(transaction=False)
         lo, hi = ts - self.window_s, ts + self.window_s
         for f, _w in query:
             pipe.zrevrangebyscore(self.k("ix", f), hi, lo, start=0, num=POSTINGS_CAP)
+        return query
+
+    @staticmethod
+    def _rank(query: list[tuple[str, float]], postings: list[list[Any]], exclude: str) -> list[str]:
+        """Candidate ids, best first by the summed weight of the query features they share, at
+        most :data:`MAX_CANDIDATES`."""
         scores: dict[str, float] = {}
-        for (f, w), ids in zip(query, pipe.execute()):
+        for (_f, w), ids in zip(query, postings):
             for i in ids:
                 i = _s(i)
                 if i != exclude:
                     scores[i] = scores.get(i, 0.0) + w
         return [i for i, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]]
+
+    def candidates(self, vec: dict[str, float], ts: float, exclude: str) -> list[str]:
+        """Ids of up to :data:`MAX_CANDIDATES` recent articles sharing the heaviest features of
+        ``vec`` within the time window, best first (summed weight of shared query features)."""
+        pipe = self.redis.pipeline(transaction=False)
+        query = self._queue_postings(pipe, vec, ts)
+        return self._rank(query, pipe.execute(), exclude)
 
     # --- decisions ------------------------------------------------------------------------
     def _lock(self):
@@ -426,18 +473,21 @@ class StoryIndex:
         :meth:`assign_duplicate`). Idempotent per ``doc["id"]``. Raises :class:`StoryError`
         (transient) when the lock stays busy; ``redis.RedisError`` passes through (retry)."""
         aid = str(doc["id"])
-        known = self.story_of(aid)
-        if known is not None:
-            return StoryDecision(known)
         ts = published_ts(doc)
         raw, vec = self.vector(doc, ts)  # outside the lock: DF drift of a few ms is harmless
         lock = self._lock()
         try:
-            known = self.story_of(aid)
+            # one round trip: an earlier decision (a retried task), copies waiting, postings
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.get(self.k("of", aid))
+            pipe.hgetall(self.k("wait", aid))
+            query = self._queue_postings(pipe, vec, ts)
+            known, waiting, *postings = pipe.execute()
             if known is not None:
-                return StoryDecision(known)
-            decision, sims = self._decide(aid, vec, ts)
-            self._record(doc, aid, ts, raw, vec, decision, sims)
+                return StoryDecision(_s(known))
+            decision, sims = self._decide(aid, vec, ts, self._rank(query, postings, aid))
+            self._record(doc, aid, ts, raw, vec, decision, sims,
+                         {_s(k): json.loads(v) for k, v in (waiting or {}).items()})
         finally:
             try:
                 lock.release()
@@ -447,10 +497,9 @@ class StoryIndex:
                  similarity=decision.similarity, candidates=decision.candidates, moved=len(decision.moved))
         return decision
 
-    def _decide(self, aid: str, vec: dict[str, float], ts: float) -> tuple[StoryDecision, dict[str, float]]:
-        """Compare with the candidates; returns the decision and the similarity to every
-        candidate member of the chosen story (for centrality)."""
-        cands = self.candidates(vec, ts, aid)
+    def _decide(self, aid: str, vec: dict[str, float], ts: float, cands: list[str]) -> tuple[StoryDecision, dict[str, float]]:
+        """Compare with the candidates ``cands``; returns the decision and the similarity to
+        every candidate member of the chosen story (for centrality)."""
         if not cands:
             return StoryDecision(aid, new=True), {}
         raws = self.redis.mget([self.k("vec", c) for c in cands])
@@ -479,11 +528,10 @@ class StoryIndex:
         return StoryDecision(sid, similarity=best[1], matched=best[2], candidates=len(sims)), members
 
     def _record(self, doc: dict[str, Any], aid: str, ts: float, raw: dict[str, int], vec: dict[str, float],
-                decision: StoryDecision, sims: dict[str, float]) -> None:
+                decision: StoryDecision, sims: dict[str, float], waiting: dict[str, dict[str, Any]]) -> None:
         """Write the vector, postings, frequencies, the story record and (last) ``of:<id>`` in
         one transaction; move copies that waited under this article."""
         sid = decision.story_id
-        waiting = {_s(k): json.loads(v) for k, v in (self.redis.hgetall(self.k("wait", aid)) or {}).items()}
         pipe = self.redis.pipeline(transaction=True)
         ttl = self.ttl_s
         pipe.set(self.k("vec", aid), json.dumps({"v": {f: round(w, 5) for f, w in vec.items()}, "ts": ts, "story": sid}), ex=ttl)
@@ -494,8 +542,7 @@ class StoryIndex:
             pipe.expire(key, int(self.window_s) + 86400)
         day = _day(ts)
         dfk = self.k("df", day)
-        for f in raw:
-            pipe.hincrby(dfk, f, 1)
+        self._count(keys=[dfk], args=list(raw), client=pipe)
         pipe.expire(dfk, 86400 * (DF_DAYS + 1))
         pipe.incr(self.k("n", day))
         pipe.expire(self.k("n", day), 86400 * (DF_DAYS + 1))

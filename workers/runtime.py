@@ -74,6 +74,13 @@ class Runtime:
 
 
     @cached_property
+    def feed_health(self):
+        """Feed-health states and events (:class:`pipeline.feed_health.FeedHealth`)."""
+        from pipeline.feed_health import FeedHealth
+
+        return FeedHealth(self.redis, self.settings, deadletters=self.deadletters)
+
+    @cached_property
     def stories(self):
         """Story decisions and records (:class:`pipeline.stories.StoryIndex`)."""
         from pipeline.stories import StoryIndex

@@ -178,9 +178,25 @@ def _poll_one(feed_id: str) -> int:
             rt.counters.error("poll", result.reason or "error")
         log.info("feed_poll_done", status=result.status, http_status=result.http_status, new=len(result.new),
                  elapsed_s=round(result.elapsed_s, 5))
+        _observe_feed_health(rt, feed_id, len(result.new))
         return len(result.new)
     finally:
         structlog.contextvars.unbind_contextvars("feed_id")
+
+
+def _observe_feed_health(rt, feed_id: str, new_entries: int) -> None:
+    """After a poll: note new entries and update the feed's health state (one event per change,
+    :mod:`pipeline.feed_health`). A failure here never fails the poll: it is logged and
+    counted, and beat's ``check_feed_health`` looks at every feed again."""
+    try:
+        rt.feed_health.record_new_entries(feed_id, new_entries)
+        rt.feed_health.observe_and_notify(rt.registry.get(feed_id))
+    except Exception as exc:  # noqa: BLE001 - health is advisory; the poll's own work is done
+        log.warning("feed_health_failed", feed_id=feed_id, error=f"{type(exc).__name__}: {exc}")
+        try:
+            rt.counters.error("feed_health", f"exception:{type(exc).__name__}")
+        except Exception:  # noqa: BLE001
+            pass
 
 
 @app.task(name="wirewatch.poll_feeds", bind=True)
@@ -418,3 +434,15 @@ def send_digests(self) -> int:
     if sent:
         rt.counters.incr("digests", sent)
     return sent
+
+
+@app.task(name="wirewatch.check_feed_health", bind=True)
+@_guarded("feed_health")
+def check_feed_health(self) -> int:
+    """Re-evaluate every feed's health (silence, feeds disabled by hand) and notify the state
+    changes (:meth:`pipeline.feed_health.FeedHealth.check_all`); returns how many events."""
+    rt = runtime()
+    events = rt.feed_health.check_all(rt.registry.list())
+    if events:
+        rt.counters.incr("feed_health_events", len(events))
+    return len(events)

@@ -167,7 +167,7 @@ def populate(idx, n: int, rng: random.Random, pools, now: float, progress=None) 
     :meth:`StoryIndex._record` does (vector, postings, document frequencies, ``of:``), in
     pipelined batches, weighting by the frequencies counted so far. Each article starts its own
     story (their records are not needed for the cost of a decision)."""
-    from pipeline.stories import INDEX_FEATURES, POSTINGS_CAP, _day, raw_features, weigh
+    from pipeline.stories import INDEX_FEATURES, POSTINGS_CAP, _day, raw_features, salient, weigh
 
     df: dict[str, int] = {}
     window = idx.window_s
@@ -177,7 +177,7 @@ def populate(idx, n: int, rng: random.Random, pools, now: float, progress=None) 
         for i in range(start, min(n, start + batch)):
             ts = now - rng.random() * window
             doc = _synthetic_doc(rng, *pools, ts, i)
-            raw = raw_features(doc)
+            raw = salient(raw_features(doc))
             for f in raw:
                 df[f] = df.get(f, 0) + 1
             vec = weigh(raw, df, i + 1)
