@@ -268,3 +268,47 @@ def test_sender_killed_mid_send_is_taken_over_and_each_channel_gets_the_period_o
     assert len(stalling.accepted) == 1  # channel 1: accepted once, by the sender that took over
     assert len({r["delivery"] for r in stalling.requests + fast.requests}) == 1  # one delivery id per period
     assert stalling.requests[0]["body"] == stalling.accepted[0]["body"]  # the same digest
+
+
+@pytest.mark.integration
+def test_real_worker_killed_mid_send_then_restarted_by_beat_sends_the_period_once(engine, dsettings, redis_client, receivers, tmp_path):
+    """Real processes: `wirewatch worker` (alerts queue) and `wirewatch beat` (send_digests every
+    second). The worker is SIGKILLed while its webhook delivery hangs; after a restart, beat's next
+    ticks have the new worker take the period over once its lease (3 s) expires; later ticks send
+    nothing more."""
+    from datetime import timedelta
+
+    from wirewatch.processes import start_processes
+
+    hook = receivers(stall_first=True)
+    now = datetime.now(UTC)
+    start, end = last_completed("hourly", "UTC", now - timedelta(seconds=90))
+    search = SavedSearchStore(engine).add(SavedSearch(
+        name="digest", query="earthquake OR quake", alert_mode="digest", digest_period="hourly",
+        created_at=(start - timedelta(hours=3)).isoformat(), notify=[{"type": "webhook", "url": hook.url}]))
+    index_batch(engine, DOCS, refresh=True)
+    match_alerts(engine, DOCS, now=start + timedelta(minutes=5), refresh=True)
+    env = {"WIREWATCH_DIGEST_CHECK_INTERVAL_S": "1", "WIREWATCH_DIGEST_LEASE_S": "3", "WIREWATCH_NOTIFY_MAX_ATTEMPTS": "1",
+           "WIREWATCH_NOTIFY_TIMEOUT_S": "60", "WIREWATCH_METRICS_PORT": "-1", "WIREWATCH_STATE_DIR": str(tmp_path)}
+    layout = ({"name": "alerts", "queues": "alerts", "pool": "threads", "concurrency": 2},)
+    group = start_processes(dsettings, env=env, layout=layout, beat=True, log_dir=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while not hook.requests and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert hook.requests, (tmp_path / "alerts.log").read_text()[-2000:]
+        os.kill(group.procs["alerts"].pid, signal.SIGKILL)  # the worker dies mid-send
+        group.procs["alerts"].wait(10)
+        hook.release.set()  # the hung delivery is dropped unanswered
+        assert group.restart_exited() == ["alerts"]
+        deadline = time.monotonic() + 120
+        while not hook.accepted and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(hook.accepted) == 1, (tmp_path / "alerts.log").read_text()[-2000:]
+        time.sleep(5)  # several more beat ticks
+    finally:
+        group.stop()
+    assert len(hook.accepted) == 1 and len(hook.requests) == 2
+    assert hook.requests[0]["delivery"] == hook.accepted[0]["delivery"]
+    state = DigestLedger(redis_client, dsettings).state(search.id, start.isoformat(timespec="seconds"))
+    assert state["status"] == "sent" and state["digest"]["articles"] == 3
