@@ -120,7 +120,7 @@ def test_same_event_from_two_outlets_is_one_story_and_a_decoy_is_not(stories):
 @pytest.mark.integration
 def test_articles_outside_the_time_window_start_a_new_story(stories):
     stories.assign(dict(FERRY_A))
-    late = dict(FERRY_B, id="b2", published_at="2026-03-12T01:30:00+00:00")  # 4 days later, window 48 h
+    late = dict(FERRY_B, id="b2", published_at="2026-03-12T01:30:00+00:00")  # 4 days later, window 24 h
     assert stories.assign(late).new
 
 

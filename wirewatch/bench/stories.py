@@ -7,7 +7,8 @@ same subject reporting another event within the same days) is enriched by the re
 publication order, starting from empty document frequencies. A pair of articles is *predicted*
 together when both got the same story id and *truly* together when both carry the same
 ``group``. Precision = TP / (TP + FP), recall = TP / (TP + FN) over all unordered pairs. The
-same run is repeated at the thresholds of :data:`SWEEP_THRESHOLDS` (``threshold_sweep``).
+same run is repeated at the thresholds of :data:`SWEEP_THRESHOLDS` (``threshold_sweep``) and the
+windows of :data:`SWEEP_WINDOWS_H` (``window_sweep``).
 
 Cost: ``--recent N`` (default 100,000) synthetic recent articles are written into the story
 index (vectors, postings, document frequencies) of a fresh prefix, with persons, organizations,
@@ -39,7 +40,9 @@ from wirewatch.output import FORMAT_OPTION_HELP, Format, fail, print_json, print
 
 FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "stories" / "articles.yaml"
 #: Thresholds also evaluated on the fixture (``threshold_sweep`` in the result).
-SWEEP_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+SWEEP_THRESHOLDS = (0.15, 0.2, 0.25, 0.275, 0.3, 0.325, 0.35, 0.4, 0.5)
+#: Windows (hours) also evaluated at the configured threshold (``window_sweep``).
+SWEEP_WINDOWS_H = (12.0, 24.0, 36.0, 48.0, 72.0)
 
 
 def load_articles(path: Path = FIXTURE) -> list[dict[str, Any]]:
@@ -251,11 +254,15 @@ def run(settings, *, recent: int, measure: int, fixture: Path = FIXTURE) -> dict
     for th in SWEEP_THRESHOLDS:
         t, p = cluster(docs, r, settings, th)
         sweep.append({"threshold": th, **pairwise(t, p)})
+    windows = []
+    for win in SWEEP_WINDOWS_H:
+        t, p = cluster(docs, r, settings.model_copy(update={"story_window_h": win}), settings.story_threshold)
+        windows.append({"window_h": win, **pairwise(t, p)})
     groups = len(set(truth))
     cost = measure_cost(r, settings, recent=recent, measure=measure) if recent > 0 else None
     return {"articles": len(docs), "groups": groups, "threshold": settings.story_threshold,
             "window_h": settings.story_window_h, **quality, "enrich_s": round(enrich_s, 1),
-            "threshold_sweep": sweep, "cost": cost,
+            "threshold_sweep": sweep, "window_sweep": windows, "cost": cost,
             "targets": {"precision": 0.95, "recall": 0.85, "cpu_ms_per_article": 5.0}}
 
 
@@ -289,6 +296,8 @@ def register(bench_app: typer.Typer) -> None:
                 ["F1 (tp/fp/fn)", f"{result['f1']} ({result['tp']}/{result['fp']}/{result['fn']})"]]
         for s in result["threshold_sweep"]:
             rows.append([f"  at threshold {s['threshold']}", f"P {s['precision']}  R {s['recall']}"])
+        for s in result["window_sweep"]:
+            rows.append([f"  at window {s['window_h']:g} h", f"P {s['precision']}  R {s['recall']}"])
         c = result["cost"]
         if c:
             rows += [[f"CPU ms per article at {c['recent']:,} recent (target <= 5)", c["cpu_ms_per_article"]],
