@@ -1,6 +1,12 @@
 """Alert stage: percolate indexed articles against the enabled saved searches and record one
 alert event per (saved search, story cluster).
 
+Alert modes (a saved search's ``alert_mode``, :func:`alert_key`): ``article`` (the default:
+one event per cluster of copies, as described below), ``story`` (one event per ``story.id``,
+:mod:`pipeline.stories`: the first matching article of a story, then nothing more for it) and
+``digest`` (events recorded as usual but not sent; :mod:`pipeline.digests` sends them grouped
+by story once per period). Events carry ``story_id`` and ``mode``.
+
 Flow for one batch (:func:`match_alerts`):
 
 1. drop documents that are duplicates of a story already seen (``dedupe.duplicate_of`` set):

@@ -92,6 +92,7 @@ class HealthEvent:
 
     @property
     def cleared(self) -> bool:
+        """True when the feed recovered (the new state is ``ok``)."""
         return self.state == "ok"
 
     def to_dict(self) -> dict[str, Any]:

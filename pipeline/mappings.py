@@ -74,7 +74,8 @@ def article_properties() -> dict[str, Any]:
     (geo_point from lat/lon), ``geo_points`` (every location's point at the top level, for map
     visualizations and geo_distance filters without a nested query), ``speakers`` and
     ``place_names`` (flattened, so dashboards can aggregate without nested aggregations),
-    ``quote_count``, ``indexed_at``/``enqueued_at`` (pipeline timestamps).
+    ``quote_count``, ``indexed_at``/``enqueued_at`` (pipeline timestamps). ``story``
+    (``id``, ``similarity``) is set by the story stage (:mod:`pipeline.stories`).
     """
     return {
         "id": {"type": "keyword"},
