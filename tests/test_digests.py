@@ -312,3 +312,36 @@ def test_real_worker_killed_mid_send_then_restarted_by_beat_sends_the_period_onc
     assert hook.requests[0]["delivery"] == hook.accepted[0]["delivery"]
     state = DigestLedger(redis_client, dsettings).state(search.id, start.isoformat(timespec="seconds"))
     assert state["status"] == "sent" and state["digest"]["articles"] == 3
+
+
+@pytest.mark.integration
+def test_cli_searches_add_alert_mode_and_alerts_digest(engine, dsettings, redis_client, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipeline.logs import configure_logging
+    from pipeline.settings import get_settings
+    from wirewatch.cli import app
+
+    monkeypatch.setenv("WIREWATCH_INDEX_PREFIX", dsettings.index_prefix)
+    monkeypatch.setenv("WIREWATCH_REDIS_KEY_PREFIX", dsettings.redis_key_prefix)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        res = runner.invoke(app, ["searches", "add", "Quakes", "--query", "earthquake OR quake", "--alert-mode", "digest",
+                                  "--digest-period", "hourly", "--digest-timezone", "Asia/Kolkata", "--format", "json"])
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["alert_mode"] == "digest"
+        bad = runner.invoke(app, ["searches", "add", "Bad", "--query", "x", "--digest-timezone", "Nowhere/Else"])
+        assert bad.exit_code != 0 and "IANA" in bad.output
+        index_batch(engine, DOCS, refresh=True)
+        match_alerts(engine, DOCS, now=MATCHED, refresh=True)
+        res = runner.invoke(app, ["alerts", "digest", "--search", "quakes", "--period", MATCHED.isoformat(), "--format", "json"])
+        assert res.exit_code == 0, res.output
+        out = json.loads(res.stdout)
+        # Asia/Kolkata is UTC+5:30: 07:30 UTC is 13:00 local, so its local hour runs 07:30-08:30 UTC
+        assert out["start"] == "2026-03-02T07:30:00+00:00" and out["end"] == "2026-03-02T08:30:00+00:00"
+        assert out["timezone"] == "Asia/Kolkata"
+        assert out["articles"] == 3 and out["story_count"] == 2 and out["status"] == "not sent yet"
+    finally:
+        get_settings.cache_clear()
+        configure_logging("INFO", "json")
