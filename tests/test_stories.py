@@ -182,3 +182,43 @@ def test_pairwise_scores_count_pairs():
     q = pairwise(["x", "x", "y", "y"], ["1", "1", "1", "2"])
     assert (q["tp"], q["fp"], q["fn"]) == (1, 2, 1)
     assert q["precision"] == round(1 / 3, 4) and q["recall"] == 0.5
+
+
+@pytest.mark.integration
+def test_cli_stories_list_and_show(stories, settings, search_url, redis_client, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from pipeline.engine import SearchEngine
+    from pipeline.index import index_batch
+    from pipeline.logs import configure_logging
+    from pipeline.settings import get_settings
+    from wirewatch.cli import app
+
+    s = stories.settings.model_copy(update={"index_prefix": f"{settings.index_prefix}-stcli"})
+    docs = [dict(FERRY_A), dict(FERRY_B), dict(FERRY_DECOY)]
+    with SearchEngine.from_settings(s) as engine:
+        engine.ensure_setup(["articles"])
+        for d in docs:
+            place_in_story(stories, d)
+        index_batch(engine, docs, refresh=True)
+        monkeypatch.setenv("WIREWATCH_INDEX_PREFIX", s.index_prefix)
+        monkeypatch.setenv("WIREWATCH_REDIS_KEY_PREFIX", s.redis_key_prefix)
+        get_settings.cache_clear()
+        try:
+            runner = CliRunner()
+            res = runner.invoke(app, ["stories", "list", "--min-articles", "2", "--format", "json"])
+            assert res.exit_code == 0, res.output
+            assert [r["id"] for r in json.loads(res.stdout)] == ["a1"]
+            res = runner.invoke(app, ["stories", "show", "a1", "--format", "json"])
+            assert res.exit_code == 0, res.output
+            shown = json.loads(res.stdout)
+            assert [a["id"] for a in shown["articles"]] == ["a1", "b1"]  # oldest first
+            assert shown["article_count"] == 2 and shown["places"][0]["name"] == "Bodø"
+            missing = runner.invoke(app, ["stories", "show", "nope"])
+            assert missing.exit_code == 1 and "no story" in missing.output
+        finally:
+            get_settings.cache_clear()
+            configure_logging("INFO", "json")
+            engine.delete_all()
