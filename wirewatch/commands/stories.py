@@ -28,6 +28,19 @@ def _stories():
     return StoryIndex(client, s)
 
 
+def _utc(value: str | None) -> str:
+    """An ISO-8601 time as ``YYYY-MM-DD HH:MM`` in UTC (as given when it cannot be parsed)."""
+    from datetime import datetime, timezone
+
+    if not value:
+        return ""
+    try:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)[:16]
+    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
 def _names(items: list[dict], n: int = 3) -> str:
     return ", ".join(f"{i['name']} ({i['count']})" for i in items[:n])
 
@@ -63,8 +76,7 @@ def list_cmd(
         return
     table = [{"id": r["id"][:12], "title": r["title"], "articles": r["article_count"],
               "outlets": _names(r["outlets"]), "countries": ", ".join(c["name"] for c in r["countries"][:4]),
-              "first_seen": (r["first_seen"] or "")[:16].replace("T", " "),
-              "last_seen": (r["last_seen"] or "")[:16].replace("T", " ")} for r in rows]
+              "first_seen": _utc(r["first_seen"]), "last_seen": _utc(r["last_seen"])} for r in rows]
     print_table(table, ["id", "title", "articles", "outlets", "countries", "first_seen", "last_seen"],
                 title=f"{len(rows)} stories")
 
@@ -92,9 +104,9 @@ def show_cmd(story_id: str = typer.Argument(..., help="Story id (or its first ch
         return
     print_table([{"field": k, "value": v if not isinstance(v, list) else _names(v, 10)}
                  for k, v in rec.items() if k != "articles"], ["field", "value"], title=f"story {rec['id']}")
-    print_table([{**a, "published_at": (a["published_at"] or "")[:16].replace("T", " "),
+    print_table([{**a, "published_at": _utc(a["published_at"]),
                   "copy": "yes" if a["duplicate_of"] else ""} for a in articles],
-                ["published_at", "source", "title", "copy"], title=f"timeline ({len(articles)} indexed articles)")
+                ["published_at", "source", "title", "copy"], title=f"timeline ({len(articles)} indexed articles, UTC)")
 
 
 def register(app: typer.Typer) -> None:
