@@ -171,9 +171,11 @@ PLACE_LEVEL_WEIGHT = {"country": 0.3, "admin1": 0.6, "admin2": 0.8}
 
 
 def entity_features(doc: dict[str, Any]) -> dict[str, float]:
-    """Entity weights of a contract document: ``"p:<folded name>"`` per person (and
-    ``"s:<folded surname>"``, the last word of the name, since later references and other
-    outlets often name a person by surname alone), ``"o:<folded name>"`` per organization and
+    """Entity weights of a contract document: ``"n:<folded name>"`` per person or organization
+    (one key for both: statistical NER often tags a person as an organization or the reverse,
+    as the small English spaCy model does with "Nicolás Peralta" in our invented set), plus
+    ``"s:<folded surname>"`` for a person, the last word of the name, since later references
+    and other outlets often name a person by surname alone, and
     ``"l:<geonames id>"`` (or ``"l:<folded name>"`` when unresolved) per place. The weight is
     the ``mentions`` count (at least 1), times :data:`PLACE_LEVEL_WEIGHT` for countries and
     states."""
@@ -182,19 +184,19 @@ def entity_features(doc: dict[str, Any]) -> dict[str, float]:
     def add(key: str, n: float) -> None:
         out[key] = out.get(key, 0.0) + n
 
-    for kind, key in (("persons", "p"), ("organizations", "o")):
+    for kind in ("persons", "organizations"):
         for ent in doc.get(kind) or []:
             name = fold(ent.get("name") or "") if isinstance(ent, dict) else ""
             if not name:
                 continue
             n = max(1, int(ent.get("mentions") or 1))
             words = name.split()
-            if key == "p":
+            if kind == "persons":
                 if len(words) > 1:
-                    add(f"p:{name}", n)
+                    add(f"n:{name}", n)
                 add(f"s:{words[-1]}", n)
             else:
-                add(f"o:{name}", n)
+                add(f"n:{name}", n)
     for loc in doc.get("locations") or []:
         if not isinstance(loc, dict):
             continue
