@@ -210,3 +210,79 @@ def test_far_small_town_kept_when_qualified_or_near(nlp):
               "another from Río Bravo had reached the shelter in Reynosa.")
     names = {loc["name"] for loc in geoparse(doc)}
     assert "Los Olivos" in names and "Río Bravo" in names
+
+
+# ----------------------------------------------------------------------------- kinds of error seen on
+# real news (issue 12); every sentence below is invented.
+def _forms(locs):
+    return {f for loc in locs for f in loc["surface_forms"]}
+
+
+def test_place_in_a_compound_adjective(nlp):
+    locs = geoparse(nlp("Shares of Austin, Tex.-based Dell rose 2 percent on Monday, traders said."))
+    texas = [loc for loc in locs if loc["name"] == "Texas"]
+    assert texas and texas[0]["surface_forms"] == ["Tex."] and texas[0]["kind"] == "admin1"
+    locs = geoparse(nlp("The new minister, a Wellington-raised lawyer, said the budget would pass. "
+                        "She spoke to reporters in Auckland on Friday."))
+    wellington = by_name(locs)["Wellington"]
+    assert wellington["country_code"] == "NZ"
+
+
+def test_part_of_a_region_keeps_its_words(nlp):
+    locs = geoparse(nlp("Cases have been reported in the Upper Artibonite region of Haiti, health officials said."))
+    part = [loc for loc in locs if "Upper Artibonite" in loc["surface_forms"]]
+    assert part and part[0]["country_code"] == "HT" and part[0]["kind"] != "city"
+
+
+def test_island_named_after_its_province(nlp):
+    locs = geoparse(nlp("Forty men are still held at the centre on Manus Island, officials in Papua New Guinea said."))
+    island = by_name(locs)["Manus Island"]
+    assert island["country_code"] == "PG" and island["kind"] == "other"
+    assert haversine_km(island["lat"], island["lon"], -2.08, 146.95) < 161  # the island (GeoNames point)
+
+
+def test_lake_named_after_its_town(nlp):
+    locs = geoparse(nlp("Boaters on Canandaigua Lake were warned of high winds, the sheriff in Ontario County, "
+                        "New York, said on Sunday."))
+    lake = by_name(locs)["Canandaigua Lake"]
+    assert lake["country_code"] == "US" and lake["kind"] == "other"
+    assert haversine_km(lake["lat"], lake["lon"], 42.8, -77.3) < 50
+
+
+def test_region_written_with_region(nlp):
+    locs = geoparse(nlp("ERBIL, Kurdistan Region - Officials in the Kurdistan Region said on Monday that flights "
+                        "to Germany would resume."))
+    assert "Kurdistan Region" in _forms(locs)
+
+
+def test_name_before_governor_is_the_division(nlp):
+    locs = geoparse(nlp("Shelling hit two villages overnight. Kharkiv governor Ivan Petrenko said on Sunday that "
+                        "three people were hurt, and the Donetsk cities of Bakhmut and Mariupol lost power."))
+    forms = _forms(locs)
+    assert "Kharkiv" in forms
+    donetsk = [loc for loc in locs if "Donetsk" in loc["surface_forms"]]
+    assert donetsk and donetsk[0]["kind"] == "admin1"
+
+
+def test_short_name_of_a_company_is_not_a_town(nlp):
+    text = ("NEW YORK (AP) -- Networking firm Cisco Systems Inc. said on Tuesday it would cut 3,000 jobs. "
+            "Cisco said the cuts would save $1 billion a year, and Cisco's shares rose 2 percent in New York.")
+    locs = geoparse(nlp(text))
+    assert "Cisco" not in _forms(locs)
+    assert "New York" in _forms(locs) or "NEW YORK" in _forms(locs)
+
+
+def test_place_coordinated_inside_an_organization_name(nlp):
+    text = ("John Smith, chairman of the Police Federation of England and Wales, paid tribute to the officer "
+            "who died in Leeds on Tuesday.")
+    forms = _forms(geoparse(nlp(text)))
+    assert "Wales" not in forms and "England" not in forms
+    assert "Leeds" in forms
+
+
+def test_typed_town_far_from_a_foreign_dateline(nlp):
+    text = ("ERBIL, Iraq - Officials in Erbil said on Monday they would help citizens stuck in Poland. A group of "
+            "migrants tried to enter the Polish border town of Kuznica from Belarus, Poland's government said, "
+            "and police in Warsaw said more were on the way.")
+    kuz = [loc for loc in geoparse(nlp(text)) if "Kuznica" in loc["surface_forms"]]
+    assert kuz and kuz[0]["country_code"] == "PL"

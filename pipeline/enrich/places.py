@@ -547,7 +547,10 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
                 continue  # a surname of a person the article names ("Fuentes")
             if not any(covered[k] for k in range(i, j)):
                 i, j = extend(i, j)
-                if not add(i, j, "weak"):
+                feature = _feature_reading(gaz, texts[i:j], lower[i:j])
+                if feature and add(i, j, "weak", cands=feature):
+                    pass  # "Canandaigua Lake" tagged as a person: a name ending in "Lake" is the lake
+                elif not add(i, j, "weak"):
                     # "Chihuahua, María Eugenia Campos" tagged as one name: try the part before the comma
                     comma = next((k for k in range(i, j) if doc[k].text == ","), None)
                     if comma is not None and comma > i:
