@@ -265,11 +265,13 @@ def test_name_before_governor_is_the_division(nlp):
 
 
 def test_short_name_of_a_company_is_not_a_town(nlp):
-    text = ("NEW YORK (AP) -- Networking firm Cisco Systems Inc. said on Tuesday it would cut 3,000 jobs. "
-            "Cisco said the cuts would save $1 billion a year, and Cisco's shares rose 2 percent in New York.")
+    # the short name is said more often than any place, so the far-from-anchor rule cannot drop it
+    text = ("Networking firm Cisco Systems Inc. said on Tuesday it would cut 3,000 jobs in New York. "
+            "Cisco said the cuts would save $1 billion a year, and Cisco's shares rose 2 percent. "
+            "Analysts said Cisco's rivals would gain, and Cisco's chief did not comment.")
     locs = geoparse(nlp(text))
     assert "Cisco" not in _forms(locs)
-    assert "New York" in _forms(locs) or "NEW YORK" in _forms(locs)
+    assert "New York" in _forms(locs)
 
 
 def test_place_coordinated_inside_an_organization_name(nlp):
