@@ -288,3 +288,46 @@ def test_typed_town_far_from_a_foreign_dateline(nlp):
             "and police in Warsaw said more were on the way.")
     kuz = [loc for loc in geoparse(nlp(text)) if "Kuznica" in loc["surface_forms"]]
     assert kuz and kuz[0]["country_code"] == "PL"
+
+
+def test_canadian_press_province_abbreviation_and_a_contradicted_namesake(nlp):
+    # "Emerson, Man." is in Manitoba; the gazetteer's Emersons are all in the US, so none is it
+    locs = geoparse(nlp("EMERSON, Man. - Dozens of people walked across the border into Canada overnight, "
+                        "police said."))
+    man = [loc for loc in locs if "Man." in loc["surface_forms"]]
+    assert man and man[0]["name"] == "Manitoba" and man[0]["country_code"] == "CA"
+    assert not any(loc["country_code"] == "CI" for loc in locs)  # not Man, Ivory Coast
+    assert "EMERSON" not in _forms(locs)
+
+
+def test_qualifier_the_gazetteer_cannot_meet_drops_the_town(nlp):
+    locs = geoparse(nlp("HOLT, Fla. - Residents of Holt cleaned up on Friday after the storm hit Santa Rosa County."))
+    assert "HOLT" not in _forms(locs) and "Holt" not in _forms(locs)
+    assert "Fla." in _forms(locs)
+    paris = by_name(geoparse(nlp("Floods hit Paris, Texas, on Monday.")))["Paris"]
+    assert paris["admin1"] == "Texas"
+
+
+def test_usps_code_after_a_town(nlp):
+    locs = geoparse(nlp("ROCHESTER, NY - The bank will close its branch in Geneva, NY, next month."))
+    ny = [loc for loc in locs if "NY" in loc["surface_forms"]]
+    assert ny and ny[0]["name"] == "New York" and ny[0]["kind"] == "admin1"
+    assert by_name(locs)["Geneva"]["country_code"] == "US"
+    # alone, a two-letter code is a word: "IN" is not Indiana
+    locs = geoparse(nlp("Residents were told to stay IN until the storm passed over Dallas on Monday."))
+    assert "IN" not in _forms(locs) and "Dallas" in _forms(locs)
+
+
+def test_dateline_naming_two_places(nlp):
+    locs = geoparse(nlp("KASTANIES/ORESTIADA, Greece (Reuters) - Greek police fired tear gas at migrants on the "
+                        "border with Turkey on Sunday."))
+    forms = _forms(locs)
+    assert "KASTANIES" in forms and "ORESTIADA" in forms
+    assert all(loc["country_code"] in ("GR", "TR") for loc in locs)
+
+
+def test_dotted_country_abbreviation_but_not_inside_an_institution(nlp):
+    locs = geoparse(nlp("Aid from the U.S. reached the camps on Monday, officials said."))
+    assert by_name(locs)["United States"]["surface_forms"] == ["U.S."]
+    locs = geoparse(nlp("Dozens crossed into El Paso, Texas, surrendering to U.S. Border Patrol agents."))
+    assert "U.S." not in _forms(locs) and "El Paso" in _forms(locs)

@@ -227,6 +227,23 @@ US_STATE_ABBREVIATIONS: dict[str, str] = {
 AMBIGUOUS_ABBREVIATIONS = frozenset({"Miss.", "Del.", "Ind.", "Mass.", "Mo.", "Pa.", "Va.", "Wash.",
                                      "Cal.", "Penn.", "Ore.", "Md.", "Ky.", "Mich.", "Mont.", "Tenn."})
 
+# USPS two-letter codes of the states, DC and the territories (United States Postal Service, Publication 28,
+# Appendix B), as news writes them after a town ("Geneva, NY"). Taken as a state only after a comma that
+# follows a capitalised word (see AFTER_COMMA_ABBREVIATIONS): alone, "IN", "OR" and "ME" are words.
+# GeoNames uses the same codes as the admin1 codes of US states.
+USPS_STATE_CODES = frozenset("""AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT
+    NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY""".split())
+# Canadian Press abbreviations of the provinces and territories ("EMERSON, Man."; The Canadian Press
+# Stylebook), mapped to GeoNames' admin1 codes for Canada.
+CA_PROVINCE_ABBREVIATIONS: dict[str, str] = {
+    "Alta.": "01", "B.C.": "02", "Man.": "03", "N.B.": "04", "N.L.": "05", "Nfld.": "05", "N.S.": "07",
+    "Ont.": "08", "P.E.I.": "09", "Que.": "10", "Sask.": "11", "Y.T.": "12", "N.W.T.": "13",
+}
+#: Abbreviations taken as a state/province only right after a comma that follows a capitalised word
+#: ("Jackson, Miss.", "Geneva, NY", "Emerson, Man."): alone they are common words or titles.
+AFTER_COMMA_ABBREVIATIONS = frozenset(AMBIGUOUS_ABBREVIATIONS | USPS_STATE_CODES |
+                                      {k for k in CA_PROVINCE_ABBREVIATIONS if k not in ("B.C.", "P.E.I.")})
+
 # Second-level divisions are indexed for these countries (whose news names counties on their own:
 # "Kent", "Maricopa County"), and elsewhere only when their name ends in one of these words.
 _ADMIN2_COUNTRIES = frozenset({"US", "GB", "IE"})
@@ -372,11 +389,15 @@ class Gazetteer:
         return tuple((self.place(c >> 2), c & 3) for c in codes)
 
     def state_abbreviation(self, text: str) -> Place | None:
-        """The US state an AP abbreviation names ("Fla." -> Florida), or None. Exact form only,
-        with its period (see :data:`US_STATE_ABBREVIATIONS`)."""
-        code = US_STATE_ABBREVIATIONS.get(text.strip())
+        """The US state an AP abbreviation or USPS code names ("Fla.", "FL" -> Florida), or the
+        Canadian province a Canadian Press abbreviation names ("Man." -> Manitoba), or None. Exact
+        form only, with its period (see :data:`US_STATE_ABBREVIATIONS`, :data:`USPS_STATE_CODES`,
+        :data:`CA_PROVINCE_ABBREVIATIONS`); callers check :data:`AFTER_COMMA_ABBREVIATIONS`."""
+        text = text.strip()
+        code = US_STATE_ABBREVIATIONS.get(text) or (text if text in USPS_STATE_CODES else None)
         if code is None:
-            return None
+            ca = CA_PROVINCE_ABBREVIATIONS.get(text)
+            return self.admin1("CA", ca) if ca else None
         if code == "DC":
             hits = [p for p, q in self.lookup("Washington, D.C.") if p.feature == FEATURE_CITY and p.country_code == "US"]
             return max(hits, key=lambda p: p.population) if hits else None

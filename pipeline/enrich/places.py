@@ -44,7 +44,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from pipeline.enrich.gazetteer import (
-    AMBIGUOUS_ABBREVIATIONS,
+    AFTER_COMMA_ABBREVIATIONS,
     FEATURE_ADMIN1,
     FEATURE_ADMIN2,
     FEATURE_PHYSICAL,
@@ -229,6 +229,8 @@ def _qualifier(doc, j: int, gaz: Gazetteer) -> Place | None:
     if j + 1 >= len(doc) or doc[j].text not in (",", "in"):
         return None
     abbr = gaz.state_abbreviation(doc[j + 1].text)
+    if abbr is None and j + 2 < len(doc) and doc[j + 2].text == "." and not doc[j + 1].whitespace_:
+        abbr = gaz.state_abbreviation(doc[j + 1].text + ".")  # "Man" "." split by the tokenizer
     if abbr is not None:
         return abbr
     for n in (3, 2, 1):
@@ -265,6 +267,7 @@ def _has_cue(doc, i: int, j: int) -> bool:
     return False
 
 
+_SLASH_DATELINE_RE = re.compile(r"^[A-Z][A-Z'\-]+(?:/[A-Z][A-Z'\-]+)+$")
 _COMPOUND_TOKEN_RE = re.compile(r"^([A-Z][\w.']*?)-(?:" + "|".join(sorted(COMPOUND_PLACE_PARTICIPLES)) + r")$")
 
 
@@ -295,6 +298,27 @@ def _feature_reading(gaz: Gazetteer, texts: list[str], lower: list[str]) -> list
     name = " ".join(texts)
     return [(replace(p, index=-1 - p.index, geonames_id=None, name=name, feature=FEATURE_PHYSICAL,
                      population=0), q) for p, q in hits] or None
+
+
+#: Head nouns of institutions' names ("U.S. Border Patrol", "Mexican Navy"): capitalised words ending
+#: in one of them right after a place make the place part of an organization's name.
+INSTITUTION_HEADS = frozenset({"patrol", "service", "services", "department", "ministry", "agency", "police",
+                               "army", "navy", "guard", "force", "forces", "commission", "council", "party",
+                               "bank", "court", "office", "administration", "authority", "embassy", "consulate",
+                               "government", "parliament", "senate", "congress", "federation", "association",
+                               "union", "institute", "committee", "bureau", "corps", "command"})
+
+
+def _before_institution(toks: list, j: int) -> bool:
+    """Whether tokens from ``j`` are capitalised words (up to four) ending in an institution's head
+    noun ("U.S. Border Patrol agents", "the Kenya Wildlife Service"): the place before them belongs
+    to that name."""
+    k = j
+    while k < len(toks) and k < j + 4 and toks[k].is_title and toks[k].pos_ == "PROPN":
+        if toks[k].lower_ in INSTITUTION_HEADS:
+            return True
+        k += 1
+    return False
 
 
 def _compound_participle(doc, j: int) -> bool:
@@ -383,11 +407,12 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
         return full_text[toks[i].idx:toks[j - 1].idx + len(texts[j - 1])]
 
     def add(i: int, j: int, source: str, inner: bool = False, head: int | None = None,
-            text: str | None = None, cands: list | None = None) -> bool:
+            text: str | None = None, cands: list | None = None, offset: int = 0) -> bool:
         """Add tokens [i, j) as a mention; ``head`` (a token in the span) names the place when the
         words before it only say which part of it is meant ("Lower" of "Lower Artibonite"); ``text``
         replaces the span's text (the name part of a compound token, "Calif." of "Calif.-based");
-        ``cands`` are the gazetteer entries when the caller already chose them (an island's division)."""
+        ``cands`` are the gazetteer entries when the caller already chose them (an island's division);
+        ``offset`` is where ``text`` starts in token ``i`` ("LESBOS" of "KASTANIES/LESBOS")."""
         text = span_text(i, j) if text is None else text
         if not text[:1].isupper() or gaz.is_demonym(text):
             return False
@@ -403,14 +428,21 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
                 return False  # "San Felipe Creek", "Rio Grande Valley": a feature named after a place
             t += 1
         abbr = gaz.state_abbreviation(text)
+        if abbr is None and j == i + 1 and j < len(doc) and texts[j] == "." and not toks[i].whitespace_:
+            # "EMERSON, Man. -": the tokenizer split the abbreviation's period off
+            abbr = gaz.state_abbreviation(text + ".")
+            if abbr is not None:
+                text = text + "."
         if cands is not None:
             pass
         elif abbr is not None:
-            if text in AMBIGUOUS_ABBREVIATIONS and not (i >= 2 and texts[i - 1] == "," and texts[i - 2][:1].isupper()):
+            if text in AFTER_COMMA_ABBREVIATIONS and not (i >= 2 and texts[i - 1] == "," and texts[i - 2][:1].isupper()):
                 return False
             cands = [(abbr, 0)]
-        elif normalize(text) in TITLE_WORDS or (text.endswith(".") and len(text) <= 5):
-            return False  # "Sen.", "Gov.": titles, not places; other dotted abbreviations are unknown
+        elif normalize(text) in TITLE_WORDS or (text.endswith(".") and len(text) <= 5 and not any(
+                p.feature == FEATURE_COUNTRY for p, _ in gaz.lookup(text))):
+            return False  # "Sen.", "Gov.": titles, not places; dotted abbreviations other than a
+            # country's ("U.S.", "U.K.") are unknown
         else:
             cands = gaz.lookup(text if head is None else span_text(head, j))
             if head is not None:
@@ -424,7 +456,8 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
         # An upper-case abbreviation must be written in upper case ("US", not "us").
         if len(text) <= 4 and not (text.isupper() or text.replace(".", "").isupper() or text.istitle()):
             return False
-        start_char, end_char = toks[i].idx, toks[i].idx + len(text)
+        start_char = toks[i].idx + offset
+        end_char = start_char + len(text)
         mentions.append(_Mention(start_char, end_char, text, source, i=i, j=j,
                                  cue=_has_cue(doc, i, j) or end_char <= dateline, typed=_typed_town(doc, i),
                                  qualifier=_qualifier(doc, j, gaz), admin_cue=_admin_cue(doc, i, j),
@@ -497,16 +530,40 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
         return best
 
     org_of = [False] * len(doc)  # token inside an ORG entity that holds "of" ("Federation of England")
+    org_start = [False] * (len(doc) + 1)  # token that starts an ORG entity
     for ent in ents:
-        if ent.label_ == "ORG" and any(t.lower_ == "of" for t in ent):
-            for k in range(ent.start, ent.end):
-                org_of[k] = True
+        if ent.label_ == "ORG":
+            org_start[ent.start] = True
+            if any(t.lower_ == "of" for t in ent):
+                for k in range(ent.start, ent.end):
+                    org_of[k] = True
+    def add_slashed(i: int, j: int, source: str) -> bool:
+        """"KASTANIES/LESBOS, Greece -": a dateline naming two places, read one by one."""
+        if not dateline or toks[i].idx >= dateline or "/" not in texts[i:j]:
+            return False
+        found = False
+        a = i
+        for b in [k for k in range(i, j) if texts[k] == "/"] + [j]:
+            if b > a and add(a, b, source):
+                mentions[-1].cue = True
+                found = True
+            a = b + 1
+        return found
+
     for ent in ents:
         if ent.label_ in PLACE_LABELS:
             rng = _trim(ent)
             if rng is None:
                 continue
             i, j = rng
+            if add_slashed(i, j, "ner"):
+                continue
+            if (org_start[j] and j == ent.end and texts[j][:1].isupper()) or _before_institution(toks, j):
+                # "U.S. Border Patrol", "Kenya Wildlife Service": a country or town written right before
+                # an organization's name is part of that name (NER split it off), not a place named
+                for k in range(i, j):
+                    covered[k] = True
+                continue
             if i >= 2 and lower[i - 1] in ("and", "&") and org_of[i - 2]:
                 # "the Police Federation of England and Wales": NER cut the organization's name at the
                 # conjunction; the second place belongs to the name, as the first does
@@ -528,6 +585,14 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
         m = _COMPOUND_TOKEN_RE.match(tok.text)
         if m and not covered[tok.i] and add(tok.i, tok.i + 1, "gaz", text=m.group(1)):
             mentions[-1].cue = True
+        elif dateline and tok.idx < dateline and "/" in tok.text and not covered[tok.i] \
+                and _SLASH_DATELINE_RE.match(tok.text):
+            # "KASTANIES/LESBOS, Greece -": a dateline naming two places, the tokenizer's one token
+            pos = 0
+            for part in tok.text.split("/"):
+                if add(tok.i, tok.i + 1, "gaz", text=part, offset=pos):
+                    mentions[-1].cue = True
+                pos += len(part) + 1
     for ent in ents:
         if ent.label_ in MISLABELS and not gaz.is_demonym(ent.text):
             rng = _trim(ent)  # "Belgorod" tagged as a nationality, "Manchester" as a date
@@ -548,7 +613,9 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
             if not any(covered[k] for k in range(i, j)):
                 i, j = extend(i, j)
                 feature = _feature_reading(gaz, texts[i:j], lower[i:j])
-                if feature and add(i, j, "weak", cands=feature):
+                if add_slashed(i, j, "weak"):
+                    pass
+                elif feature and add(i, j, "weak", cands=feature):
                     pass  # "Canandaigua Lake" tagged as a person: a name ending in "Lake" is the lake
                 elif not add(i, j, "weak"):
                     # "Chihuahua, María Eugenia Campos" tagged as one name: try the part before the comma
@@ -862,6 +929,23 @@ def _drop_orphans(kept: list[_Mention], ctx: _Context, gaz: Gazetteer) -> list[_
     return out
 
 
+def _drop_contradicted(kept: list[_Mention], dropped: list[_Mention] | None = None) -> list[_Mention]:
+    """Drop a town whose reading lies outside the state or country the text itself puts it in
+    ("HOLT, Fla." read as Holt, Michigan because the gazetteer has no Holt in Florida): the
+    qualifier is the writer's own statement of where the place is, so no namesake elsewhere can be
+    it. Every mention of the name goes; ``dropped`` receives them."""
+    bad: set[str] = set()
+    for m in kept:
+        q, p = m.qualifier, m.place
+        if q is None or p is None or p.feature != FEATURE_CITY or q.index == p.index:
+            continue
+        if p.country_code != q.country_code or (q.feature == FEATURE_ADMIN1 and p.admin1_code != q.admin1_code):
+            bad.add(normalize(m.text))
+    if dropped is not None:
+        dropped.extend(m for m in kept if normalize(m.text) in bad)
+    return [m for m in kept if normalize(m.text) not in bad]
+
+
 def _anchor_keys(by_name: dict[str, list[_Mention]], dateline_end: int) -> set[str]:
     """Names (normalised) of the article's anchor places: the towns/states/counties of its dateline
     and the one(s) it mentions most, when that is at least twice. Countries and regions are never
@@ -958,6 +1042,7 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
     mentions = _resolve(_collect(doc, gaz, person_tokens, org_heads), gaz, person_tokens, demonym_countries,
                         org_heads)
     far: list[_Mention] = []
+    mentions = _drop_contradicted(mentions, far)
     mentions = _drop_far_locals(mentions, _dateline_end(doc), far)
     if unresolved is not None:
         unresolved.extend((m.start, m.end) for m in far)
