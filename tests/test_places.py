@@ -331,3 +331,16 @@ def test_dotted_country_abbreviation_but_not_inside_an_institution(nlp):
     assert by_name(locs)["United States"]["surface_forms"] == ["U.S."]
     locs = geoparse(nlp("Dozens crossed into El Paso, Texas, surrendering to U.S. Border Patrol agents."))
     assert "U.S." not in _forms(locs) and "El Paso" in _forms(locs)
+
+
+def test_small_namesake_far_from_the_named_divisions_is_dropped(nlp):
+    # the gazetteer has no Holt in Florida; Holt, Michigan is 1,300 km from Santa Rosa County
+    text = ("Residents of the town of Holt cleaned up on Friday after the storm hit Santa Rosa County, Florida. "
+            "Holt lost power for two days.")
+    locs = geoparse(nlp(text))
+    assert "Holt" not in _forms(locs) and "Santa Rosa County" in _forms(locs)
+    # a namesake near the named division stays: Holt, Michigan in a story that names Michigan's Ingham County
+    text = ("Residents of the town of Holt cleaned up on Friday after the storm hit Ingham County, Michigan. "
+            "Holt lost power for two days.")
+    holt = by_name(geoparse(nlp(text)))["Holt"]
+    assert holt["admin1"] == "Michigan"

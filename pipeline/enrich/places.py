@@ -946,6 +946,52 @@ def _drop_contradicted(kept: list[_Mention], dropped: list[_Mention] | None = No
     return [m for m in kept if normalize(m.text) not in bad]
 
 
+#: A town below this population whose reading lies outside every state/county the article names in its
+#: country, more than FAR_LOCAL_KM from them and from the article's other towns there, is a namesake
+#: (see :func:`_drop_far_namesakes`). Holt, Michigan (24,000 people) for a Holt in a Florida story.
+NAMESAKE_MAX_POP = 50_000
+
+
+def _drop_far_namesakes(kept: list[_Mention], dropped: list[_Mention] | None = None) -> list[_Mention]:
+    """Drop a small town read as a namesake far from the divisions the article names in its country.
+
+    When an article names states or counties of a country (Florida, Santa Rosa County), a small town
+    of that country it names without a qualifier is, by the way news places its stories, in or near
+    them; a reading in another state more than ``FAR_LOCAL_KM`` from each named division's point
+    and from each other town of the article in that country (Holt, Michigan in a Florida story; La
+    Palma del Condado in Andalusia for the island of La Palma beside the Canary Islands) is a
+    namesake the gazetteer lacks the right entry for. Better no place than that one. Towns of
+    ``NAMESAKE_MAX_POP`` people or more, capitals and qualified names are kept; ``dropped`` receives
+    the dropped mentions.
+    """
+    divisions = [m for m in kept if m.place is not None and m.place.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2)]
+    if not divisions:
+        return kept
+    bad: set[str] = set()
+    names: dict[str, list[_Mention]] = {}
+    for m in kept:
+        if m.place is not None:
+            names.setdefault(normalize(m.text), []).append(m)
+    for key, ms in names.items():
+        p = ms[0].place
+        if p.feature not in (FEATURE_CITY, FEATURE_PHYSICAL):
+            continue
+        if p.feature == FEATURE_PHYSICAL and p.index >= 0:
+            continue  # a lake or range of the gazetteer's own table, not a reading made from a town
+        if p.population >= NAMESAKE_MAX_POP or any(m.qualifier is not None for m in ms):
+            continue
+        divs = [d.place for d in divisions if d.place.country_code == p.country_code and normalize(d.text) != key]
+        if not divs or any(d.admin1_code == p.admin1_code for d in divs):
+            continue
+        towns = [o.place for k, os_ in names.items() if k != key for o in os_[:1]
+                 if o.place.feature == FEATURE_CITY and o.place.country_code == p.country_code]
+        if all(haversine_km(p.lat, p.lon, o.lat, o.lon) > FAR_LOCAL_KM for o in divs + towns):
+            bad.add(key)
+    if dropped is not None:
+        dropped.extend(m for m in kept if normalize(m.text) in bad)
+    return [m for m in kept if normalize(m.text) not in bad]
+
+
 def _anchor_keys(by_name: dict[str, list[_Mention]], dateline_end: int) -> set[str]:
     """Names (normalised) of the article's anchor places: the towns/states/counties of its dateline
     and the one(s) it mentions most, when that is at least twice. Countries and regions are never
@@ -1043,6 +1089,7 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
                         org_heads)
     far: list[_Mention] = []
     mentions = _drop_contradicted(mentions, far)
+    mentions = _drop_far_namesakes(mentions, far)
     mentions = _drop_far_locals(mentions, _dateline_end(doc), far)
     if unresolved is not None:
         unresolved.extend((m.start, m.end) for m in far)
