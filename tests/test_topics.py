@@ -268,3 +268,22 @@ def test_leader_resigning_is_politics_and_resignation():
             "expected to join the leadership contest.")
     topics = classify_topics("Prime minister resigns", body)
     assert "politics" in topics and "resignation" in topics
+
+
+@pytest.mark.parametrize("title, body", [
+    ("Hundreds reach island overnight",
+     "Nearly 700 migrants reached the southern island overnight aboard 15 boats that had left the opposite "
+     "coast, the coast guard said. The reception centre on the island is now holding three times its capacity, "
+     "and officials expect more landings while the weather stays calm."),
+    ("Asylum seekers walk across border in the cold",
+     "Nine people walked across the border overnight through snow-covered fields, police said, bringing to more "
+     "than 50 the number of asylum seekers who have made the trip this month. The group, which included two "
+     "children, was met by officers near the town and made refugee claims at the border station."),
+    ("Agents stop 2,000 in one day",
+     "Border agents stopped more than 2,000 people who entered the country without authorization on Tuesday, "
+     "the agency said, most of them families who turned themselves in after wading across the river. Officials "
+     "said the number of encounters had doubled since last month."),
+])
+def test_landings_walks_and_irregular_entries_are_border_crossings(title, body):
+    topics = classify_topics(title, body)
+    assert "border-crossing" in topics and "migration" in topics
