@@ -35,7 +35,20 @@ Ysidro port of entry" in a Tijuana story is an unlisted local place, not San Ysi
 
 Counties, mountain ranges, lakes and national parks resolve through the gazetteer's admin2 and
 physical entries (see :mod:`pipeline.enrich.gazetteer`); features it lacks ("Col d'Aubisque",
-"Gulf of Urabá") are left out rather than given invented coordinates.
+"Gulf of Urabá") are left out rather than given invented coordinates, except islands and lakes
+named after a division or town ("Manus Island", "Canandaigua Lake", see :func:`_feature_reading`).
+
+Forms of real news the passes also read (issue 12): the place half of a compound adjective
+("Calif.-based", "Dunedin-raised"); a part of a region ("Lower Artibonite", kept with its words and
+resolved to the region); "the X governor" and "the X cities of" (the division); USPS codes and
+Canadian Press abbreviations after a town ("Geneva, NY", "EMERSON, Man."); two places of a dateline
+joined by a slash ("KASTANIES/ORESTIADA"); dotted country abbreviations ("U.S."). Not places: the
+short name of an organization the article names in full ("Cisco" after "Cisco Systems Inc."), a
+place written before an institution's name ("U.S. Border Patrol") or coordinated inside one ("the
+Police Federation of England and Wales"). After resolution, a town whose reading lies outside the
+state or country its qualifier gives (:func:`_drop_contradicted`), and a small town read as a
+namesake far from every state or county the article names in its country
+(:func:`_drop_far_namesakes`), are dropped.
 """
 from __future__ import annotations
 
