@@ -287,3 +287,20 @@ def test_leader_resigning_is_politics_and_resignation():
 def test_landings_walks_and_irregular_entries_are_border_crossings(title, body):
     topics = classify_topics(title, body)
     assert "border-crossing" in topics and "migration" in topics
+
+
+def test_open_the_floodgates_is_not_a_flood():
+    body = ("Officials said the decision to open the floodgates would bring thousands more applications to the "
+            "agency, which already has a backlog of two years. Lawyers said the agency needed more staff.")
+    topics = classify_topics("Ruling opens the floodgates for claims", body)
+    assert "flood" not in topics and "disaster" not in topics
+    rain = ("Heavy rain flooded hundreds of homes overnight and floods cut the main road, officials said. "
+            "Floodwaters were still rising on Monday, and 300 people were moved to shelters.")
+    assert "flood" in classify_topics("Floods cut off towns", rain)
+
+
+def test_bank_closing_branches_is_business():
+    body = ("The bank will close 40 branches next year as more customers move to online banking, the lender said "
+            "on Tuesday. Staff at the branches will be offered jobs elsewhere, and customers were told their "
+            "accounts would move to the nearest branch.")
+    assert "business" in classify_topics("Bank to close 40 branches", body)
