@@ -231,7 +231,11 @@ def test_place_in_a_compound_adjective(nlp):
 def test_part_of_a_region_keeps_its_words(nlp):
     locs = geoparse(nlp("Cases have been reported in the Upper Artibonite region of Haiti, health officials said."))
     part = [loc for loc in locs if "Upper Artibonite" in loc["surface_forms"]]
-    assert part and part[0]["country_code"] == "HT" and part[0]["kind"] != "city"
+    assert part and part[0]["country_code"] == "HT" and part[0]["kind"] == "other"
+    assert part[0]["name"] == "Upper Artibonite"
+    # the part and the whole are two places
+    locs = geoparse(nlp("Rivers burst their banks in Upper Bavaria, and Bavaria's premier promised aid."))
+    assert {"Upper Bavaria", "Bavaria"} <= {loc["name"] for loc in locs}
 
 
 def test_island_named_after_its_province(nlp):

@@ -459,8 +459,11 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
         else:
             cands = gaz.lookup(text if head is None else span_text(head, j))
             if head is not None:
-                # "Lower Artibonite": the part of a division or region, never a town of that name
-                cands = [(p, q) for p, q in cands if p.feature != FEATURE_CITY]
+                # "Lower Artibonite": the part of a division or region, never a town of that name; a
+                # place of its own (kind "other") at the whole's point, so that "Upper Bavaria" and
+                # "Bavaria" in one article stay two places
+                cands = [(replace(p, index=-1 - p.index, geonames_id=None, name=text, feature=FEATURE_REGION,
+                                  population=0), q) for p, q in cands if p.feature != FEATURE_CITY]
         if inner:
             cands = [(p, q) for p, q in cands
                      if p.feature != FEATURE_CITY or p.population >= INNER_CITY_MIN_POP]
