@@ -348,3 +348,11 @@ def test_small_namesake_far_from_the_named_divisions_is_dropped(nlp):
             "Holt lost power for two days.")
     holt = by_name(geoparse(nlp(text)))["Holt"]
     assert holt["admin1"] == "Michigan"
+
+
+def test_small_namesake_far_from_a_cluster_of_the_articles_towns_is_dropped(nlp):
+    text = ("Residents of the town of Holt cleaned up on Friday after the storm. In Milton and Pensacola, crews "
+            "restored power to most homes.")
+    locs = geoparse(nlp(text))
+    assert "Holt" not in _forms(locs)
+    assert {"Milton", "Pensacola"} <= _forms(locs)

@@ -971,7 +971,8 @@ NAMESAKE_MAX_POP = 50_000
 def _drop_far_namesakes(kept: list[_Mention], dropped: list[_Mention] | None = None) -> list[_Mention]:
     """Drop a small town read as a namesake far from the divisions the article names in its country.
 
-    When an article names states or counties of a country (Florida, Santa Rosa County), a small town
+    When an article names states or counties of a country (Florida, Santa Rosa County), or two or more
+    towns of it that lie within ``FAR_LOCAL_KM`` of each other (Pensacola, Milton), a small town
     of that country it names without a qualifier is, by the way news places its stories, in or near
     them; a reading in another state more than ``FAR_LOCAL_KM`` from each named division's point
     and from each other town of the article in that country (Holt, Michigan in a Florida story; La
@@ -981,8 +982,6 @@ def _drop_far_namesakes(kept: list[_Mention], dropped: list[_Mention] | None = N
     the dropped mentions.
     """
     divisions = [m for m in kept if m.place is not None and m.place.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2)]
-    if not divisions:
-        return kept
     bad: set[str] = set()
     names: dict[str, list[_Mention]] = {}
     for m in kept:
@@ -997,10 +996,16 @@ def _drop_far_namesakes(kept: list[_Mention], dropped: list[_Mention] | None = N
         if p.population >= NAMESAKE_MAX_POP or any(m.qualifier is not None for m in ms):
             continue
         divs = [d.place for d in divisions if d.place.country_code == p.country_code and normalize(d.text) != key]
-        if not divs or any(d.admin1_code == p.admin1_code for d in divs):
+        if any(d.admin1_code == p.admin1_code for d in divs):
             continue
         towns = [o.place for k, os_ in names.items() if k != key for o in os_[:1]
                  if o.place.feature == FEATURE_CITY and o.place.country_code == p.country_code]
+        # the evidence of where the story is: divisions it names in the country, or two or more of its
+        # towns there that lie together (a national round-up of distant towns says nothing)
+        cluster = len(towns) >= 2 and all(haversine_km(a.lat, a.lon, b.lat, b.lon) <= FAR_LOCAL_KM
+                                          for a in towns for b in towns)
+        if not divs and not cluster:
+            continue
         if all(haversine_km(p.lat, p.lon, o.lat, o.lon) > FAR_LOCAL_KM for o in divs + towns):
             bad.add(key)
     if dropped is not None:
