@@ -229,57 +229,56 @@ def test_place_in_a_compound_adjective(nlp):
 
 
 def test_part_of_a_region_keeps_its_words(nlp):
-    locs = geoparse(nlp("Cases have been reported in the Upper Artibonite region of Haiti, health officials said."))
-    part = [loc for loc in locs if "Upper Artibonite" in loc["surface_forms"]]
-    assert part and part[0]["country_code"] == "HT" and part[0]["kind"] == "other"
-    assert part[0]["name"] == "Upper Artibonite"
+    locs = geoparse(nlp("Rivers rose across Upper Bavaria overnight, and 2,000 people left their homes, officials said."))
+    part = [loc for loc in locs if "Upper Bavaria" in loc["surface_forms"]]
+    assert part and part[0]["country_code"] == "DE" and part[0]["kind"] == "other"
+    assert part[0]["name"] == "Upper Bavaria"
     # the part and the whole are two places
     locs = geoparse(nlp("Rivers burst their banks in Upper Bavaria, and Bavaria's premier promised aid."))
     assert {"Upper Bavaria", "Bavaria"} <= {loc["name"] for loc in locs}
 
 
 def test_island_named_after_its_province(nlp):
-    locs = geoparse(nlp("Forty men are still held at the centre on Manus Island, officials in Papua New Guinea said."))
-    island = by_name(locs)["Manus Island"]
-    assert island["country_code"] == "PG" and island["kind"] == "other"
-    assert haversine_km(island["lat"], island["lon"], -2.08, 146.95) < 161  # the island (GeoNames point)
+    locs = geoparse(nlp("Fishing boats stayed in port on Hainan Island as the storm approached, officials in China said."))
+    island = by_name(locs)["Hainan Island"]
+    assert island["country_code"] == "CN" and island["kind"] == "other"
+    assert haversine_km(island["lat"], island["lon"], 19.2, 109.7) < 161  # the island's middle
 
 
 def test_lake_named_after_its_town(nlp):
-    locs = geoparse(nlp("Boaters on Canandaigua Lake were warned of high winds, the sheriff in Ontario County, "
+    locs = geoparse(nlp("Boaters on Oneida Lake were warned of high winds, the sheriff in Madison County, "
                         "New York, said on Sunday."))
-    lake = by_name(locs)["Canandaigua Lake"]
-    assert lake["country_code"] == "US" and lake["kind"] == "other"
-    assert haversine_km(lake["lat"], lake["lon"], 42.8, -77.3) < 50
+    lake = [loc for loc in locs if "Oneida Lake" in loc["surface_forms"]]
+    assert lake and lake[0]["country_code"] == "US" and lake[0]["kind"] == "other"
+    assert haversine_km(lake[0]["lat"], lake[0]["lon"], 43.2, -75.9) < 50  # Oneida, NY is on its south-east
 
 
 def test_region_written_with_region(nlp):
-    locs = geoparse(nlp("ERBIL, Kurdistan Region - Officials in the Kurdistan Region said on Monday that flights "
-                        "to Germany would resume."))
-    assert "Kurdistan Region" in _forms(locs)
+    locs = geoparse(nlp("Mining towns across the Pilbara Region lost power on Monday, officials in Karratha said."))
+    assert "Pilbara Region" in _forms(locs)
 
 
 def test_name_before_governor_is_the_division(nlp):
-    locs = geoparse(nlp("Shelling hit two villages overnight. Kharkiv governor Ivan Petrenko said on Sunday that "
-                        "three people were hurt, and the Donetsk cities of Bakhmut and Mariupol lost power."))
+    locs = geoparse(nlp("Drones hit two villages overnight. Sumy governor Petro Koval wrote on Sunday that three "
+                        "people were hurt, and the Kherson towns of Beryslav and Nova Kakhovka lost power."))
     forms = _forms(locs)
-    assert "Kharkiv" in forms
-    donetsk = [loc for loc in locs if "Donetsk" in loc["surface_forms"]]
-    assert donetsk and donetsk[0]["kind"] == "admin1"
+    assert "Sumy" in forms
+    kherson = [loc for loc in locs if "Kherson" in loc["surface_forms"]]
+    assert kherson and kherson[0]["kind"] == "admin1"
 
 
 def test_short_name_of_a_company_is_not_a_town(nlp):
     # the short name is said more often than any place, so the far-from-anchor rule cannot drop it
-    text = ("Networking firm Cisco Systems Inc. said on Tuesday it would cut 3,000 jobs in New York. "
-            "Cisco said the cuts would save $1 billion a year, and Cisco's shares rose 2 percent. "
-            "Analysts said Cisco's rivals would gain, and Cisco's chief did not comment.")
+    text = ("Software company Norwell Systems Inc. said on Tuesday it would cut 3,000 jobs in New York. "
+            "Norwell said the cuts would save $1 billion a year, and Norwell's shares rose 2 percent. "
+            "Analysts said Norwell's rivals would gain, and Norwell's chief did not comment.")
     locs = geoparse(nlp(text))
-    assert "Cisco" not in _forms(locs)
+    assert "Norwell" not in _forms(locs)
     assert "New York" in _forms(locs)
 
 
 def test_place_coordinated_inside_an_organization_name(nlp):
-    text = ("John Smith, chairman of the Police Federation of England and Wales, paid tribute to the officer "
+    text = ("John Smith, head of the Rural Nurses Association of England and Wales, paid tribute to the nurse "
             "who died in Leeds on Tuesday.")
     forms = _forms(geoparse(nlp(text)))
     assert "Wales" not in forms and "England" not in forms
@@ -287,21 +286,21 @@ def test_place_coordinated_inside_an_organization_name(nlp):
 
 
 def test_typed_town_far_from_a_foreign_dateline(nlp):
-    text = ("ERBIL, Iraq - Officials in Erbil said on Monday they would help citizens stuck in Poland. A group of "
-            "migrants tried to enter the Polish border town of Kuznica from Belarus, Poland's government said, "
-            "and police in Warsaw said more were on the way.")
-    kuz = [loc for loc in geoparse(nlp(text)) if "Kuznica" in loc["surface_forms"]]
-    assert kuz and kuz[0]["country_code"] == "PL"
+    text = ("VILNIUS, Lithuania - Lithuania's interior minister said on Monday that the country would send aid to "
+            "Poland, after a group of 60 people crossed into the Polish village of Bobrowniki overnight and police "
+            "in Warsaw said more were on the way.")
+    bob = [loc for loc in geoparse(nlp(text)) if "Bobrowniki" in loc["surface_forms"]]
+    assert bob and bob[0]["country_code"] == "PL"
 
 
 def test_canadian_press_province_abbreviation_and_a_contradicted_namesake(nlp):
-    # "Emerson, Man." is in Manitoba; the gazetteer's Emersons are all in the US, so none is it
-    locs = geoparse(nlp("EMERSON, Man. - Dozens of people walked across the border into Canada overnight, "
+    # "Gretna, Man." is in Manitoba; the gazetteer's Gretnas are in the US and Scotland, so none is it
+    locs = geoparse(nlp("GRETNA, Man. - Dozens of people walked across the border into Canada overnight, "
                         "police said."))
     man = [loc for loc in locs if "Man." in loc["surface_forms"]]
     assert man and man[0]["name"] == "Manitoba" and man[0]["country_code"] == "CA"
     assert not any(loc["country_code"] == "CI" for loc in locs)  # not Man, Ivory Coast
-    assert "EMERSON" not in _forms(locs)
+    assert "GRETNA" not in _forms(locs)
 
 
 def test_qualifier_the_gazetteer_cannot_meet_drops_the_town(nlp):
@@ -313,20 +312,20 @@ def test_qualifier_the_gazetteer_cannot_meet_drops_the_town(nlp):
 
 
 def test_usps_code_after_a_town(nlp):
-    locs = geoparse(nlp("ROCHESTER, NY - The bank will close its branch in Geneva, NY, next month."))
+    locs = geoparse(nlp("SYRACUSE, NY - The grocer will close its store in Ithaca, NY, next month."))
     ny = [loc for loc in locs if "NY" in loc["surface_forms"]]
     assert ny and ny[0]["name"] == "New York" and ny[0]["kind"] == "admin1"
-    assert by_name(locs)["Geneva"]["country_code"] == "US"
+    assert by_name(locs)["Ithaca"]["admin1"] == "New York"
     # alone, a two-letter code is a word: "IN" is not Indiana
     locs = geoparse(nlp("Residents were told to stay IN until the storm passed over Dallas on Monday."))
     assert "IN" not in _forms(locs) and "Dallas" in _forms(locs)
 
 
 def test_dateline_naming_two_places(nlp):
-    locs = geoparse(nlp("KASTANIES/ORESTIADA, Greece (Reuters) - Greek police fired tear gas at migrants on the "
+    locs = geoparse(nlp("ALEXANDROUPOLI/ORESTIADA, Greece (Reuters) - Greek police fired tear gas at migrants on the "
                         "border with Turkey on Sunday."))
     forms = _forms(locs)
-    assert "KASTANIES" in forms and "ORESTIADA" in forms
+    assert "ALEXANDROUPOLI" in forms and "ORESTIADA" in forms
     assert all(loc["country_code"] in ("GR", "TR") for loc in locs)
 
 

@@ -229,19 +229,19 @@ AMBIGUOUS_ABBREVIATIONS = frozenset({"Miss.", "Del.", "Ind.", "Mass.", "Mo.", "P
                                      "Cal.", "Penn.", "Ore.", "Md.", "Ky.", "Mich.", "Mont.", "Tenn."})
 
 # USPS two-letter codes of the states, DC and the territories (United States Postal Service, Publication 28,
-# Appendix B), as news writes them after a town ("Geneva, NY"). Taken as a state only after a comma that
+# Appendix B), as news writes them after a town ("Ithaca, NY"). Taken as a state only after a comma that
 # follows a capitalised word (see AFTER_COMMA_ABBREVIATIONS): alone, "IN", "OR" and "ME" are words.
 # GeoNames uses the same codes as the admin1 codes of US states.
 USPS_STATE_CODES = frozenset("""AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT
     NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY""".split())
-# Canadian Press abbreviations of the provinces and territories ("EMERSON, Man."; The Canadian Press
+# Canadian Press abbreviations of the provinces and territories ("GRETNA, Man."; The Canadian Press
 # Stylebook), mapped to GeoNames' admin1 codes for Canada.
 CA_PROVINCE_ABBREVIATIONS: dict[str, str] = {
     "Alta.": "01", "B.C.": "02", "Man.": "03", "N.B.": "04", "N.L.": "05", "Nfld.": "05", "N.S.": "07",
     "Ont.": "08", "P.E.I.": "09", "Que.": "10", "Sask.": "11", "Y.T.": "12", "N.W.T.": "13",
 }
 #: Abbreviations taken as a state/province only right after a comma that follows a capitalised word
-#: ("Jackson, Miss.", "Geneva, NY", "Emerson, Man."): alone they are common words or titles.
+#: ("Jackson, Miss.", "Ithaca, NY", "Gretna, Man."): alone they are common words or titles.
 AFTER_COMMA_ABBREVIATIONS = frozenset(AMBIGUOUS_ABBREVIATIONS | USPS_STATE_CODES |
                                       {k for k in CA_PROVINCE_ABBREVIATIONS if k not in ("B.C.", "P.E.I.")})
 
@@ -653,7 +653,7 @@ _FEATURE_NAME_WORDS = frozenset({"sea", "ocean", "gulf", "bay", "strait", "chann
 
 
 def _alias_region_word(b: "_Builder", idx: int, name: str) -> None:
-    """Add "X Region" for a region named "X" ("Kurdistan Region", as news and the region's own
+    """Add "X Region" for a region named "X" ("Pilbara Region", as news and the region's own
     government write it), as the derived alias of the region; names that end in a feature word
     ("Lake Chad", "Gaza Strip") and names starting with "Lake"/"Mount" get none."""
     words = name.split()

@@ -36,16 +36,16 @@ Ysidro port of entry" in a Tijuana story is an unlisted local place, not San Ysi
 Counties, mountain ranges, lakes and national parks resolve through the gazetteer's admin2 and
 physical entries (see :mod:`pipeline.enrich.gazetteer`); features it lacks ("Col d'Aubisque",
 "Gulf of Urabá") are left out rather than given invented coordinates, except islands and lakes
-named after a division or town ("Manus Island", "Canandaigua Lake", see :func:`_feature_reading`).
+named after a division or town ("Hainan Island", "Oneida Lake", see :func:`_feature_reading`).
 
 Forms of real news the passes also read (issue 12): the place half of a compound adjective
-("Calif.-based", "Dunedin-raised"); a part of a region ("Lower Artibonite", kept with its words and
-resolved to the region); "the X governor" and "the X cities of" (the division); USPS codes and
-Canadian Press abbreviations after a town ("Geneva, NY", "EMERSON, Man."); two places of a dateline
-joined by a slash ("KASTANIES/ORESTIADA"); dotted country abbreviations ("U.S."). Not places: the
-short name of an organization the article names in full ("Cisco" after "Cisco Systems Inc."), a
+("Tex.-based", "Wellington-raised"); a part of a region ("Upper Bavaria", kept with its words and
+resolved to the region); "the X governor" and "the X towns of" (the division); USPS codes and
+Canadian Press abbreviations after a town ("Ithaca, NY", "GRETNA, Man."); two places of a dateline
+joined by a slash ("ALEXANDROUPOLI/ORESTIADA"); dotted country abbreviations ("U.S."). Not places: the
+short name of an organization the article names in full ("Norwell" after "Norwell Systems Inc."), a
 place written before an institution's name ("U.S. Border Patrol") or coordinated inside one ("the
-Police Federation of England and Wales"). After resolution, a town whose reading lies outside the
+Law Society of England and Wales"). After resolution, a town whose reading lies outside the
 state or country its qualifier gives (:func:`_drop_contradicted`), and a small town read as a
 namesake far from every state or county the article names in its country
 (:func:`_drop_far_namesakes`), are dropped.
@@ -170,22 +170,22 @@ FEATURE_TAIL_WORDS = frozenset({"river", "lake", "mountains", "mountain", "park"
 EXTEND_WORDS = frozenset({"state", "province", "region", "oblast", "county", "parish", "national", "park",
                           "lake", "mountains", "district"})
 #: Participles that make a place name the first half of an English compound adjective
-#: ("a Dunedin-raised minister", "San Jose, Calif.-based Cisco"): the name before the hyphen is a place.
+#: ("a Wellington-raised minister", "Austin, Tex.-based Dell"): the name before the hyphen is a place.
 COMPOUND_PLACE_PARTICIPLES = frozenset({"based", "born", "raised", "bred", "bound", "headquartered",
                                         "registered", "flagged", "educated"})
-#: Words that name a part of a region before its name ("Lower Artibonite", "Upper Nile", "Northern
+#: Words that name a part of a region before its name ("Upper Bavaria", "Lower Silesia", "Northern
 #: Kordofan"): when the whole is no gazetteer name, it is read as the region it is part of, and the
 #: text's form is kept as the place's name.
 PART_PREFIXES = frozenset({"upper", "lower", "northern", "southern", "eastern", "western", "central",
                            "north", "south", "east", "west", "greater", "inner", "outer"})
-#: Nouns after a name that say it names a division or town ("the Kharkiv governor", "the Donetsk
-#: cities of Mariupol and Volnovakha"): the name is a place, and a division is meant.
+#: Nouns after a name that say it names a division or town ("the Sumy governor", "the Kherson
+#: towns of Beryslav and Nova Kakhovka"): the name is a place, and a division is meant.
 ADMIN_HEAD_NOUNS = frozenset({"governor", "governorate", "cities", "towns", "villages", "municipalities",
                               "districts", "authorities", "officials"})
 #: Nouns that, followed by "of", type the next name as a populated place ("the border town of X").
 TOWN_NOUNS = frozenset({"town", "city", "village", "hamlet", "municipality", "port", "suburb"})
-#: Feature words after a name that make the whole an island ("Manus Island") or a lake
-#: ("Canandaigua Lake"); see :func:`_feature_head`.
+#: Feature words after a name that make the whole an island ("Hainan Island") or a lake
+#: ("Oneida Lake"); see :func:`_feature_reading`.
 ISLAND_WORDS = frozenset({"island", "islands", "isle"})
 LAKE_WORDS = frozenset({"lake"})
 #: Share of a state's population its namesake city must hold to be read as the city.
@@ -272,9 +272,9 @@ def _has_cue(doc, i: int, j: int) -> bool:
                                             "states", "regions", "counties", "oblast", "district", "districts"):
         return True
     if j < len(doc) and doc[j].lower_ in ADMIN_HEAD_NOUNS and not doc[j].text[:1].isupper():
-        return True  # "Kharkiv governor", "the Donetsk cities of ..."
+        return True  # "Sumy governor", "the Kherson towns of ..."
     if _compound_participle(doc, j):
-        return True  # "Dunedin-raised"
+        return True  # "Wellington-raised"
     if k >= 0 and doc[k].lower_ in ADMIN_NOUNS:
         return True
     return False
@@ -285,8 +285,8 @@ _COMPOUND_TOKEN_RE = re.compile(r"^([A-Z][\w.']*?)-(?:" + "|".join(sorted(COMPOU
 
 
 def _feature_reading(gaz: Gazetteer, texts: list[str], lower: list[str]) -> list[tuple[Place, int]] | None:
-    """Gazetteer readings of an island or lake named after a division or town ("Manus Island" after
-    the province of Manus, "Canandaigua Lake" after the town on its shore), which the gazetteer
+    """Gazetteer readings of an island or lake named after a division or town ("Hainan Island" after
+    the province of Hainan, "Oneida Lake" after the town on its shore), which the gazetteer
     (populated places and divisions only) lacks under the feature's own name. Islands take a
     division of that name (an island province or county is the island), else a town of that name (an
     island's main town usually shares its name); lakes take a town of that name. Each reading is a
@@ -336,14 +336,14 @@ def _before_institution(toks: list, j: int) -> bool:
 
 def _compound_participle(doc, j: int) -> bool:
     """Whether tokens from ``j`` are "-based", "-raised" ... joined to the name before them without
-    spaces (an English compound adjective of place: "a Dunedin-raised minister")."""
+    spaces (an English compound adjective of place: "a Wellington-raised minister")."""
     return (j + 1 < len(doc) and doc[j].text == "-" and not doc[j - 1].whitespace_ and not doc[j].whitespace_
             and doc[j + 1].lower_ in COMPOUND_PLACE_PARTICIPLES)
 
 
 def _admin_cue(doc, i: int, j: int) -> bool:
     """Whether the words around tokens [i, j) say a state/province is meant: "governor of X",
-    "X state", "the state of X", "the X governor", "the X cities of ..."."""
+    "X state", "the state of X", "the X governor", "the X towns of ..."."""
     k = i - 1
     while k >= 0 and doc[k].lower_ in ("the",):
         k -= 1
@@ -387,7 +387,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
              org_heads: set[str] | None = None) -> list[_Mention]:
     """Toponym mentions of ``doc`` (module docstring, passes 1-3). Fills ``person_tokens`` with the
     words of multi-word PERSON names and ``org_heads`` with the first words of multi-word ORG names
-    ("cisco" of "Cisco Systems Inc."), the evidence :func:`_resolve` uses against such readings."""
+    ("norwell" of "Norwell Systems Inc."), the evidence :func:`_resolve` uses against such readings."""
     mentions: list[_Mention] = []
     covered = [False] * len(doc)
     person_tokens = set() if person_tokens is None else person_tokens
@@ -408,7 +408,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
     lower = [t.lower_ for t in toks]
     name_tok = [_is_name_token(t) for t in toks]
     for k in range(len(toks) - 1):
-        # "Kharkiv governor X said": the small model tags a sentence-initial name before a lower-case
+        # "Sumy governor X said": the small model tags a sentence-initial name before a lower-case
         # head noun as a common noun; the head noun ("governor", "cities") says it is a name
         if not name_tok[k] and toks[k].is_title and toks[k].pos_ == "NOUN" and toks[k + 1].lower_ in ADMIN_HEAD_NOUNS \
                 and toks[k + 1].is_lower:
@@ -422,10 +422,10 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
     def add(i: int, j: int, source: str, inner: bool = False, head: int | None = None,
             text: str | None = None, cands: list | None = None, offset: int = 0) -> bool:
         """Add tokens [i, j) as a mention; ``head`` (a token in the span) names the place when the
-        words before it only say which part of it is meant ("Lower" of "Lower Artibonite"); ``text``
-        replaces the span's text (the name part of a compound token, "Calif." of "Calif.-based");
+        words before it only say which part of it is meant ("Upper" of "Upper Bavaria"); ``text``
+        replaces the span's text (the name part of a compound token, "Tex." of "Tex.-based");
         ``cands`` are the gazetteer entries when the caller already chose them (an island's division);
-        ``offset`` is where ``text`` starts in token ``i`` ("LESBOS" of "KASTANIES/LESBOS")."""
+        ``offset`` is where ``text`` starts in token ``i`` ("ORESTIADA" of "ALEXANDROUPOLI/ORESTIADA")."""
         text = span_text(i, j) if text is None else text
         if not text[:1].isupper() or gaz.is_demonym(text):
             return False
@@ -442,7 +442,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
             t += 1
         abbr = gaz.state_abbreviation(text)
         if abbr is None and j == i + 1 and j < len(doc) and texts[j] == "." and not toks[i].whitespace_:
-            # "EMERSON, Man. -": the tokenizer split the abbreviation's period off
+            # "GRETNA, Man. -": the tokenizer split the abbreviation's period off
             abbr = gaz.state_abbreviation(text + ".")
             if abbr is not None:
                 text = text + "."
@@ -459,7 +459,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
         else:
             cands = gaz.lookup(text if head is None else span_text(head, j))
             if head is not None:
-                # "Lower Artibonite": the part of a division or region, never a town of that name; a
+                # "Upper Bavaria": the part of a division or region, never a town of that name; a
                 # place of its own (kind "other") at the whole's point, so that "Upper Bavaria" and
                 # "Bavaria" in one article stay two places
                 cands = [(replace(p, index=-1 - p.index, geonames_id=None, name=text, feature=FEATURE_REGION,
@@ -554,7 +554,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
                 for k in range(ent.start, ent.end):
                     org_of[k] = True
     def add_slashed(i: int, j: int, source: str) -> bool:
-        """"KASTANIES/LESBOS, Greece -": a dateline naming two places, read one by one."""
+        """"ALEXANDROUPOLI/ORESTIADA, Greece -": a dateline naming two places, read one by one."""
         if not dateline or toks[i].idx >= dateline or "/" not in texts[i:j]:
             return False
         found = False
@@ -581,7 +581,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
                     covered[k] = True
                 continue
             if i >= 2 and lower[i - 1] in ("and", "&") and org_of[i - 2]:
-                # "the Police Federation of England and Wales": NER cut the organization's name at the
+                # "the Law Society of England and Wales": NER cut the organization's name at the
                 # conjunction; the second place belongs to the name, as the first does
                 for k in range(i, j):
                     covered[k] = True
@@ -590,20 +590,20 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
             if add(i, j, "ner"):
                 continue
             if j - i >= 2 and lower[i] in PART_PREFIXES and add(i, j, "ner", head=i + 1):
-                continue  # "Lower Artibonite"
+                continue  # "Upper Bavaria"
             feature = _feature_reading(gaz, texts[i:j], lower[i:j])
             if feature and add(i, j, "ner", cands=feature):
-                continue  # "Manus Island", "Canandaigua Lake"
+                continue  # "Hainan Island", "Oneida Lake"
             if doc[j - 1].lower_ not in FEATURE_TAIL_WORDS:
                 scan(i, j, "ner", inner=True)
     for tok in toks:
-        # "San Jose, Calif.-based Cisco": a compound adjective the tokenizer kept as one token
+        # "Austin, Tex.-based Dell": a compound adjective the tokenizer kept as one token
         m = _COMPOUND_TOKEN_RE.match(tok.text)
         if m and not covered[tok.i] and add(tok.i, tok.i + 1, "gaz", text=m.group(1)):
             mentions[-1].cue = True
         elif dateline and tok.idx < dateline and "/" in tok.text and not covered[tok.i] \
                 and _SLASH_DATELINE_RE.match(tok.text):
-            # "KASTANIES/LESBOS, Greece -": a dateline naming two places, the tokenizer's one token
+            # "ALEXANDROUPOLI/ORESTIADA, Greece -": a dateline naming two places, the tokenizer's one token
             pos = 0
             for part in tok.text.split("/"):
                 if add(tok.i, tok.i + 1, "gaz", text=part, offset=pos):
@@ -631,8 +631,11 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
                 feature = _feature_reading(gaz, texts[i:j], lower[i:j])
                 if add_slashed(i, j, "weak"):
                     pass
+                elif j - i >= 2 and lower[i] in PART_PREFIXES and not gaz.lookup(span_text(i, j)) \
+                        and add(i, j, "weak", head=i + 1):
+                    pass  # "Upper Bavaria" tagged as a person
                 elif feature and add(i, j, "weak", cands=feature):
-                    pass  # "Canandaigua Lake" tagged as a person: a name ending in "Lake" is the lake
+                    pass  # "Oneida Lake" tagged as a person: a name ending in "Lake" is the lake
                 elif not add(i, j, "weak"):
                     # "Chihuahua, María Eugenia Campos" tagged as one name: try the part before the comma
                     comma = next((k for k in range(i, j) if doc[k].text == ","), None)
@@ -696,7 +699,7 @@ def _score(p: Place, q: int, ctx: "_Context", anchors: list[Place], qualifier: P
         s += W_COUNTRY_INFERRED
     elif p.country_code in ctx.neighbours:
         s += W_NEIGHBOUR_NAMED
-    if p.feature == FEATURE_CITY:
+    if p.feature == FEATURE_CITY or p.index < 0:  # a town, or a lake/island read from one
         if p.admin1_code and (p.country_code, p.admin1_code) in ctx.admin1:
             s += W_ADMIN1_NAMED
         if gaz is not None and gaz.is_capital(p.index):
@@ -761,7 +764,7 @@ def _surname_of_person(m: _Mention, person_tokens: set[str]) -> bool:
 
 def _short_name_of_org(m: _Mention, org_heads: set[str]) -> bool:
     """Whether a one-word mention without a locative cue is the short form of an organization the
-    article names in full ("Cisco" after "Cisco Systems Inc."): news names a company or body in full
+    article names in full ("Norwell" after "Norwell Systems Inc."): news names a company or body in full
     once and by its first word after that, so the bare word is the organization, not a small town
     that shares it. Large towns and divisions ("Manchester" of "Manchester United", "Kent" of "Kent
     County Council") keep their place reading."""
@@ -976,7 +979,8 @@ def _drop_far_namesakes(kept: list[_Mention], dropped: list[_Mention] | None = N
     of that country it names without a qualifier is, by the way news places its stories, in or near
     them; a reading in another state more than ``FAR_LOCAL_KM`` from each named division's point
     and from each other town of the article in that country (Holt, Michigan in a Florida story; La
-    Palma del Condado in Andalusia for the island of La Palma beside the Canary Islands) is a
+    Palma del Condado in Andalusia for the island of La Palma beside the Canary Islands, the
+    issue's examples) is a
     namesake the gazetteer lacks the right entry for. Better no place than that one. Towns of
     ``NAMESAKE_MAX_POP`` people or more, capitals and qualified names are kept; ``dropped`` receives
     the dropped mentions.
@@ -1060,7 +1064,7 @@ def _drop_far_locals(kept: list[_Mention], dateline_end: int,
                 or any(m.qualifier is not None for m in ms) or any(a.index == p.index for a in anchors)):
             continue
         if p.country_code in named and any(m.typed for m in ms):
-            continue  # "the Polish border town of Kuznica" in a story datelined elsewhere: a real town
+            continue  # "the Polish village of X" in a story datelined elsewhere: a real town
         towns = [c for m in ms for c, _ in m.candidates if c.feature == FEATURE_CITY] or [p]
         if all(_km_to_anchor(c, a) > FAR_LOCAL_KM for c in towns for a in anchors):
             drop.add(key)
