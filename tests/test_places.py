@@ -355,3 +355,15 @@ def test_small_namesake_far_from_a_cluster_of_the_articles_towns_is_dropped(nlp)
     locs = geoparse(nlp(text))
     assert "Holt" not in _forms(locs)
     assert {"Milton", "Pensacola"} <= _forms(locs)
+
+
+@pytest.mark.parametrize("text, name, cc", [
+    ("RIO DE JANEIRO — Police raided two neighbourhoods on Tuesday, officials said.", "Rio de Janeiro", "BR"),
+    ("ST. LOUIS — The city council voted on Monday to raise the minimum wage.", "St. Louis", "US"),
+    ("PORT-AU-PRINCE, Haiti — Gangs blocked the main road north on Friday.", "Port-au-Prince", "HT"),
+])
+def test_dateline_in_capitals_is_read_whole(nlp, text, name, cc):
+    locs = geoparse(nlp(text))
+    place = by_name(locs)[name]
+    assert place["country_code"] == cc and place["kind"] == "city"
+    assert len([loc for loc in locs if loc["kind"] == "city"]) == 1  # no second town from a part of it

@@ -41,7 +41,8 @@ named after a division or town ("Hainan Island", "Oneida Lake", see :func:`_feat
 Forms of real news the passes also read (issue 12): the place half of a compound adjective
 ("Tex.-based", "Wellington-raised"); a part of a region ("Upper Bavaria", kept with its words and
 resolved to the region); "the X governor" and "the X towns of" (the division); USPS codes and
-Canadian Press abbreviations after a town ("Ithaca, NY", "GRETNA, Man."); two places of a dateline
+Canadian Press abbreviations after a town ("Ithaca, NY", "GRETNA, Man."); a dateline's place in
+capitals read whole before the entities ("RIO DE JANEIRO —", "PORT-AU-PRINCE, Haiti —"); two places of a dateline
 joined by a slash ("ALEXANDROUPOLI/ORESTIADA"); dotted country abbreviations ("U.S."). Not places: the
 short name of an organization the article names in full ("Norwell" after "Norwell Systems Inc."), a
 place written before an institution's name ("U.S. Border Patrol") or coordinated inside one ("the
@@ -566,12 +567,24 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
             a = b + 1
         return found
 
+    if dateline:
+        # "RIO DE JANEIRO —", "ST. LOUIS —", "PORT-AU-PRINCE, Haiti —": the dateline's place, in capitals,
+        # which the model often cuts or tags as an organization; read whole before the entities
+        k = 0
+        while k < len(toks) and toks[k].idx < dateline and texts[k] not in (",", "(", "/") \
+                and not (toks[k].is_punct and texts[k] in "—–-" and toks[k].whitespace_):
+            k += 1
+        if 0 < k < len(toks) and texts[k] != "/" and all(t.isupper() or not t.isalpha() for t in texts[:k]) \
+                and k - 1 > 0:
+            add(0, k, "ner")
     for ent in ents:
         if ent.label_ in PLACE_LABELS:
             rng = _trim(ent)
             if rng is None:
                 continue
             i, j = rng
+            if any(covered[k] for k in range(i, j)):
+                continue  # read by the dateline pass
             if add_slashed(i, j, "ner"):
                 continue
             if (org_start[j] and j == ent.end and texts[j][:1].isupper()) or _before_institution(toks, j):
