@@ -198,8 +198,9 @@ def test_subtopic_implies_its_topic_and_is_judged_within_it(tmp_path):
     path.write_text(spec)
     tax = load_taxonomy(path)
     assert tax.topics[2].subtopic_of == ("animals",) and "animals" in tax.topics[2].implies
-    # the subtopic brings its broader topic even where that topic's own cues are few
-    assert classify_topics("", "Two kittens were born. " * 3, Settings(topics_file=path)) == ["animals", "cats"]
+    # the subtopic brings its broader topic, which needs some evidence of its own (half its threshold)
+    assert classify_topics("", "Two kittens were born to the pet. " * 3, Settings(topics_file=path)) == ["animals", "cats"]
+    assert classify_topics("", "Two kittens were born. " * 3, Settings(topics_file=path)) == []
     # a subtopic far weaker than the article's main topic still counts when its own topic is the main
     # one (the main topic's cues are many more than the subtopic's)
     body = ("The cats and dogs and other pets of the town met the pet show judges; cats, dogs, pets. " * 3
@@ -304,3 +305,15 @@ def test_bank_closing_branches_is_business():
             "on Tuesday. Staff at the branches will be offered jobs elsewhere, and customers were told their "
             "accounts would move to the nearest branch.")
     assert "business" in classify_topics("Bank to close 40 branches", body)
+
+
+def test_subtopic_needs_evidence_of_its_broad_topic():
+    body = ("The company reported quarterly results on Thursday: revenue rose 8 percent and profit beat analysts' "
+            "forecasts. The results lifted its shares 5 percent, and the chief executive said counting orders "
+            "from new customers had become the board's favourite task.")
+    topics = classify_topics("Results lift shares", body)
+    assert "business" in topics and "vote-count" not in topics and "election" not in topics
+    war = ("Missile strikes hit two power plants overnight, and more strikes followed at dawn, the army said. "
+           "Air defence units shot down 20 drones, officials said, and the front line did not move.")
+    topics = classify_topics("Strikes hit power plants", war)
+    assert "conflict" in topics and "strike" not in topics and "labour" not in topics

@@ -31,6 +31,8 @@ DEFAULT_TOPICS_FILE = Path(__file__).resolve().parents[2] / "config" / "topics.y
 
 _DEFAULTS = {"title_weight": 1.5, "per_cue_cap": 3, "min_words": 150, "threshold": 3.0, "min_distinct": 2,
              "min_strong": 0, "dense_factor": 2.0}
+#: Share of its own threshold a broad topic must score for one of its subtopics to be assigned.
+SUBTOPIC_PARENT_SHARE = 0.5
 #: Weight from which a cue counts as strong (see ``min_strong``).
 STRONG_WEIGHT = 2.0
 _WORD_RE = re.compile(r"\w+(?:['\u2019]\w+)*")
@@ -355,13 +357,15 @@ def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
             if not t.subtopic_of:
                 side = r < taxonomy.dominance * top
             else:
-                # A subtopic is judged within its broader topic: that topic (whose evidence includes
-                # the subtopic's own) must not be a side mention of the article, and the subtopic not
-                # a side mention among its siblings.
-                parent = max(r, *(units.get(p, 0.0) for p in t.subtopic_of))
+                # A subtopic is judged within its broader topic: that topic must have evidence of its
+                # own (half its threshold: "quarterly results" must not make an election's vote count)
+                # and not be a side mention of the article, and the subtopic must not be a side mention
+                # among its siblings.
+                parent = max(units.get(p, 0.0) for p in t.subtopic_of)
                 siblings = max(rel[o.name] for o in taxonomy.topics
                                if o.name in rel and set(o.subtopic_of) & set(t.subtopic_of))
-                side = parent < taxonomy.dominance * top or r < taxonomy.dominance * siblings
+                side = (parent < max(SUBTOPIC_PARENT_SHARE, taxonomy.dominance * top)
+                        or r < taxonomy.dominance * siblings)
             if side:
                 out[name]["assigned"] = False
                 out[name]["side"] = True
