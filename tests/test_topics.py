@@ -317,3 +317,14 @@ def test_subtopic_needs_evidence_of_its_broad_topic():
            "Air defence units shot down 20 drones, officials said, and the front line did not move.")
     topics = classify_topics("Strikes hit power plants", war)
     assert "conflict" in topics and "strike" not in topics and "labour" not in topics
+
+
+def test_troops_rockets_and_goods_across_a_border_are_not_a_crossing_story():
+    war = ("Rockets fired across the border killed two people in a northern town on Sunday, the army said. Troops "
+           "crossed into the neighbouring country overnight to destroy launch sites, and artillery shelled villages "
+           "near the frontier. Hundreds of families fled south.")
+    topics = classify_topics("Rockets fired across border kill two", war)
+    assert "conflict" in topics and "border-crossing" not in topics and "migration" not in topics
+    goods = ("Smugglers drove 40 tonnes of cigarettes across the border in trucks hidden under fruit, customs "
+             "officers said, and two men were arrested when they crossed into the country at night.")
+    assert "border-crossing" not in classify_topics("Cigarette smugglers caught", goods)
