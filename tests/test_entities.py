@@ -219,3 +219,18 @@ def test_name_given_as_such_is_a_person_whatever_ner_says(nlp):
     assert "Dario" in persons(analysis)
     [m] = [m for m in analysis.person_mentions if m.canonical == "Dario"]
     assert m.is_subject  # he stands for "a porter", the subject of "said"
+
+
+def test_entities_and_quotes_do_not_import_each_other():
+    """The shared word lists live in pipeline.enrich.lexicon: entities.py never imports the
+    quote step (quotes.py may import entities.py, one way only)."""
+    import ast
+    from pathlib import Path
+
+    import pipeline.enrich.entities as entities_mod
+
+    tree = ast.parse(Path(entities_mod.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "pipeline.enrich.quotes" not in imported
+    assert "pipeline.enrich.lexicon" in imported

@@ -31,204 +31,39 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from pipeline.enrich.lexicon import (
+    BOILERPLATE_WORDS,
+    CLUB_ROLE_NOUNS,
+    COMPANY_CUE_NOUNS,
+    DEMONYMS,
+    DEMONYM_PHRASES,
+    EVENT_WORDS,
+    FEMALE_WORDS,
+    GENERIC_ORG_WORDS,
+    HONORIFICS,
+    INSTITUTION_NOUNS,
+    KNOWN_PLATFORMS,
+    MALE_WORDS,
+    NAME_PARTICLES,
+    OFFICE_WORDS,
+    ORG_FUNCTION_WORDS,
+    ORG_PREFIXES,
+    ORG_SUFFIXES,
+    PERSON_NOUNS,
+    PERSON_TITLES,
+    PLACE_NOUNS,
+    PLACE_PREFIXES,
+    PLACE_SUFFIXES,
+    ROLE_NOUNS,
+    SPEECH_VERBS,
+    STAFF_NOUNS,
+    STREET_WORDS,
+    VESSEL_NOUNS,
+)
 from pipeline.enrich.nlp import doc_ents, doc_text, doc_tokens
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Span, Token
-
-#: Words dropped from the front of a person's name (lower case, without a trailing period).
-#: Honorifics and offices common in English news; our own list.
-PERSON_TITLES = frozenset(
-    """
-    mr mrs ms miss mx dr prof professor sir dame lord lady rev reverend fr father sister brother
-    gov governor lt lieutenant sen senator rep representative congressman congresswoman
-    president vice pres premier prime minister chancellor mayor deputy secretary
-    gen general col colonel maj major capt captain sgt sergeant cmdr commander adm admiral
-    judge justice chief inspector detective det supt superintendent officer constable
-    king queen prince princess sheikh pope bishop archbishop cardinal rabbi imam
-    coach mp mep amb ambassador attorney former late st saint head leader spokesman
-    spokeswoman spokesperson minister foreign interior defence defense home state treasurer
-    taoiseach tanaiste speaker commissioner ombudsman marshal sheriff councillor councilman
-    councilwoman alderman assemblyman assemblywoman director chairman chairwoman chair ceo cfo
-    coo acting finance health education justice economy trade energy environment agriculture
-    transport labour labor culture treasury opposition party emir ayatollah crown baroness
-    baron earl duke duchess grand dean principal elder pastor
-    """.split()
-)
-
-#: Office words that never end a person's name ("Cook County Clerk").
-OFFICE_WORDS = frozenset(
-    "clerk administrator secretary minister president spokesman spokeswoman spokesperson director "
-    "chairman chairwoman commissioner governor mayor officer official treasurer chancellor premier".split()
-)
-
-#: Words that tell a person's gender when they precede or describe the name (titles, gendered
-#: role nouns). Used only to keep "she said" off a man and "he said" off a woman. Our own list.
-FEMALE_WORDS = frozenset(
-    "mrs ms miss dame lady queen princess duchess baroness madam madame sister mother wife daughter "
-    "woman girl spokeswoman chairwoman congresswoman businesswoman actress sportswoman grandmother "
-    "aunt niece widow countess empress".split()
-)
-MALE_WORDS = frozenset(
-    "mr sir lord king prince duke baron brother father husband son man boy spokesman chairman "
-    "congressman businessman actor sportsman grandfather uncle nephew widower count emperor".split()
-)
-
-#: Honorifics that make the following capitalised words a person even when NER says ORG/GPE.
-HONORIFICS = frozenset("mr mrs ms dr sen gov rep prof sir dame".split())
-
-#: Nouns that name a person's role; a role tied to a name lets "the minister said" resolve.
-#: Our own list of common English news roles.
-ROLE_NOUNS = frozenset(
-    """
-    minister secretary president vice-president premier chancellor ambassador envoy diplomat
-    spokesman spokeswoman spokesperson governor senator congressman congresswoman lawmaker
-    legislator mayor leader chief director chairman chairwoman chair ceo executive founder
-    official officer commander general admiral coordinator counterpart head king queen prince
-    princess monarch judge justice prosecutor attorney lawyer coach manager captain striker
-    midfielder defender goalkeeper player star candidate nominee activist organizer organiser
-    campaigner advocate economist analyst researcher scientist professor doctor surgeon
-    president-elect chancellor-elect secretary-general commissioner inspector sheriff
-    detective superintendent constable bishop archbishop cardinal pope rabbi imam priest
-    actor actress singer author writer journalist reporter editor owner boss businessman
-    businesswoman billionaire tycoon founder investor banker trader dictator ruler emir
-    sultan sheikh mp mep representative delegate negotiator adviser advisor aide deputy
-    """.split()
-)
-
-#: Nouns for people. A name right after one ("spokeswoman Carlotta Bellini", "the Belgian Jens
-#: Vermeulen") or in apposition to one ("a Red Cross worker, Aminata Diallo,") is a person even
-#: when NER says ORG or nothing; with "a"/"an" as a subject one introduces someone unnamed.
-PERSON_NOUNS = ROLE_NOUNS | frozenset(
-    """
-    man woman boy girl person nurse witness resident neighbour neighbor survivor victim mother
-    father son daughter wife husband friend relative student teacher worker employee farmer
-    driver passenger shopkeeper fisherman soldier source insider protester voter fan volunteer
-    observer expert strategist rider cyclist athlete runner swimmer winner champion
-    midwife paramedic firefighter pilot sailor migrant refugee farmworker labourer laborer
-    administrator clerk registrar auditor controller comptroller trustee warden ranger
-    forecaster meteorologist quarterback linebacker receiver pitcher batter bowler teammate rookie
-    veteran organizer bricklayer mechanic electrician plumber carpenter cook chef waiter vendor
-    trucker rancher miner nun monk owner shopowner homeowner landlord tenant retiree pensioner
-    """.split()
-)
-
-#: Plural nouns for people working at an organization: "analysts at Berenberg" names an
-#: organization, not a person.
-STAFF_NOUNS = frozenset("analyst economist expert strategist researcher official observer banker trader".split())
-
-#: First or last words of event names, which are not organizations ("Tour de France").
-EVENT_WORDS = frozenset("vuelta giro tour cup open championship championships games olympics marathon prix festival summit derby rally grand-prix world-cup".split())
-
-#: Roles in a sports club or company: "Liverpool manager Arne Slot" makes "Liverpool" the club,
-#: even where the geoparser found the city.
-CLUB_ROLE_NOUNS = frozenset("manager coach striker midfielder defender goalkeeper captain winger forward chairman owner".split())
-
-#: Nouns for businesses and bodies: a name right after one ("parts maker Kessler Antriebstechnik",
-#: "the broadcaster Sky") is an organization even when NER says PERSON. Our own list.
-COMPANY_CUE_NOUNS = frozenset(
-    "maker company firm group carmaker automaker retailer startup start-up lender insurer supplier "
-    "manufacturer producer chain operator developer brand broadcaster publisher airline miner bank "
-    "charity agency ngo outlet newspaper network club team party union conglomerate subsidiary".split()
-)
-
-#: Nouns after which a name is a vessel, aircraft or weapon, not an organization.
-VESSEL_NOUNS = frozenset("ship vessel boat tanker freighter frigate carrier ferry yacht trawler aircraft plane jet missile rocket".split())
-
-#: First words of place names that NER tags as persons or organizations ("Lake Malawi").
-PLACE_PREFIXES = frozenset("lake mount mt river gulf cape bay port fort sierra isla isle island islands san santa sao".split())
-
-#: Last words of place names that NER tags as persons or organizations ("DuPage County").
-PLACE_SUFFIXES = frozenset("county state province region district parish municipality island islands valley river lake mountains highway road street avenue bridge canal peninsula".split())
-
-#: Last words of street and square names, never organizations.
-STREET_WORDS = frozenset("boulevard blvd avenue ave street st road rd drive lane square plaza highway freeway".split())
-
-#: Nouns that make "the <noun> of X" a place ("the island of El Hierro").
-PLACE_NOUNS = frozenset("island islands city town village province state region county district port municipality capital suburb area valley coast".split())
-
-#: Demonyms and nationality words that spaCy sometimes tags as PERSON or ORG. Our own list
-#: (plus any word the same document tags as NORP).
-DEMONYMS = frozenset(
-    """
-    american americans mexican mexicans guatemalan guatemalans honduran hondurans salvadoran
-    salvadoran salvadorans nicaraguan panamanian cuban haitian dominican colombian
-    venezuelan ecuadorian peruvian brazilian argentine argentinian chilean bolivian uruguayan
-    paraguayan canadian british english scottish welsh irish french german italian spanish
-    portuguese dutch belgian swiss austrian swedish norwegian danish finnish polish czech slovak
-    hungarian romanian bulgarian greek turkish russian ukrainian belarusian serbian croatian
-    bosnian albanian syrian iraqi iranian israeli palestinian lebanese jordanian saudi emirati
-    qatari kuwaiti yemeni omani egyptian libyan tunisian algerian moroccan sudanese ethiopian
-    eritrean somali kenyan ugandan tanzanian rwandan nigerian ghanaian senegalese malian
-    congolese angolan zambian zimbabwean afghan pakistani indian bangladeshi
-    nepalese burmese thai vietnamese cambodian laotian malaysian singaporean
-    indonesian filipino chinese japanese korean taiwanese mongolian australian kiwi european
-    african asian latino latina hispanic arab arabs muslim muslims christian christians jewish
-    catholic protestant sunni shia shiite kurdish kurd kurds rohingya
-    """.split()
-)
-
-#: Lines of page furniture that spaCy tags as names ("Related Story"); our own list.
-BOILERPLATE_WORDS = frozenset(
-    "related story stories read more advertisement advert share tweet email print photo photos "
-    "image video watch listen subscribe newsletter copyright getty images sign up "
-    "follow us comments comment click here".split()
-)
-
-#: Function words skipped when forming an organization's initials ("Bank of England" -> BOE/BE).
-ORG_FUNCTION_WORDS = frozenset("of the and for de del la le des du da di in on at to & y et".split())
-
-#: Generic words that alone never name an organization when they are a short form.
-GENERIC_ORG_WORDS = frozenset(
-    """
-    ministry department party bank company group office agency council committee commission
-    court university college school hospital army navy police force forces union association
-    federation institute foundation corporation corp inc ltd plc co news times post radio tv
-    government authority board service services center centre national international
-    """.split()
-)
-
-#: Last words that make a "name" an organization (spaCy's small model tags "Manchester United"
-#: as PERSON). Our own list.
-ORG_SUFFIXES = frozenset(
-    """
-    hospital clinic school academy airport stadium station prison centre center institute
-    united fc afc city rovers wanderers athletic albion hotspur rangers celtic inc corp corporation
-    ltd llc plc co group bank party association institute university college airlines airways
-    motors holdings partners capital technologies systems news times post agency ministry
-    council committee foundation fund union club league federation network patrol guard force
-    forces service police command department office authority commission board brigade corps
-    daily wire herald tribune journal gazette courier chronicle radio tv magazine press weekly
-    """.split()
-)
-
-#: First words that make a name an organization, including Spanish and Portuguese ones common in
-#: Latin American news ("Albergue Esperanza", "Salud del Valle"). Our own list.
-ORG_PREFIXES = frozenset(
-    """
-    albergue casa salud clinica clínica colegio universidad instituto fundacion fundación
-    asociacion asociación comision comisión secretaria secretaría ministerio centro movimiento
-    hospital banco grupo partido sindicato consejo red cruz
-    """.split()
-)
-
-#: Head nouns of institutions: a name in apposition to one is an organization ("the agency,
-#: Senapred,"), and "the navy said" credits a quote to an organization. Our own list.
-INSTITUTION_NOUNS = frozenset(
-    """
-    navy army police military government ministry department agency office court council
-    committee commission embassy company firm bank authority authorities administration
-    union party campaign team club organisation organization service carmaker airline
-    broadcaster newspaper network group charity regulator watchdog insurer lender retailer
-    manufacturer producer utility university hospital force forces guard
-    """.split()
-)
-
-#: Platforms and services that spaCy's small model often tags as PERSON; they are organizations.
-KNOWN_PLATFORMS = frozenset("twitter facebook instagram youtube tiktok whatsapp telegram snapchat linkedin reddit google".split())
-
-#: Name particles allowed in lower case inside a person's name ("Ursula von der Leyen").
-NAME_PARTICLES = frozenset("de del della der den di da dos das du la le van von bin bint al el y ter ten".split())
 
 _APOS = "'\u2019"
 
@@ -244,15 +79,6 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=65536)
 def _word_key(text: str) -> str:
     return re.sub(r"[^\w]+", "", fold(text))
-
-
-#: Demonyms of more than one word.
-DEMONYM_PHRASES = frozenset(
-    """central american|central americans|south african|south africans|sri lankan|sri lankans|
-    costa rican|costa ricans|new zealander|new zealanders|latin american|latin americans|
-    north korean|north koreans|south korean|south koreans|puerto rican|puerto ricans|
-    saudi arabian|west african|east african|north african|middle eastern""".replace("\n", "").split("|")
-)
 
 
 def is_demonym(text: str, norp: frozenset[str] = frozenset()) -> bool:
@@ -845,8 +671,6 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
 def _speech_subject_names(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]], norp: frozenset[str]) -> list[Mention]:
     """Names NER missed that are the subject of a speech verb ("Kwame Mensah said"): two or
     more capitalised proper nouns, not a place, not part of another entity."""
-    from pipeline.enrich.quotes import SPEECH_VERBS
-
     out = []
     for t in doc_tokens(doc):
         if t.dep_ != "nsubj" or t.pos_ != "PROPN" or t.i in taken or t.ent_type_ not in ("", "PERSON", "WORK_OF_ART", "PRODUCT"):

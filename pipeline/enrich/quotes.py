@@ -26,44 +26,27 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-from pipeline.enrich.entities import INSTITUTION_NOUNS, PERSON_NOUNS, ROLE_NOUNS, EntityAnalysis, fold, is_demonym
+from pipeline.enrich.entities import EntityAnalysis, fold, is_demonym
+from pipeline.enrich.lexicon import (
+    COMPANY_NOUNS,
+    FEMALE_WORDS,
+    INSTITUTION_NOUNS,
+    INSTITUTION_SYNONYMS,
+    MALE_WORDS,
+    NAMING_VERBS,
+    PERSON_NOUNS,
+    PERSON_PRONOUNS,
+    ROLE_NOUNS,
+    SPEECH_VERBS,
+    SPOKES_NOUNS,
+    TITLE_SMALL_WORDS,
+    WORK_NOUNS,
+)
 from pipeline.enrich.nlp import doc_text, doc_tokens
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Token
 
-#: Lemmas of verbs that report speech or writing. Our own list of common English news usage.
-SPEECH_VERBS = frozenset(
-    """
-    say tell add stress state note explain insist argue claim warn declare announce write ask
-    reply respond answer describe urge acknowledge admit comment confirm deny continue suggest
-    tweet post recall report predict promise vow pledge complain conclude concede contend
-    observe remark reiterate quip shout scream whisper testify maintain mention joke cry
-    assert agree caution charge allege blast slam criticise criticize praise call dub label
-    term characterise characterize emphasise emphasize underline highlight recount estimate
-    reveal disclose boast lament plead demand tell inform assure reassure caution counter
-    retort exclaim murmur mutter yell sigh laugh begin conclude summarise summarize put
-    """.split()
-)
-
-#: Speech verbs that also name things ("a group called 'X'"): they only count with a subject.
-NAMING_VERBS = frozenset("call dub label term describe characterise characterize put".split())
-
-#: Pronouns resolved to the last person in subject position.
-PERSON_PRONOUNS = frozenset("he she him her".split())
-
-#: Nouns after which a quoted, title-cased span is the title of a work, not a quote.
-WORK_NOUNS = frozenset(
-    """
-    film movie book novel song album single show series programme program play article report
-    documentary poem opera painting exhibition campaign operation slogan hashtag podcast column
-    headline titled entitled called named dubbed episode track memoir essay study paper known
-    codenamed nicknamed branded billed
-    """.split()
-)
-
-#: Words that are lower case in a title of a work ("Gone with the Wind").
-TITLE_SMALL_WORDS = frozenset("a an the of and or but for nor on in at to by with from as is".split())
 
 #: Longest quoted fragment (words) treated as a scare quote when no speech verb governs it.
 SCARE_MAX_WORDS = 4
@@ -368,8 +351,6 @@ def _last_subject_org(ctx: _Ctx, pos: int) -> str | None:
 def _unnamed_people(doc: "Doc", ents: EntityAnalysis) -> list[tuple[int, str | None]]:
     """``(char offset, gender)`` of subjects that introduce an unnamed person ("A nurse ...
     said", "One Venezuelan mother of two ... said"); gender "m"/"f" when the noun shows it."""
-    from pipeline.enrich.entities import FEMALE_WORDS, MALE_WORDS
-
     out = []
     for t in doc_tokens(doc):
         if t.dep_ not in ("nsubj", "nsubjpass") or t.tag_ != "NN" or t.lemma_.lower() not in PERSON_NOUNS:
@@ -476,23 +457,6 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
     return _Speaker(None, text, None, verb, tok.idx)
 
 
-#: Nouns for someone speaking for an organization ("a company spokesperson").
-SPOKES_NOUNS = frozenset("spokesman spokeswoman spokesperson official representative source".split())
-
-#: Words an organization's name may use for an institution noun ("the army" -> "Sudanese Armed
-#: Forces"). Our own list.
-INSTITUTION_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "army": ("army", "armed", "military", "defence", "defense"),
-    "military": ("army", "armed", "military", "defence", "defense"),
-    "navy": ("navy", "naval"),
-    "police": ("police", "constabulary", "gendarmerie"),
-    "ministry": ("ministry", "department"),
-    "department": ("department", "ministry"),
-    "government": ("government", "cabinet", "administration"),
-}
-
-#: Institution nouns for businesses: "the company said" credits the last organization named.
-COMPANY_NOUNS = frozenset("company firm group carmaker airline retailer miner insurer lender manufacturer producer".split())
 
 
 def _org_for_institution(ctx: _Ctx, tok: "Token", before: int) -> str | None:
