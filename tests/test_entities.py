@@ -177,10 +177,12 @@ def test_lone_generic_word_folds_into_the_full_name(nlp):
     assert "Bank of England" in names and "Bank" not in names
 
 
-def test_event_and_dateline_credit_are_not_organizations(nlp):
+def test_event_is_not_an_organization_but_the_dateline_credit_is(nlp):
+    # The agency in the dateline is named in the text as the story's source: real-news gold
+    # (labelled by hand) lists it among the organizations.
     text = "PAU, France (Reuters) - Antoine Moreau won the 12th stage of the Tour de France on Thursday."
     names = orgs(analyse(nlp, text))
-    assert "Tour de France" not in names and "Reuters" not in names
+    assert "Tour de France" not in names and "Reuters" in names
 
 
 def test_spanish_institution_name_is_not_cut_after_its_first_word(nlp):

@@ -35,6 +35,8 @@ from pipeline.enrich.lexicon import (
     BOILERPLATE_WORDS,
     CLUB_ROLE_NOUNS,
     COMPANY_CUE_NOUNS,
+    COMPANY_PLURALS,
+    DEPARTMENT_WORDS,
     DEMONYMS,
     DEMONYM_PHRASES,
     EVENT_WORDS,
@@ -49,6 +51,7 @@ from pipeline.enrich.lexicon import (
     ORG_FUNCTION_WORDS,
     ORG_PREFIXES,
     ORG_SUFFIXES,
+    ORIGIN_PARTICIPLES,
     PERSON_NOUNS,
     PERSON_TITLES,
     PLACE_NOUNS,
@@ -58,6 +61,7 @@ from pipeline.enrich.lexicon import (
     SPEECH_VERBS,
     STAFF_NOUNS,
     STREET_WORDS,
+    TELLING_VERBS,
     VESSEL_NOUNS,
 )
 from pipeline.enrich.nlp import doc_ents, doc_text, doc_tokens
@@ -210,6 +214,11 @@ def _clean_tokens(tokens: Sequence["Token"], *, titles: frozenset[str], norp: fr
         if t.is_punct or t.is_space or t.text in _APOS or fold(t.text) in ("'s",) or t.tag_ == "POS":
             toks.pop()
             continue
+        # a nationality word never ends a name: it starts the next noun phrase ("said on
+        # Telegram Russian troops ...", tagged as one name)
+        if strip_demonyms and len(toks) > 1 and is_demonym(t.text, norp):
+            toks.pop()
+            continue
         break
     return toks
 
@@ -237,6 +246,10 @@ def _span_text(doc: "Doc", toks: Sequence["Token"]) -> str:
     return _strip_possessive(doc_text(doc)[toks[0].idx: toks[-1].idx + len(toks[-1].text)])
 
 
+#: An acronym in the plural ("MPs", "CEOs", "NGOs").
+_PLURAL_ACRONYM = re.compile(r"^[A-Z]{2,}s$")
+
+
 def _valid_person_name(toks: Sequence["Token"], text: str) -> bool:
     if not toks or len(toks) > 5 or any(c.isdigit() for c in text):
         return False
@@ -252,6 +265,8 @@ def _valid_person_name(toks: Sequence["Token"], text: str) -> bool:
         return False
     if len(words) == 1 and words[0].text.isupper() and len(words[0].text) <= 5:
         return False  # "NATO", "CNN"
+    if _PLURAL_ACRONYM.match(words[-1].text):
+        return False  # "Labour MPs", "CEOs": a plural is a group, never one person's name
     if all(fold(t.text).rstrip(".") in BOILERPLATE_WORDS for t in words):
         return False
     if all(fold(t.text).rstrip(".") in PERSON_TITLES for t in words):
@@ -368,12 +383,32 @@ def _extend_right(doc: "Doc", end: int, norp: frozenset[str] = frozenset()) -> i
     return end
 
 
+def _set_off(doc: "Doc", a: int, b: int) -> bool:
+    """True when the tokens ``[a, b)`` between two noun phrases hold a comma, dash or colon outside
+    parentheses: what English sets off an apposition with. Without one ("Electoral Commission
+    (EC) chairwoman Ana Reyes") the first phrase modifies the second; it is not in apposition."""
+    depth = 0
+    for t in doc[a:b]:
+        if t.text in "([":
+            depth += 1
+        elif t.text in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and t.text in (",", ";", ":", "\u2014", "\u2013", "--", "-"):
+            return True
+    return False
+
+
 def _apposed_to(span: "Span", nouns: frozenset[str]) -> bool:
-    """True for a name in apposition to one of ``nouns`` ("the disaster agency, Senapred,")."""
+    """True for a name in apposition to one of ``nouns`` ("the disaster agency, Senapred,"),
+    set off by punctuation (:func:`_set_off`)."""
     root = span.root
-    if root.dep_ == "appos" and _appos_anchor(root).lemma_.lower() in nouns and _appos_anchor(root).i < span.start:
+    doc = span.doc
+    anchor = _appos_anchor(root) if root.dep_ == "appos" else None
+    if anchor is not None and anchor.lemma_.lower() in nouns and anchor.i < span.start \
+            and _set_off(doc, anchor.i + 1, span.start):
         return True
-    return any(c.dep_ == "appos" and c.lemma_.lower() in nouns and c.i >= span.end for c in root.children)
+    return any(c.dep_ == "appos" and c.lemma_.lower() in nouns and c.i >= span.end
+               and _set_off(doc, span.end, c.left_edge.i + 1) for c in root.children)
 
 
 def _apposed_to_institution(span: "Span") -> bool:
@@ -457,6 +492,29 @@ def _place_context_tokens(doc: "Doc", i: int) -> bool:
     return i >= 2 and doc[i - 1].lower_ == "of" and doc[i - 2].lemma_.lower() in PLACE_NOUNS
 
 
+def _origin_modifier(doc: "Doc", toks: Sequence["Token"]) -> bool:
+    """True for "Dunedin" in "Dunedin-raised Mr Robertson": a name joined by a hyphen to a
+    participle of origin or seat (:data:`ORIGIN_PARTICIPLES`) names a place, not a person."""
+    j = toks[-1].i + 1
+    return (j + 1 < len(doc) and doc[j].text == "-" and not toks[-1].whitespace_ and not doc[j].whitespace_
+            and doc[j + 1].lower_ in ORIGIN_PARTICIPLES)
+
+
+def _coordinated_with_place(doc: "Doc", span: "Span", loc_spans: Sequence[tuple[int, int]]) -> bool:
+    """True for "Volnova" in "the cities of Mariupol and Volnova": a name in a list whose first
+    member is a geoparsed place, or which follows "the <place noun> of", is a place too (the
+    members of a coordination are of one kind)."""
+    root = span.root
+    if root.dep_ != "conj" or span.start == 0 or doc[span.start - 1].lower_ not in ("and", "or", ","):
+        return False
+    first = root.head
+    while first.dep_ == "conj" and first.head.i < first.i:
+        first = first.head
+    if any(t.pos_ in ("VERB", "AUX") for t in doc[first.i:span.start]):
+        return False  # two clauses, not one list
+    return _overlaps(first.idx, first.idx + len(first.text), loc_spans) or _place_context_tokens(doc, first.left_edge.i)
+
+
 def _after_place_particles(doc: "Doc", i: int, loc_spans: Sequence[tuple[int, int]]) -> bool:
     """True for "Oder" in "Frankfurt an der Oder": only particles between a place and the name."""
     j = i - 1
@@ -517,10 +575,74 @@ def _cue_for_person(doc: "Doc", i: int, norp: frozenset[str]) -> bool:
     return prev.ent_type_ == "NORP" and is_demonym(prev.text, norp) and i >= 2 and doc[i - 2].lower_ == "the"
 
 
+def _trailing_name(ent: "Span", norp: frozenset[str]) -> int | None:
+    """Start token of a person's name at the end of an ORG entity, or None.
+
+    An organization's name ends at its head noun (:data:`AGENCY_SUFFIXES`: "Police", "Union") or at
+    a possessive; two or three capitalised name words right after it cannot continue the name,
+    so they are a person the organization is attached to as a title is ("Dhaka City Police Omar
+    Rahman", "IG Metall's Jana Keller"), which spaCy's small model tags as one ORG.
+    """
+    toks = list(ent)
+    for k in range(len(toks) - 3, 0, -1):
+        t = toks[k]
+        head_noun = fold(t.text) in AGENCY_SUFFIXES and t.text[:1].isupper()
+        possessive = t.tag_ == "POS" or t.text in ("'s", "\u2019s")
+        if not (head_noun or possessive):
+            continue
+        rest = toks[k + 1:]
+        if 2 <= len(rest) <= 3 and all(_is_name_word(x, norp) and fold(x.text) not in ORG_SUFFIXES
+                                       and fold(x.text) not in AGENCY_SUFFIXES for x in rest):
+            return rest[0].i
+        return None
+    return None
+
+
+def _after_institution_noun(doc: "Doc", i: int) -> bool:
+    """True when token ``i`` follows a lower-case institution noun with no punctuation between
+    ("the district police Anil Rahman"): the institution stands before the name as a title does,
+    so the name is its officer, not the institution's own name (that would be capitalised)."""
+    if i == 0:
+        return False
+    prev = doc[i - 1]
+    return prev.pos_ == "NOUN" and prev.text.islower() and prev.lemma_.lower() in INSTITUTION_NOUNS
+
+
+def _company_list_member(tok: "Token") -> bool:
+    """True for a name listed after a plural business noun and "including"/"such as"/"like"
+    ("companies including Adidas, Gap and Levi Strauss"): every member of such a list is what
+    the noun says (:data:`COMPANY_PLURALS`)."""
+    first = tok
+    while first.dep_ == "conj" and first.head.i < first.i:
+        first = first.head
+    if first.dep_ != "pobj":
+        return False
+    prep = first.head
+    if prep.lower_ not in ("including", "like", "as"):
+        return False
+    noun = prep.head
+    if prep.lower_ == "as" and noun.lower_ == "such":
+        noun = noun.head
+    return noun.lower_ in COMPANY_PLURALS
+
+
+def _told_outlet(doc: "Doc", ent: "Span", full_name_lasts: set[str]) -> bool:
+    """True for "told Rudaw": a one-word name that is the listener of "tell" and never the last
+    word of a full name in the article. News introduces a person by first and last name, and the
+    one-word listener of "told" is the outlet the source spoke to ("told Reuters")."""
+    if len(ent) != 1 or _word_key(ent.text) in full_name_lasts:
+        return False
+    root = ent.root
+    return root.dep_ in ("dobj", "dative", "iobj") and root.head.lemma_.lower() in TELLING_VERBS
+
+
 def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: frozenset[str],
                        is_common=None) -> tuple[list[Mention], list[Mention]]:
     """Persons from NER and from cues; returns (persons, organizations mislabelled as persons)."""
     spans: list[tuple[int, int, str]] = []  # token start, end, source label
+    # last words of names given in full (two words or more): a one-word name among them is a
+    # surname, not an outlet
+    multi_word_last = {_word_key(e[-1].text) for e in doc_ents(doc) if e.label_ == "PERSON" and len(e) >= 2}
     for ent in doc_ents(doc):
         label = ent.label_
         if label == "PERSON":
@@ -546,6 +668,9 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
             if ent.start >= 2 and doc[ent.start - 1].text == "," and doc[ent.start - 2].lemma_.lower() in INSTITUTION_NOUNS \
                     and doc[ent.start - 2].text.islower() and ent.root.dep_ in ("appos", "npadvmod", "conj"):
                 spans.append((ent.start, ent.end, "ORGLIKE"))  # "Moran's party, Fianna Fáil,"
+                continue
+            if _company_list_member(ent.root) or _told_outlet(doc, ent, multi_word_last):
+                spans.append((ent.start, ent.end, "ORGLIKE"))  # "companies including Adidas"; "told Rudaw"
                 continue
             prev = doc[ent.start - 1] if ent.start > 0 else None
             if prev is not None and prev.text.islower() and prev.lemma_.lower() in COMPANY_CUE_NOUNS:
@@ -575,6 +700,10 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
                                 h.dep_ == "pobj" and h.head.head.lemma_.lower() in PERSON_NOUNS)):
                             spans.append((piece[0].i, piece[-1].i + 1, label))
                 continue
+            split = _trailing_name(ent, norp) if label == "ORG" else None
+            if split is not None:
+                spans.append((split, ent.end, "PERSON"))  # "Dhaka City Police Omar Rahman"
+                continue
             words = [t for t in ent if not (t.tag_ == "POS" or t.text in _APOS)]
             while words and words[-1].pos_ == "ADP":  # "Antoine Moreau of"
                 words.pop()
@@ -588,7 +717,8 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
                 spans.append((words[1].i, words[-1].i + 1, label))
                 continue
             sub = doc[words[0].i:words[-1].i + 1]
-            if _cue_for_person(doc, ent.start, norp) or _apposed_to(sub, PERSON_NOUNS) or _apposed_to_age(sub):
+            if _cue_for_person(doc, ent.start, norp) or _apposed_to(sub, PERSON_NOUNS) or _apposed_to_age(sub) \
+                    or (label == "ORG" and _after_institution_noun(doc, ent.start) and not _looks_like_org([t.text for t in words])):
                 spans.append((words[0].i, words[-1].i + 1, label))
     # capitalised names NER missed entirely, after a cue ("the Belgian Jens Vermeulen")
     toks = doc_tokens(doc)
@@ -623,7 +753,10 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
     for s0, e0, label in spans:
         toks = _strip_role_words(_clean_tokens(_cut_at_newline(doc[s0:e0]), titles=PERSON_TITLES, norp=norp, strip_demonyms=True))
         if toks and _in_dateline(doc, toks):
-            continue  # "SALTILLO (Meridian Wire) -"
+            # "SALTILLO (Meridian Wire) -": the agency credited with the story
+            text = _span_text(doc, toks)
+            orgs.append(Mention(toks[0].idx, toks[0].idx + len(text), toks[0].i, toks[-1].i + 1, text, "organization"))
+            continue
         text = _span_text(doc, toks)
         if not toks:
             continue
@@ -639,6 +772,8 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
                 orgs.append(Mention(toks[0].idx, toks[0].idx + len(text), toks[0].i, toks[-1].i + 1, text, "organization"))
             continue
         if _place_context_tokens(doc, toks[0].i) or _after_place_particles(doc, toks[0].i, loc_spans):
+            continue
+        if _origin_modifier(doc, toks) or _coordinated_with_place(doc, sub, loc_spans):
             continue
         if label == "PERSON" and (_looks_like_org([t.text for t in toks]) or _apposed_to_institution(sub) or _staff_of(sub)):
             if _in_credit_line(doc, toks):
@@ -931,6 +1066,28 @@ AGENCY_SUFFIXES = frozenset(
 )
 
 
+def _listed_companies(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]]) -> list[Mention]:
+    """Capitalised names NER left untagged in a list of businesses ("brands such as Kestrel,
+    Plume and Ardent Wear"): see :func:`_company_list_member`."""
+    out = []
+    for t in doc_tokens(doc):
+        if t.i in taken or t.pos_ != "PROPN" or not t.text[:1].isupper() or t.ent_type_ not in ("", "ORG", "PERSON"):
+            continue
+        if t.dep_ == "compound" or not _company_list_member(t):
+            continue
+        s0 = t.i
+        while s0 - 1 >= 0 and doc[s0 - 1].dep_ == "compound" and doc[s0 - 1].head.i == t.i and doc[s0 - 1].text[:1].isupper():
+            s0 -= 1
+        if any(i in taken for i in range(s0, t.i + 1)):
+            continue
+        first = doc[s0]
+        span = (first.idx, t.idx + len(t.text))
+        if _overlaps(span[0], span[1], loc_spans):
+            continue
+        out.append(Mention(span[0], span[1], s0, t.i + 1, doc_text(doc)[span[0]:span[1]], "organization"))
+    return out
+
+
 def _untagged_orgs(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]]) -> list[Mention]:
     """Runs of 2-4 capitalised proper nouns NER left untagged that end like an agency
     ("U.S. Border Patrol agents"), with a country abbreviation right before them."""
@@ -1014,6 +1171,13 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
             end = ent.end  # "Senate Majority Leader": the extension ran into an office title
         end = _extend_foreign_org(doc, ent.start, end)
         toks = _clean_org_tokens(doc[ent.start:end])
+        # a name is capitalised: lower-case words after it are a description ("the ZANU-PF
+        # party", "the Ukrainian defence ministry"), not part of it
+        while len(toks) > 1 and toks[-1].is_alpha and toks[-1].text.islower():
+            toks = _clean_org_tokens(toks[:-1])
+        # "Chamisa of the MDC": a known person's name and "of" before the organization
+        if len(toks) > 2 and _word_key(toks[0].text) in person_keys and toks[1].lower_ == "of":
+            toks = _clean_org_tokens(toks[2:])
         text = _span_text(doc, toks)
         if not toks or not any(c.isupper() for c in text) or not any(c.isalpha() for c in text):
             continue
@@ -1024,7 +1188,11 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
             rest = [t for t in toks if not _overlaps(t.idx, t.idx + len(t.text), person_spans)]
             while rest and rest[0].pos_ in ("ADP", "DET", "PUNCT"):
                 rest.pop(0)
-            if len(rest) < 1 or rest[0].i <= toks[0].i or not rest[0].text[:1].isupper():
+            if rest and rest[0].i == toks[0].i and len(rest) < len(toks) \
+                    and _overlaps(toks[-1].idx, toks[-1].idx + 1, person_spans):
+                # "Dhaka City Police Omar Rahman": the organization before its officer's name
+                rest = [t for t in rest if t.i < min(x.i for x in toks if _overlaps(x.idx, x.idx + 1, person_spans))]
+            elif len(rest) < 1 or rest[0].i <= toks[0].i or not rest[0].text[:1].isupper():
                 continue
             toks = _clean_org_tokens(rest)
             if not toks:
@@ -1065,15 +1233,14 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
             continue
         if _common_sentence_start(doc, toks, is_common):
             continue
-        if len(toks) == 1 and fold(toks[0].text).rstrip(".") in PERSON_TITLES:
-            continue  # "Taoiseach"
+        if len(toks) == 1 and fold(toks[0].text).rstrip(".") in PERSON_TITLES \
+                and fold(toks[0].text) not in DEPARTMENT_WORDS:
+            continue  # "Taoiseach"; "Labour" (a party) stays
         before = doc[toks[0].i - 1] if toks[0].i > 0 else None
         if before is not None and before.lemma_.lower() in VESSEL_NOUNS:
             continue  # "the charity ship Ocean Lantern"
         if _is_boilerplate_line(doc, start, end_c):
             continue
-        if _in_dateline(doc, toks):
-            continue  # "WASHINGTON (Reuters) -": the wire's credit, not a mention
         if _is_law_name(doc, toks) or _in_credit_line(doc, toks):
             continue
         out.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "organization"))
@@ -1081,6 +1248,7 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
 
 
 _PAREN_ALIAS = re.compile(r"\s*\(([A-Z][A-Za-z0-9.&\-]{1,11})\)")
+_PAREN_FULL = re.compile(r"(?<![\w])([A-Z][A-Z&]{1,7})\s*\(((?:[A-Z][\w&\-]*|of|the|and|for|de|del)(?:\s+(?:[A-Z][\w&\-]*|of|the|and|for|de|del)){1,9})\)")
 _KNOWN_AS = re.compile(r",?\s*(?:known|referred to)\s+(?:by\s+its\s+(?:[A-Za-z]+\s+)?(?:initials|acronym|abbreviation)|as)\s+(?:the\s+)?([A-Z][A-Za-z0-9.&\-]{1,11})\b")
 
 
@@ -1154,6 +1322,19 @@ def _alias_mentions(doc: "Doc", mentions: list[Mention], person_spans, loc_spans
         mentions[:] = [m for m in mentions if not (s_c <= m.start and m.end <= e_c)]
         if not covered(s_c, e_c, mentions):
             extra.append(Mention(s_c, e_c, toks[0].i, toks[-1].i + 1, full, "organization"))
+        aliases[acr] = full
+    # the reverse order: "the MDC (Movement for Democratic Change)": the name in parentheses
+    # spells out the acronym before it and is the canonical form
+    for mm in _PAREN_FULL.finditer(text):
+        acr, s_c = mm.group(1), mm.start(2)
+        full = mm.group(2).strip()
+        e_c = s_c + len(full)
+        if not is_acronym_of(acr, full) or _overlaps(s_c, e_c, person_spans):
+            continue
+        span = doc.char_span(s_c, e_c, alignment_mode="contract")
+        if span is None or not covered(mm.start(1), mm.end(1), mentions + extra):
+            continue  # only an acronym already found as an organization is spelt out
+        extra.append(Mention(s_c, e_c, span.start, span.end, full, "organization"))
         aliases[acr] = full
     pool = mentions + extra
     for mm in _KNOWN_AS.finditer(text):
@@ -1278,6 +1459,8 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
             ocands = [o for o in ocands if o not in overlapping] + [m]
     taken_o = {i for m in ocands for i in range(m.tok_start, m.tok_end)} | {i for m in person_mentions for i in range(m.tok_start, m.tok_end)}
     ocands += _untagged_orgs(doc, taken_o, loc)
+    taken_o |= {i for m in ocands for i in range(m.tok_start, m.tok_end)}
+    ocands += _listed_companies(doc, taken_o, loc)
     extra, aliases = _alias_mentions(doc, ocands, person_spans, loc)
     oclusters = _merge_orgs(doc, ocands + extra, aliases)
     for canon in list(oclusters):

@@ -24,6 +24,7 @@ PERSON_TITLES = frozenset(
     coo acting finance health education justice economy trade energy environment agriculture
     transport labour labor culture treasury opposition party emir ayatollah crown baroness
     baron earl duke duchess grand dean principal elder pastor
+    pc pcso dc ds di dci cst const insp cpl corporal pte brig sgt-maj
     """.split()
 )
 
@@ -208,6 +209,31 @@ DEMONYM_PHRASES = frozenset(
     north korean|north koreans|south korean|south koreans|puerto rican|puerto ricans|
     saudi arabian|west african|east african|north african|middle eastern""".replace("\n", "").split("|")
 )
+
+#: Policy areas that stand before "Minister"/"Secretary" in an office ("Labour Minister") and so
+#: are in :data:`PERSON_TITLES`; alone, capitalised, they name a party or a department ("Labour",
+#: "Treasury"), never a person's title.
+DEPARTMENT_WORDS = frozenset(
+    "foreign interior defence defense finance health education justice economy trade energy "
+    "environment agriculture transport labour labor culture treasury opposition".split()
+)
+
+#: Lower-case participles that make "<Name>-<participle>" a description of origin or seat
+#: ("Dunedin-raised", "Ohio-born", "London-based"): the name there is a place, not a person.
+ORIGIN_PARTICIPLES = frozenset("born raised based bred educated grown headquartered".split())
+
+#: Plural nouns for businesses that introduce a list of them ("companies including A, B and C",
+#: "brands such as A and B"): every name in the list is an organization.
+COMPANY_PLURALS = frozenset(
+    "companies firms brands retailers businesses banks lenders insurers carmakers automakers airlines "
+    "manufacturers makers groups chains corporations multinationals giants suppliers buyers "
+    "broadcasters outlets newspapers networks platforms charities agencies organisations organizations".split()
+)
+
+#: Verbs whose indirect object in news is the outlet that was told or interviewed ("told Rudaw",
+#: "said in an interview with"): a one-word name there that the article never gives a first name
+#: for is that outlet.
+TELLING_VERBS = frozenset("tell".split())
 
 # ----------------------------------------------------------------------------- speech
 #: Lemmas of verbs that report speech or writing. Our own list of common English news usage.
