@@ -294,10 +294,29 @@ def _is_subname(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
     return False
 
 
+def _titled_subject(span: "Span") -> "Token | None":
+    """The subject token whose title phrase the name ends, or None: in "the High Commissioner to
+    Freedonia Ana Reyes said" or "Assistant Commissioner of Dhaka City Police Omar Rahman said"
+    the parser makes the title the subject and hangs the name on its "to"/"of" phrase; the name
+    is still the head of that phrase (a title is a modifier of the name that follows it)."""
+    r = span.root
+    if r.dep_ != "pobj" or r.head.dep_ != "prep":
+        return None
+    noun = r.head.head
+    if noun.dep_ not in ("nsubj", "nsubjpass") or noun.right_edge.i != span.end - 1:
+        return None
+    low = fold(noun.text).rstrip(".")
+    return noun if (low in PERSON_TITLES or low in ROLE_NOUNS) and noun.text[:1].isupper() else None
+
+
 def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> tuple[bool, bool]:
     """(is a subject, is the subject of a main clause) for the mention's tokens."""
     span = doc[tok_start:tok_end]
     t = span.root
+    titled = _titled_subject(span)
+    if titled is not None:
+        v = titled.head
+        return True, v.dep_ == "ROOT" or (v.dep_ == "conj" and v.head.dep_ == "ROOT")
     for _ in range(4):
         if t.dep_ in ("nsubj", "nsubjpass"):
             v = t.head

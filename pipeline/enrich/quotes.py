@@ -36,6 +36,7 @@ from pipeline.enrich.lexicon import (
     NAMING_VERBS,
     PERSON_NOUNS,
     PERSON_PRONOUNS,
+    PERSON_TITLES,
     ROLE_NOUNS,
     SPEECH_VERBS,
     SPOKES_NOUNS,
@@ -370,6 +371,12 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
     m = ents.person_at_token(tok.i)
     if m:
         return _Speaker(m.canonical, m.text, "person", verb, tok.idx)
+    if tok.text[:1].isupper() and (fold(tok.text).rstrip(".") in PERSON_TITLES or fold(tok.text) in ROLE_NOUNS):
+        # "High Commissioner to Freedonia Ana Reyes said": the title is parsed as the subject and
+        # the name it introduces ends its phrase (entities._titled_subject)
+        m = ents.person_at_token(tok.right_edge.i)
+        if m and m.tok_start > tok.i:
+            return _Speaker(m.canonical, m.text, "person", verb, tok.idx)
     for child in tok.children:
         if child.dep_ in ("appos", "compound"):
             for t in child.subtree:
@@ -535,6 +542,13 @@ def _speaker_of(ctx: _Ctx, verb: "Token") -> _Speaker | None:
     acc = verb if verb.lower_ == "according" else _according_to(verb, ctx)
     if acc is not None:
         target = _according_target(ctx, acc)
+        named = target is not None and (ctx.ents.person_at_token(target.i) or ctx.ents.org_at_token(target.i)
+                                        or target.lower_ in PERSON_PRONOUNS)
+        subj = _subject_of(verb) if acc is not verb else None
+        if not named and subj is not None and not ctx.in_quote(subj):
+            # "'...,' he wrote, according to a translation": "according to" cites a document
+            # here, not a speaker; the verb's own subject is the one who spoke
+            return _resolve_np(ctx, subj, verb.text, verb.idx)
         return _resolve_np(ctx, target, "according to", acc.idx) if target is not None else None
     subj = _subject_of(verb)
     if subj is None or ctx.in_quote(subj):
