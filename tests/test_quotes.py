@@ -234,10 +234,11 @@ def test_multi_paragraph_quote_has_speaker_and_offsets(nlp):
         "“The budget is balanced for the first time in a decade.\n\n"
         "“We will cut taxes next year.”"
     )
-    [q] = quotes_of(nlp, body)
-    assert q["speaker"] == "Elena Marsh"
-    assert body[q["start"]:q["end"]].startswith("The budget")
-    assert body[q["start"]:q["end"]].endswith("next year.")
+    # one entry per paragraph, each with its own offsets and the statement's speaker
+    first, second = quotes_of(nlp, body)
+    assert first["speaker"] == second["speaker"] == "Elena Marsh"
+    assert body[first["start"]:first["end"]] == "The budget is balanced for the first time in a decade."
+    assert body[second["start"]:second["end"]] == "We will cut taxes next year."
 
 
 def test_short_exclamation_is_a_quote_not_a_title(nlp):

@@ -691,7 +691,8 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
     """Quotes of ``doc`` with speakers, in text order.
 
     ``body`` defaults to ``doc.text`` (offsets index it). Each quote is a contract entry
-    ``{"text", "speaker", "speaker_text", "verb", "start", "end", "speaker_type"}``: ``speaker`` is
+    ``{"text", "speaker", "speaker_text", "verb", "start", "end", "speaker_type"}``, one per
+    paragraph of a quote that runs over several paragraphs (same speaker on each): ``speaker`` is
     a canonical person or organization name or None when the text does not say who spoke;
     ``speaker_type`` is "person", "organization" or None; ``start``/``end`` are the character
     offsets of the quoted words (marks excluded) in ``body``.
@@ -756,15 +757,18 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
             nxt = [s for qq, s in results[idx + 1:] if s is not None and para_index(qq.open_at) == pi]
             if nxt:
                 sp = nxt[0]
-        out.append({
-            "text": q.text(body),
-            "speaker": sp.name if sp else None,
-            "speaker_text": sp.text if sp else None,
-            "verb": sp.verb if sp else None,
-            "start": q.start,
-            "end": q.end,
-            "speaker_type": sp.type if sp and sp.name else None,
-        })
+        # one entry per paragraph of a multi-paragraph quote (each its own span of the body,
+        # all with the speaker found for the whole statement): how news gold counts them
+        for s, e in q.segments:
+            out.append({
+                "text": body[s:e],
+                "speaker": sp.name if sp else None,
+                "speaker_text": sp.text if sp else None,
+                "verb": sp.verb if sp else None,
+                "start": s,
+                "end": e,
+                "speaker_type": sp.type if sp and sp.name else None,
+            })
     return out
 
 
