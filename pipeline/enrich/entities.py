@@ -1165,6 +1165,24 @@ def _extend_foreign_org(doc: "Doc", start: int, end: int) -> int:
 FAC_ORG_SUFFIXES = frozenset("hospital clinic school academy university college institute".split())
 
 
+def _extend_over_place_pair(doc: "Doc", start: int, end: int) -> int:
+    """New end token of an organization whose name ends "of <Place>" and goes on "and <Place>"
+    ("Police Federation of England and Wales"): spaCy's small model stops before "and". Both
+    places are in the name, since "X of A" and "B" would repeat B's determiner or head."""
+    j = end - 1
+    while j > start and doc[j].pos_ == "PROPN" and doc[j].text[:1].isupper() and end - j <= 3:
+        j -= 1
+    if j == end - 1 or j <= start or doc[j].lower_ != "of":
+        return end
+    if end + 1 < len(doc) and doc[end].lower_ == "and" and doc[end + 1].ent_type_ in ("GPE", "LOC") \
+            and doc[end + 1].ent_iob_ == "B":
+        k = end + 2
+        while k < len(doc) and doc[k].ent_iob_ == "I":
+            k += 1
+        return k
+    return end
+
+
 def _institution_facility(ent: "Span") -> bool:
     """True for a FAC entity that names an institution: first word a Spanish/Portuguese
     institution word ("the Centro de Derechos Humanos Fray Matías", "Casa del Migrante") or last
@@ -1189,6 +1207,7 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
                 fold(doc[end].text).rstrip(".") in PERSON_TITLES or fold(doc[end].text) in PERSON_NOUNS):
             end = ent.end  # "Senate Majority Leader": the extension ran into an office title
         end = _extend_foreign_org(doc, ent.start, end)
+        end = _extend_over_place_pair(doc, ent.start, end)
         toks = _clean_org_tokens(doc[ent.start:end])
         # a name is capitalised: lower-case words after it are a description ("the ZANU-PF
         # party", "the Ukrainian defence ministry"), not part of it

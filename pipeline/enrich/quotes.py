@@ -167,6 +167,15 @@ def _scan_paragraph(text: str, ps: int, pe: int, open_kind: str | None):
     return closed, None
 
 
+def _colon_opened(text: str, open_at: int, pe: int, kind: str) -> bool:
+    """True when the opening mark at ``open_at`` follows a colon (spaces between) and the rest of
+    its paragraph, up to ``pe``, holds no other mark of its ``kind`` and ends a sentence."""
+    before = text[:open_at].rstrip(" \t\u00a0")
+    rest = text[open_at + 1:pe].rstrip()
+    marks = _DOUBLE_OPEN + _DOUBLE_CLOSE + '"' if kind == "double" else _SINGLE_OPEN + _SINGLE_CLOSE
+    return before.endswith(":") and rest[-1:] in ".!?" and not any(c in marks for c in rest)
+
+
 def _later_strong_close(text: str, i: int, pe: int, kind: str) -> bool:
     for j in range(i, pe):
         c = text[j]
@@ -221,6 +230,13 @@ def find_quote_spans(text: str) -> list[QuoteSpan]:
             nxt = paras[k + 1][0] if k + 1 < len(paras) else None
             if nxt is not None and _kind_of_open(text, nxt) == kind and cs < pe:
                 pending = (kind, [_trim(text, cs, pe, False)], oa)
+            elif pending is None and _colon_opened(text, oa, pe, kind):
+                # 'he said: "It is the first time ...' with the closing mark left out (or cut
+                # off with the rest of the text): the colon announced a quotation, which runs to
+                # the end of its paragraph
+                s, e = _trim(text, cs, pe, True)
+                if e > s:
+                    out.append(QuoteSpan([(s, e)], kind, oa, pe))
             elif pending is None:
                 # an unmatched opening mark: rescan the rest of the paragraph after it
                 rest_closed, _ = _scan_paragraph(text, oa + 1, pe, None)
@@ -319,17 +335,38 @@ def _paragraph_topic(ctx: _Ctx, pos: int, gender: str | None = None):
     Kellner, who said ...", which the parser often does not make the main subject. The first
     person of a sentence is its topic; a later one ("Cardenas said Smith had refused") is not."""
     ents = ctx.ents
-    ps = doc_text(ctx.doc).rfind("\n", 0, pos) + 1
+    text = doc_text(ctx.doc)
+    ps = text.rfind("\n", 0, pos) + 1
+    if not _names_anyone(ctx, ps, pos):
+        # a paragraph that names nobody before the pronoun ("He stuck to that pledge.") goes on
+        # with the person of the paragraphs before it: look back over such paragraphs
+        while ps > 0 and not _names_anyone(ctx, text.rfind("\n", 0, max(0, ps - 1)) + 1, ps):
+            nxt = text.rfind("\n", 0, max(0, ps - 1)) + 1
+            if nxt == ps or text[nxt:ps].strip() and not _pronoun_led(ctx, nxt, ps):
+                break
+            ps = nxt
+        ps = text.rfind("\n", 0, max(0, ps - 1)) + 1
     for m in reversed(ents.person_mentions):
         if m.end > pos or m.start < ps:
             continue
         if not m.is_subject or not ents.compatible(m.canonical, gender):
             continue
         sent_start = ctx.doc[m.tok_start].sent.start
-        if any(o.tok_start >= sent_start and o.tok_start < m.tok_start for o in ents.person_mentions):
+        if any(o.tok_start >= sent_start and o.tok_start < m.tok_start and o.is_subject for o in ents.person_mentions):
             continue
         return m
     return None
+
+
+def _names_anyone(ctx: _Ctx, start: int, end: int) -> bool:
+    """True when a person mention lies in ``[start, end)``."""
+    return any(start <= m.start < end for m in ctx.ents.person_mentions)
+
+
+def _pronoun_led(ctx: _Ctx, start: int, end: int) -> bool:
+    """True when the text in ``[start, end)`` (a paragraph) starts with a personal pronoun."""
+    words = doc_text(ctx.doc)[start:end].split()
+    return bool(words) and words[0].lower().strip("\"\u201c") in PERSON_PRONOUNS
 
 
 def _is_subject_mention(doc: "Doc", m) -> bool:
