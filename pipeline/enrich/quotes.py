@@ -661,6 +661,34 @@ def _frame_speaker(ctx: _Ctx, q: QuoteSpan, para: tuple[int, int]) -> _Speaker |
     return None
 
 
+def _verbless_attribution(ctx: _Ctx, q: QuoteSpan, para: tuple[int, int]) -> _Speaker | None:
+    """The person named right after a quote's closing mark and comma when no verb comes between
+    ('"We are investigating," District Superintendent Ana Reyes, who ...'): the attribution with
+    its "said" left out (or lost in copying) still names the speaker. Only the first person
+    mention of the rest of the sentence counts, and only with no verb before it."""
+    doc = ctx.doc
+    text = doc_text(doc)
+    after = q.close_at + 1
+    comma = text[q.close_at - 1:q.close_at] == "," or text[after:after + 1] == ","
+    if after >= para[1] or not comma:
+        return None
+    span = doc.char_span(after, para[1], alignment_mode="expand")
+    if span is None:
+        return None
+    for t in span:
+        if t.text in (".", "?", "!") or ctx.in_quote(t) and t.idx > after:
+            return None
+        m = ctx.ents.person_at_token(t.i)
+        if m is not None:
+            nxt = doc[m.tok_end] if m.tok_end < len(doc) else None
+            if nxt is not None and nxt.pos_ in ("VERB", "AUX"):
+                return None  # "..., Ana Reyes told ...": a verb of its own, handled elsewhere
+            return _Speaker(m.canonical, m.text, "person", None, t.idx)
+        if t.pos_ in ("VERB", "AUX"):
+            return None
+    return None
+
+
 def _has_finite_verb(qtoks: Sequence["Token"]) -> bool:
     return any(t.tag_ in ("VBD", "VBZ", "VBP", "MD") for t in qtoks)
 
@@ -756,6 +784,8 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
         sp = _path_speaker(ctx, qtoks, bounds) if qtoks else None
         if sp is None:
             sp = _frame_speaker(ctx, q, paras[pi])
+        if sp is None:
+            sp = _verbless_attribution(ctx, q, paras[pi])
         direct = sp is not None
         if sp is None:
             # split quote: the previous quote of this paragraph
