@@ -1085,12 +1085,19 @@ AGENCY_SUFFIXES = frozenset(
 )
 
 
-def _listed_companies(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]]) -> list[Mention]:
-    """Capitalised names NER left untagged in a list of businesses ("brands such as Kestrel,
-    Plume and Ardent Wear"): see :func:`_company_list_member`."""
+def _listed_companies(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]],
+                      person_keys: set[str] = frozenset()) -> list[Mention]:
+    """Capitalised names NER left untagged (or tagged as a place) in a list of businesses
+    ("brands such as Kestrel, Plume and Ardent Wear", :func:`_company_list_member`), and a
+    one-word name the model left untagged as the listener of "told" (:func:`_told_outlet`)."""
     out = []
     for t in doc_tokens(doc):
-        if t.i in taken or t.pos_ != "PROPN" or not t.text[:1].isupper() or t.ent_type_ not in ("", "ORG", "PERSON"):
+        if t.i in taken or t.pos_ != "PROPN" or not t.text[:1].isupper() or t.ent_type_ not in ("", "ORG", "PERSON", "GPE"):
+            continue
+        if t.dep_ != "compound" and not any(c.dep_ == "compound" for c in t.lefts) and t.ent_type_ in ("", "GPE") \
+                and _word_key(t.text) not in person_keys and t.dep_ in ("dobj", "dative") \
+                and t.head.lemma_.lower() in TELLING_VERBS and not _overlaps(t.idx, t.idx + len(t.text), loc_spans):
+            out.append(Mention(t.idx, t.idx + len(t.text), t.i, t.i + 1, t.text, "organization"))  # "told Wirepost"
             continue
         if t.dep_ == "compound" or not _company_list_member(t):
             continue
@@ -1169,6 +1176,15 @@ def _extend_over_place_pair(doc: "Doc", start: int, end: int) -> int:
     """New end token of an organization whose name ends "of <Place>" and goes on "and <Place>"
     ("Police Federation of England and Wales"): spaCy's small model stops before "and". Both
     places are in the name, since "X of A" and "B" would repeat B's determiner or head."""
+    if end + 3 < len(doc) and doc[end].lower_ == "of" and fold(doc[end - 1].text) in ORG_SUFFIXES \
+            and (doc[end + 1].ent_type_ in ("GPE", "LOC") or (doc[end + 1].pos_ == "PROPN" and doc[end + 1].text[:1].isupper())):
+        # "the Fire Brigades Union" + "of Scotland and Wales": NER stopped before "of"
+        k = end + 2
+        while k < len(doc) and doc[k].ent_iob_ == "I":
+            k += 1
+        if k + 1 < len(doc) and doc[k].lower_ == "and" and doc[k + 1].ent_type_ in ("GPE", "LOC"):
+            return _extend_over_place_pair(doc, start, k)
+        return end
     j = end - 1
     while j > start and doc[j].pos_ == "PROPN" and doc[j].text[:1].isupper() and end - j <= 3:
         j -= 1
@@ -1211,7 +1227,8 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
         toks = _clean_org_tokens(doc[ent.start:end])
         # a name is capitalised: lower-case words after it are a description ("the ZANU-PF
         # party", "the Ukrainian defence ministry"), not part of it
-        while len(toks) > 1 and toks[-1].is_alpha and toks[-1].text.islower():
+        while len(toks) > 1 and ((toks[-1].is_alpha and toks[-1].text.islower()) or is_demonym(toks[-1].text, norp)):
+            # ... and a nationality word starts the next noun phrase ("on Telegram Ukrainian drones")
             toks = _clean_org_tokens(toks[:-1])
         # "Chamisa of the MDC": a known person's name and "of" before the organization
         if len(toks) > 2 and _word_key(toks[0].text) in person_keys and toks[1].lower_ == "of":
@@ -1264,8 +1281,9 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
         if (words[0] in EVENT_WORDS or words[-1] in EVENT_WORDS) and words[-1] not in ORG_SUFFIXES:
             continue  # an event ("Tour de France"), not an organization
         # part of an office title: "Secretary of State", "Interior Minister", "Defence Secretary"
-        if ent.start >= 2 and doc[ent.start - 1].lower_ == "of" and fold(doc[ent.start - 2].text) in ("secretary", "minister", "secretaries", "ministers"):
-            continue
+        if ent.start >= 2 and doc[ent.start - 1].lower_ == "of" and fold(doc[ent.start - 2].text) in ("secretary", "minister", "secretaries", "ministers") \
+                and not (len(toks) >= 2 and any(fold(t.text) in ORG_SUFFIXES for t in toks)):
+            continue  # ("general secretary of the Fire Brigades Union" is a post in an organization)
         nxt = doc[toks[-1].i + 1] if toks[-1].i + 1 < len(doc) else None
         if len(toks) == 1 and nxt is not None and fold(nxt.text).rstrip(".") in ("minister", "secretary", "ministers", "secretaries", "spokesman", "spokeswoman", "chief"):
             continue
@@ -1498,7 +1516,7 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     taken_o = {i for m in ocands for i in range(m.tok_start, m.tok_end)} | {i for m in person_mentions for i in range(m.tok_start, m.tok_end)}
     ocands += _untagged_orgs(doc, taken_o, loc)
     taken_o |= {i for m in ocands for i in range(m.tok_start, m.tok_end)}
-    ocands += _listed_companies(doc, taken_o, loc)
+    ocands += _listed_companies(doc, taken_o, loc, person_keys)
     extra, aliases = _alias_mentions(doc, ocands, person_spans, loc)
     oclusters = _merge_orgs(doc, ocands + extra, aliases)
     for canon in list(oclusters):
