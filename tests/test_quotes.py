@@ -352,3 +352,63 @@ def test_first_name_given_for_an_unnamed_subject_is_the_pronoun_antecedent(nlp):
         "\u201cWe have been waiting since noon,\u201d he said."
     )
     assert one(quotes_of(nlp, body), "waiting since noon")["speaker"] == "Dario"
+
+
+# ----------------------------------------------------------------------------- issue 12: real-news error kinds
+# Every text below is invented; each test shows one kind of error seen on real news.
+def test_title_parsed_as_subject_gives_way_to_the_name_it_introduces(nlp):
+    body = (
+        "Mr Harlan said on Monday that the camp would stay open.\n\n"
+        "Assistant Commissioner of Kumasi Metropolitan Police Kwabena Osei said the roads were calm.\n\n"
+        "\u201cWe made no arrests,\u201d he said."
+    )
+    assert one(quotes_of(nlp, body), "no arrests")["speaker"] == "Kwabena Osei"
+
+
+def test_according_to_a_document_leaves_the_verb_subject_as_speaker(nlp):
+    body = (
+        "Ivan Petrenko, deputy head of the regional office, said four blasts were heard overnight. "
+        "\"They talk about a truce,\" he wrote on Telegram, according to a translation, \"and then they "
+        "shell us.\""
+    )
+    qs = quotes_of(nlp, body)
+    assert one(qs, "talk about a truce")["speaker"] == "Ivan Petrenko"
+    assert one(qs, "shell us")["speaker"] == "Ivan Petrenko"
+
+
+def test_quote_opened_after_a_colon_runs_to_the_paragraph_end_without_its_closing_mark(nlp):
+    body = (
+        "Prime Minister Helen Okoro paid tribute to the officer.\n\n"
+        "Speaking in Lagos, she said: \u201cIt is a very sad day for the whole force and for his family."
+    )
+    q = one(quotes_of(nlp, body), "very sad day")
+    assert q["speaker"] == "Helen Okoro"
+    assert q["text"] == "It is a very sad day for the whole force and for his family."
+
+
+def test_colon_without_a_sentence_end_opens_no_quote():
+    body = 'The sign read: "Closed until'
+    assert _texts(body) == []
+
+
+def test_pronoun_after_a_paragraph_that_names_nobody_finds_the_person_before_it(nlp):
+    body = (
+        "Should they fail, Health Minister Chris Ambler and Trade Minister Michael Tove are likely "
+        "contenders.\n\n"
+        "Although Mr Grant Hollis had failed in a bid to lead the party, he later said he would not run "
+        "again.\n\n"
+        "He kept that promise yesterday.\n\n"
+        "\"I have every confidence in my colleagues,\" he said."
+    )
+    assert one(quotes_of(nlp, body), "every confidence")["speaker"] == "Grant Hollis"
+
+
+def test_name_right_after_a_quote_without_a_verb_is_the_speaker(nlp):
+    body = (
+        "\"Nobody crossed here last night,\" Deputy Inspector of Tarsk district police Rahim Uddin "
+        "Sarker, who leads the patrols.\n\n"
+        "\"But we are checking every report.\""
+    )
+    qs = quotes_of(nlp, body)
+    assert one(qs, "Nobody crossed")["speaker"] == "Rahim Uddin Sarker"
+    assert one(qs, "checking every report")["speaker"] == "Rahim Uddin Sarker"
