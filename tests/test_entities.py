@@ -353,3 +353,11 @@ def test_organization_of_two_places_keeps_both(nlp):
     assert "Prison Officers Association of England and Wales" in orgs(analyse(nlp, text))
     text = "Moira Keane, secretary of the Fire Brigades Union of Scotland and Wales, praised the crews."
     assert "Fire Brigades Union of Scotland and Wales" in orgs(analyse(nlp, text))
+
+
+def test_untagged_dateline_credit_and_platform_are_organizations(nlp):
+    # the small model tags neither "Meridian Wire" nor "Facebook" here
+    text = ("KUMASI, Ghana (Meridian Wire) \u2014 Thousands stayed home on Tuesday.\n\n"
+            "\"They talk about dialogue,\" she wrote on Facebook, according to a translation.")
+    names = orgs(analyse(nlp, text))
+    assert "Meridian Wire" in names and "Facebook" in names

@@ -1114,6 +1114,27 @@ def _listed_companies(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int
     return out
 
 
+#: A dateline with its wire credit at the start of a story: "KUMASI, Ghana (Meridian Wire) —".
+_DATELINE_CREDIT = re.compile(r"^[A-Z][A-Z .,'\-/]{1,60}(?:,[^()\n]{1,40})?\s*\(([A-Z][\w&.\- ]{0,40}?)\)\s*(?:-{1,2}|\u2014|\u2013)")
+
+
+def _credit_and_platforms(doc: "Doc", taken: set[int]) -> list[Mention]:
+    """Organizations NER left untagged: the agency credited in the dateline ("KUMASI, Ghana
+    (Meridian Wire) —", the story's source) and the platforms of :data:`KNOWN_PLATFORMS`
+    ("she wrote on Facebook")."""
+    out = []
+    text = doc_text(doc)
+    mm = _DATELINE_CREDIT.match(text)
+    if mm:
+        span = doc.char_span(mm.start(1), mm.end(1))
+        if span is not None and not any(i in taken for i in range(span.start, span.end)):
+            out.append(Mention(span.start_char, span.end_char, span.start, span.end, span.text, "organization"))
+    for t in doc_tokens(doc):
+        if t.i not in taken and not t.ent_type_ and t.text[:1].isupper() and fold(t.text) in KNOWN_PLATFORMS:
+            out.append(Mention(t.idx, t.idx + len(t.text), t.i, t.i + 1, t.text, "organization"))
+    return out
+
+
 def _untagged_orgs(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]]) -> list[Mention]:
     """Runs of 2-4 capitalised proper nouns NER left untagged that end like an agency
     ("U.S. Border Patrol agents"), with a country abbreviation right before them."""
@@ -1517,6 +1538,8 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     ocands += _untagged_orgs(doc, taken_o, loc)
     taken_o |= {i for m in ocands for i in range(m.tok_start, m.tok_end)}
     ocands += _listed_companies(doc, taken_o, loc, person_keys)
+    taken_o |= {i for m in ocands for i in range(m.tok_start, m.tok_end)}
+    ocands += _credit_and_platforms(doc, taken_o)
     extra, aliases = _alias_mentions(doc, ocands, person_spans, loc)
     oclusters = _merge_orgs(doc, ocands + extra, aliases)
     for canon in list(oclusters):
