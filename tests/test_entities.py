@@ -361,3 +361,49 @@ def test_untagged_dateline_credit_and_platform_are_organizations(nlp):
             "\"They talk about dialogue,\" she wrote on Facebook, according to a translation.")
     names = orgs(analyse(nlp, text))
     assert "Meridian Wire" in names and "Facebook" in names
+
+
+def test_storm_is_neither_a_person_nor_an_organization(nlp):
+    text = ("A satellite image shows Hurricane Dorinda approaching the coast. Dorinda made landfall near "
+            "Cedar Key on Wednesday, the National Hurricane Center said.")
+    a = analyse(nlp, text, [_span_of(text, "Cedar Key")])
+    assert not any("Dorinda" in n for n in persons(a)) and not any("Dorinda" in n for n in orgs(a))
+
+
+def test_rank_after_an_acronym_ends_no_name_and_the_acronym_is_the_organization(nlp):
+    text = ("RCMP Sgt. Dana Whitlock, head of border enforcement for the region, repeated her concerns "
+            "about people walking across open fields.")
+    a = analyse(nlp, text)
+    assert "Dana Whitlock" in persons(a) and not any("Sgt" in n for n in persons(a))
+    assert "RCMP" in orgs(a)
+
+
+def test_dateline_place_in_capitals_is_not_an_organization(nlp):
+    text = ("KASTANIES/LESBOS, Greece (Meridian Wire) - Greek police fired tear gas at the border on "
+            "Sunday, officials said.")
+    names = orgs(analyse(nlp, text))
+    assert not any(n.isupper() and "/" in n for n in names)
+
+
+def test_organization_name_runs_over_for_and_its_alias_follows(nlp):
+    text = ("The police are working with the European Union Agency for Criminal Justice Co-operation "
+            "(Eurojust) and the Office for National Statistics.")
+    a = analyse(nlp, text)
+    names = orgs(a)
+    assert "European Union Agency for Criminal Justice Co-operation" in names
+    assert "European Union Agency" not in names and "Criminal Justice Co-operation" not in names
+    entry = next(o for o in a.organizations if o["name"] == "European Union Agency for Criminal Justice Co-operation")
+    assert "Eurojust" in entry["surface_forms"]
+
+
+def test_surname_with_a_particle_tagged_org_is_the_person(nlp):
+    text = ("The closure has support from residents, according to Mayor David Le Clair.\n\n"
+            "\"People want the branch to stay,\" Le Clair said.")
+    a = analyse(nlp, text)
+    assert "Le Clair" not in orgs(a)
+    assert persons(a).get("David Le Clair") == 2
+
+
+def test_nationality_surname_is_kept(nlp):
+    text = "\"It is cold out there,\" said Jeff French, a farmer near the border. French said he had seen ten people."
+    assert "Jeff French" in persons(analyse(nlp, text))

@@ -52,6 +52,7 @@ from pipeline.enrich.lexicon import (
     ORG_PREFIXES,
     ORG_SUFFIXES,
     ORIGIN_PARTICIPLES,
+    STORM_WORDS,
     PERSON_NOUNS,
     PERSON_TITLES,
     PLACE_NOUNS,
@@ -216,11 +217,19 @@ def _clean_tokens(tokens: Sequence["Token"], *, titles: frozenset[str], norp: fr
             continue
         # a nationality word never ends a name: it starts the next noun phrase ("said on
         # Telegram Russian troops ...", tagged as one name)
-        if strip_demonyms and len(toks) > 1 and is_demonym(t.text, norp):
+        if strip_demonyms and len(toks) > 1 and is_demonym(t.text, norp) and _starts_noun_phrase(t):
             toks.pop()
             continue
         break
     return toks
+
+
+def _starts_noun_phrase(t: "Token") -> bool:
+    """True when a lower-case noun follows ``t`` ("Russian troops"): a nationality word there
+    modifies that noun; before a verb or a comma it is a surname ("Jeff French said")."""
+    doc = t.doc
+    nxt = doc[t.i + 1] if t.i + 1 < len(doc) else None
+    return nxt is not None and nxt.text.islower() and nxt.pos_ in ("NOUN", "ADJ")
 
 
 def _strip_role_words(toks: list["Token"]) -> list["Token"]:
@@ -783,6 +792,16 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
         end_c = start + len(text)
         if _overlaps(start, end_c, loc_spans) or _is_place_like(toks):
             continue
+        if fold(toks[0].text) in STORM_WORDS:
+            continue  # "Hurricane Ida": a storm's name
+        if len(toks) >= 2 and fold(toks[-1].text).rstrip(".") in PERSON_TITLES and toks[-1].text[:1].isupper():
+            # "RCMP Sgt" (+ "Cory Meyers"): a title precedes a name and never ends one; an acronym
+            # before the title is the organization the officer belongs to
+            rest = toks[:-1]
+            if len(rest) == 1 and rest[0].text.isupper() and len(rest[0].text) >= 2 and rest[0].is_alpha:
+                orgs.append(Mention(rest[0].idx, rest[0].idx + len(rest[0].text), rest[0].i, rest[0].i + 1,
+                                    rest[0].text, "organization"))
+            continue
         sub = doc[toks[0].i:toks[-1].i + 1]
         if label in ("FACILITY", "ORGLIKE"):
             toks = _clean_org_tokens(doc[s0:e0])
@@ -1114,6 +1133,10 @@ def _listed_companies(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int
     return out
 
 
+#: The place of a dateline in capitals at the start of a story, before a comma, a dash or the
+#: credit in parentheses ("KASTANIES/LESBOS, Greece (Reuters) -", "RUSHVILLE, NY -").
+_DATELINE_PLACE = re.compile(r"^\s*([A-Z][A-Z .'/\-]{2,60}?)(?:,[^()\n\u2014\u2013]{1,40})?\s*(?:\(|\u2014|\u2013|-{1,2}\s)")
+
 #: A dateline with its wire credit at the start of a story: "KUMASI, Ghana (Meridian Wire) —".
 _DATELINE_CREDIT = re.compile(r"^[A-Z][A-Z .,'\-/]{1,60}(?:,[^()\n]{1,40})?\s*\(([A-Z][\w&.\- ]{0,40}?)\)\s*(?:-{1,2}|\u2014|\u2013)")
 
@@ -1193,6 +1216,29 @@ def _extend_foreign_org(doc: "Doc", start: int, end: int) -> int:
 FAC_ORG_SUFFIXES = frozenset("hospital clinic school academy university college institute".split())
 
 
+def _extend_over_for(doc: "Doc", start: int, end: int) -> int:
+    """New end token of an organization whose head noun (:data:`ORG_SUFFIXES`: "Agency",
+    "Office") is followed by "for" and capitalised words ("Agency for Criminal Justice
+    Co-operation", "Office for National Statistics"): spaCy's small model often stops at "for"
+    and tags the rest as a second organization. The name runs over "for", capitalised words and
+    hyphen-joined parts ("Co-operation"), at most 6 tokens."""
+    if end + 1 >= len(doc) or doc[end].lower_ != "for" or fold(doc[end - 1].text) not in ORG_SUFFIXES:
+        return end
+    j = end + 1
+    k = j
+    while k < len(doc) and k < j + 6:
+        t = doc[k]
+        if t.text[:1].isupper() and t.pos_ in ("PROPN", "NOUN", "ADJ") and not t.is_sent_start:
+            k += 1
+        elif t.text == "-" and not doc[k - 1].whitespace_ and k + 1 < len(doc) and not t.whitespace_:
+            k += 2  # "Co-operation"
+        elif t.lower_ in ("and", "of") and k + 1 < len(doc) and doc[k + 1].text[:1].isupper() and k > j:
+            k += 1
+        else:
+            break
+    return k if k - j >= 1 and doc[k - 1].text[:1].isalpha() else end
+
+
 def _extend_over_place_pair(doc: "Doc", start: int, end: int) -> int:
     """New end token of an organization whose name ends "of <Place>" and goes on "and <Place>"
     ("Police Federation of England and Wales"): spaCy's small model stops before "and". Both
@@ -1231,6 +1277,8 @@ def _institution_facility(ent: "Span") -> bool:
 def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spans: Sequence[tuple[int, int]],
                     person_keys: set[str], norp: frozenset[str], is_common=None) -> list[Mention]:
     out = []
+    dl = _DATELINE_PLACE.match(doc_text(doc))
+    dateline_end = dl.end(1) if dl else 0
     for ent in doc_ents(doc):
         if ent.label_ != "ORG" and not (ent.label_ == "FAC" and _institution_facility(ent)):
             continue
@@ -1245,10 +1293,12 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
             end = ent.end  # "Senate Majority Leader": the extension ran into an office title
         end = _extend_foreign_org(doc, ent.start, end)
         end = _extend_over_place_pair(doc, ent.start, end)
+        end = _extend_over_for(doc, ent.start, end)
         toks = _clean_org_tokens(doc[ent.start:end])
         # a name is capitalised: lower-case words after it are a description ("the ZANU-PF
         # party", "the Ukrainian defence ministry"), not part of it
-        while len(toks) > 1 and ((toks[-1].is_alpha and toks[-1].text.islower()) or is_demonym(toks[-1].text, norp)):
+        while len(toks) > 1 and toks[-2].whitespace_ and ((toks[-1].is_alpha and toks[-1].text.islower())
+                                 or (is_demonym(toks[-1].text, norp) and _starts_noun_phrase(toks[-1]))):
             # ... and a nationality word starts the next noun phrase ("on Telegram Ukrainian drones")
             toks = _clean_org_tokens(toks[:-1])
         # "Chamisa of the MDC": a known person's name and "of" before the organization
@@ -1294,6 +1344,12 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
         key = _word_key(text)
         if key in person_keys or is_demonym(text, norp) or _is_place_like(toks):
             continue
+        if len(toks) >= 2 and all(t.text[:1].isupper() and _word_key(t.text) in person_keys for t in toks):
+            continue  # "Le Clair" beside "David Le Clair": a short form of a person's name
+        if fold(toks[0].text) in STORM_WORDS:
+            continue  # "Hurricane Ida": a storm's name, not an organization
+        if dateline_end and start < dateline_end and text.isupper():
+            continue  # "KASTANIES/LESBOS, Greece —": the dateline's place
         if len(toks) >= 2 and fold(toks[-1].text).rstrip(".") in STREET_WORDS:
             continue  # "Closner Boulevard"
         if all(fold(t.text).rstrip(".") in BOILERPLATE_WORDS for t in toks):
@@ -1383,6 +1439,11 @@ def _alias_mentions(doc: "Doc", mentions: list[Mention], person_spans, loc_spans
             continue
         span = _full_name_before(doc, mm.start(), acr)
         if span is None:
+            # "European Union Agency for Law Enforcement Co-operation (Europol)": the short name
+            # in parentheses right after an organization found whole is its alias
+            before = [m for m in mentions + extra if m.end <= mm.start() and not text[m.end:mm.start()].strip()]
+            if before and len(before[-1].text.split()) >= 2:
+                aliases[acr] = before[-1].text
             continue
         s_i, e_i = span
         toks = _clean_org_tokens(doc[s_i:e_i])
@@ -1519,6 +1580,12 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     taken.update(i for m in spoken for i in range(m.tok_start, m.tok_end))
     pcands += _extra_mentions(doc, pcands, taken, loc, norp)
     clusters = _cluster(pcands)
+    # "Hurricane Ida" (and "Ida" alone once the article has named the storm): a storm, not a person
+    toks_all = doc_tokens(doc)
+    storms = {_word_key(toks_all[i + 1].text) for i, t in enumerate(toks_all[:-1])
+              if fold(t.text) in STORM_WORDS and t.text[:1].isupper() and toks_all[i + 1].text[:1].isupper()}
+    for canon in [c for c in clusters if fold(c.split()[0]) in STORM_WORDS or _word_key(c) in storms]:
+        del clusters[canon]
     person_mentions = sorted((m for ms in clusters.values() for m in ms), key=lambda m: m.start)
     for m in person_mentions:
         m.is_subject, m.is_main_subject = _mention_is_subject(doc, m.tok_start, m.tok_end)
@@ -1530,6 +1597,10 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
         for w in canon.split():
             person_keys.add(_word_key(w))
     ocands = _org_candidates(doc, loc, person_spans, person_keys, norp, is_common_word)
+    # a candidate inside a longer one is part of its name ("Criminal Justice Co-operation" in
+    # "European Union Agency for Criminal Justice Co-operation")
+    ocands = [o for o in ocands if not any(p is not o and p.start <= o.start and o.end <= p.end
+                                           and (p.end - p.start) > (o.end - o.start) for p in ocands)]
     for m in orgs_from_persons:
         overlapping = [o for o in ocands if o.start < m.end and m.start < o.end]
         if all(o.start >= m.start and o.end <= m.end for o in overlapping):

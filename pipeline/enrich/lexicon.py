@@ -235,6 +235,10 @@ COMPANY_PLURALS = frozenset(
 #: for is that outlet.
 TELLING_VERBS = frozenset("tell".split())
 
+#: Words that name a storm before its given name ("Hurricane Ida", "Typhoon Hagibis"): such a name
+#: is an event, not a person.
+STORM_WORDS = frozenset("hurricane typhoon cyclone storm superstorm".split())
+
 # ----------------------------------------------------------------------------- speech
 #: Lemmas of verbs that report speech or writing. Our own list of common English news usage.
 SPEECH_VERBS = frozenset(
