@@ -407,3 +407,9 @@ def test_surname_with_a_particle_tagged_org_is_the_person(nlp):
 def test_nationality_surname_is_kept(nlp):
     text = "\"It is cold out there,\" said Jeff French, a farmer near the border. French said he had seen ten people."
     assert "Jeff French" in persons(analyse(nlp, text))
+
+
+def test_honorific_makes_an_org_tagged_name_a_person(nlp):
+    text = "Outside Number 10 Downing Street, Mrs Holt said the talks would go on."
+    a = analyse(nlp, text)
+    assert "Holt" in persons(a) and not orgs(a)

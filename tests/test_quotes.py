@@ -412,3 +412,17 @@ def test_name_right_after_a_quote_without_a_verb_is_the_speaker(nlp):
     qs = quotes_of(nlp, body)
     assert one(qs, "Nobody crossed")["speaker"] == "Rahim Uddin Sarker"
     assert one(qs, "checking every report")["speaker"] == "Rahim Uddin Sarker"
+
+
+def test_fronted_place_phrase_is_not_the_speaker(nlp):
+    body = ("Prime Minister Theresa Holt spoke on Friday.\n\n"
+            "Outside Number 10 Downing Street, Mrs Holt said: \"We will not give up.\"")
+    q = one(quotes_of(nlp, body), "not give up")
+    assert q["speaker"] == "Theresa Holt" and q["speaker_type"] == "person"
+
+
+def test_unnamed_spokesman_for_an_institution_named_earlier_speaks_for_it(nlp):
+    body = ("The Interior Ministry sent more guards. \"The border will stay closed,\" said a spokesman "
+            "for the ministry.")
+    q = one(quotes_of(nlp, body), "stay closed")
+    assert q["speaker"] == "Interior Ministry" and q["speaker_type"] == "organization"

@@ -735,6 +735,12 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
             words = [t for t in ent if not (t.tag_ == "POS" or t.text in _APOS)]
             while words and words[-1].pos_ == "ADP":  # "Antoine Moreau of"
                 words.pop()
+            if 2 <= len(words) <= 4 and fold(words[0].text).rstrip(".") in HONORIFICS \
+                    and all(_is_name_word(t, norp) or t.text == "." for t in words[1:]):
+                # "Mrs Holt" tagged ORG: an honorific is only ever put before a person's name
+                first = next(t for t in words[1:] if t.text != ".")
+                spans.append((first.i, words[-1].i + 1, "PERSON"))
+                continue
             if not words or not (2 <= len(words) <= 4 or (len(words) == 1 and ent.start > 0 and fold(doc[ent.start - 1].text).rstrip(".") in HONORIFICS)):
                 continue
             if not all(_is_name_word(t, norp) or fold(t.text) in NAME_PARTICLES or (k == 0 and fold(t.text) in PERSON_NOUNS)
@@ -859,8 +865,9 @@ def _speech_subject_names(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple
         text = _span_text(doc, toks)
         if not _valid_person_name(toks, text) or _looks_like_org([x.text for x in toks]):
             continue
-        if _overlaps(toks[0].idx, toks[0].idx + len(text), loc_spans):
-            continue
+        if _overlaps(toks[0].idx, toks[0].idx + len(text), loc_spans) or _is_place_like(toks) \
+                or fold(toks[-1].text).rstrip(".") in STREET_WORDS:
+            continue  # "Outside Downing Street, Mrs Holt said": a place parsed as a second subject
         out.append(Mention(toks[0].idx, toks[0].idx + len(text), toks[0].i, toks[-1].i + 1, text, "person"))
     return out
 
@@ -1318,6 +1325,8 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
                     and _overlaps(toks[-1].idx, toks[-1].idx + 1, person_spans):
                 # "Dhaka City Police Omar Rahman": the organization before its officer's name
                 rest = [t for t in rest if t.i < min(x.i for x in toks if _overlaps(x.idx, x.idx + 1, person_spans))]
+                if all(fold(t.text).rstrip(".") in PERSON_TITLES or t.is_punct for t in rest):
+                    continue  # "Mrs" of "Mrs Holt": a title, not an organization
             elif len(rest) < 1 or rest[0].i <= toks[0].i or not rest[0].text[:1].isupper():
                 continue
             toks = _clean_org_tokens(rest)

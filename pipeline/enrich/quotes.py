@@ -458,6 +458,13 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
                     o = ents.org_at_token(t.i)
                     if o:
                         return _Speaker(o.canonical, text, "organization", verb, tok.idx)
+                if lemma in SPOKES_NOUNS:
+                    # "a spokesman for the ministry": the institution named earlier speaks
+                    for t in prep.subtree:
+                        if t.pos_ == "NOUN" and t.lemma_.lower() in INSTITUTION_NOUNS:
+                            org = _org_for_institution(ctx, t, tok.idx)
+                            if org:
+                                return _Speaker(org, text, "organization", verb, tok.idx)
         if lemma in SPOKES_NOUNS:
             # "A Department of Homeland Security (DHS) official said"
             for t in tok.subtree:
@@ -546,9 +553,12 @@ def _according_target(ctx: _Ctx, acc: "Token") -> "Token | None":
 def _subject_of(verb: "Token") -> "Token | None":
     v = verb
     for _ in range(4):
-        for child in v.children:
-            if child.dep_ in ("nsubj", "nsubjpass") and not (child.dep_ == "nsubjpass" and v is verb and verb.lemma_ != "quote"):
-                return child
+        # a verb has one subject: when the parser gives it two ("Outside Downing Street, Mrs Holt
+        # said"), the one nearest the verb is it and the other is a fronted phrase
+        subjects = [c for c in v.children
+                    if c.dep_ in ("nsubj", "nsubjpass") and not (c.dep_ == "nsubjpass" and v is verb and verb.lemma_ != "quote")]
+        if subjects:
+            return min(subjects, key=lambda c: abs(v.i - c.i))
         if v.dep_ in ("conj", "advcl", "xcomp") and v.head is not v:
             v = v.head
             continue
