@@ -1154,13 +1154,13 @@ def _credit_and_platforms(doc: "Doc", taken: set[int]) -> list[Mention]:
     ("she wrote on Facebook")."""
     out = []
     text = doc_text(doc)
-    mm = _DATELINE_CREDIT.match(text)
+    mm = _DATELINE_CREDIT.match(text[:200])
     if mm:
         span = doc.char_span(mm.start(1), mm.end(1))
         if span is not None and not any(i in taken for i in range(span.start, span.end)):
             out.append(Mention(span.start_char, span.end_char, span.start, span.end, span.text, "organization"))
     for t in doc_tokens(doc):
-        if t.i not in taken and not t.ent_type_ and t.text[:1].isupper() and fold(t.text) in KNOWN_PLATFORMS:
+        if t.text[:1].isupper() and fold(t.text) in KNOWN_PLATFORMS and t.i not in taken and not t.ent_type_:
             out.append(Mention(t.idx, t.idx + len(t.text), t.i, t.i + 1, t.text, "organization"))
     return out
 
@@ -1284,7 +1284,7 @@ def _institution_facility(ent: "Span") -> bool:
 def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spans: Sequence[tuple[int, int]],
                     person_keys: set[str], norp: frozenset[str], is_common=None) -> list[Mention]:
     out = []
-    dl = _DATELINE_PLACE.match(doc_text(doc))
+    dl = _DATELINE_PLACE.match(doc_text(doc)[:200])
     dateline_end = dl.end(1) if dl else 0
     for ent in doc_ents(doc):
         if ent.label_ != "ORG" and not (ent.label_ == "FAC" and _institution_facility(ent)):
@@ -1592,7 +1592,7 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     # "Hurricane Ida" (and "Ida" alone once the article has named the storm): a storm, not a person
     toks_all = doc_tokens(doc)
     storms = {_word_key(toks_all[i + 1].text) for i, t in enumerate(toks_all[:-1])
-              if fold(t.text) in STORM_WORDS and t.text[:1].isupper() and toks_all[i + 1].text[:1].isupper()}
+              if t.text[:1].isupper() and fold(t.text) in STORM_WORDS and toks_all[i + 1].text[:1].isupper()}
     for canon in [c for c in clusters if fold(c.split()[0]) in STORM_WORDS or _word_key(c) in storms]:
         del clusters[canon]
     person_mentions = sorted((m for ms in clusters.values() for m in ms), key=lambda m: m.start)
