@@ -426,3 +426,15 @@ def test_unnamed_spokesman_for_an_institution_named_earlier_speaks_for_it(nlp):
             "for the ministry.")
     q = one(quotes_of(nlp, body), "stay closed")
     assert q["speaker"] == "Interior Ministry" and q["speaker_type"] == "organization"
+
+
+def test_partial_quote_governed_by_a_speech_verb_with_an_unnamed_subject_is_kept(nlp):
+    body = ("Investigators say a \u201cfull arson inquiry\u201d will begin after a warehouse burned down in "
+            "the port on Sunday.")
+    q = one(quotes_of(nlp, body), "full arson inquiry")
+    assert q["speaker"] is None
+
+
+def test_term_after_a_naming_verb_with_an_unnamed_subject_is_not_a_quote(nlp):
+    body = "The coalition is trying to agree what ministers have called a \"fiscal reset\" before the budget."
+    assert not [q for q in quotes_of(nlp, body) if "fiscal reset" in q["text"]]

@@ -264,6 +264,7 @@ class _Speaker:
     verb: str | None
     pos: int
     direct: bool = True
+    naming: bool = False  # found through a naming verb ("what ministers called a 'reset'")
 
 
 @dataclass
@@ -624,6 +625,10 @@ def _path_speaker(ctx: _Ctx, qtoks: list["Token"], bounds: tuple[int, int]) -> _
             seen.add(h.i)
             if _is_speech(h) or _according_to(h, ctx) is not None:
                 sp = _speaker_of(ctx, h)
+                if sp is not None:
+                    sp.naming = h.lemma_.lower() in NAMING_VERBS
+                elif h.lower_ != "according" and (subj := _subject_of(h)) is not None and ctx.in_quote(subj):
+                    continue  # 'a "live inquiry" will continue': the quoted words are the verb's subject
                 if sp is None and h.lemma_.lower() in NAMING_VERBS:
                     continue
                 if sp is not None or not h.lemma_.lower() in NAMING_VERBS:
@@ -792,6 +797,8 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
         pi = para_index(q.open_at)
         bounds = (paras[pi][0], paras[para_index(q.close_at)][1])
         sp = _path_speaker(ctx, qtoks, bounds) if qtoks else None
+        # a speech verb (not a naming one) with a subject governs the words: a partial quote
+        governed = sp is not None and bool(sp.text) and not sp.naming
         if sp is None:
             sp = _frame_speaker(ctx, q, paras[pi])
         if sp is None:
@@ -818,7 +825,7 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
         if _is_title_of_work(body, q, qtoks) or _is_term_of_infinitive(ctx, body, q, qtoks):
             continue
         if _is_fragment(body, q, qtoks) and (not direct or len(q.text(body).strip()) <= 2 or (sp is not None and (
-                sp.verb == "according to" or (not sp.name and q.text(body)[-1:] not in ".?!")))):
+                sp.verb == "according to" or (not sp.name and not governed and q.text(body)[-1:] not in ".?!")))):
             continue  # scare quote: nobody (named) says it
         if sp is not None and sp.name and sp.type == "person":
             ctx.speakers.append((sp.pos, sp.name))
