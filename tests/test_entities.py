@@ -413,3 +413,13 @@ def test_honorific_makes_an_org_tagged_name_a_person(nlp):
     text = "Outside Number 10 Downing Street, Mrs Holt said the talks would go on."
     a = analyse(nlp, text)
     assert "Holt" in persons(a) and not orgs(a)
+
+
+def test_name_used_as_a_place_elsewhere_is_not_an_organization(nlp):
+    text = "Gleeson officials said nine people had been taken to hospital near Gleeson."
+    assert "Gleeson" not in orgs(analyse(nlp, text))
+
+
+def test_name_in_apposition_to_a_place_noun_is_not_an_organization(nlp):
+    text = "The hurricane made landfall at Pine Key, a barrier island near the city."
+    assert "Pine Key" not in orgs(analyse(nlp, text))

@@ -1550,9 +1550,30 @@ def _merge_orgs(doc: "Doc", mentions: list[Mention], aliases: dict[str, str] | N
     return clusters
 
 
+def _used_as_place(doc: "Doc", mentions: Sequence[Mention]) -> bool:
+    """True when the article elsewhere uses a surface form of the organization as a place, in
+    words NER did not tag as an organization: "near Emerson" or "the town of Emerson" beside
+    "Emerson officials said". One name read as a place once is a place throughout."""
+    text = doc_text(doc)
+    for form in {m.text for m in mentions}:
+        if form.isupper() or len(form) < 3:
+            continue
+        pat = r"\b(?:near|(?:town|city|village|island|province|region|county|district|port|municipality) of)\s+" \
+              + re.escape(form) + r"\b"
+        if re.search(pat, text):
+            return True
+    return False
+
+
 def _place_context(doc: "Doc", m: Mention) -> bool:
-    """True for "the island of El Hierro": an organization tag on a place."""
-    return _place_context_tokens(doc, m.tok_start)
+    """True when a mention of an organization reads as a place: "the island of El Hierro"; right
+    after "near" ("near Emerson, Man."), which places things, not bodies; in apposition to a
+    place noun ("Cayo Costa, a barrier island")."""
+    if _place_context_tokens(doc, m.tok_start):
+        return True
+    if m.tok_start > 0 and doc[m.tok_start - 1].lower_ == "near" and not m.text.isupper():
+        return True
+    return _apposed_to(doc[m.tok_start:m.tok_end], PLACE_NOUNS)
 
 
 # ----------------------------------------------------------------------------- main entry
@@ -1623,7 +1644,7 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     extra, aliases = _alias_mentions(doc, ocands, person_spans, loc)
     oclusters = _merge_orgs(doc, ocands + extra, aliases)
     for canon in list(oclusters):
-        if any(_place_context(doc, m) for m in oclusters[canon]):
+        if any(_place_context(doc, m) for m in oclusters[canon]) or _used_as_place(doc, oclusters[canon]):
             del oclusters[canon]
         elif len(canon.split()) >= 2 and fold(canon.split()[-1]) in LAW_WORDS:
             del oclusters[canon]  # a treaty or law with its acronym: "... Trade Agreement (CPTA)"
