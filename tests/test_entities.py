@@ -423,3 +423,10 @@ def test_name_used_as_a_place_elsewhere_is_not_an_organization(nlp):
 def test_name_in_apposition_to_a_place_noun_is_not_an_organization(nlp):
     text = "The hurricane made landfall at Pine Key, a barrier island near the city."
     assert "Pine Key" not in orgs(analyse(nlp, text))
+
+
+def test_business_noun_before_an_org_tagged_name_keeps_it_an_organization(nlp):
+    # unlike "district police Rahim Uddin Sarker": a business noun introduces the business's name
+    text = "Shares of the firm Hallam Brandt fell after the group Orsted Vale cut its forecast."
+    a = analyse(nlp, text)
+    assert "Orsted Vale" in orgs(a) and "Orsted Vale" not in persons(a)

@@ -633,7 +633,9 @@ def _after_institution_noun(doc: "Doc", i: int) -> bool:
     if i == 0:
         return False
     prev = doc[i - 1]
-    return prev.pos_ == "NOUN" and prev.text.islower() and prev.lemma_.lower() in INSTITUTION_NOUNS
+    lemma = prev.lemma_.lower()
+    # a business noun ("the firm Hallam Brandt") introduces the business's own name instead
+    return prev.pos_ == "NOUN" and prev.text.islower() and lemma in INSTITUTION_NOUNS and lemma not in COMPANY_CUE_NOUNS
 
 
 def _company_list_member(tok: "Token") -> bool:
