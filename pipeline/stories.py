@@ -7,17 +7,20 @@ written independently about one event. The evidence, for an enriched contract do
 - **key terms**: content words of the title (counted twice) and body, numbers included
   (death tolls, magnitudes and scores tell one event from the next of its kind);
 - **rarity**: every feature is weighted by its inverse document frequency over the articles of
-  the last :data:`DF_DAYS` days (counted in Redis, one hash per UTC day), so "police" or
-  "United States" weigh little and "Kahramanmaras" or a minister's name a lot;
+  the last :data:`DF_DAYS` days (counted in Redis, one hash per UTC day) plus a general-English
+  prior (:func:`prior_df`), so "police" or "United States" weigh little and a small town or a
+  minister's name a lot;
 - **time**: only articles published within ``settings.story_window_h`` hours of each other
   are compared.
 
 Each article becomes a sparse vector of ``(1 + ln tf) * idf`` weights (entities multiplied by
 :data:`ENTITY_BOOST`), L2-normalized; two articles' similarity is the cosine of their vectors
 (the classic vector-space model, Salton & Buckley 1988, "Term-weighting approaches in automatic
-text retrieval"). An article joins the story of its most similar earlier article when that
-cosine reaches ``settings.story_threshold``, else starts a story of its own (single-pass
-"online clustering" as in Topic Detection and Tracking, Allan et al. 1998).
+text retrieval"). An article joins the story that fits it best (:func:`story_score`: the
+larger of the cosine with the story's most similar member and with the members' summed
+vector, divided by 1 + the time gap to the nearest member / the window) when that score
+reaches ``settings.story_threshold``, else starts a story of its own (single-pass "online
+clustering" as in Topic Detection and Tracking, Allan et al. 1998).
 
 **Bounded candidates.** Comparing with every recent article would grow with the index. Each
 article is entered in an inverted index in Redis under its :data:`INDEX_FEATURES` heaviest
@@ -39,13 +42,15 @@ articles of one event arriving at once in two workers do not both start a story;
 one decision are one MULTI/EXEC transaction ending with ``story:of:<id>``, so a retried task
 finds its decision and changes nothing (idempotent per article id).
 
-Keys (under ``<redis_key_prefix>:story:``; all expire ``story_retention_days`` after their last
-write): ``of:<article>`` story id; ``vec:<article>`` JSON of the normalized vector, time,
-story; ``ix:<feature>`` postings; ``df:<yyyymmdd>`` document frequencies and ``n:<yyyymmdd>``
-article counts; ``rec:<story>`` hash (title, first/last seen, count); ``out:``, ``cc:``,
-``pl:``, ``sp:``, ``cen:``, ``ttl:<story>`` outlets, countries, places, speakers (sorted by
-count), member centrality, member titles; ``recent`` stories by last seen; ``wait:<article>``
-copies waiting for their original.
+Keys (under ``<redis_key_prefix>:story:``): ``of:<article>`` story id; ``vec:<article>`` JSON
+of the normalized vector, time, story; ``rec:<story>`` hash (article count, copies);
+``out:``, ``cc:``, ``pl:``, ``sp:``, ``cen:``, ``ttl:<story>`` outlets, countries, places,
+speakers (sorted by count), member centrality, member titles; ``wait:<article>`` copies
+waiting for their original: all expire ``story_retention_days`` after their last write.
+``recent`` / ``first`` (sorted sets: story -> last / first publication time) drop stories
+older than that on every write. ``ix:<feature>`` postings expire a day after the window,
+``df:<yyyymmdd>`` document frequencies and ``n:<yyyymmdd>`` article counts after
+:data:`DF_DAYS` + 1 days.
 """
 from __future__ import annotations
 
@@ -55,7 +60,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -577,6 +582,8 @@ class StoryIndex:
         # last_seen: a Lua-free max: keep it in a sorted set score too
         pipe.zadd(self.k("recent"), {sid: ts}, gt=True)
         pipe.zadd(self.k("first"), {sid: ts}, lt=True)
+        pipe.zremrangebyscore(self.k("recent"), "-inf", f"({ts - ttl}")
+        pipe.zremrangebyscore(self.k("first"), "-inf", f"({ts - ttl}")
         domain = (doc.get("source") or {}).get("domain") if "source" in doc else doc.get("domain")
         updates = (("out", [domain] if domain else []),
                    ("cc", list(doc.get("countries") or [])),
@@ -660,6 +667,8 @@ class StoryIndex:
             return datetime.fromtimestamp(float(v), timezone.utc).isoformat(timespec="seconds") if v is not None else None
 
         names = [[{"name": _s(n), "count": int(c)} for n, c in lst] for lst in lists]
+        if first is None:  # a story active for longer than the retention left the "first" set
+            first = rec.get("first_seen")
         return {"id": story_id, "title": title, "title_article_id": central_id,
                 "first_seen": iso(first), "last_seen": iso(last),
                 "article_count": int(rec.get("article_count", 0)), "copies": int(rec.get("copies", 0)),
