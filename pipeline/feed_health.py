@@ -171,8 +171,18 @@ class FeedHealth:
         return event
 
     def check_all(self, feeds: Iterable, now: float | None = None) -> list[HealthEvent]:
-        """Observe and notify every feed; returns the events raised."""
-        return [e for e in (self.observe_and_notify(f, now) for f in feeds) if e is not None]
+        """Observe and notify every feed of the registry (``feeds``: all of them) and forget the
+        states of feeds no longer in it; returns the events raised."""
+        feeds = list(feeds)
+        events = [e for e in (self.observe_and_notify(f, now) for f in feeds) if e is not None]
+        known = {f.id for f in feeds}
+        gone = [fid for fid in (self._s(k) for k in self.redis.hkeys(self.k_state)) if fid not in known]
+        if gone:
+            pipe = self.redis.pipeline(transaction=False)
+            for key in (self.k_state, self.k_detail, self.k_new):
+                pipe.hdel(key, *gone)
+            pipe.execute()
+        return events
 
     def states(self) -> dict[str, dict[str, Any]]:
         """feed id -> ``{"state", "reason", "since"}`` of every feed observed."""

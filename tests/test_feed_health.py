@@ -131,3 +131,17 @@ def test_silence_from_the_learned_rate_and_recovery_on_new_entries(env, hook):
     health.record_new_entries(feed.id, 1, now=NOW + 30)
     assert health.observe_and_notify(reg.get(feed.id), NOW + 60).cleared
     assert [b["event"]["feed_health"]["state"] for b in hook.bodies] == ["silent", "ok"]
+
+
+@pytest.mark.integration
+def test_check_all_covers_every_feed_and_forgets_removed_ones(env, hook):
+    reg, health, _s = env
+    kept = reg.add("https://kept.example/rss", now=NOW - 86400)
+    gone = reg.add("https://gone.example/rss", now=NOW - 86400)
+    reg.disable(kept.id, "manual")
+    reg.disable(gone.id, "manual")
+    events = health.check_all(reg.list(), NOW)
+    assert sorted(e.feed_id for e in events) == sorted([kept.id, gone.id])
+    reg.remove(gone.id)
+    assert health.check_all(reg.list(), NOW + 60) == []  # no change, no event
+    assert set(health.states()) == {kept.id}
