@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.alerts import AlertEvent, alert_history, alert_id, match_alerts, notify_events, parse_time
-from pipeline.engine import SearchEngine
-from pipeline.searches import SavedSearch, SavedSearchStore
+from pipeline.alerts.percolate import AlertEvent, alert_history, alert_id, match_alerts, notify_events, parse_time
+from pipeline.index.engine import SearchEngine
+from pipeline.alerts.searches import SavedSearch, SavedSearchStore
 
 DOC = {
     "id": "a1", "url": "https://frontera.example/a1", "canonical_url": "https://frontera.example/a1",
@@ -188,7 +188,7 @@ def test_unknown_fields_and_missing_lists_do_not_break_matching(engine):
 
 
 def test_bench_generators_are_deterministic_and_python_check_follows_filter_semantics():
-    from wirewatch.bench.alerts import generate_articles, generate_searches, percentile, python_matches
+    from wirewatch.devtools.bench.alerts import generate_articles, generate_searches, percentile, python_matches
 
     a, b = generate_articles(300, seed=5), generate_articles(300, seed=5)
     assert a == b

@@ -12,21 +12,21 @@ import statistics
 
 import pytest
 
-from wirewatch.bench import e2e
-from wirewatch.loadgen import GeneratedSite, generate_article
+from wirewatch.devtools.bench import e2e
+from wirewatch.devtools.loadgen import GeneratedSite, generate_article
 
 N = 24
 
 
 @pytest.fixture(scope="module")
 def result(settings):
-    from pipeline.services.opensearch_node import java_binary
+    from wirewatch.devtools.services.opensearch_node import java_binary
 
     try:
         java_binary(settings)
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"no Java for a local OpenSearch node: {exc}")
-    from wirewatch.chaos import free_ports
+    from wirewatch.devtools.chaos import free_ports
 
     redis_port, base = free_ports()  # never fixed ports: parallel sessions run this module too
     return e2e.run_e2e(settings, articles=N, feeds=3, redis_port=redis_port, opensearch_base_port=base, timeout_s=600)
@@ -53,7 +53,7 @@ def test_stage_histograms_count_tasks_and_index_batches(result):
         assert stages[stage]["tasks"] >= N, stage
         assert stages[stage]["mean_s"] > 0
     assert stages["enrich"]["enrich_ms_p50"] > 0
-    # The index stage gathers documents (pipeline.pending): its batches hold every article, and
+    # The index stage gathers documents (pipeline.index.pending): its batches hold every article, and
     # alerts get one task per index batch, not one per article.
     index = stages["index"]
     assert 1 <= index["batches"] <= index["tasks"]
@@ -102,7 +102,7 @@ def test_generated_articles_are_deterministic_realistic_and_distinct():
 def test_generated_site_serves_feeds_that_list_every_article():
     import httpx
 
-    from wirewatch.seed_server import feed_links
+    from wirewatch.devtools.seed_server import feed_links
 
     with GeneratedSite(30, feeds=4) as site:
         links = [u for f in site.feed_urls for u in feed_links(httpx.get(f).content)]
@@ -116,7 +116,7 @@ def test_generated_site_serves_feeds_that_list_every_article():
 def test_generated_site_with_a_rate_publishes_over_time():
     import httpx
 
-    from wirewatch.seed_server import feed_links
+    from wirewatch.devtools.seed_server import feed_links
 
     with pytest.raises(ValueError):
         GeneratedSite(5, rate_per_s=0)

@@ -1,4 +1,4 @@
-"""Tests for ``wirewatch bench enrich`` (wirewatch/bench/enrich.py): a small real run, no timing
+"""Tests for ``wirewatch bench enrich`` (wirewatch/devtools/bench/enrich.py): a small real run, no timing
 assertions (figures come from the benchmark itself)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.settings import Settings
-from wirewatch.bench import enrich as bench
+from wirewatch.devtools.bench import enrich as bench
 
 KEYS = ("articles", "words", "articles_per_s", "words_per_s", "baseline_words_per_s", "ratio", "load_s", "peak_rss_mb")
 

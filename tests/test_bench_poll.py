@@ -1,4 +1,4 @@
-"""Tests for ``wirewatch bench poll`` (wirewatch/bench/poll.py): the feed server's HTTP answers,
+"""Tests for ``wirewatch bench poll`` (wirewatch/devtools/bench/poll.py): the feed server's HTTP answers,
 the feed data, and a small real run (real Redis, real worker processes). No timing assertions."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from wirewatch.bench import poll as bench
+from wirewatch.devtools.bench import poll as bench
 
 KEYS = ("feeds", "feeds_per_s", "p95_s", "peak_rss_mb")
 
@@ -29,7 +29,7 @@ def test_changed_share_and_validators_mix():
 
 
 def test_feed_bodies_parse_and_version_two_adds_entries():
-    from pipeline.feedparse import parse_feed
+    from pipeline.feeds.parse import parse_feed
 
     v1 = parse_feed(bench.feed_body(7, 1), feed_url="http://127.0.0.1/feeds/7.xml", feed_id="f7")
     v2 = parse_feed(bench.feed_body(7, 2), feed_url="http://127.0.0.1/feeds/7.xml", feed_id="f7")

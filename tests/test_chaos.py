@@ -1,11 +1,11 @@
 """Failure drills on real services: nothing lost, nothing doubled.
 
 The drills run on their OWN Redis and OpenSearch, on free ports picked at run time
-(:func:`wirewatch.chaos.free_ports`), started in a temporary state folder by
-:class:`wirewatch.chaos.Rig` and shut down at the end: they stop, kill and restart those, never
+(:func:`wirewatch.devtools.chaos.free_ports`), started in a temporary state folder by
+:class:`wirewatch.devtools.chaos.Rig` and shut down at the end: they stop, kill and restart those, never
 the shared development services. Real ``wirewatch worker`` processes on separate queues do the
 work. Each drill serves :data:`N` generated articles and then checks the index, alerts and
-dead letters against the expected ids (:meth:`wirewatch.chaos.Batch.verify`).
+dead letters against the expected ids (:meth:`wirewatch.devtools.chaos.Batch.verify`).
 
 The unit tests at the end (generated site, settings guard, the ``doc`` replay handler on the
 shared Redis under this session's key prefix) need no rig.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from wirewatch import chaos
-from wirewatch.loadgen import GeneratedSite
+from wirewatch.devtools import chaos
+from wirewatch.devtools.loadgen import GeneratedSite
 
 #: Articles per drill (the issue suggests 30-60; fewer keeps the module under ~8 minutes).
 N = 30
@@ -27,7 +27,7 @@ N = 30
 
 @pytest.fixture(scope="module")
 def rig(settings):
-    from pipeline.services.opensearch_node import java_binary
+    from wirewatch.devtools.services.opensearch_node import java_binary
 
     try:
         java_binary(settings)

@@ -1,4 +1,4 @@
-"""Tests for pipeline.dedupe: normalization and hashing (pure), and the Deduper on the real Redis
+"""Tests for pipeline.dedupe.deduper: normalization and hashing (pure), and the Deduper on the real Redis
 over our own fixtures (tests/fixtures/dedupe) and the demo's sample site."""
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from collections import defaultdict
 
 import pytest
 
-from pipeline.dedupe import DedupeResult, Deduper, content_hash, minhash_of, normalize_text, shingles
+from pipeline.dedupe.deduper import DedupeResult, Deduper, content_hash, minhash_of, normalize_text, shingles
 from pipeline.models import Article, article_id_for
 from pipeline.settings import Settings
-from wirewatch.bench.dedupe import evaluate, load_fixtures, pair_metrics, synthetic_articles
-from wirewatch.seed_server import DEFAULT_ROOT
+from wirewatch.devtools.bench.dedupe import evaluate, load_fixtures, pair_metrics, synthetic_articles
+from wirewatch.devtools.seed_server import DEFAULT_ROOT
 
 LONG = ("The rail strike halted freight trains between Piedras Negras and Eagle Pass on Tuesday, "
         "the operator said, as union leaders and managers failed to agree on wages and fatigue rules "
@@ -79,7 +79,7 @@ def test_minhash_of_equals_datasketch_minhash_in_any_order_and_after_other_calls
     import numpy as np
     from datasketch import MinHash
 
-    from pipeline.dedupe import MINHASH_SEED
+    from pipeline.dedupe.deduper import MINHASH_SEED
 
     a = shingles(LONG, 5)
     for num_perm in (64, 128):
@@ -288,7 +288,7 @@ def test_concurrent_workers_agree(dd_settings):
 
 @pytest.mark.integration
 def test_busy_lock_raises_transient_error(deduper, redis_client, monkeypatch):
-    import pipeline.dedupe as mod
+    import pipeline.dedupe.deduper as mod
     from pipeline.errors import DedupeError
 
     monkeypatch.setattr(mod, "LOCK_WAIT_S", 0.2)

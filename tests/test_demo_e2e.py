@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.engine import SearchEngine
+from pipeline.index.engine import SearchEngine
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -18,7 +18,7 @@ NEAR_DUP_PAGES = ("mexico-rejects-safe-third-country", "mexico-rejects-us-push-s
 @pytest.fixture(scope="module")
 def demo_report(settings, redis_client, search_url, tmp_path_factory):
     from wirewatch.demo import run_demo
-    from wirewatch.seed_server import SeedServer
+    from wirewatch.devtools.seed_server import SeedServer
 
     s = settings.model_copy(update={"demo_port": 0, "state_dir": tmp_path_factory.mktemp("demo-state"), "beat_interval_s": 2.0})
     report = run_demo(s, timeout_s=600)
@@ -35,7 +35,7 @@ def _by_page(articles, page):
 
 def test_every_sample_article_indexed_once(demo_report):
     report, engine, _ = demo_report
-    from wirewatch.seed_server import SeedServer
+    from wirewatch.devtools.seed_server import SeedServer
 
     with SeedServer() as server:
         expected = server.expected_articles

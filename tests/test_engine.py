@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.engine import SearchEngine, engine_error_message, redact_url
+from pipeline.index.engine import SearchEngine, engine_error_message, redact_url
 from pipeline.errors import EngineError, InvalidQueryError
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.evaluation import TARGETS, EvalReport, evaluate, load_gold_dir
+from wirewatch.devtools.evaluation import TARGETS, EvalReport, evaluate, load_gold_dir
 
 GOLD_DIR = Path(__file__).parent / "gold"
 

@@ -1,4 +1,4 @@
-"""Unit tests of the gold-set scorer (pipeline.evaluation): pure functions, no model."""
+"""Unit tests of the gold-set scorer (wirewatch.devtools.evaluation): pure functions, no model."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import GoldFormatError
-from pipeline.evaluation import (
+from wirewatch.devtools.evaluation import (
     WITHIN_KM,
     gold_from_dict,
     haversine_km,

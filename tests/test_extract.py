@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ExtractionError
-from pipeline.extract import (
+from pipeline.fetch.extract import (
     canonicalize_url,
     choose_language,
     extract_article,

@@ -1,4 +1,4 @@
-"""Unit tests of pipeline.feedparse: entries, hints, bozo feeds, entity bombs, HTML pages."""
+"""Unit tests of pipeline.feeds.parse: entries, hints, bozo feeds, entity bombs, HTML pages."""
 from __future__ import annotations
 
 import codecs
@@ -6,7 +6,7 @@ import codecs
 import pytest
 
 from pipeline.errors import FeedError
-from pipeline.feedparse import SY_PERIOD_SECONDS, check_entities, html_to_text, parse_feed, sniff
+from pipeline.feeds.parse import SY_PERIOD_SECONDS, check_entities, html_to_text, parse_feed, sniff
 
 URL = "http://news.example.test/feed.xml"
 
@@ -260,7 +260,7 @@ def test_other_content_is_classified(doc, reason):
 
 
 def test_entries_are_capped():
-    from pipeline.feedparse import MAX_ENTRIES
+    from pipeline.feeds.parse import MAX_ENTRIES
 
     items = "".join(f"<item><link>http://x.example.test/{i}</link></item>" for i in range(MAX_ENTRIES + 25))
     parsed = parse_feed(f'<rss version="2.0"><channel>{items}</channel></rss>'.encode(), feed_url=URL, feed_id="f")
@@ -268,7 +268,7 @@ def test_entries_are_capped():
 
 
 def test_doctype_padded_past_the_sniff_window_is_refused():
-    from pipeline.feedparse import SNIFF_BYTES
+    from pipeline.feeds.parse import SNIFF_BYTES
 
     padding = b"<!-- " + b"x" * SNIFF_BYTES + b" -->"
     hidden = b'<!DOCTYPE rss [' + padding + b'<!ENTITY a "&b;&b;"><!ENTITY b "xx">]><rss version="2.0"/>'

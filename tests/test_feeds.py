@@ -1,4 +1,4 @@
-"""Tests of pipeline.feeds: URL identity and scheduling rules (unit), the registry on the real Redis (integration)."""
+"""Tests of pipeline.feeds.registry: URL identity and scheduling rules (unit), the registry on the real Redis (integration)."""
 from __future__ import annotations
 
 import random
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.feeds import (
+from pipeline.feeds.registry import (
     DEFAULT_INTERVAL_S,
     SEEN_PER_FEED,
     Feed,
@@ -332,7 +332,7 @@ def test_cli_opml_import_export_round_trip(cli, tmp_path):
     assert again["added"] == 0 and again["already_known"] == first["feeds_in_file"]  # idempotent
     out = tmp_path / "export.opml"
     invoke("export-opml", str(out), "--format", "json")
-    from pipeline.opml import read_opml
+    from pipeline.feeds.opml import read_opml
 
     original = {f.url: (f.title, f.categories[:1]) for f in read_opml(src)}
     exported = {f.url: (f.title, f.categories[:1]) for f in read_opml(out)}

@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from httpserver import local_server  # noqa: F401  (pytest fixture)
-from pipeline.dedupe import content_hash
+from pipeline.dedupe.deduper import content_hash
 from pipeline.errors import ExtractionError, FetchError
-from pipeline.fetch import fetch_article, source_domain, summary_text
-from pipeline.http import GuardedClient
+from pipeline.fetch.article import fetch_article, source_domain, summary_text
+from pipeline.fetch.http import GuardedClient
 from pipeline.models import ArticleRef, article_id_for
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"

@@ -12,7 +12,7 @@ import pytest
 
 from httpserver import ARTICLE_HTML, Reply, local_server  # noqa: F401  (pytest fixture)
 from pipeline.errors import FetchError
-from pipeline.http import GuardedClient, HttpResponse, decode_html, looks_like_html, parse_retry_after
+from pipeline.fetch.http import GuardedClient, HttpResponse, decode_html, looks_like_html, parse_retry_after
 
 
 @pytest.fixture
@@ -265,7 +265,7 @@ def test_binary_is_bad_encoding():
 
 
 def test_looks_binary_counts_controls_and_replacement_characters_over_two_percent():
-    from pipeline.http import looks_binary
+    from pipeline.fetch.http import looks_binary
 
     assert not looks_binary("") and not looks_binary("plain text\twith\nbreaks\r\n\f" * 10)
     assert not looks_binary("a" * 98 + "\x00\ufffd")  # exactly 2%

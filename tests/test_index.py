@@ -5,8 +5,8 @@ import copy
 
 import pytest
 
-from pipeline.engine import SearchEngine
-from pipeline.index import index_batch, to_index_doc
+from pipeline.index.engine import SearchEngine
+from pipeline.index.bulk import index_batch, to_index_doc
 
 DOC = {
     "id": "doc-1", "url": "https://a.example/1", "canonical_url": "https://a.example/1", "title": "Floods in Del Rio",
@@ -77,7 +77,7 @@ def test_documents_without_id_fail_and_others_are_written(engine):
 
 
 def test_bulk_chunks_respect_count_and_bytes(monkeypatch):
-    from pipeline import index as index_mod
+    from pipeline.index import bulk as index_mod
 
     monkeypatch.setattr(index_mod, "CHUNK_DOCS", 3)
     monkeypatch.setattr(index_mod, "CHUNK_BYTES", 200)

@@ -1,6 +1,6 @@
 """Saved objects for Kibana and OpenSearch Dashboards: every line parses, every reference
 resolves inside its file, every field an object names exists in our mappings
-(pipeline/mappings.py) with a type that suits its use; and the import request, sent to a
+(pipeline/index/mappings.py) with a type that suits its use; and the import request, sent to a
 real local HTTP server that records it, has the right path, parameters, header and body."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import mappings
+from pipeline.index import mappings
 from pipeline.errors import ServiceError
 from wirewatch.commands.kibana import OBJECT_FILES, import_objects, import_request, load_objects
 
@@ -337,7 +337,7 @@ def _es_aggs(vis_aggs: list[dict]) -> tuple[dict, list[str]]:
 
 
 def _sample_docs() -> list[dict]:
-    from pipeline.index import to_index_doc
+    from pipeline.index.bulk import to_index_doc
 
     base = [
         ("a1", "2024-05-01T10:00:00+00:00", ["border-crossing"], ["Ana Lopez"], ["Border Patrol"],

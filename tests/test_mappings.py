@@ -6,9 +6,9 @@ import copy
 
 import pytest
 
-from pipeline import mappings
-from pipeline.engine import SearchEngine
-from pipeline.index import index_batch
+from pipeline.index import mappings
+from pipeline.index.engine import SearchEngine
+from pipeline.index.bulk import index_batch
 
 CONTRACT_DOC = {
     "id": "m1", "url": "https://example.com/a?utm_source=x", "canonical_url": "https://example.com/a",

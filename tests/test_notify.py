@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from pipeline.deadletter import DeadLetters
 from pipeline.errors import ConfigError, NotifyError
-from pipeline.notify import (
+from pipeline.alerts.notify import (
     SIGNATURE_HEADER,
     article_summary,
     backoff_delay,
@@ -405,7 +405,7 @@ def test_email_server_down(nsettings, dlq):
 
 
 def test_shared_client_is_reused_and_replaced_when_closed():
-    from pipeline.notify import shared_http_client
+    from pipeline.alerts.notify import shared_http_client
 
     first = shared_http_client()
     assert shared_http_client() is first and first.follow_redirects is False

@@ -1,4 +1,4 @@
-"""Unit tests of pipeline.opml: nested outlines, categories, round trip, hostile files."""
+"""Unit tests of pipeline.feeds.opml: nested outlines, categories, round trip, hostile files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import FeedError
-from pipeline.opml import OpmlFeed, parse_opml, read_opml, write_opml
+from pipeline.feeds.opml import OpmlFeed, parse_opml, read_opml, write_opml
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""The pending pool (pipeline.pending) against the real Redis: linger batching, atomic claims,
+"""The pending pool (pipeline.index.pending) against the real Redis: linger batching, atomic claims,
 redelivery of a claim, and the index task's pooled protocol."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from pipeline.pending import PendingPool
+from pipeline.index.pending import PendingPool
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 
 from httpserver import local_server  # noqa: F401  (pytest fixture)
 from pipeline.errors import FetchError
-from pipeline.http import GuardedClient
-from pipeline.politeness import HostLimiter, LocalHostLimiter, RedisHostLimiter
+from pipeline.fetch.http import GuardedClient
+from pipeline.fetch.politeness import HostLimiter, LocalHostLimiter, RedisHostLimiter
 
 
 def _max_parallel(limiter, host: str, workers: int, hold_s: float = 0.05) -> int:

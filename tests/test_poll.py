@@ -15,9 +15,9 @@ from email.utils import formatdate
 import pytest
 from httpserver import Reply, local_server  # noqa: F401  (pytest fixture)
 
-from pipeline.feeds import VALIDATOR_CHECK_EVERY, FeedRegistry
-from pipeline.http import GuardedClient
-from pipeline.poll import is_check_poll, permanent_target, poll_feed, request_headers
+from pipeline.feeds.registry import VALIDATOR_CHECK_EVERY, FeedRegistry
+from pipeline.fetch.http import GuardedClient
+from pipeline.feeds.poll import is_check_poll, permanent_target, poll_feed, request_headers
 
 pytestmark = pytest.mark.integration
 
@@ -310,7 +310,7 @@ def test_permanent_target():
 
 
 def test_request_headers_and_check_rule():
-    from pipeline.feeds import Feed
+    from pipeline.feeds.registry import Feed
 
     f = Feed(id="x", url="http://a.test/", etag='"e"', last_modified="Tue, 04 Jun 2024 08:30:00 GMT", body_hash="h")
     h = request_headers(f, use_validators=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine import SearchEngine
+from pipeline.index.engine import SearchEngine
 from pipeline.errors import ConfigError, InvalidQueryError
-from pipeline.index import index_batch, to_index_doc
-from pipeline.searches import (SavedSearch, SavedSearchStore, SearchFilters, build_query, read_searches_yaml,
+from pipeline.index.bulk import index_batch, to_index_doc
+from pipeline.alerts.searches import (SavedSearch, SavedSearchStore, SearchFilters, build_query, read_searches_yaml,
                                resolve_near, slugify, to_percolator_query)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -308,7 +308,7 @@ def test_cli_saved_search_lifecycle_and_search(cli):
     assert [h["id"] for h in json.loads(out)["hits"]] == ["o1"]
     code, out, _ = cli("searches", "test", "juarez-crossings", "--format", "json")
     assert [(h["id"], h["alerted"]) for h in json.loads(out)["hits"]] == [("b1", "no")]
-    from pipeline.alerts import match_alerts
+    from pipeline.alerts.percolate import match_alerts
 
     cli("searches", "enable", "juarez-crossings")
     assert [e.search_id for e in match_alerts(eng, [BASE], refresh=True)] == ["juarez-crossings"]

@@ -1,4 +1,4 @@
-"""Tests for wirewatch.seed_server: the sample site and the extra-articles feed, over real HTTP."""
+"""Tests for wirewatch.devtools.seed_server: the sample site and the extra-articles feed, over real HTTP."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -8,7 +8,7 @@ import feedparser
 import httpx
 import pytest
 
-from wirewatch.seed_server import DEFAULT_ROOT, PLACEHOLDER, SeedServer, split_title, text_to_html
+from wirewatch.devtools.seed_server import DEFAULT_ROOT, PLACEHOLDER, SeedServer, split_title, text_to_html
 
 
 @pytest.fixture(scope="module")

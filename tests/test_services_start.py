@@ -6,12 +6,12 @@ import time
 import pytest
 
 from pipeline.errors import ServiceError
-from pipeline.services.opensearch_node import LocalOpenSearch, ensure_jars, java_binary
+from wirewatch.devtools.services.opensearch_node import LocalOpenSearch, ensure_jars, java_binary
 from pipeline.settings import Settings
 
 
 def test_opensearch_refusing_a_jvm_option_fails_at_once_with_the_jvm_message(tmp_path):
-    from wirewatch.chaos import free_ports
+    from wirewatch.devtools.chaos import free_ports
 
     _, base = free_ports()  # never fixed ports: parallel sessions run tests too
     settings = Settings(state_dir=tmp_path, opensearch_base_port=base, opensearch_jvm_options=["-Xfoo"])

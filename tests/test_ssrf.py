@@ -8,8 +8,8 @@ import pytest
 
 from httpserver import local_server  # noqa: F401  (pytest fixture)
 from pipeline.errors import FetchError
-from pipeline.http import GuardedClient
-from pipeline.ssrf import Allowlist, GuardedBackend, address_problem, check_url
+from pipeline.fetch.http import GuardedClient
+from pipeline.fetch.ssrf import Allowlist, GuardedBackend, address_problem, check_url
 
 
 @pytest.mark.parametrize("addr, why", [
@@ -130,7 +130,7 @@ def test_slow_dns_lookup_times_out_and_answers_are_cached(monkeypatch):
     import socket
     import time
 
-    from pipeline import ssrf
+    from pipeline.fetch import ssrf
 
     calls = []
 

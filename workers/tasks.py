@@ -164,8 +164,8 @@ def poll_feed(self, feed_id: str) -> int:
 def _poll_one(feed_id: str) -> int:
     """The body of :func:`poll_feed`: poll, hand new entries to fetch, count; returns how many
     entries were new. Logs ``feed_poll_done`` with the status and ``elapsed_s``
-    (:attr:`pipeline.poll.PollResult.elapsed_s`, which ``wirewatch bench poll`` reads)."""
-    from pipeline.poll import poll_feed as poll
+    (:attr:`pipeline.feeds.poll.PollResult.elapsed_s`, which ``wirewatch bench poll`` reads)."""
+    from pipeline.feeds.poll import poll_feed as poll
 
     rt = runtime()
     structlog.contextvars.bind_contextvars(feed_id=feed_id)
@@ -216,8 +216,8 @@ def poll_feeds(self, feed_ids: list[str]) -> int:
 def fetch_article(self, ref: dict) -> str | None:
     """Fetch and extract one article, dedupe it, then hand its id to enrich (or, for a
     duplicate, straight to index with its ``duplicate_of`` pointer)."""
-    from pipeline.fetch import fetch_article as fetch
-    from pipeline.enrich.duplicate import duplicate_document
+    from pipeline.fetch.article import fetch_article as fetch
+    from pipeline.dedupe.duplicate import duplicate_document
 
     rt = runtime()
     # Transient failures (timeouts, rate limits) are retried first; only the attempts after
@@ -274,7 +274,7 @@ def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
 
 def _hand_to_index(rt, doc_id: str) -> None:
     """Put a stored document into the index stage's pending pool, then send its index task
-    (in that order: the message must find the id waiting; see :mod:`pipeline.pending`)."""
+    (in that order: the message must find the id waiting; see :mod:`pipeline.index.pending`)."""
     rt.index_pool.add([doc_id])
     index_batch.delay([doc_id], pooled=True)
 
@@ -287,7 +287,7 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
     ``pooled=True`` (what enrich and fetch send): ``doc_ids`` are in the index stage's pending
     pool; the task lets documents gather for ``settings.index_linger_s`` and indexes its own ids
     with the others waiting (at most ``settings.index_batch_max``) in one bulk request, or does
-    nothing when an earlier task already took its ids (:mod:`pipeline.pending`). A redelivered
+    nothing when an earlier task already took its ids (:mod:`pipeline.index.pending`). A redelivered
     or retried message processes the same claim again. ``pooled=False`` (replays, older
     messages) indexes exactly ``doc_ids``.
 
@@ -351,7 +351,7 @@ def _pooled_dead_letter_call(pool, task_id: str, doc_ids: list[str]) -> tuple[li
 def _index_ids(rt, doc_ids: list[str]) -> int:
     """Index the stored documents ``doc_ids``, dead-letter the missing and refused ones, hand
     the indexed ids to alerts; returns how many were indexed."""
-    from pipeline.index import index_batch as index
+    from pipeline.index.bulk import index_batch as index
 
     docs = rt.store.get_many("doc", doc_ids)
     missing = [i for i in doc_ids if i not in docs]
@@ -377,8 +377,8 @@ def match_alerts(self, doc_ids: list[str]) -> int:
     """Percolate indexed documents against the saved searches, record new alert events
     (one per search and story cluster) and send their notifications. A batch that fails
     permanently is split into one task per document (:func:`_split_batch`)."""
-    from pipeline.alerts import match_alerts as match
-    from pipeline.alerts import notify_events
+    from pipeline.alerts.percolate import match_alerts as match
+    from pipeline.alerts.percolate import notify_events
 
     rt = runtime()
     docs = list(rt.store.get_many("doc", doc_ids).values())

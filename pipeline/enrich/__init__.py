@@ -215,7 +215,7 @@ def enrich_article(article: Article, *, settings: "Settings", dedupe: dict | Non
 
 def _content_hash(body: str) -> str:
     try:
-        from pipeline.dedupe import content_hash
+        from pipeline.dedupe.deduper import content_hash
 
         return content_hash(body)
     except ImportError:  # pragma: no cover - dedupe ships with the package

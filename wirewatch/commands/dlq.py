@@ -9,7 +9,7 @@ Lookup order: the exact kind (``"task:wirewatch.enrich"``), then its family (``"
 Shipped handlers:
 
 - ``notification``: re-sends to the one channel that failed
-  (:func:`pipeline.notify.replay_notification`); channel secrets, which are never stored in
+  (:func:`pipeline.alerts.notify.replay_notification`); channel secrets, which are never stored in
   dead letters, are looked up again in the saved search (``search_id``, ``channel_index``).
 - ``task``: re-queues the Celery task with its stored ``args``/``kwargs`` through
   ``workers.app.app.send_task`` (the workers' payload is ``{"task", "args", "kwargs"}``).
@@ -46,7 +46,7 @@ HandlerFactory = Callable[[Settings], Handler]
 
 
 def _notification_factory(settings: Settings) -> Handler:
-    from pipeline.notify import replay_notification
+    from pipeline.alerts.notify import replay_notification
 
     def resolve(payload: dict) -> dict | None:
         """The current channel config from the saved search (it holds the secrets)."""
@@ -55,8 +55,8 @@ def _notification_factory(settings: Settings) -> Handler:
         if not search_id or index is None:
             return None
         try:
-            from pipeline.engine import SearchEngine
-            from pipeline.searches import SavedSearchStore
+            from pipeline.index.engine import SearchEngine
+            from pipeline.alerts.searches import SavedSearchStore
 
             search = SavedSearchStore(SearchEngine.from_settings(settings), settings).get(search_id)
         except Exception:  # noqa: BLE001 - fall back to the stored config; replay reports what is missing

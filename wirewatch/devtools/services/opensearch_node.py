@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.errors import ServiceError
-from pipeline.services.process import read_pid, start_detached, stop, wait_until
+from wirewatch.devtools.services.process import read_pid, start_detached, stop, wait_until
 from pipeline.settings import Settings
 
 RUNNER_GROUP = "org.codelibs.opensearch"

@@ -10,7 +10,7 @@ Semantics of a saved search (documented in the CLI help too):
 - ``query``: Lucene query-string syntax (``query_string``) over ``title`` (boost 2) and ``body``;
   terms are ANDed unless the query says ``OR`` (``default_operator: AND``; alerts should be
   precise). Text is matched case- and accent-insensitively with English (Porter) stemming (see
-  :data:`pipeline.mappings.ANALYSIS`).
+  :data:`pipeline.index.mappings.ANALYSIS`).
 - each list filter matches when ANY of its values matches (``persons: [A, B]`` = A or B);
   different filters are ANDed. Names (persons, organizations, speakers) compare
   case- and accent-insensitively against the canonical names of the enriched document
@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.engine import SearchEngine
+from pipeline.index.engine import SearchEngine
 from pipeline.errors import ConfigError, EngineError, InvalidQueryError
 from pipeline.logs import get_logger
 
@@ -148,7 +148,7 @@ class SearchFilters(BaseModel):
 class SavedSearch(BaseModel):
     """A saved search. ``id`` is a slug (default: from ``name``); filters may be given flat
     (``persons: [...]``) or under ``filters``; ``notify`` is a list of channel configs, stored as
-    given (validated by :mod:`pipeline.notify` when that module is present)."""
+    given (validated by :mod:`pipeline.alerts.notify` when that module is present)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -302,7 +302,7 @@ class SavedSearchStore:
         """
         search = search.model_copy(update={"filters": resolve_near(search.filters, self.resolver)})
         try:
-            from pipeline.notify import validate_channels
+            from pipeline.alerts.notify import validate_channels
         except ImportError:  # pragma: no cover - notify is part of the distribution
             validate_channels = None
         if validate_channels is not None and search.notify:

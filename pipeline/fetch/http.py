@@ -2,7 +2,7 @@
 
 What :meth:`GuardedClient.get` guarantees, hop by hop:
 
-- **SSRF guard** (:mod:`pipeline.ssrf`): only http/https; the host is resolved and refused when
+- **SSRF guard** (:mod:`pipeline.fetch.ssrf`): only http/https; the host is resolved and refused when
   it is loopback, private, link-local, multicast, reserved, unspecified or a cloud metadata
   address; checked before the first request and before every redirect, and again at connect
   time on the address actually connected to (DNS rebinding). ``settings.fetch_allow_hosts``
@@ -54,7 +54,7 @@ import httpx
 from pipeline.errors import FetchError
 from pipeline.logs import get_logger
 from pipeline.settings import Settings
-from pipeline.ssrf import Allowlist, GuardedBackend, check_url
+from pipeline.fetch.ssrf import Allowlist, GuardedBackend, check_url
 
 log = get_logger(__name__)
 
@@ -140,7 +140,7 @@ def _ssl_context():
 
 
 class GuardedTransport(httpx.HTTPTransport):
-    """httpx's HTTP transport whose connections go through :class:`~pipeline.ssrf.GuardedBackend`.
+    """httpx's HTTP transport whose connections go through :class:`~pipeline.fetch.ssrf.GuardedBackend`.
 
     No proxies from the environment (a proxy would make the address check meaningless).
     The connection pool is rebuilt with the guarded network backend: httpx does not expose that
@@ -166,7 +166,7 @@ class GuardedClient:
 
     ``transport`` replaces the network transport (tests may pass ``httpx.MockTransport``; the
     URL check still runs, the connect-time check then does not). ``limiter`` is a
-    :class:`pipeline.politeness.Limiter` (e.g. ``RedisHostLimiter``) applied to every hop; None means no politeness.
+    :class:`pipeline.fetch.politeness.Limiter` (e.g. ``RedisHostLimiter``) applied to every hop; None means no politeness.
     Use as a context manager or call :meth:`close`.
     """
 

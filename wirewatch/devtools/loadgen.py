@@ -1,5 +1,5 @@
 """A generated news site for load tests and failure drills: N invented articles over several
-feeds, served on 127.0.0.1 like :class:`wirewatch.seed_server.SeedServer`.
+feeds, served on 127.0.0.1 like :class:`wirewatch.devtools.seed_server.SeedServer`.
 
 Every article is built deterministically from ``seed`` out of invented word lists and sentence
 templates: invented people (with a first mention by full name and later ones by surname),
@@ -19,7 +19,7 @@ which is the moment a worker fetched it: benchmarks measure latency from there t
 document's ``indexed_at`` without changing the pipeline's own time stamps.
 
 Pages listed in ``poison`` carry ``poison_marker`` in their body (for the chaos drills, see
-:mod:`wirewatch.chaos` and ``Settings.chaos_poison_marker``).
+:mod:`wirewatch.devtools.chaos` and ``Settings.chaos_poison_marker``).
 
 Example::
 
@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from pipeline.logs import get_logger
-from wirewatch.seed_server import BackgroundSite
+from wirewatch.devtools.seed_server import BackgroundSite
 
 log = get_logger(__name__)
 
@@ -371,15 +371,15 @@ class GeneratedSite(BackgroundSite):
 
     def expected_ids(self) -> dict[str, str]:
         """``{document id: url}`` the pipeline must index: ids from the canonical URL
-        (:func:`pipeline.models.article_id_for` over :func:`pipeline.extract.canonicalize_url`)."""
-        from pipeline.extract import canonicalize_url
+        (:func:`pipeline.models.article_id_for` over :func:`pipeline.fetch.extract.canonicalize_url`)."""
+        from pipeline.fetch.extract import canonicalize_url
         from pipeline.models import article_id_for
 
         return {article_id_for(canonicalize_url(u)): u for u in self.expected_urls}
 
     def poison_ids(self) -> set[str]:
         """Document ids of the poison articles."""
-        from pipeline.extract import canonicalize_url
+        from pipeline.fetch.extract import canonicalize_url
         from pipeline.models import article_id_for
 
         base = self._require_started()
@@ -387,7 +387,7 @@ class GeneratedSite(BackgroundSite):
 
     def served_at_by_id(self) -> dict[str, float]:
         """``{document id: epoch seconds the page was first served}`` (fetched pages only)."""
-        from pipeline.extract import canonicalize_url
+        from pipeline.fetch.extract import canonicalize_url
         from pipeline.models import article_id_for
 
         base = self._require_started()

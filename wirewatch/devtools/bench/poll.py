@@ -16,7 +16,7 @@ Set-up
       **Politeness is therefore effectively off** for this run: every feed lives on one host
       (127.0.0.1) and a real per-host delay would measure the delay, not the pipeline. The
       limiter's Redis round trips (acquire and release of a slot) still happen on every request.
-    * The feeds are registered with :meth:`pipeline.feeds.FeedRegistry.add_many` and given the
+    * The feeds are registered with :meth:`pipeline.feeds.registry.FeedRegistry.add_many` and given the
       state a previous poll would have left (validators, body hash, seen guids, last full fetch
       an hour ago), so that this run is the steady state: most polls are conditional and
       answered 304, the changed feeds are parsed and their two new entries handed on as fetch
@@ -28,7 +28,7 @@ Set-up
 Run
     Every feed is due at once (a restart or a big OPML import). The benchmark sends
     ``ceil(feeds / POLL_BATCH)`` ``wirewatch.poll_due_feeds`` tasks, the ones beat sends each
-    tick; the workers run them (:meth:`~pipeline.feeds.FeedRegistry.claim_due` then one
+    tick; the workers run them (:meth:`~pipeline.feeds.registry.FeedRegistry.claim_due` then one
     ``wirewatch.poll_feed`` task per feed) and then the polls. The clock runs from the first
     dispatch until the shared ``polled`` counter (:class:`pipeline.stats.Counters`, incremented
     by each poll task) reaches the number of feeds (read every 50 ms).
@@ -36,7 +36,7 @@ Run
 Figures
     * ``feeds``: polls completed (the ``polled`` counter), ``feeds_per_s`` = feeds / wall time.
     * ``p95_s`` (and ``p50_s``, ``max_s``): per-poll latency, the poll stage's own
-      :attr:`pipeline.poll.PollResult.elapsed_s` (registry read, conditional GET, parse of a
+      :attr:`pipeline.feeds.poll.PollResult.elapsed_s` (registry read, conditional GET, parse of a
       changed feed, registry write) that the poll task logs in its ``feed_poll_done`` line; with
       workers that do not log it, Celery's ``Task wirewatch.poll_feed[...] succeeded in Xs``
       lines; else the workers' ``wirewatch_stage_seconds{stage="poll"}`` histogram
@@ -441,7 +441,7 @@ def poll_latencies(log_paths: list[Path]) -> tuple[list[float], str]:
     """Per-poll latencies (s) from the workers' logs and where they came from.
 
     First choice: ``elapsed_s`` of the ``feed_poll_done`` JSON lines the poll task logs (the
-    poll stage's own :attr:`pipeline.poll.PollResult.elapsed_s`: registry read, conditional
+    poll stage's own :attr:`pipeline.feeds.poll.PollResult.elapsed_s`: registry read, conditional
     GET, parse of a changed feed, registry write). Fallback (workers that do not log it):
     Celery's ``Task wirewatch.poll_feed[...] succeeded in Xs`` lines (the whole task).
     Returns ``([], "")`` when neither is there.
@@ -531,8 +531,8 @@ def seed_registry(registry, server: FeedServer, n_feeds: int, changed: float, no
     """Register every feed and give it the state its last poll left (version 1 validators and
     body hash, seen guids, a 304 streak of 0, last full fetch an hour ago), due now.
     Returns the feed ids in feed order. Raises RuntimeError when a feed did not register."""
-    from pipeline.feeds import Feed
-    from pipeline.poll import body_hash
+    from pipeline.feeds.registry import Feed
+    from pipeline.feeds.poll import body_hash
 
     res = registry.add_many(((server.url(i), f"Bench feed {i}", None) for i in range(n_feeds)), now=now)
     ids = res["added"] + res["existing"]
@@ -615,7 +615,7 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
     """
     import redis as redis_lib
 
-    from pipeline.feeds import FeedRegistry
+    from pipeline.feeds.registry import FeedRegistry
     from pipeline.stats import Counters
     from wirewatch.processes import start_processes
     from workers.app import make_app
@@ -683,7 +683,7 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
             mx, source = None, "wirewatch_stage_seconds{stage=poll} bucket upper bound"
         pipe = r.pipeline(transaction=False)
         for fid in ids:
-            pipe.hget(f"{s.redis_key_prefix}:feed:{fid}", "last_status")  # key layout: pipeline.feeds
+            pipe.hget(f"{s.redis_key_prefix}:feed:{fid}", "last_status")  # key layout: pipeline.feeds.registry
         statuses: dict[str, int] = {}
         for st in pipe.execute():
             k = (st or b"").decode() or "none"
@@ -780,7 +780,7 @@ def register(bench_app: typer.Typer) -> None:
         from rich.progress import Progress
 
         from pipeline.settings import get_settings
-        from wirewatch.bench import write_result
+        from wirewatch.devtools.bench import write_result
 
         with Progress(console=err_console, transient=True) as bar:
             task = bar.add_task("starting", total=None)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
-from pipeline.engine import SearchEngine
+from pipeline.index.engine import SearchEngine
 from pipeline.errors import EngineError
 from pipeline.logs import get_logger
 

@@ -8,7 +8,7 @@ The same feed URL listed twice is kept once (first title wins, categories merged
 
 The file is parsed with the standard library's expat after refusing any DOCTYPE entity
 declarations that could expand into a bomb or reach outside (the same rules as feeds, see
-:func:`pipeline.feedparse.check_entities`).
+:func:`pipeline.feeds.parse.check_entities`).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def parse_opml(content: bytes) -> list[OpmlFeed]:
     Raises :class:`FeedError` with reason ``too_large``, ``entity_bomb``, ``xml_error``
     (not well-formed) or ``not_opml`` (root element is not ``<opml>``).
     """
-    from pipeline.feedparse import _decode_head, _skip_prolog, check_entities
+    from pipeline.feeds.parse import _decode_head, _skip_prolog, check_entities
 
     if len(content) > MAX_OPML_BYTES:
         raise FeedError(f"OPML larger than {MAX_OPML_BYTES} bytes", reason="too_large")

@@ -1,10 +1,10 @@
 """``wirewatch bench e2e``: N generated articles through the whole pipeline with real workers.
 
-Local HTTP site (:class:`wirewatch.loadgen.GeneratedSite`) -> beat -> poll -> fetch -> dedupe
+Local HTTP site (:class:`wirewatch.devtools.loadgen.GeneratedSite`) -> beat -> poll -> fetch -> dedupe
 -> enrich -> index -> alerts, on the benchmark's OWN Redis and OpenSearch (started through
-:mod:`pipeline.services` on ports that are not the shared development ones, in a temporary
+:mod:`wirewatch.devtools.services` on ports that are not the shared development ones, in a temporary
 state folder, stopped at the end) and real ``wirewatch worker`` processes on separate queues
-(:data:`wirewatch.chaos.CHAOS_LAYOUT`: an I/O worker for poll/fetch/alerts with threads, an
+(:data:`wirewatch.devtools.chaos.CHAOS_LAYOUT`: an I/O worker for poll/fetch/alerts with threads, an
 index worker with threads, an enrich worker with a prefork pool of one process per core):
 the one-machine test of ``docs/scaling.md``.
 
@@ -48,10 +48,10 @@ from typing import Any, Callable
 import typer
 
 from pipeline.settings import Settings, get_settings
-from wirewatch.bench import write_result
-from wirewatch.chaos import (BENCH_OPENSEARCH_BASE_PORT, BENCH_REDIS_PORT, CHAOS_LAYOUT, Rig, _children,
+from wirewatch.devtools.bench import write_result
+from wirewatch.devtools.chaos import (BENCH_OPENSEARCH_BASE_PORT, BENCH_REDIS_PORT, CHAOS_LAYOUT, Rig, _children,
                              isolated_settings, rss_mb)
-from wirewatch.loadgen import GeneratedSite
+from wirewatch.devtools.loadgen import GeneratedSite
 from wirewatch.output import Format, err_console, print_json, print_table
 
 #: Seconds between two /proc memory samples.
@@ -196,7 +196,7 @@ def run_e2e(base: Settings, *, articles: int = 2000, feeds: int = 8, redis_port:
     with Rig(s, layout=layout) as rig:
         progress("starting own Redis and OpenSearch", 0, 0)
         rig.start(workers=False)
-        from pipeline.searches import SavedSearch, SavedSearchStore
+        from pipeline.alerts.searches import SavedSearch, SavedSearchStore
 
         store = SavedSearchStore(rig.engine, s)
         try:
@@ -212,7 +212,7 @@ def run_e2e(base: Settings, *, articles: int = 2000, feeds: int = 8, redis_port:
             progress("starting workers", 0, 0)
             rig.start_workers()
             rig.wait_workers_ready()
-            from pipeline.feeds import FeedRegistry
+            from pipeline.feeds.registry import FeedRegistry
 
             registry = FeedRegistry(rig.redis, s)
             progress("warming up (models load in every pool process)", 0, 0)
@@ -293,7 +293,7 @@ def _warm_up(rig: Rig, registry, layout, timeout_s: float = 300.0) -> None:
 
 def _cpu_seconds(rig: Rig, layout) -> dict[str, float]:
     """CPU seconds (user + system) used so far by each worker's process tree, OpenSearch and Redis."""
-    from wirewatch.chaos import cpu_ticks, process_tree
+    from wirewatch.devtools.chaos import cpu_ticks, process_tree
 
     hz = os.sysconf("SC_CLK_TCK")
     out = {w["name"]: sum(cpu_ticks(p) for p in process_tree(rig.worker_pid(w["name"]))) / hz for w in layout}

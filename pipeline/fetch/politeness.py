@@ -10,7 +10,7 @@ Two limiters share one small interface (:class:`Limiter`):
   crash cannot lock a host forever.
 - :class:`LocalHostLimiter` for one process (the CLI, tests of the client without Redis).
 
-:class:`~pipeline.http.GuardedClient` takes a limiter optionally and wraps every hop (redirects
+:class:`~pipeline.fetch.http.GuardedClient` takes a limiter optionally and wraps every hop (redirects
 included) in ``limiter.slot(host)``; on 429/503 it calls ``limiter.defer(host, retry_after_s)``
 so that every worker holds off that host for as long as the server asked.
 
@@ -39,7 +39,7 @@ _POLL_MAX_S = 0.25
 
 
 class Limiter(Protocol):
-    """What :class:`~pipeline.http.GuardedClient` needs from a limiter."""
+    """What :class:`~pipeline.fetch.http.GuardedClient` needs from a limiter."""
 
     def slot(self, host: str) -> contextlib.AbstractContextManager[None]:
         """Hold one of ``host``'s request slots (waiting for the delay and for a free slot)."""

@@ -2,7 +2,7 @@
 
 Texts
     The ``text`` of every gold file in ``tests/gold/*.gold.json`` and the main text of every
-    article page in ``seeds/site`` (extracted with :func:`pipeline.extract.extract_article`,
+    article page in ``seeds/site`` (extracted with :func:`pipeline.fetch.extract.extract_article`,
     the fetch stage's extractor), in a fixed order, repeated until there are ``--articles``
     (200) of them. All are invented English news texts written for this project.
 
@@ -56,7 +56,7 @@ import typer
 
 from wirewatch.output import FORMAT_OPTION_HELP, Format, err_console, fail, print_json, print_table
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 GOLD_DIR = REPO / "tests" / "gold"
 SITE_DIR = REPO / "seeds" / "site"
 #: Texts enriched (and piped) before timing starts, by both sides.
@@ -71,7 +71,7 @@ def load_texts(gold_dir: Path = GOLD_DIR, site_dir: Path = SITE_DIR) -> list[dic
     """The distinct benchmark texts: ``[{"source", "title", "text"}]``, gold files first (by
     name), then the seed site's article pages (by path). Pages whose extraction fails or is
     empty are skipped. Raises FileNotFoundError when there is no text at all."""
-    from pipeline.extract import extract_article
+    from pipeline.fetch.extract import extract_article
 
     out: list[dict[str, str]] = []
     for p in sorted(Path(gold_dir).glob("*.gold.json")):
@@ -176,7 +176,7 @@ def run_load_probe(settings, texts: list[dict[str, str]], timeout_s: float = 600
     config = {"spacy_model": settings.spacy_model,
               "topics_file": str(settings.topics_file) if settings.topics_file else None,
               "texts": [{"title": t["title"], "text": t["text"]} for t in texts]}
-    code = "from wirewatch.bench.enrich import _probe_main; _probe_main()"
+    code = "from wirewatch.devtools.bench.enrich import _probe_main; _probe_main()"
     config["launched_at"] = time.time()
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(config), capture_output=True, text=True,
@@ -372,7 +372,7 @@ def register(bench_app: typer.Typer) -> None:
         from rich.progress import Progress
 
         from pipeline.settings import get_settings
-        from wirewatch.bench import write_result
+        from wirewatch.devtools.bench import write_result
 
         with Progress(console=err_console, transient=True) as bar:
             task = bar.add_task("starting", total=None)

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Sequence
 
 from pipeline.errors import EngineError, InvalidQueryError
 from pipeline.logs import get_logger
-from pipeline import mappings
+from pipeline.index import mappings
 
 log = get_logger(__name__)
 

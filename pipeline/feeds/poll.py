@@ -5,13 +5,13 @@
 1. A disabled feed is not fetched (status ``disabled``).
 2. **Validators.** The request carries ``If-None-Match`` (stored ETag) and
    ``If-Modified-Since`` (stored Last-Modified) unless the feed's ``ignore_validators``
-   switch is on, or this is a **check poll**: after :data:`~pipeline.feeds.VALIDATOR_CHECK_EVERY`
+   switch is on, or this is a **check poll**: after :data:`~pipeline.feeds.registry.VALIDATOR_CHECK_EVERY`
    304 answers in a row, or when the last full body is older than
-   :data:`~pipeline.feeds.VALIDATOR_CHECK_MAX_AGE_S`, the feed is fetched without validators
+   :data:`~pipeline.feeds.registry.VALIDATOR_CHECK_MAX_AGE_S`, the feed is fetched without validators
    and the body hash compared with the stored one.
 3. **A 304 that hides a change.** When a check poll that follows a 304 finds entries
    that are new to us yet were published before that 304 was answered, the server lied:
-   ``validator_lies`` is counted and, at :data:`~pipeline.feeds.VALIDATOR_LIES_TO_IGNORE`,
+   ``validator_lies`` is counted and, at :data:`~pipeline.feeds.registry.VALIDATOR_LIES_TO_IGNORE`,
    the feed's ``ignore_validators`` switch is turned on (logged; a person can turn it off
    with ``wirewatch feeds validators ID --respect``).
 4. **A 200 that did not change.** A 200 whose body hash (SHA-256) equals the stored one is
@@ -21,10 +21,10 @@
    feed in the registry, this feed is disabled with reason ``moved_to:<other id>``.
 6. **Errors.** A 304 to a request that carried no validators is ``unexpected_304``; ``gone`` (410) disables the feed with that reason; ``rate_limited``
    (429/503) backs off at least the server's ``Retry-After``; every other failure (fetch or
-   parse) backs off exponentially with jitter (:func:`~pipeline.feeds.backoff_delay`). Each
+   parse) backs off exponentially with jitter (:func:`~pipeline.feeds.registry.backoff_delay`). Each
    is recorded in the registry with its reason and logged; nothing is removed.
 7. **Schedule.** The entries-per-day estimate is updated and the next interval follows
-   :func:`~pipeline.feeds.adaptive_interval` (clamped to the settings, respecting ``ttl``
+   :func:`~pipeline.feeds.registry.adaptive_interval` (clamped to the settings, respecting ``ttl``
    and ``sy:updatePeriod``); the next due time adds up to :data:`SCHEDULE_JITTER` of it.
 
 New entries are found against the feed's seen-guid set. With ``on_new`` the caller gets them
@@ -41,8 +41,8 @@ from typing import Any, Callable
 from urllib.parse import urljoin
 
 from pipeline.errors import FeedError, FetchError
-from pipeline.feedparse import ParsedFeed, parse_feed
-from pipeline.feeds import (
+from pipeline.feeds.parse import ParsedFeed, parse_feed
+from pipeline.feeds.registry import (
     VALIDATOR_CHECK_EVERY,
     VALIDATOR_CHECK_MAX_AGE_S,
     VALIDATOR_LIES_TO_IGNORE,
@@ -168,7 +168,7 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
               rng: random.Random | None = None) -> PollResult:
     """Poll one feed and record the outcome in ``registry`` (see the module docstring).
 
-    ``client`` is a :class:`pipeline.http.GuardedClient` (anything with its ``get``);
+    ``client`` is a :class:`pipeline.fetch.http.GuardedClient` (anything with its ``get``);
     ``now`` epoch seconds (default: the clock); ``on_new`` receives the new entries before
     they are committed; ``rng`` drives the backoff jitter (tests pass a seeded one).
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.services.opensearch_node import LocalOpenSearch
-from pipeline.services.redis_server import LocalRedis
+from wirewatch.devtools.services.opensearch_node import LocalOpenSearch
+from wirewatch.devtools.services.redis_server import LocalRedis
 from pipeline.settings import Settings
 
 

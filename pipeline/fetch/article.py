@@ -1,8 +1,8 @@
 """The fetch stage: one feed entry (:class:`ArticleRef`) in, one :class:`Article` out.
 
 Steps: guarded GET of the entry's link (``kind="article"``: HTML only, every guard of
-:mod:`pipeline.http`), decode the text (:func:`pipeline.http.decode_html`), extract it
-(:func:`pipeline.extract.extract_article`), build the article with its id from the canonical
+:mod:`pipeline.fetch.http`), decode the text (:func:`pipeline.fetch.http.decode_html`), extract it
+(:func:`pipeline.fetch.extract.extract_article`), build the article with its id from the canonical
 URL (:func:`pipeline.models.article_id_for`).
 
 Fallback: when the page cannot be fetched, decoded or extracted, the entry's summary stands in
@@ -11,8 +11,8 @@ the failure's reason (``timeout``, ``not_html``, ``no_main_text`` ...), and its 
 the entry's link canonicalized. With no summary either, the error is raised, so the worker
 retries it or dead-letters it with its reason: nothing is dropped silently.
 
-``content_hash`` is filled with :func:`pipeline.dedupe.content_hash` of the body.
-Language: see :func:`pipeline.extract.choose_language` (py3langid over the text, then the
+``content_hash`` is filled with :func:`pipeline.dedupe.deduper.content_hash` of the body.
+Language: see :func:`pipeline.fetch.extract.choose_language` (py3langid over the text, then the
 page's declared language); a summary's language comes from py3langid alone.
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ import re
 from urllib.parse import urlsplit
 
 from pipeline.errors import ExtractionError, FetchError
-from pipeline.extract import canonicalize_url, choose_language, extract_article
-from pipeline.http import decode_html
+from pipeline.fetch.extract import canonicalize_url, choose_language, extract_article
+from pipeline.fetch.http import decode_html
 from pipeline.logs import get_logger
 from pipeline.models import Article, ArticleRef, article_id_for, utcnow_iso
 from pipeline.settings import Settings
@@ -35,7 +35,7 @@ _TAGS = re.compile(r"<[^>]+>")
 
 def _content_hash(body: str) -> str:
     try:
-        from pipeline.dedupe import content_hash
+        from pipeline.dedupe.deduper import content_hash
     except ImportError:  # pragma: no cover - the dedupe stage fills it then
         return ""
     return content_hash(body)
@@ -55,7 +55,7 @@ def summary_text(summary: str) -> str:
 
 def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
                   fallback_on_transient: bool = True) -> Article:
-    """Fetch and extract ``ref.link`` with ``client`` (a :class:`pipeline.http.GuardedClient`).
+    """Fetch and extract ``ref.link`` with ``client`` (a :class:`pipeline.fetch.http.GuardedClient`).
 
     Returns an :class:`Article` with ``extraction="page"``, or ``"summary"`` when the page
     failed and the entry has a summary (``extraction_error`` then holds the reason). With

@@ -387,7 +387,7 @@ def _clean_title(title: str | None, site: str | None) -> str:
 def extract_article(html: str, url: str) -> Extracted:
     """Extract the main text and metadata of a page (sources of each field: module docstring).
 
-    ``html`` is the decoded page (see :func:`pipeline.http.decode_html`), ``url`` the URL it
+    ``html`` is the decoded page (see :func:`pipeline.fetch.http.decode_html`), ``url`` the URL it
     was fetched from (used to resolve relative links and as the canonical URL's fallback).
     Raises :class:`ExtractionError` ``no_main_text`` when there is no main text, or
     ``extraction_failed`` when the page cannot be parsed at all.

@@ -4,7 +4,7 @@ Three kinds of index, each an alias over a versioned index so that a mapping cha
 rolled out by reindexing into ``-v2`` and moving the alias:
 
 - ``<prefix>-articles`` -> ``<prefix>-articles-v1``: the enriched documents (DESIGN.md contract)
-  plus a few derived fields added by :func:`pipeline.index.to_index_doc`.
+  plus a few derived fields added by :func:`pipeline.index.bulk.to_index_doc`.
 - ``<prefix>-searches`` -> ``<prefix>-searches-v1``: saved searches. A ``percolator`` field
   ``query`` beside *the same field mappings as articles* (the percolator parses stored queries
   and percolated documents against this index's mapping), and the saved search's own metadata
@@ -70,7 +70,7 @@ def _name() -> dict[str, Any]:
 def article_properties() -> dict[str, Any]:
     """Field mappings of the article document (contract fields + derived fields).
 
-    Derived fields (set by :func:`pipeline.index.to_index_doc`): ``locations[].location``
+    Derived fields (set by :func:`pipeline.index.bulk.to_index_doc`): ``locations[].location``
     (geo_point from lat/lon), ``geo_points`` (every location's point at the top level, for map
     visualizations and geo_distance filters without a nested query), ``speakers`` and
     ``place_names`` (flattened, so dashboards can aggregate without nested aggregations),
@@ -148,7 +148,7 @@ def searches_mapping() -> dict[str, Any]:
     """The saved-searches mapping: percolator ``query`` + article fields + ``search.*`` metadata.
 
     ``search.filters`` and ``search.notify`` are stored but not indexed (``enabled: false``):
-    they are opaque structures (notify channel configs belong to :mod:`pipeline.notify`).
+    they are opaque structures (notify channel configs belong to :mod:`pipeline.alerts.notify`).
     """
     props = article_properties()
     props["query"] = {"type": "percolator"}

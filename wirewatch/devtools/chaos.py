@@ -2,8 +2,8 @@
 or doubled.
 
 Everything runs on a :class:`Rig`: its OWN Redis and OpenSearch (started through
-:mod:`pipeline.services` with a copy of the settings whose ``state_dir`` is a temporary folder
-and whose ports are not the shared development ones), a :class:`~wirewatch.loadgen.GeneratedSite`
+:mod:`wirewatch.devtools.services` with a copy of the settings whose ``state_dir`` is a temporary folder
+and whose ports are not the shared development ones), a :class:`~wirewatch.devtools.loadgen.GeneratedSite`
 per scenario, and real ``wirewatch worker`` processes on separate queues
 (:data:`CHAOS_LAYOUT`). The rig may stop, kill and restart those services and workers at will
 and shuts them all down at the end. It never touches services it did not start (the
@@ -48,7 +48,7 @@ import redis as redis_lib
 
 from pipeline.logs import get_logger
 from pipeline.settings import Settings
-from wirewatch.loadgen import GeneratedSite
+from wirewatch.devtools.loadgen import GeneratedSite
 from wirewatch.processes import ProcessGroup, start_processes
 
 log = get_logger(__name__)
@@ -184,8 +184,8 @@ class Rig:
 
     def __init__(self, settings: Settings, *, layout=CHAOS_LAYOUT, env: dict[str, str] | None = None,
                  cleanup: bool = True):
-        from pipeline.services.opensearch_node import LocalOpenSearch
-        from pipeline.services.redis_server import LocalRedis
+        from wirewatch.devtools.services.opensearch_node import LocalOpenSearch
+        from wirewatch.devtools.services.redis_server import LocalRedis
 
         self.settings = settings
         self.layout = layout
@@ -306,7 +306,7 @@ class Rig:
     def engine(self):
         """The search-engine adapter on the rig's node."""
         if self._engine is None:
-            from pipeline.engine import SearchEngine
+            from pipeline.index.engine import SearchEngine
 
             self._engine = SearchEngine.from_settings(self.settings)
         return self._engine
@@ -479,8 +479,8 @@ class Batch:
 
     def __init__(self, rig: Rig, name: str, articles: int, *, seed: int, poison: int = 0, webhook_down: bool = False,
                  feeds: int = 4):
-        from pipeline.feeds import FeedRegistry
-        from pipeline.searches import SavedSearch, SavedSearchStore
+        from pipeline.feeds.registry import FeedRegistry
+        from pipeline.alerts.searches import SavedSearch, SavedSearchStore
 
         self.rig = rig
         self.name = name
@@ -602,7 +602,7 @@ class Batch:
         pairs = Tally((e["search_id"], e["cluster_id"]) for e in events)
         r.alerts = len(events)
         r.alerts_doubled = sum(1 for c in pairs.values() if c > 1)
-        from pipeline.searches import build_query
+        from pipeline.alerts.searches import build_query
 
         q = build_query(self.search.query, self.search.filters)
         q = {"bool": {"must": [q], "filter": [{"ids": {"values": sorted(set(expected) - poison)}}]}}

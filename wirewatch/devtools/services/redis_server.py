@@ -10,7 +10,7 @@ from pathlib import Path
 import redis as redis_lib
 
 from pipeline.errors import ServiceError
-from pipeline.services.process import read_pid, start_detached, stop, wait_until
+from wirewatch.devtools.services.process import read_pid, start_detached, stop, wait_until
 from pipeline.settings import Settings
 
 INSTALL_HINT = "install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu), or point WIREWATCH_REDIS_URL at a Redis you run"

@@ -239,7 +239,7 @@ def adaptive_interval(entries_per_day: float | None, *, min_s: float, max_s: flo
     Rule: ``86400 / (entries_per_day * POLLS_PER_ENTRY)`` (two polls per expected entry);
     :data:`DEFAULT_INTERVAL_S` when the rate is unknown; ``max_s`` when the feed published
     nothing. The feed's own floor (``feed_min_s``: RSS ``<ttl>`` and ``sy:updatePeriod`` /
-    ``sy:updateFrequency``, see :attr:`pipeline.feedparse.ParsedFeed.min_interval_s`) is
+    ``sy:updateFrequency``, see :attr:`pipeline.feeds.parse.ParsedFeed.min_interval_s`) is
     respected, then the result is clamped to ``[min_s, max_s]`` (the settings win over a ttl
     longer than ``max_s``: we still look once a day so breakage is noticed).
     """
@@ -593,7 +593,7 @@ class FeedRegistry:
     # ---- seen guids ----
     def unseen(self, feed_id: str, guids: Iterable[str]) -> list[str]:
         """The guids (in the given order, without repeats) not yet marked seen. Read-only."""
-        from pipeline.feedparse import guid_key
+        from pipeline.feeds.parse import guid_key
 
         guids = list(dict.fromkeys(guids))
         if not guids:
@@ -604,7 +604,7 @@ class FeedRegistry:
     def mark_seen(self, feed_id: str, guids: Iterable[str], now: float | None = None) -> list[str]:
         """Mark guids seen; return those that were new (input order). Keeps the newest
         :data:`SEEN_PER_FEED` per feed."""
-        from pipeline.feedparse import guid_key
+        from pipeline.feeds.parse import guid_key
 
         guids = list(dict.fromkeys(guids))
         if not guids:

@@ -1,4 +1,4 @@
-"""``wirewatch bench chaos``: the failure drills of :mod:`wirewatch.chaos` on the bench's own
+"""``wirewatch bench chaos``: the failure drills of :mod:`wirewatch.devtools.chaos` on the bench's own
 Redis and OpenSearch, as a table and JSON (``bench-results/chaos.json``).
 
 Each row: ``scenario``, ``sent`` (articles the site served), ``indexed`` (distinct expected
@@ -14,8 +14,8 @@ import time
 import typer
 
 from pipeline.settings import get_settings
-from wirewatch.bench import write_result
-from wirewatch.chaos import SCENARIOS, run_scenarios
+from wirewatch.devtools.bench import write_result
+from wirewatch.devtools.chaos import SCENARIOS, run_scenarios
 from wirewatch.output import Format, err_console, fail, print_json, print_table
 
 #: Ports of the drill rig's own services (never the shared 6390 / 9251).

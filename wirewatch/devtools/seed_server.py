@@ -36,7 +36,7 @@ from pipeline.logs import get_logger
 log = get_logger(__name__)
 
 #: The sample site shipped with the repository.
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "seeds" / "site"
+DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "seeds" / "site"
 #: Placeholder replaced by the base URL in served ``.xml`` and ``.html`` files.
 PLACEHOLDER = "{{BASE_URL}}"
 #: Path of the feed made from ``extra_articles_dir``.

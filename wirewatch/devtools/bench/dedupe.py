@@ -1,5 +1,5 @@
 """``wirewatch bench dedupe``: precision/recall of the near-duplicate decision on our fixtures,
-and the throughput of :meth:`pipeline.dedupe.Deduper.check_and_record` on real Redis.
+and the throughput of :meth:`pipeline.dedupe.deduper.Deduper.check_and_record` on real Redis.
 
 Quality: every article of ``tests/fixtures/dedupe/*.json`` (invented wire stories, their wire
 copies at other outlets, and different stories about the same events) goes through one
@@ -33,7 +33,7 @@ from wirewatch.output import FORMAT_OPTION_HELP, Format, fail, print_json, print
 
 #: Thresholds also evaluated on the fixtures (``threshold_sweep`` in the result).
 SWEEP_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-FIXTURES_DIR = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "dedupe"
+FIXTURES_DIR = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "dedupe"
 
 
 @dataclass
@@ -149,7 +149,7 @@ def run(settings, n_articles: int = 2000) -> dict[str, Any]:
     """
     import redis
 
-    from pipeline.dedupe import Deduper, normalize_text
+    from pipeline.dedupe.deduper import Deduper, normalize_text
 
     client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
     client.ping()
@@ -204,7 +204,7 @@ def register(bench_app: typer.Typer) -> None:
     ) -> None:
         """Near-duplicate precision/recall on tests/fixtures/dedupe and dedupe throughput on real Redis."""
         from pipeline.settings import get_settings
-        from wirewatch.bench import write_result
+        from wirewatch.devtools.bench import write_result
 
         try:
             result = run(get_settings(), n_articles=articles)

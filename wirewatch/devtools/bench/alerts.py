@@ -11,8 +11,8 @@ at-least-once case), so both "duplicates never alert" and "never twice per clust
 exercised.
 
 Run: the articles are handed to the index stage in batches of ``--batch`` (50): each batch is
-stamped ``enqueued_at`` = now, goes through :func:`pipeline.index.index_batch` and then
-:func:`pipeline.alerts.match_alerts`, one batch after the other, as an index worker followed by
+stamped ``enqueued_at`` = now, goes through :func:`pipeline.index.bulk.index_batch` and then
+:func:`pipeline.alerts.percolate.match_alerts`, one batch after the other, as an index worker followed by
 an alerts worker would. An alert's latency is the wall-clock time from its batch's hand-off
 to the return of the bulk request that recorded it (so it includes indexing, percolation and
 the alert write). ``latency_s`` reports p50, p95 and max (nearest-rank percentiles).
@@ -21,7 +21,7 @@ engine shares the CPUs with everything else, and on the project's 2-core machine
 from about 1.3 s at a load of 5-8 to about 3.1 s at a load of 12-16 with the same code.
 
 Check (brute force, per-search engine queries): after the run, every saved search's query
-body (:func:`pipeline.searches.to_percolator_query`, the same one the percolator holds) is run
+body (:func:`pipeline.alerts.searches.to_percolator_query`, the same one the percolator holds) is run
 as an ordinary search over the indexed articles, excluding duplicates: that is the full set of
 (search, story cluster) pairs that should have alerted, computed by a different engine code
 path (inverted index + doc values instead of the percolator's in-memory index of the batch).
@@ -147,7 +147,7 @@ def generate_articles(n: int, seed: int = 11) -> list[dict[str, Any]]:
 def generate_searches(n: int, seed: int = 11) -> list[Any]:
     """``n`` saved searches mixing every filter type (query strings, persons, organizations,
     speakers, countries, topics, language, domains, near), most combining two criteria."""
-    from pipeline.searches import SavedSearch
+    from pipeline.alerts.searches import SavedSearch
 
     world = _world(seed)
     rng = random.Random(seed + 2)
@@ -200,7 +200,7 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 
 def _expected_pairs(engine, searches, docs_by_id: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
     """Brute force: run every search's query as a normal search over the articles (duplicates out)."""
-    from pipeline.searches import to_percolator_query
+    from pipeline.alerts.searches import to_percolator_query
 
     index = engine.alias("articles")
     expected: set[tuple[str, str]] = set()
@@ -240,7 +240,7 @@ def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def python_matches(search, doc: dict[str, Any]) -> bool:
     """Evaluate a saved search WITHOUT a query string on a contract document in plain Python
-    (the filter semantics of :mod:`pipeline.searches`); ValueError for a search with a query."""
+    (the filter semantics of :mod:`pipeline.alerts.searches`); ValueError for a search with a query."""
     if search.query:
         raise ValueError("query strings are not evaluated in Python")
     f = search.filters
@@ -301,10 +301,10 @@ def run(settings, *, n_searches: int = 1000, n_articles: int = 5000, batch: int 
 
     Raises EngineError when the engine cannot be reached.
     """
-    from pipeline.alerts import match_alerts
-    from pipeline.engine import SearchEngine
-    from pipeline.index import index_batch
-    from pipeline.searches import SavedSearchStore
+    from pipeline.alerts.percolate import match_alerts
+    from pipeline.index.engine import SearchEngine
+    from pipeline.index.bulk import index_batch
+    from pipeline.alerts.searches import SavedSearchStore
 
     import os
 
@@ -413,7 +413,7 @@ def register(bench_app: typer.Typer) -> None:
 
         from pipeline.logs import configure_logging
         from pipeline.settings import get_settings
-        from wirewatch.bench import write_result
+        from wirewatch.devtools.bench import write_result
 
         settings = get_settings()
         # one info line per batch would bury the progress bar; warnings and errors still show

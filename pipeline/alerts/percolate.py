@@ -15,7 +15,7 @@ Flow for one batch (:func:`match_alerts`):
 
 Notifications are at-least-once like every other hop: an event whose search has channels is
 recorded with ``notified_at: null`` and :func:`notify_events` sets it once the channels were
-tried (failed deliveries are dead-lettered by :mod:`pipeline.notify`). If the same article is
+tried (failed deliveries are dead-lettered by :mod:`pipeline.alerts.notify`). If the same article is
 matched again while its event is still un-notified (the task was retried or redelivered after
 a crash between recording and notifying), the stored event is returned again so the
 notification is not lost; a receiver drops a repeat by its delivery id. Another article of
@@ -33,9 +33,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
-from pipeline.engine import SearchEngine
+from pipeline.index.engine import SearchEngine
 from pipeline.errors import EngineError
-from pipeline.index import BACKOFF_BASE_S, BACKOFF_CAP_S, MAX_ATTEMPTS, to_index_doc
+from pipeline.index.bulk import BACKOFF_BASE_S, BACKOFF_CAP_S, MAX_ATTEMPTS, to_index_doc
 from pipeline.logs import get_logger
 
 log = get_logger(__name__)
@@ -136,7 +136,7 @@ def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: d
 
     One percolate request for the whole batch; one bulk ``create`` for the events. ``now`` fixes
     ``matched_at`` (default: when the percolation answered). Transient item failures are
-    retried like :func:`pipeline.index.index_batch`. Raises EngineError (transient when the
+    retried like :func:`pipeline.index.bulk.index_batch`. Raises EngineError (transient when the
     engine is unreachable) when the percolation fails or events still cannot be written; the
     events written before the failure are attached as ``exc.events`` (they stay un-notified, so
     the retried task gets them back).
@@ -244,15 +244,15 @@ def mark_notified(engine: SearchEngine, events: Sequence[AlertEvent], *, now: da
 
 def notify_events(engine: SearchEngine, events: Sequence[AlertEvent], docs_by_id: dict[str, dict[str, Any]],
                   settings: Any, *, deadletters: Any = None) -> list[Any]:
-    """Send each event on its saved search's channels (:func:`pipeline.notify.notify`), then
+    """Send each event on its saved search's channels (:func:`pipeline.alerts.notify.notify`), then
     mark the events notified (:func:`mark_notified`).
 
     ``docs_by_id`` maps article id -> contract document (for the message); ``deadletters`` a
     :class:`pipeline.deadletter.DeadLetters` or None. Events without channels are only logged.
     Returns the delivery results of every channel. Never raises for a failed delivery (those
-    are dead-lettered by :mod:`pipeline.notify`); raises EngineError if marking fails.
+    are dead-lettered by :mod:`pipeline.alerts.notify`); raises EngineError if marking fails.
     """
-    from pipeline.notify import notify
+    from pipeline.alerts.notify import notify
 
     results: list[Any] = []
     for ev in events:
