@@ -91,10 +91,11 @@ def test_document_for_text_ids(s):
 def test_enrich_article_keeps_article_fields_and_dedupe(s):
     art = Article(id="abc", url="https://news.example.org/a", canonical_url="https://news.example.org/a",
                   title="Floods", body=TEXT, published_at="2024-03-01T10:00:00+00:00",
-                  source_domain="news.example.org", feed_url="https://news.example.org/rss", language="en")
+                  source_domain="news.example.org", feed_url="https://news.example.org/rss", feed_id="f1",
+                  language="en")
     doc = enrich_article(art, settings=s, dedupe={"content_hash": "h1", "cluster_id": "c1", "duplicate_of": None})
     assert doc["id"] == "abc" and doc["published_at"] == "2024-03-01T10:00:00+00:00"
-    assert doc["source"] == {"domain": "news.example.org", "feed_url": "https://news.example.org/rss"}
+    assert doc["source"] == {"domain": "news.example.org", "feed_url": "https://news.example.org/rss", "feed_id": "f1"}
     assert doc["dedupe"] == {"content_hash": "h1", "cluster_id": "c1", "duplicate_of": None}
     assert doc["body"] == TEXT and doc["enriched_at"]
 

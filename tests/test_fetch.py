@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from httpserver import local_server  # noqa: F401  (pytest fixture)
 from pipeline.dedupe.deduper import content_hash
 from pipeline.errors import ExtractionError, FetchError
-from pipeline.fetch.article import fetch_article, source_domain, summary_text
+from pipeline.fetch.article import fetch_article, summary_text
+from pipeline.models import source_domain
 from pipeline.fetch.http import GuardedClient
 from pipeline.models import ArticleRef, article_id_for
 

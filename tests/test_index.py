@@ -6,7 +6,8 @@ import copy
 import pytest
 
 from pipeline.index.engine import SearchEngine
-from pipeline.index.bulk import index_batch, to_index_doc
+from pipeline.document import to_index_doc
+from pipeline.index.bulk import index_batch
 
 DOC = {
     "id": "doc-1", "url": "https://a.example/1", "canonical_url": "https://a.example/1", "title": "Floods in Del Rio",

@@ -26,7 +26,7 @@ CONTRACT_DOC = {
     "dedupe": {"content_hash": "abc", "cluster_id": "m1", "duplicate_of": None},
 }
 
-# Contract fields (DESIGN.md) -> expected mapping type at that path.
+# Contract fields (docs/contract.md) -> expected mapping type at that path.
 EXPECTED = {
     "id": "keyword", "url": "keyword", "canonical_url": "keyword", "title": "text", "body": "text",
     "language": "keyword", "published_at": "date", "fetched_at": "date",

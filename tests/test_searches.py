@@ -9,7 +9,8 @@ import pytest
 
 from pipeline.index.engine import SearchEngine
 from pipeline.errors import ConfigError, InvalidQueryError
-from pipeline.index.bulk import index_batch, to_index_doc
+from pipeline.document import to_index_doc
+from pipeline.index.bulk import index_batch
 from pipeline.alerts.searches import (SavedSearch, SavedSearchStore, SearchFilters, build_query, read_searches_yaml,
                                resolve_near, slugify, to_percolator_query)
 

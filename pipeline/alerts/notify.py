@@ -245,7 +245,7 @@ def _names(items: Any, limit: int = SUMMARY_LIST_MAX) -> list[str]:
 
 
 def article_summary(article: dict) -> dict:
-    """The part of an enriched article (DESIGN.md contract) that notifications carry.
+    """The part of an enriched article (docs/contract.md) that notifications carry.
 
     Keys: id, title, url, canonical_url, published_at, language, source_domain, excerpt
     (first :data:`EXCERPT_CHARS` characters of the body), persons, organizations, places,
@@ -584,7 +584,7 @@ def notify(event: dict, article: dict, channels: list[dict], settings, *, deadle
 
     ``event`` is the alert event dict (``search_id``, ``article_id``, ``cluster_id``,
     ``matched_at``, ``latency_s``...; an optional ``search_name`` is shown to people);
-    ``article`` the enriched document (DESIGN.md contract) or its :func:`article_summary`;
+    ``article`` the enriched document (docs/contract.md) or its :func:`article_summary`;
     ``channels`` the saved search's ``notify`` list (dicts or channel models); ``deadletters``
     a :class:`pipeline.deadletter.DeadLetters` (or None: final failures are then only logged).
     Channels are tried one after another; an invalid channel config or a final failure gives a

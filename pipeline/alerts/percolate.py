@@ -35,7 +35,8 @@ from typing import Any, Callable, Sequence
 
 from pipeline.index.engine import SearchEngine
 from pipeline.errors import EngineError
-from pipeline.index.bulk import BACKOFF_BASE_S, BACKOFF_CAP_S, MAX_ATTEMPTS, to_index_doc
+from pipeline.document import to_index_doc
+from pipeline.index.bulk import BACKOFF_BASE_S, BACKOFF_CAP_S, MAX_ATTEMPTS
 from pipeline.logs import get_logger
 
 log = get_logger(__name__)

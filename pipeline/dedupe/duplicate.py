@@ -8,48 +8,20 @@ left empty. ``enrichment_source`` says which.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
+from pipeline.document import article_document
 from pipeline.models import Article, utcnow_iso
 
 COPIED_FIELDS = ("persons", "organizations", "locations", "countries", "topics")
 
 
-def base_document(article: Article, dedupe: dict[str, Any] | None) -> dict[str, Any]:
-    """The contract fields that come from the article itself (no enrichment).
-
-    Shape: DESIGN.md's enriched document with empty enrichment lists.
-    """
-    domain = article.source_domain or (urlsplit(article.canonical_url or article.url).hostname or "")
-    return {
-        "id": article.id,
-        "url": article.url,
-        "canonical_url": article.canonical_url,
-        "title": article.title,
-        "body": article.body,
-        "language": article.language,
-        "published_at": article.published_at,
-        "fetched_at": article.fetched_at,
-        "source": {"domain": domain, "feed_url": article.feed_url},
-        "authors": list(article.authors),
-        "extraction": article.extraction,
-        "persons": [], "organizations": [], "locations": [], "countries": [], "quotes": [], "topics": [],
-        "dedupe": {
-            "content_hash": (dedupe or {}).get("content_hash") or article.content_hash,
-            "cluster_id": (dedupe or {}).get("cluster_id") or article.id,
-            "duplicate_of": (dedupe or {}).get("duplicate_of"),
-        },
-    }
-
-
 def duplicate_document(article: Article, dedupe: dict[str, Any], original: dict[str, Any] | None) -> dict[str, Any]:
-    """Contract document for a duplicate ``article`` of ``original`` (its enriched doc or None)."""
-    doc = base_document(article, dedupe)
-    if original:
-        for key in COPIED_FIELDS:
-            doc[key] = original.get(key, [])
-        doc["enrichment_source"] = original.get("id")
-    else:
-        doc["enrichment_source"] = None
+    """Contract document (:func:`pipeline.document.article_document`) for a duplicate ``article``
+    of ``original`` (its enriched document, or None when it is no longer stored): the
+    :data:`COPIED_FIELDS` of ``original``, empty ``quotes``, ``enrichment_source`` (the
+    original's id or None) and ``enriched_at``."""
+    copied = {key: original.get(key, []) for key in COPIED_FIELDS} if original else {}
+    doc = article_document(article, dedupe=dedupe, enrichment=copied)
+    doc["enrichment_source"] = original.get("id") if original else None
     doc["enriched_at"] = utcnow_iso()
     return doc

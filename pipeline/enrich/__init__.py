@@ -1,7 +1,7 @@
 """Enrichment: one spaCy pass, then places, entities, quotes and topics over it.
 
 :func:`enrich_text` is the whole stage for a body of text; :func:`enrich_article` wraps it into
-the enriched-document contract of DESIGN.md; :func:`document_for_text` does the same for a local
+the enriched-document contract (``docs/contract.md``); :func:`document_for_text` does the same for a local
 text (``wirewatch enrich``). The model is loaded once per process
 (:func:`pipeline.enrich.nlp.get_nlp`).
 
@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from pipeline.dedupe.deduper import content_hash
+from pipeline.document import article_document
 from pipeline.enrich.entities import extract_entities, person_like_locations
 from pipeline.enrich.nlp import common_word_checker, get_nlp
 from pipeline.enrich.quotes import extract_quotes
 from pipeline.logs import get_logger
-from pipeline.models import Article, article_id_for, utcnow_iso
+from pipeline.models import Article, article_id_for, source_domain, utcnow_iso
 
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.settings import Settings
@@ -105,7 +106,7 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
     """Enrich one body of text.
 
     Returns ``{"persons", "organizations", "locations", "countries", "quotes", "topics",
-    "language"}`` in the contract shapes of DESIGN.md: persons/organizations
+    "language"}`` in the contract shapes of ``docs/contract.md``: persons/organizations
     ``[{"name", "mentions", "surface_forms"}]``; locations as the geoparser gives them (GeoNames
     fields plus ``surface_forms``, ``kind``); countries ISO 3166-1 alpha-2 codes; quotes
     ``[{"text", "speaker", "speaker_text", "verb", "start", "end", "speaker_type"}]`` with
@@ -163,63 +164,26 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
     return result
 
 
-def _source_domain(url: str | None) -> str:
-    if not url:
-        return ""
-    host = urlsplit(url).hostname or ""
-    return host[4:] if host.startswith("www.") else host
-
-
 def enrich_article(article: Article, *, settings: "Settings", dedupe: dict | None = None) -> dict[str, Any]:
-    """The full enriched document (DESIGN.md contract) for a fetched article.
+    """The full enriched document (``docs/contract.md``) for a fetched article.
 
     ``dedupe`` is ``{"content_hash", "cluster_id", "duplicate_of"}`` from the dedupe stage
-    (defaults: the article's own hash, its id as the cluster, no original). Extra fields:
-    ``enriched_at`` (ISO-8601), ``enrich_ms`` (wall time, milliseconds), ``extraction``,
-    ``authors``. Raises :class:`pipeline.errors.ConfigError` when the spaCy model is missing.
+    (defaults: the article's own hash, else the hash of its body; its id as the cluster; no
+    original). The document is built by :func:`pipeline.document.article_document`; enrich adds
+    ``enriched_at`` (ISO-8601), ``enrich_ms`` (wall time, milliseconds) and, when the body was
+    cut, ``enrich_truncated_at``. Raises :class:`pipeline.errors.ConfigError` when the spaCy
+    model is missing.
     """
     t0 = time.perf_counter()
     enriched = enrich_text(article.body, title=article.title, settings=settings, language=article.language)
-    content_hash = (dedupe or {}).get("content_hash") or article.content_hash or _content_hash(article.body)
-    doc = {
-        "id": article.id,
-        "url": article.url,
-        "canonical_url": article.canonical_url,
-        "title": article.title,
-        "body": article.body,
-        "language": enriched["language"],
-        "published_at": article.published_at,
-        "fetched_at": article.fetched_at,
-        "source": {"domain": article.source_domain or _source_domain(article.canonical_url or article.url),
-                   "feed_url": article.feed_url},
-        "persons": enriched["persons"],
-        "organizations": enriched["organizations"],
-        "locations": enriched["locations"],
-        "countries": enriched["countries"],
-        "quotes": enriched["quotes"],
-        "topics": enriched["topics"],
-        "dedupe": {
-            "content_hash": content_hash,
-            "cluster_id": (dedupe or {}).get("cluster_id") or article.id,
-            "duplicate_of": (dedupe or {}).get("duplicate_of"),
-        },
-        "authors": list(article.authors),
-        "extraction": article.extraction,
-        "enriched_at": utcnow_iso(),
-        "enrich_ms": round((time.perf_counter() - t0) * 1000, 1),
-    }
+    dedupe = dict(dedupe or {})
+    dedupe["content_hash"] = dedupe.get("content_hash") or article.content_hash or content_hash(article.body)
+    doc = article_document(article, dedupe=dedupe, enrichment=enriched)
+    doc["enriched_at"] = utcnow_iso()
+    doc["enrich_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     if enriched.get("enrich_truncated_at"):
         doc["enrich_truncated_at"] = enriched["enrich_truncated_at"]
     return doc
-
-
-def _content_hash(body: str) -> str:
-    try:
-        from pipeline.dedupe.deduper import content_hash
-
-        return content_hash(body)
-    except ImportError:  # pragma: no cover - dedupe ships with the package
-        return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def document_for_text(body: str, *, title: str = "", url: str | None = None, settings: "Settings") -> dict[str, Any]:
@@ -235,7 +199,7 @@ def document_for_text(body: str, *, title: str = "", url: str | None = None, set
         canonical_url=url or "",
         title=title,
         body=body,
-        source_domain=_source_domain(url),
+        source_domain=source_domain(url),
         extraction="local",
     )
     return enrich_article(article, settings=settings)

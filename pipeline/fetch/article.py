@@ -19,32 +19,18 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from urllib.parse import urlsplit
 
+from pipeline.dedupe.deduper import content_hash
 from pipeline.errors import ExtractionError, FetchError
 from pipeline.fetch.extract import canonicalize_url, choose_language, extract_article
 from pipeline.fetch.http import decode_html
 from pipeline.logs import get_logger
-from pipeline.models import Article, ArticleRef, article_id_for, utcnow_iso
+from pipeline.models import Article, ArticleRef, article_id_for, source_domain, utcnow_iso
 from pipeline.settings import Settings
 
 log = get_logger(__name__)
 
 _TAGS = re.compile(r"<[^>]+>")
-
-
-def _content_hash(body: str) -> str:
-    try:
-        from pipeline.dedupe.deduper import content_hash
-    except ImportError:  # pragma: no cover - the dedupe stage fills it then
-        return ""
-    return content_hash(body)
-
-
-def source_domain(url: str) -> str:
-    """The host of ``url`` lower-cased, without a leading ``www.`` (``""`` when there is none)."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
 
 
 def summary_text(summary: str) -> str:
@@ -91,7 +77,7 @@ def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
             feed_id=ref.feed_id or None,
             extraction="summary",
             extraction_error=exc.reason,
-            content_hash=_content_hash(summary),
+            content_hash=content_hash(summary),
         )
     article = Article(
         id=article_id_for(ex.canonical_url),
@@ -108,11 +94,11 @@ def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
         authors=ex.authors,
         extraction="page",
         extraction_error=None,
-        content_hash=_content_hash(ex.body),
+        content_hash=content_hash(ex.body),
     )
     log_.info("fetched", article_id=article.id, status=resp.status, bytes=len(resp.content),
               elapsed_s=round(resp.elapsed_s, 3), redirects=len(resp.redirects))
     return article
 
 
-__all__ = ["fetch_article", "source_domain", "summary_text"]
+__all__ = ["fetch_article", "summary_text"]

@@ -9,15 +9,14 @@ reason for the caller to dead-letter.
 """
 from __future__ import annotations
 
-import copy
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from pipeline.index.engine import SearchEngine
+from pipeline.document import to_index_doc
 from pipeline.errors import EngineError
 from pipeline.logs import get_logger
 
@@ -59,54 +58,6 @@ class IndexResult:
         """JSON-friendly dict."""
         return {"indexed": self.indexed, "failed": [list(f) for f in self.failed],
                 "retries": self.retries, "indexed_at": self.indexed_at}
-
-
-def _is_coord(lat: Any, lon: Any) -> bool:
-    try:
-        la, lo = float(lat), float(lon)
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(la) and math.isfinite(lo) and -90 <= la <= 90 and -180 <= lo <= 180
-
-
-def to_index_doc(doc: dict[str, Any], *, indexed_at: str | None = None) -> dict[str, Any]:
-    """The document as indexed: the contract document plus derived fields (pure; ``doc`` is not changed).
-
-    Adds ``locations[].location`` ({lat, lon}) for locations with valid coordinates,
-    ``geo_points`` (those points at the top level), ``speakers`` (distinct non-null
-    ``quotes[].speaker``), ``place_names`` (distinct location names), ``quote_count``, and
-    ``indexed_at`` when given. Missing list fields stay missing; invalid coordinates are
-    dropped from the derived fields but kept in ``locations[].lat/lon`` as they came.
-    """
-    out = copy.deepcopy(doc)
-    points: list[dict[str, float]] = []
-    names: list[str] = []
-    for loc in out.get("locations") or []:
-        if not isinstance(loc, dict):
-            continue
-        if _is_coord(loc.get("lat"), loc.get("lon")):
-            point = {"lat": float(loc["lat"]), "lon": float(loc["lon"])}
-            loc["location"] = point
-            if point not in points:
-                points.append(point)
-        else:
-            loc.pop("location", None)
-        name = loc.get("name")
-        if name and name not in names:
-            names.append(name)
-    speakers: list[str] = []
-    quotes = [q for q in out.get("quotes") or [] if isinstance(q, dict)]
-    for q in quotes:
-        sp = q.get("speaker")
-        if sp and sp not in speakers:
-            speakers.append(sp)
-    out["geo_points"] = points
-    out["place_names"] = names
-    out["speakers"] = speakers
-    out["quote_count"] = len(quotes)
-    if indexed_at is not None:
-        out["indexed_at"] = indexed_at
-    return out
 
 
 def _now_iso() -> str:

@@ -3,7 +3,7 @@
 Three kinds of index, each an alias over a versioned index so that a mapping change can be
 rolled out by reindexing into ``-v2`` and moving the alias:
 
-- ``<prefix>-articles`` -> ``<prefix>-articles-v1``: the enriched documents (DESIGN.md contract)
+- ``<prefix>-articles`` -> ``<prefix>-articles-v1``: the enriched documents (docs/contract.md)
   plus a few derived fields added by :func:`pipeline.index.bulk.to_index_doc`.
 - ``<prefix>-searches`` -> ``<prefix>-searches-v1``: saved searches. A ``percolator`` field
   ``query`` beside *the same field mappings as articles* (the percolator parses stored queries

@@ -13,7 +13,7 @@ A gold file has the shape of ``../shared/seeds/*.gold.json``::
               "excluded_quoted_spans": ["scare quote", "Title Of A Work"]},
      "topics": ["migration", ...], "meta": {"notes": "..."}}
 
-A predicted document is the enriched-document contract of DESIGN.md (``persons``,
+A predicted document is the enriched-document contract (docs/contract.md) (``persons``,
 ``organizations``, ``locations``, ``quotes``, ``topics``), as produced by
 ``pipeline.enrich.enrich_text``. Every function here is pure: no model, no I/O except
 :func:`load_gold` / :func:`load_gold_dir`.
@@ -657,7 +657,7 @@ def score_document(gold: GoldRecord, predicted: Any) -> DocScore:
     """Score one predicted contract document against its gold record.
 
     ``predicted`` is a dict (or model) with ``persons``, ``organizations``, ``locations``,
-    ``quotes`` and ``topics`` as in DESIGN.md; missing fields count as empty.
+    ``quotes`` and ``topics`` as in docs/contract.md; missing fields count as empty.
     """
     doc = as_document(predicted)
     ds = DocScore(doc=gold.name)

