@@ -15,6 +15,12 @@ def utcnow_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
+def utcnow_iso_ms() -> str:
+    """Current UTC time as ISO-8601 with milliseconds (pipeline time stamps: ``enqueued_at``,
+    ``indexed_at``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
 def article_id_for(canonical_url: str) -> str:
     """Stable document id for a canonical URL: the first 32 hex digits of its SHA-256.
 

@@ -158,6 +158,6 @@ def test_doc_replay_handler_requeues_from_the_furthest_stored_stage(settings, re
 
 
 def test_dlq_command_knows_the_doc_kind(settings):
-    from wirewatch.commands.dlq import handler_for
+    from workers.replay import handler_for
 
     assert callable(handler_for("doc", settings))

@@ -180,13 +180,14 @@ def test_cli_replay_notification_and_unknown_kind(cli, dlq, settings):
 
 
 def test_register_replay_handler(cli, dlq):
-    from wirewatch.commands import dlq as dlq_cmd
+    from workers import replay
 
     seen = []
-    dlq_cmd.register_replay_handler("doc", lambda settings: seen.append)
+    shipped = replay.REPLAY_HANDLERS["doc"]
+    replay.register_replay_handler("doc", lambda settings: seen.append)
     try:
         entry_id = dlq.add("doc", {"id": "d1"}, reason="payload_missing")
         out = cli("dlq", "replay", entry_id, "--format", "json")
         assert out["replayed"] == 1 and seen == [{"id": "d1"}] and dlq.count() == 0
     finally:
-        dlq_cmd.REPLAY_HANDLERS.pop("doc", None)
+        replay.register_replay_handler("doc", shipped)

@@ -314,3 +314,24 @@ def test_client_with_decoded_responses(dd_settings, redis_client):
     root = res["lampedusa-capsizing/A"].cluster_id
     assert all(res[f.fid].cluster_id == root for f in fx if f.story == "A")
     assert res["lampedusa-capsizing/B"].cluster_id != root
+
+
+def test_dedupe_fetched_stores_the_article_and_a_duplicates_document(redis_client, settings):
+    from pipeline.dedupe.duplicate import dedupe_fetched
+    from pipeline.stats import Counters
+    from pipeline.store import PayloadStore
+
+    s = settings.model_copy(update={"redis_key_prefix": f"{settings.redis_key_prefix}:dfetched"})
+    deduper, store, counters = Deduper(redis_client, s), PayloadStore(redis_client, s), Counters(redis_client, s)
+    body = " ".join(f"word{i}" for i in range(200))
+    first = Article(id="o1", url="https://a.example/1", canonical_url="https://a.example/1", title="T", body=body,
+                    feed_id="f1")
+    copy = Article(id="c1", url="https://b.example/1", canonical_url="https://b.example/1", title="T", body=body)
+    assert dedupe_fetched(first, deduper, store, counters).duplicate_of is None
+    assert store.get("article", "o1")["content_hash"] and store.get("doc", "o1") is None   # enrich builds it
+    store.put("doc", "o1", {"id": "o1", "persons": [{"name": "Ana Ruiz", "mentions": 1}], "topics": ["flood"]})
+    result = dedupe_fetched(copy, deduper, store, counters)
+    doc = store.get("doc", "c1")
+    assert result.duplicate_of == "o1" and doc["dedupe"]["duplicate_of"] == "o1"
+    assert doc["persons"] == [{"name": "Ana Ruiz", "mentions": 1}] and doc["quotes"] == [] and doc["enqueued_at"]
+    assert counters.all()["fetched"] == 2 and counters.all()["duplicates"] == 1

@@ -12,7 +12,7 @@ import pytest
 
 from httpserver import ARTICLE_HTML, Reply, local_server  # noqa: F401  (pytest fixture)
 from pipeline.errors import FetchError
-from pipeline.fetch.http import GuardedClient, HttpResponse, decode_html, looks_like_html, parse_retry_after
+from pipeline.fetch.http import GuardedClient, HttpResponse, decode_html, looks_like_html
 
 
 @pytest.fixture
@@ -217,17 +217,6 @@ def test_connection_refused(client):
 
 def test_bad_url(client):
     assert fetch_error(client, "not a url").reason == "bad_url"
-
-
-# -- Retry-After -------------------------------------------------------------------------------
-
-def test_parse_retry_after():
-    now = datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)
-    assert parse_retry_after("30", now=now) == 30.0
-    assert parse_retry_after("Mon, 01 Jan 2024 12:01:00 GMT", now=now) == 60.0
-    assert parse_retry_after("Mon, 01 Jan 2024 11:00:00 GMT", now=now) == 0.0
-    assert parse_retry_after("soon", now=now) is None
-    assert parse_retry_after(None) is None
 
 
 # -- decoding -----------------------------------------------------------------------------------

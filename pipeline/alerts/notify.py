@@ -56,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, Valid
 
 from pipeline.errors import ConfigError, NotifyError
 from pipeline.logs import get_logger
+from pipeline.retry import backoff_s, parse_retry_after
 
 log = get_logger(__name__)
 
@@ -422,27 +423,8 @@ def shared_http_client() -> httpx.Client:
 
 def backoff_delay(attempt: int, settings, retry_after_s: float | None = None, rng: random.Random | None = None) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based): full jitter, see module doc."""
-    cap = float(settings.notify_backoff_max_s)
-    ceiling = min(cap, float(settings.notify_backoff_base_s) * (2 ** (attempt - 1)))
-    delay = (rng or random).uniform(0.0, ceiling)
-    if retry_after_s is not None:
-        delay = max(delay, min(cap, retry_after_s))
-    return delay
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
+    return backoff_s(attempt, base_s=float(settings.notify_backoff_base_s), cap_s=float(settings.notify_backoff_max_s),
+                     jitter="full", retry_after_s=retry_after_s, rng=rng)
 
 
 def _post_json(client: httpx.Client, url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
@@ -458,11 +440,11 @@ def _post_json(client: httpx.Client, url: str, body: bytes, headers: dict[str, s
     if 200 <= status < 300:
         return status
     if status >= 500:
-        raise NotifyError(f"HTTP {status}", reason="http_5xx", transient=True, status=status, retry_after_s=_retry_after(response))
+        raise NotifyError(f"HTTP {status}", reason="http_5xx", transient=True, status=status, retry_after_s=parse_retry_after(response.headers.get("retry-after")))
     if status == 429:
-        raise NotifyError("HTTP 429", reason="http_429", transient=True, status=status, retry_after_s=_retry_after(response))
+        raise NotifyError("HTTP 429", reason="http_429", transient=True, status=status, retry_after_s=parse_retry_after(response.headers.get("retry-after")))
     if status in RETRY_STATUSES:
-        raise NotifyError(f"HTTP {status}", reason="http_4xx", transient=True, status=status, retry_after_s=_retry_after(response))
+        raise NotifyError(f"HTTP {status}", reason="http_4xx", transient=True, status=status, retry_after_s=parse_retry_after(response.headers.get("retry-after")))
     if 300 <= status < 400:
         raise NotifyError(f"HTTP {status} redirect (not followed for a POST; fix the URL)", reason="http_redirect", transient=False, status=status)
     raise NotifyError(f"HTTP {status}", reason="http_4xx", transient=False, status=status)

@@ -38,6 +38,7 @@ from pipeline.errors import EngineError
 from pipeline.document import to_index_doc
 from pipeline.index.bulk import BACKOFF_BASE_S, BACKOFF_CAP_S, MAX_ATTEMPTS
 from pipeline.logs import get_logger
+from pipeline.retry import backoff_s
 
 log = get_logger(__name__)
 
@@ -195,7 +196,7 @@ def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: d
                 exc.events = new  # type: ignore[attr-defined]
                 raise exc
         if retry:
-            sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
+            sleep(backoff_s(attempt, base_s=BACKOFF_BASE_S, cap_s=BACKOFF_CAP_S, jitter=None))
             attempt += 1
         pending = retry
     renotify = _unnotified(engine, conflicts)

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pipeline.errors import WirewatchError
 from pipeline.logs import get_logger
+from pipeline.retry import backoff_s
 
 log = get_logger(__name__)
 
@@ -263,13 +264,7 @@ def backoff_delay(consecutive_errors: int, *, min_s: float, max_s: float,
     so feeds that failed together do not retry together. A server's ``Retry-After`` is a
     floor, itself capped at ``max_s``.
     """
-    n = max(1, consecutive_errors)
-    cap = min(max_s, min_s * (2 ** min(n - 1, 30)))
-    r = rng or random
-    delay = cap / 2 + r.random() * cap / 2
-    if retry_after_s:
-        delay = max(delay, min(retry_after_s, max_s))
-    return delay
+    return backoff_s(consecutive_errors, base_s=min_s, cap_s=max_s, jitter="equal", retry_after_s=retry_after_s, rng=rng)
 
 
 # --------------------------------------------------------------------------------------------

@@ -44,8 +44,6 @@ import re
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -53,6 +51,7 @@ import httpx
 
 from pipeline.errors import FetchError
 from pipeline.logs import get_logger
+from pipeline.retry import parse_retry_after
 from pipeline.settings import Settings
 from pipeline.fetch.ssrf import Allowlist, GuardedBackend, check_url
 
@@ -109,28 +108,6 @@ class HttpResponse:
         if self.redirects and all(s in (301, 308) for s, _ in self.redirects):
             return self.redirects[-1][1]
         return None
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delay-seconds or an HTTP date (RFC 9110 10.2.3).
-
-    A date in the past gives 0.0; an unparsable value gives None.
-    """
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
-    return max(0.0, (when - now).total_seconds())
 
 
 @functools.lru_cache(maxsize=1)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from pipeline.index.engine import SearchEngine
 from pipeline.document import to_index_doc
 from pipeline.errors import EngineError
 from pipeline.logs import get_logger
+from pipeline.models import utcnow_iso_ms
+from pipeline.retry import backoff_s
 
 log = get_logger(__name__)
 
@@ -60,10 +61,6 @@ class IndexResult:
                 "retries": self.retries, "indexed_at": self.indexed_at}
 
 
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
 def _chunks(docs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Split ``docs`` into bulk chunks of at most CHUNK_DOCS documents and about CHUNK_BYTES bytes."""
     chunks: list[list[dict[str, Any]]] = []
@@ -91,7 +88,7 @@ def index_batch(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, refresh
     ``failed`` with the engine's reason. Raises :class:`EngineError` (``transient=True``) when the
     engine stays unreachable, so the calling task can be retried as a whole.
     """
-    indexed_at = _now_iso()
+    indexed_at = utcnow_iso_ms()
     result = IndexResult(indexed_at=indexed_at)
     by_id: dict[str, dict[str, Any]] = {}  # one write per id; the last version in the batch wins
     for doc in docs:
@@ -110,7 +107,7 @@ def index_batch(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, refresh
                 if not exc.transient or attempt >= MAX_ATTEMPTS:
                     raise
                 log.warning("index_retry", reason=exc.reason, attempt=attempt, docs=len(chunk))
-                sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
+                sleep(backoff_s(attempt, base_s=BACKOFF_BASE_S, cap_s=BACKOFF_CAP_S, jitter=None))
                 attempt += 1
                 result.retries += len(chunk)
                 continue
@@ -126,7 +123,7 @@ def index_batch(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, refresh
                     result.failed.append((doc["id"], reason))
             if retry:
                 result.retries += len(retry)
-                sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
+                sleep(backoff_s(attempt, base_s=BACKOFF_BASE_S, cap_s=BACKOFF_CAP_S, jitter=None))
                 attempt += 1
             chunk = retry
     log.info("indexed", indexed=len(result.indexed), failed=len(result.failed), retries=result.retries)
