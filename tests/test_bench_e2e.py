@@ -74,13 +74,6 @@ def test_memory_sampled_per_worker_and_pool_process(result):
 
 # --- pure helpers ---------------------------------------------------------------------------------
 
-def test_percentile_interpolates():
-    assert e2e.percentile([], 0.5) is None
-    assert e2e.percentile([3.0], 0.95) == 3.0
-    assert e2e.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
-    assert e2e.percentile([10.0, 0.0], 1.0) == 10.0
-
-
 def test_generated_articles_are_deterministic_realistic_and_distinct():
     a, b = generate_article(5, feed=1, seed=3), generate_article(5, feed=1, seed=3)
     assert a == b

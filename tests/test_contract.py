@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.dedupe.duplicate import duplicate_document
-from pipeline.document import CONTRACT_FIELDS, DERIVED_FIELDS, STAGE_FIELDS, article_document, to_index_doc
+from pipeline.document import CONTRACT_FIELDS, DERIVED_FIELDS, STAGE_FIELDS, to_index_doc
 from pipeline.enrich import enrich_article
 from pipeline.index import mappings
 from pipeline.models import Article

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import GoldFormatError
+from pipeline.geo import haversine_km
 from wirewatch.devtools.evaluation import (
     WITHIN_KM,
     gold_from_dict,
-    haversine_km,
     load_gold,
     load_gold_dir,
     normalize_name,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.enrich.gazetteer import get_gazetteer, haversine_km, normalize, qualified_short_form
+from pipeline.enrich.gazetteer import get_gazetteer, normalize, qualified_short_form
+from pipeline.geo import haversine_km
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
-import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from pipeline.enrich.gazetteer import haversine_km
+from pipeline.geo import haversine_km
 from pipeline.enrich.places import countries_of, geoparse, resolve_place
 
 

@@ -49,6 +49,7 @@ import redis as redis_lib
 from pipeline.logs import get_logger
 from pipeline.settings import Settings
 from wirewatch.devtools.loadgen import GeneratedSite
+from wirewatch.devtools.procstats import children, cpu_seconds, process_tree
 from wirewatch.processes import ProcessGroup, start_processes
 
 log = get_logger(__name__)
@@ -124,52 +125,6 @@ def free_ports(*, opensearch_range: tuple[int, int] = (9256, 9298)) -> tuple[int
         if base not in (9250, 9270, 9272) and free(base + 1):
             return redis_port, base
     raise OSError(f"no free OpenSearch base port in {opensearch_range}")
-
-
-def _children(pid: int) -> list[int]:
-    """PIDs whose parent is ``pid`` (from /proc)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            out.append(int(entry))
-    return out
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (from /proc), parents first."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop(0)
-        out.append(p)
-        todo.extend(_children(p))
-    return out
-
-
-def rss_mb(pid: int) -> float:
-    """Resident set size of ``pid`` in MiB (``VmRSS`` of /proc/<pid>/status), 0 when gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of ``pid`` in clock ticks, 0 when gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        return 0
 
 
 class Rig:
@@ -348,10 +303,10 @@ class Rig:
     def busy_pool_child(self, name: str, window_s: float = 0.15) -> int | None:
         """A pool process of worker ``name`` that used CPU during the last ``window_s``
         (so it is running a task), or None."""
-        kids = _children(self.worker_pid(name))
-        before = {k: cpu_ticks(k) for k in kids}
+        kids = children(self.worker_pid(name))
+        before = {k: cpu_seconds(k) for k in kids}
         time.sleep(window_s)
-        busy = sorted(((cpu_ticks(k) - before[k], k) for k in kids), reverse=True)
+        busy = sorted(((cpu_seconds(k) - before[k], k) for k in kids), reverse=True)
         return busy[0][1] if busy and busy[0][0] > 0 else None
 
     # queues

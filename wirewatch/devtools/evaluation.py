@@ -79,7 +79,6 @@ gold items are 1.0 (nothing to get wrong); F1 is 0.0 when precision and recall a
 from __future__ import annotations
 
 import json
-import math
 import re
 import unicodedata
 from collections import Counter
@@ -88,9 +87,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from pipeline.errors import GoldFormatError
+from pipeline.geo import haversine_km
 
-#: Earth's mean radius in km (IUGG mean radius R1), used by :func:`haversine_km`.
-EARTH_RADIUS_KM = 6371.0088
 #: Places within this many km of the truth count as correct: 100 miles, the threshold used in
 #: the Mordecai geoparser evaluations (Halterman 2017, 2023) that issue 4 cites.
 WITHIN_KM = 161.0
@@ -186,16 +184,7 @@ def normalize_quote(text: str | None) -> list[str]:
     return _WORD.findall(_fold(text).replace("'", ""))
 
 
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km between two WGS84 points given in degrees.
 
-    ``d = 2 R asin(sqrt(sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2)))`` with
-    R = :data:`EARTH_RADIUS_KM`; error against the ellipsoid is below 0.5 %.
-    """
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 # ----------------------------------------------------------------------------- gold records

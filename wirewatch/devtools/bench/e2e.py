@@ -49,8 +49,9 @@ import typer
 
 from pipeline.settings import Settings, get_settings
 from wirewatch.devtools.bench import write_result
-from wirewatch.devtools.chaos import (BENCH_OPENSEARCH_BASE_PORT, BENCH_REDIS_PORT, CHAOS_LAYOUT, Rig, _children,
-                             isolated_settings, rss_mb)
+from wirewatch.devtools.bench import percentile
+from wirewatch.devtools.chaos import BENCH_OPENSEARCH_BASE_PORT, BENCH_REDIS_PORT, CHAOS_LAYOUT, Rig, isolated_settings
+from wirewatch.devtools.procstats import children, cpu_seconds, process_tree, rss_mib
 from wirewatch.devtools.loadgen import GeneratedSite
 from wirewatch.output import Format, err_console, print_json, print_table
 
@@ -63,17 +64,6 @@ FLAT_GROWTH_MB = 40.0
 TARGET_PER_S = 10.0
 #: Saved search added for the run (besides config/searches.yaml), so alerts are exercised.
 BENCH_SEARCH = {"id": "bench-migrants", "name": "Bench: migrants", "query": "migrants", "notify": [{"type": "log", "level": "debug"}]}
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """The ``q``-quantile (0..1) of ``values`` by linear interpolation; None when empty."""
-    if not values:
-        return None
-    v = sorted(values)
-    pos = (len(v) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
 
 
 class MemorySampler:
@@ -104,8 +94,8 @@ class MemorySampler:
         while not self._stop.is_set():
             t = time.monotonic()
             for name, pid in self.workers().items():
-                kids = [rss_mb(k) for k in _children(pid)]
-                self.samples.setdefault(name, []).append((t, rss_mb(pid), [k for k in kids if k > 0]))
+                kids = [rss_mib(k) for k in children(pid)]
+                self.samples.setdefault(name, []).append((t, rss_mib(pid), [k for k in kids if k > 0]))
             self._stop.wait(self.interval_s)
 
     def peaks(self) -> dict[str, dict[str, Any]]:
@@ -293,14 +283,11 @@ def _warm_up(rig: Rig, registry, layout, timeout_s: float = 300.0) -> None:
 
 def _cpu_seconds(rig: Rig, layout) -> dict[str, float]:
     """CPU seconds (user + system) used so far by each worker's process tree, OpenSearch and Redis."""
-    from wirewatch.devtools.chaos import cpu_ticks, process_tree
-
-    hz = os.sysconf("SC_CLK_TCK")
-    out = {w["name"]: sum(cpu_ticks(p) for p in process_tree(rig.worker_pid(w["name"]))) / hz for w in layout}
+    out = {w["name"]: sum(cpu_seconds(p) for p in process_tree(rig.worker_pid(w["name"]))) for w in layout}
     for name, svc in (("opensearch", rig.search_svc), ("redis", rig.redis_svc)):
         pid = svc.pid()
-        out[name] = cpu_ticks(pid) / hz if pid else 0.0
-    out["site_and_bench"] = cpu_ticks(os.getpid()) / hz
+        out[name] = cpu_seconds(pid) if pid else 0.0
+    out["site_and_bench"] = cpu_seconds(os.getpid())
     return out
 
 

@@ -34,8 +34,8 @@ Load (a fresh subprocess)
     from its pickle cache when present, which ``load_breakdown`` says) and the topic taxonomy
     (:func:`pipeline.enrich.topics.get_taxonomy`) being ready, with the interpreter start-up
     before it reported apart (``interpreter_s``). The subprocess then enriches each distinct
-    text once; ``peak_rss_mb`` is its peak resident memory (``VmHWM`` from ``/proc``, MB =
-    10^6 bytes) at the end, ``rss_after_load_mb`` its resident memory right after loading.
+    text once; ``peak_rss_mb`` is its peak resident memory (``VmHWM``, MiB =
+    2^20 bytes, :mod:`wirewatch.devtools.procstats`) at the end, ``rss_after_load_mb`` its resident memory right after loading.
     The load is timed in ``--load-runs`` (3) fresh processes and ``load_s`` is the median
     (``load_s_runs`` lists them; only the first enriches the texts); ``load_cpu_s`` is the median
     CPU time of loading, close to what the wall time would be on an idle core.
@@ -54,6 +54,7 @@ from typing import Any, Callable
 
 import typer
 
+from wirewatch.devtools.procstats import peak_rss_mib, rss_mib
 from wirewatch.output import FORMAT_OPTION_HELP, Format, err_console, fail, print_json, print_table
 
 REPO = Path(__file__).resolve().parents[3]
@@ -108,13 +109,6 @@ def word_count(text: str) -> int:
 # load probe (runs in a fresh subprocess)
 # --------------------------------------------------------------------------------------------
 
-def _vm_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
 def load_probe(config: dict[str, Any]) -> dict[str, Any]:
     """Body of the load subprocess: load model, gazetteer and taxonomy, timing each; then
     enrich every text in ``config["texts"]`` once. ``config``: ``spacy_model``, ``topics_file``
@@ -142,7 +136,7 @@ def load_probe(config: dict[str, Any]) -> dict[str, Any]:
     get_taxonomy(config.get("topics_file"))
     t4 = time.perf_counter()
     load_cpu = time.process_time() - c0
-    rss_load = _vm_kb("VmRSS") * 1024 / 1e6
+    rss_load = rss_mib(os.getpid())
     settings = Settings(spacy_model=config["spacy_model"], topics_file=config.get("topics_file"))
     n = 0
     for t in config.get("texts", []):
@@ -155,7 +149,7 @@ def load_probe(config: dict[str, Any]) -> dict[str, Any]:
                            "gazetteer_s": round(t3 - t2, 3), "gazetteer_from_cache": cached,
                            "taxonomy_s": round(t4 - t3, 3)},
         "rss_after_load_mb": round(rss_load, 1),
-        "peak_rss_mb": round(_vm_kb("VmHWM") * 1024 / 1e6, 1),
+        "peak_rss_mb": round(peak_rss_mib(os.getpid()), 1),
         "enriched": n,
         "interpreter_s": round(started_wall - config["launched_at"], 3) if config.get("launched_at") else None,
     }

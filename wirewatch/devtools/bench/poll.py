@@ -80,6 +80,8 @@ from typing import Any, Callable
 
 import typer
 
+from wirewatch.devtools.bench import percentile
+from wirewatch.devtools.procstats import cpu_seconds, peak_rss_mib, process_tree, rss_mib
 from wirewatch.output import FORMAT_OPTION_HELP, Format, err_console, fail, print_json, print_table
 
 #: Share of feeds that changed since the registry's last poll (they answer 200 with new entries).
@@ -379,57 +381,6 @@ def probe_capacity(server: FeedServer, seconds: float = 2.0, conns: int = 16, de
 # /proc helpers
 # --------------------------------------------------------------------------------------------
 
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (0.0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (from ``/proc/*/stat`` parent ids)."""
-    parents: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        parents.setdefault(ppid, []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(parents.get(p, []))
-    return out
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` in MB (10^6 bytes), from ``/proc/<pid>/statm``; 0.0 when gone."""
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE / 1e6
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def hwm_mb(pid: int) -> float:
-    """Peak resident memory (``VmHWM``) of ``pid`` in MB; 0.0 when gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024 / 1e6
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
-
-
 # --------------------------------------------------------------------------------------------
 # figures
 # --------------------------------------------------------------------------------------------
@@ -480,14 +431,6 @@ def task_runtimes(log_paths: list[Path]) -> list[float]:
                     if m:
                         out.append(float(m.group(1)))
     return out
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile ``q`` (0-100) of ascending ``sorted_values``; None when empty."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 def histogram_quantile(metrics_dir: Path, stage: str, q: float) -> float | None:
@@ -566,9 +509,9 @@ class _RssSampler:
 
     def sample(self) -> None:
         """Take one sample now."""
-        procs = [p for root in self.pids for p in descendants(root)]
-        self.peak_mb = max(self.peak_mb, sum(rss_mb(p) for p in procs))
-        self.hwm_mb = max([self.hwm_mb, *(hwm_mb(p) for p in procs)])
+        procs = [p for root in self.pids for p in process_tree(root)]
+        self.peak_mb = max(self.peak_mb, sum(rss_mib(p) for p in procs))
+        self.hwm_mb = max([self.hwm_mb, *(peak_rss_mib(p) for p in procs)])
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -649,7 +592,7 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
         pids = [p.pid for p in group.procs.values()]
         redis_cpu0 = _redis_cpu_s(r)
         cpu0 = server.cpu_s()
-        wcpu0 = sum(cpu_seconds(p) for root in pids for p in descendants(root))
+        wcpu0 = sum(cpu_seconds(p) for root in pids for p in process_tree(root))
         limit = timeout_s or max(300.0, n_feeds / 20)
         with _RssSampler(pids) as sampler:
             t0 = time.perf_counter()
@@ -669,7 +612,7 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
             elapsed = t_done - t0
         cpu1 = server.cpu_s()
         redis_cpu1 = _redis_cpu_s(r)
-        wcpu1 = sum(cpu_seconds(p) for root in pids for p in descendants(root))
+        wcpu1 = sum(cpu_seconds(p) for root in pids for p in process_tree(root))
         counts = {k: v - base_counts[k] for k, v in server.counts().items()}
         group.stop(timeout_s=30)
         logs = sorted((tmp / "logs").glob("*.log"))
@@ -677,7 +620,7 @@ def run(settings, *, n_feeds: int = 10_000, changed: float = DEFAULT_CHANGED, wo
         runtimes.sort()
         hist_p95 = histogram_quantile(tmp / "metrics", "poll", 0.95)
         if runtimes:
-            p50, p95, mx = percentile(runtimes, 50), percentile(runtimes, 95), runtimes[-1]
+            p50, p95, mx = percentile(runtimes, 0.5), percentile(runtimes, 0.95), runtimes[-1]
         else:
             p95, p50 = hist_p95, histogram_quantile(tmp / "metrics", "poll", 0.50)
             mx, source = None, "wirewatch_stage_seconds{stage=poll} bucket upper bound"

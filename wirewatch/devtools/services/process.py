@@ -1,7 +1,7 @@
 """Background processes with PID files: start detached, check, stop only what we started.
 
 A PID file holds ``<pid>\n<marker>``; a process counts as ours only while ``/proc/<pid>/cmdline``
-still contains the marker, so a reused PID is never signalled.
+still contains the marker (read with psutil), so a reused PID is never signalled.
 """
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
+
 
 def _cmdline(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
+        return " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
         return ""
 
 
