@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.index.engine import SearchEngine, engine_error_message, redact_url
+from pipeline.index.engine import SearchEngine, engine_error_message
+from pipeline.logs import redact_url
 from pipeline.errors import EngineError, InvalidQueryError
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.enrich import detect_language, document_for_text, enrich_article, enrich_text
+from pipeline.enrich import document_for_text, enrich_article, enrich_text
+from pipeline.language import detect_language
 from pipeline.enrich.nlp import get_nlp, pip_package_for
 from pipeline.errors import ConfigError
 from pipeline.models import Article, article_id_for
@@ -72,8 +73,10 @@ def test_non_english_text_is_not_run_through_the_english_model(s):
 
 
 def test_detect_language():
-    assert detect_language("The minister said the plan would go ahead next year.") == "en"
-    assert detect_language("") is None
+    code, prob = detect_language("The minister said the plan would go ahead next year.")
+    assert code == "en" and 0.5 < prob <= 1.0
+    assert detect_language("El gobierno anunció el lunes que cerrará la frontera.")[0] == "es"
+    assert detect_language("") == (None, 0.0) and detect_language(None) == (None, 0.0)
 
 
 def test_document_for_text_ids(s):

@@ -15,13 +15,13 @@ from pydantic import SecretStr
 
 from pipeline.deadletter import DeadLetters
 from pipeline.errors import ConfigError, NotifyError
+from pipeline.logs import redact_url
 from pipeline.alerts.notify import (
     SIGNATURE_HEADER,
     article_summary,
     backoff_delay,
     notify,
     parse_channel,
-    redact_url,
     replay_notification,
     sign,
     slack_payload,
@@ -171,7 +171,7 @@ def test_backoff_grows_and_is_capped(nsettings):
 
 
 def test_redact_url_hides_path_and_credentials():
-    assert redact_url("https://user:pw@hooks.slack.com/services/T0/B0/XYZ?x=1") == "https://hooks.slack.com/…"
+    assert redact_url("https://user:pw@hooks.slack.com/services/T0/B0/XYZ?x=1", keep_path=False) == "https://hooks.slack.com/…"
 
 
 # --- webhook against a real HTTP server ------------------------------------------------------

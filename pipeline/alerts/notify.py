@@ -31,7 +31,7 @@ with ``wirewatch dlq replay`` (see :func:`replay_notification`).
 Notification URLs are configured by users, not taken from feeds, so the SSRF guard does not
 apply to them. Secrets (channel secrets, SMTP passwords, and webhook URL paths, which for
 Slack *are* the secret) are never logged nor stored in dead letters: logs and results name
-only the scheme and host (:func:`redact_url`).
+only the scheme and host (:func:`pipeline.logs.redact_url`).
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 
 from pipeline.errors import ConfigError, NotifyError
-from pipeline.logs import get_logger
+from pipeline.logs import get_logger, redact_url
 from pipeline.retry import backoff_s, parse_retry_after
 
 log = get_logger(__name__)
@@ -115,7 +115,7 @@ class _UrlChannel(_Channel):
         return _check_http_url(v)
 
     def target(self) -> str:
-        return redact_url(self.url)
+        return redact_url(self.url, keep_path=False)
 
 
 class WebhookChannel(_UrlChannel):
@@ -223,14 +223,6 @@ def channel_to_config(channel: _Channel, *, keep_secrets: bool = False) -> dict:
         else:
             data.pop(key, None)
     return data
-
-
-def redact_url(url: str) -> str:
-    """``scheme://host[:port]/…`` without path, query or credentials (paths of Slack hooks are secrets)."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}/…"
 
 
 # --- payloads -------------------------------------------------------------------------------

@@ -247,14 +247,11 @@ def _coords(found: Any) -> tuple[float, float] | None:
 def default_place_resolver(name: str) -> Any:
     """Resolve a place name through the gazetteer (``pipeline.enrich.places.resolve_place``).
 
-    Returns whatever the gazetteer returns (a dict/object with ``lat``/``lon``, or None). Raises
-    ConfigError when the gazetteer module is not available.
+    Returns whatever the gazetteer returns (a dict/object with ``lat``/``lon``, or None). The
+    gazetteer is imported on first use (it takes seconds to load), not when searches are.
     """
-    try:
-        from pipeline.enrich.places import resolve_place  # type: ignore[import-not-found]
-    except ImportError as exc:  # the enrichment stage is optional for the engine side
-        raise ConfigError(f"cannot resolve place {name!r}: the gazetteer is not available ({exc}); "
-                          "give lat/lon instead", reason="place_unresolved") from None
+    from pipeline.enrich.places import resolve_place
+
     return resolve_place(name)
 
 
@@ -301,11 +298,9 @@ class SavedSearchStore:
         the articles index refuses the query, ConfigError for an unknown place or a bad channel.
         """
         search = search.model_copy(update={"filters": resolve_near(search.filters, self.resolver)})
-        try:
-            from pipeline.alerts.notify import validate_channels
-        except ImportError:  # pragma: no cover - notify is part of the distribution
-            validate_channels = None
-        if validate_channels is not None and search.notify:
+        from pipeline.alerts.notify import validate_channels
+
+        if search.notify:
             validate_channels(search.notify)
         message = self.engine.validate_query(self.engine.alias("articles"), to_percolator_query(search))
         if message is not None:

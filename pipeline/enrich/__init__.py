@@ -19,7 +19,10 @@ from pipeline.dedupe.deduper import content_hash
 from pipeline.document import article_document
 from pipeline.enrich.entities import extract_entities, person_like_locations
 from pipeline.enrich.nlp import common_word_checker, get_nlp
+from pipeline.enrich.places import countries_of, geoparse
 from pipeline.enrich.quotes import extract_quotes
+from pipeline.enrich.topics import classify_topics
+from pipeline.language import detect_language
 from pipeline.logs import get_logger
 from pipeline.models import Article, article_id_for, source_domain, utcnow_iso
 
@@ -36,55 +39,16 @@ ENRICH_FIELDS = ("persons", "organizations", "locations", "countries", "quotes",
 MIN_ENGLISH_STOP_SHARE = 0.2
 
 
-#: Characters of a text given to the language identifier: a few sentences decide the language,
-#: and py3langid's cost grows with the length. Our measurement (CPU time, generated 590-word
-#: articles, model loaded): 5,000 chars ~0.85 ms, 1,500 ~0.46 ms, ~1.2 ms when run between spaCy
-#: passes (cold caches). Loading the model costs ~0.56 s once per process. On 400 generated
-#: articles, tests/gold and ../shared/seeds (all English) 300 to 1,500 chars decide alike.
-LANGUAGE_SAMPLE_CHARS = 1500
-
-
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of ``text`` from py3langid, or None when the text is empty or undecided."""
-    if not text or not text.strip():
-        return None
-    try:
-        import py3langid
-
-        code, _score = py3langid.classify(text[:LANGUAGE_SAMPLE_CHARS])
-        return code or None
-    except Exception:  # noqa: BLE001 - language detection is best effort
-        return None
-
-
 def _places(doc, unresolved: list[tuple[int, int]] | None = None) -> tuple[list[dict], list[str]]:
-    try:
-        from pipeline.enrich.places import countries_of, geoparse
-    except ModuleNotFoundError as exc:  # the places stage is not installed in this checkout
-        if exc.name != "pipeline.enrich.places":
-            raise
-        log.warning("places_stage_missing")
-        return [], []
-
     locations = geoparse(doc, unresolved)
     return locations, countries_of(locations)
 
 
 def _countries(locations: list[dict]) -> list[str]:
-    from pipeline.enrich.places import countries_of
-
     return list(countries_of(locations))
 
 
 def _topics(title: str, body: str, settings: "Settings") -> list[str]:
-    try:
-        from pipeline.enrich.topics import classify_topics
-    except ModuleNotFoundError as exc:  # the topics stage is not installed in this checkout
-        if exc.name != "pipeline.enrich.topics":
-            raise
-        log.warning("topics_stage_missing")
-        return []
-
     return list(classify_topics(title, body, settings))
 
 
@@ -120,7 +84,7 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
     Raises :class:`pipeline.errors.ConfigError` when the spaCy model is missing.
     """
     body = body or ""
-    lang = language or detect_language(f"{title}\n{body}") or "en"
+    lang = language or detect_language(f"{title}\n{body}")[0] or "en"
     result: dict[str, Any] = {k: [] for k in ENRICH_FIELDS}
     result["language"] = lang
     if not body.strip():
@@ -205,4 +169,4 @@ def document_for_text(body: str, *, title: str = "", url: str | None = None, set
     return enrich_article(article, settings=settings)
 
 
-__all__ = ["enrich_text", "enrich_article", "document_for_text", "detect_language", "get_nlp"]
+__all__ = ["enrich_text", "enrich_article", "document_for_text", "get_nlp"]

@@ -39,6 +39,7 @@ from functools import lru_cache
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from pipeline.errors import ExtractionError
+from pipeline.language import detect_language
 from pipeline.logs import get_logger
 
 log = get_logger(__name__)
@@ -49,6 +50,9 @@ MIN_BODY_CHARS = 40
 LANGID_MIN_CHARS = 120
 #: Lowest normalised probability at which py3langid's answer beats the declared language.
 LANGID_MIN_CONFIDENCE = 0.9
+#: Characters of the main text the identifier reads here (more than enrich's default: the
+#: confidence threshold above is checked on it).
+LANGID_SAMPLE_CHARS = 5000
 
 
 @dataclass
@@ -332,28 +336,9 @@ def _declared_language(tree) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _langid():
-    """py3langid's identifier with normalised probabilities (loaded once per process), or None."""
-    try:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    except Exception:  # noqa: BLE001 - language is optional
-        return None
-
-
-def detect_language(text: str) -> tuple[str | None, float]:
-    """Classify ``text`` with py3langid: ``(ISO 639-1 code, probability 0..1)`` or ``(None, 0.0)``."""
-    ident = _langid()
-    if ident is None or not text.strip():
-        return None, 0.0
-    lang, prob = ident.classify(text[:5000])
-    return lang, float(prob)
-
-
 def choose_language(text: str, declared: str | None) -> str | None:
     """Pick the article language (rules in the module docstring)."""
-    lang, prob = detect_language(text)
+    lang, prob = detect_language(text, sample_chars=LANGID_SAMPLE_CHARS)
     if lang and len(text) >= LANGID_MIN_CHARS and prob >= LANGID_MIN_CONFIDENCE:
         return lang
     return declared or lang
@@ -430,4 +415,4 @@ def extract_article(html: str, url: str) -> Extracted:
 
 
 __all__ = ["Extracted", "extract_article", "canonicalize_url", "is_tracking_param", "normalize_date",
-           "detect_language", "choose_language", "split_authors", "TRACKING_PARAMS", "TRACKING_PREFIXES"]
+           "choose_language", "split_authors", "TRACKING_PARAMS", "TRACKING_PREFIXES"]

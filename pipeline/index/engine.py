@@ -87,13 +87,6 @@ def engine_error_message(body: Any) -> str:
     return " :: ".join(parts) if parts else json.dumps(err)[:500]
 
 
-def redact_url(url: str) -> str:
-    """``https://user:secret@host:9200`` -> ``https://***@host:9200`` (for messages and logs)."""
-    import re
-
-    return re.sub(r"(?<=://)[^/@\s]+@", "***@", url)
-
-
 def _engine_error(message: str, *, status: int | None, body: Any, transient: bool) -> EngineError:
     reason = "engine_unreachable" if status is None and transient else "engine_error"
     if status == 429:

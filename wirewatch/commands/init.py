@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.index.engine import redact_url
+from pipeline.logs import redact_url
 from pipeline.settings import get_settings
 from wirewatch.commands.search import engine_or_fail
 from wirewatch.output import Format, print_json, print_table

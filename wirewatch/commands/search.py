@@ -62,7 +62,8 @@ def filters_from_options(person, org, speaker, country, topic, language, domain,
 @contextmanager
 def engine_or_fail(settings=None) -> Iterator[Any]:
     """Yield a :class:`SearchEngine`; turn engine, config and query errors into clear CLI errors."""
-    from pipeline.index.engine import SearchEngine, redact_url
+    from pipeline.index.engine import SearchEngine
+    from pipeline.logs import redact_url
 
     s = settings or get_settings()
     engine = SearchEngine.from_settings(s)

@@ -48,8 +48,8 @@ from typing import Any, Callable
 import typer
 
 from pipeline.geo import haversine_km
-from wirewatch.devtools.bench import percentile
-from wirewatch.output import FORMAT_OPTION_HELP, Format, err_console, fail, print_json, print_table
+from wirewatch.devtools.bench import FORMAT_OPTION, percentile, progress, report
+from wirewatch.output import Format, fail
 
 #: Real places (name, lat, lon, ISO country) used by generated articles and "near" searches
 #: (coordinates rounded from GeoNames).
@@ -388,38 +388,19 @@ def register(bench_app: typer.Typer) -> None:
         batch: int = typer.Option(50, "--batch", min=1, max=500, help="Articles per index/alerts batch."),
         seed: int = typer.Option(11, "--seed", help="Random seed of the generated data."),
         keep: bool = typer.Option(False, "--keep", help="Keep the benchmark's indices (default: delete them)."),
-        fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+        fmt: Format = FORMAT_OPTION,
     ) -> None:
         """Alert latency (hand-off to index -> alert recorded) and missed/duplicated alerts against a brute-force check."""
-        from rich.progress import Progress
-
         from pipeline.logs import configure_logging
         from pipeline.settings import get_settings
-        from wirewatch.devtools.bench import write_result
 
         settings = get_settings()
         # one info line per batch would bury the progress bar; warnings and errors still show
         configure_logging("WARNING", settings.log_format)
-        with Progress(console=err_console, transient=True) as bar:
-            task = bar.add_task("starting", total=None)
-
-            def on_progress(label: str, done: int, total: int) -> None:
-                bar.update(task, description=label, completed=done, total=total or None)
-
+        with progress() as on_progress:
             try:
                 result = run(settings, n_searches=searches, n_articles=articles, batch=batch, seed=seed,
                              keep=keep, progress=on_progress)
             except Exception as exc:  # noqa: BLE001 - a benchmark reports why it could not run
                 raise fail(f"alerts benchmark failed: {exc}")
-        path = write_result("alerts", result)
-        if fmt is Format.json:
-            print_json(result)
-            return
-        rows = []
-        for k, v in result.items():
-            if isinstance(v, dict):
-                rows.extend({"metric": f"{k}.{kk}", "value": vv} for kk, vv in v.items())
-            else:
-                rows.append({"metric": k, "value": v})
-        rows.append({"metric": "written", "value": str(path)})
-        print_table(rows, ["metric", "value"], title="Alerts benchmark (target: p95 < 2 s, missed = duplicated = 0)")
+        report("alerts", result, fmt, title="Alerts benchmark (target: p95 < 2 s, missed = duplicated = 0)")

@@ -14,7 +14,7 @@ import time
 import typer
 
 from pipeline.settings import get_settings
-from wirewatch.devtools.bench import write_result
+from wirewatch.devtools.bench import FORMAT_OPTION, port_option, write_result
 from wirewatch.devtools.chaos import SCENARIOS, run_scenarios
 from wirewatch.output import Format, err_console, fail, print_json, print_table
 
@@ -32,10 +32,10 @@ def register(bench_app: typer.Typer) -> None:
     def chaos_cmd(
         articles: int = typer.Option(60, "--articles", "-n", min=1, help="Articles per scenario."),
         scenario: list[str] = typer.Option(None, "--scenario", "-s", help=f"Only these ({', '.join(SCENARIOS)})."),
-        redis_port: int = typer.Option(CHAOS_REDIS_PORT, "--redis-port", help="Port of the drills' own Redis."),
-        opensearch_base_port: int = typer.Option(CHAOS_OPENSEARCH_BASE_PORT, "--opensearch-base-port",
-                                                 help="Base port of the drills' own OpenSearch node (HTTP on +1)."),
-        fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+        redis_port: int = port_option(CHAOS_REDIS_PORT, "--redis-port", "Port of the drills' own Redis"),
+        opensearch_base_port: int = port_option(CHAOS_OPENSEARCH_BASE_PORT, "--opensearch-base-port",
+                                                "Base port of the drills' own OpenSearch node (HTTP on +1)"),
+        fmt: Format = FORMAT_OPTION,
     ) -> None:
         """Failure drills: SIGKILL workers, stop OpenSearch, restart Redis, poison, dead webhook."""
         unknown = [s for s in scenario or [] if s not in SCENARIOS]

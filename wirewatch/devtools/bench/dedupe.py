@@ -29,7 +29,8 @@ from typing import Any, Iterable
 
 import typer
 
-from wirewatch.output import FORMAT_OPTION_HELP, Format, fail, print_json, print_table
+from wirewatch.devtools.bench import FORMAT_OPTION, report
+from wirewatch.output import Format, fail
 
 #: Thresholds also evaluated on the fixtures (``threshold_sweep`` in the result).
 SWEEP_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -200,23 +201,17 @@ def register(bench_app: typer.Typer) -> None:
     @bench_app.command("dedupe")
     def dedupe_cmd(
         articles: int = typer.Option(2000, "--articles", min=1, help="Synthetic articles for the throughput run."),
-        fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+        fmt: Format = FORMAT_OPTION,
     ) -> None:
         """Near-duplicate precision/recall on tests/fixtures/dedupe and dedupe throughput on real Redis."""
         from pipeline.settings import get_settings
-        from wirewatch.devtools.bench import write_result
 
         try:
             result = run(get_settings(), n_articles=articles)
         except Exception as exc:  # noqa: BLE001 - a benchmark reports why it could not run
             raise fail(f"dedupe benchmark failed: {exc}")
-        path = write_result("dedupe", result)
-        if fmt is Format.json:
-            print_json(result)
-            return
         rows = [{"metric": k, "value": v} for k, v in result.items() if k not in ("false_pairs", "threshold_sweep")]
         rows += [{"metric": f"at threshold {t}", "value": f"precision {m['precision']}, recall {m['recall']}"}
                  for t, m in result["threshold_sweep"].items()]
         rows.append({"metric": "false_pairs", "value": len(result["false_pairs"])})
-        rows.append({"metric": "written", "value": str(path)})
-        print_table(rows, ["metric", "value"], title="Dedupe benchmark")
+        report("dedupe", result, fmt, title="Dedupe benchmark", rows=rows)

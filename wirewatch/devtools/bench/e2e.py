@@ -48,11 +48,10 @@ from typing import Any, Callable
 import typer
 
 from pipeline.settings import Settings, get_settings
-from wirewatch.devtools.bench import write_result
-from wirewatch.devtools.bench import percentile
+from wirewatch.devtools.bench import FORMAT_OPTION, percentile, port_option, progress, write_result
 from wirewatch.devtools.chaos import BENCH_OPENSEARCH_BASE_PORT, BENCH_REDIS_PORT, CHAOS_LAYOUT, Rig, isolated_settings
-from wirewatch.devtools.procstats import children, cpu_seconds, process_tree, rss_mib
 from wirewatch.devtools.loadgen import GeneratedSite
+from wirewatch.devtools.procstats import children, cpu_seconds, process_tree, rss_mib
 from wirewatch.output import Format, err_console, print_json, print_table
 
 #: Seconds between two /proc memory samples.
@@ -352,23 +351,16 @@ def register(bench_app: typer.Typer) -> None:
     def e2e_cmd(
         articles: int = typer.Option(2000, "--articles", "-n", min=1, help="Generated articles to push through the pipeline."),
         feeds: int = typer.Option(8, "--feeds", min=1, help="Feeds the articles are spread over."),
-        redis_port: int = typer.Option(BENCH_REDIS_PORT, "--redis-port", help="Port of the bench's own Redis."),
-        opensearch_base_port: int = typer.Option(BENCH_OPENSEARCH_BASE_PORT, "--opensearch-base-port",
-                                                 help="Base port of the bench's own OpenSearch node (HTTP on +1)."),
+        redis_port: int = port_option(BENCH_REDIS_PORT, "--redis-port", "Port of the bench's own Redis"),
+        opensearch_base_port: int = port_option(BENCH_OPENSEARCH_BASE_PORT, "--opensearch-base-port",
+                                                "Base port of the bench's own OpenSearch node (HTTP on +1)"),
         rate: float | None = typer.Option(None, "--rate", min=0.01,
                                           help="Publish the articles at this many per second (steady load, latency) "
                                                "instead of all at once (throughput)."),
-        fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+        fmt: Format = FORMAT_OPTION,
     ) -> None:
         """End-to-end load: generated site -> poll -> fetch -> dedupe -> enrich -> index -> alerts."""
-        from rich.progress import Progress
-
-        with Progress(console=err_console, transient=True) as bar:
-            task = bar.add_task("e2e", total=None)
-
-            def on_progress(phase: str, done: int, total: int) -> None:
-                bar.update(task, description=phase, completed=done, total=total or None)
-
+        with progress("e2e") as on_progress:
             result = run_e2e(get_settings(), articles=articles, feeds=feeds, redis_port=redis_port,
                              opensearch_base_port=opensearch_base_port, rate_per_s=rate, on_progress=on_progress)
         path = write_result("e2e", result)

@@ -55,7 +55,8 @@ from typing import Any, Callable
 import typer
 
 from wirewatch.devtools.procstats import peak_rss_mib, rss_mib
-from wirewatch.output import FORMAT_OPTION_HELP, Format, err_console, fail, print_json, print_table
+from wirewatch.devtools.bench import FORMAT_OPTION, metric_rows, progress, report
+from wirewatch.output import Format, fail
 
 REPO = Path(__file__).resolve().parents[3]
 GOLD_DIR = REPO / "tests" / "gold"
@@ -360,39 +361,18 @@ def register(bench_app: typer.Typer) -> None:
         articles: int = typer.Option(200, "--articles", min=1, help="Articles enriched (the texts repeated to this many)."),
         rounds: int = typer.Option(10, "--rounds", min=1, help="Interleaved rounds of ours vs bare spaCy."),
         load_runs: int = typer.Option(3, "--load-runs", min=1, help="Fresh processes timed loading (median reported)."),
-        fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+        fmt: Format = FORMAT_OPTION,
     ) -> None:
         """Enrichment articles/s and words/s beside bare spaCy nlp.pipe; load time and memory in a fresh process."""
-        from rich.progress import Progress
-
         from pipeline.settings import get_settings
-        from wirewatch.devtools.bench import write_result
 
-        with Progress(console=err_console, transient=True) as bar:
-            task = bar.add_task("starting", total=None)
-
-            def on_progress(label: str, done: int, total: int) -> None:
-                bar.update(task, description=label, completed=done, total=total or None)
-
+        with progress() as on_progress:
             try:
                 result = run(get_settings(), n_articles=articles, rounds=rounds, load_runs=load_runs,
                              progress=on_progress)
             except Exception as exc:  # noqa: BLE001 - a benchmark reports why it could not run
                 raise fail(f"enrich benchmark failed: {exc}")
-        path = write_result("enrich", result)
-        if fmt is Format.json:
-            print_json(result)
-            return
-        rows = []
-        for k, v in result.items():
-            if k == "per_round":
-                rows.append({"metric": "per_round.ratio", "value": ", ".join(str(r["ratio"]) for r in v)})
-            elif k == "load_s_runs":
-                rows.append({"metric": k, "value": ", ".join(str(x) for x in v)})
-            elif isinstance(v, dict):
-                rows.extend({"metric": f"{k}.{kk}", "value": vv} for kk, vv in v.items())
-            else:
-                rows.append({"metric": k, "value": v})
-        rows.append({"metric": "written", "value": str(path)})
-        print_table(rows, ["metric", "value"],
-                    title="Enrich benchmark (targets: ratio >= 0.6, load < 5 s, peak RSS < 1200 MB)")
+        rows = metric_rows(result, skip=("per_round",))
+        rows.append({"metric": "per_round.ratio", "value": ", ".join(str(r["ratio"]) for r in result.get("per_round", []))})
+        report("enrich", result, fmt, rows=rows,
+               title="Enrich benchmark (targets: ratio >= 0.6, load < 5 s, peak RSS < 1200 MiB)")

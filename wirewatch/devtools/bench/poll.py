@@ -80,9 +80,9 @@ from typing import Any, Callable
 
 import typer
 
-from wirewatch.devtools.bench import percentile
+from wirewatch.devtools.bench import FORMAT_OPTION, metric_rows, percentile, progress, report
 from wirewatch.devtools.procstats import cpu_seconds, peak_rss_mib, process_tree, rss_mib
-from wirewatch.output import FORMAT_OPTION_HELP, Format, err_console, fail, print_json, print_table
+from wirewatch.output import Format, fail
 
 #: Share of feeds that changed since the registry's last poll (they answer 200 with new entries).
 DEFAULT_CHANGED = 0.03
@@ -717,39 +717,19 @@ def register(bench_app: typer.Typer) -> None:
         workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=1, help="Worker processes on the poll queue."),
         concurrency: int = typer.Option(DEFAULT_CONCURRENCY, "--concurrency", min=1, help="Threads per worker."),
         keep: bool = typer.Option(False, "--keep", help="Keep the benchmark's Redis keys and logs."),
-        fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
+        fmt: Format = FORMAT_OPTION,
     ) -> None:
         """Feeds polled per second by real poll workers against a local server of mostly-304 feeds."""
-        from rich.progress import Progress
-
         from pipeline.settings import get_settings
-        from wirewatch.devtools.bench import write_result
 
-        with Progress(console=err_console, transient=True) as bar:
-            task = bar.add_task("starting", total=None)
-
-            def on_progress(label: str, done: int, total: int) -> None:
-                bar.update(task, description=label, completed=done, total=total or None)
-
+        with progress() as on_progress:
             try:
                 result = run(get_settings(), n_feeds=feeds, changed=changed, workers=workers,
                              concurrency=concurrency, keep=keep, progress=on_progress)
             except Exception as exc:  # noqa: BLE001 - a benchmark reports why it could not run
                 raise fail(f"poll benchmark failed: {exc}")
-        path = write_result("poll", result)
-        if fmt is Format.json:
-            print_json(result)
-            return
-        rows = []
-        for k, v in result.items():
-            if isinstance(v, dict):
-                rows.extend({"metric": f"{k}.{kk}", "value": vv} for kk, vv in v.items())
-            elif k == "layout":
-                rows.append({"metric": k, "value": "; ".join(f"{w['name']}: {w['queues']} queue, {w['pool']} x {w['concurrency']}"
-                                                               for w in v)})
-            elif isinstance(v, list):
-                rows.append({"metric": k, "value": "; ".join(str(x) for x in v)})
-            else:
-                rows.append({"metric": k, "value": v})
-        rows.append({"metric": "written", "value": str(path)})
-        print_table(rows, ["metric", "value"], title="Poll benchmark (target: feeds_per_s >= 200)")
+        rows = metric_rows(result, skip=("layout",))
+        if "layout" in result:
+            rows.append({"metric": "layout", "value": "; ".join(f"{w['name']}: {w['queues']} queue, {w['pool']} x {w['concurrency']}"
+                                                                  for w in result["layout"])})
+        report("poll", result, fmt, rows=rows, title="Poll benchmark (target: feeds_per_s >= 200)")
