@@ -10,7 +10,7 @@ Three callers, one shape:
   derived fields the mapping declares for dashboards and the percolator's geo filter.
 
 ``CONTRACT_FIELDS`` lists every dotted field the builder writes, and ``DERIVED_FIELDS`` what
-:func:`to_index_doc` adds; ``tests/pipeline/test_document.py`` holds them against the mapping and
+:func:`to_index_doc` adds; ``tests/test_pipeline/test_contract.py`` holds them against the mapping and
 the Kibana / OpenSearch Dashboards saved objects, so a field declared but never written fails.
 """
 from __future__ import annotations

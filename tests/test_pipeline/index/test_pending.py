@@ -1,5 +1,5 @@
 """The pending pool (pipeline.index.pending) against the real Redis: linger batching, atomic claims,
-redelivery of a claim, and the index task's pooled protocol."""
+redelivery of a claim. The index task's use of it: tests/test_workers/test_tasks.py."""
 from __future__ import annotations
 
 import threading
@@ -91,68 +91,3 @@ def test_wait_returns_at_once_when_full_or_taken(pool):
     never = lambda s: pytest.fail("must not sleep")  # noqa: E731
     assert pool.wait(["x0"], linger_s=30.0, limit=5, sleep=never, clock=lambda: 100.0) is True
     assert pool.wait(["gone"], linger_s=30.0, limit=5, sleep=never, clock=lambda: 100.0) is False
-
-
-def test_index_task_dead_lettered_before_reading_its_claim_records_the_claim(redis_client, settings, monkeypatch):
-    """The last retry of a pooled index task fails on Redis before it reads the claim an earlier
-    attempt made (same task id). The dead letter must name the claimed ids as an unpooled call:
-    the pooled call it was sent with, replayed under a new task id, finds its id neither pending
-    nor claimed by it and indexes nothing, so the claim's ids would be lost."""
-    import redis
-
-    from pipeline.deadletter import DeadLetters
-    from workers import runtime as runtime_mod
-    from workers.tasks import MAX_RETRIES, index_batch
-
-    class TimesOutOnce(PendingPool):  # fault injection on our own class; Redis itself is real
-        failures = 1
-
-        def claimed(self, task_id):
-            if self.failures:
-                self.failures -= 1
-                raise redis.TimeoutError("injected: Redis did not answer")
-            return super().claimed(task_id)
-
-    tag = uuid.uuid4().hex[:8]
-    rt = runtime_mod.Runtime(settings)
-    pool = TimesOutOnce(redis_client, settings, f"test-{tag}")
-    rt.__dict__["index_pool"] = pool
-    monkeypatch.setattr(runtime_mod, "_runtime", rt)
-    mine, other, task_id = f"mine-{tag}", f"other-{tag}", f"task-{tag}"
-    pool.add([mine, other], now=1.0)
-    assert pool.claim(task_id, [mine], limit=10) == [mine, other]  # an earlier attempt's claim
-
-    index_batch.apply(args=[[mine]], kwargs={"pooled": True}, task_id=task_id, retries=MAX_RETRIES)
-
-    entries = [e for e in DeadLetters(redis_client, settings).list(kind="task:wirewatch.index_batch", limit=1000)
-               if tag in repr(e["payload"])]
-    assert [e["payload"] for e in entries] == [{"task": "wirewatch.index_batch", "args": [[mine, other]], "kwargs": {}}]
-    assert pool.claimed(task_id) is None  # released once the dead letter names its ids
-    redis_client.delete(pool.key)
-
-
-class _Recorder:
-    """Stands in for a Celery task in the pure splitting rule: records ``delay`` calls."""
-
-    name = "wirewatch.index_batch"
-
-    def __init__(self):
-        self.sent: list[list[str]] = []
-
-    def delay(self, ids):
-        self.sent.append(ids)
-
-
-def test_a_permanently_failing_batch_is_split_into_single_documents():
-    from pipeline.errors import EngineError
-    from workers.tasks import _split_batch
-
-    task = _Recorder()
-    permanent = EngineError("mapper_parsing_exception", reason="engine_400", transient=False)
-    assert _split_batch(task, ["a", "b", "c"], permanent) is True
-    assert task.sent == [["a"], ["b"], ["c"]]
-    # One document, or a failure that may pass (engine down): the failure policy decides.
-    assert _split_batch(task, ["a"], permanent) is False
-    assert _split_batch(task, ["a", "b"], EngineError("down", reason="unreachable", transient=True)) is False
-    assert _split_batch(task, ["a", "b"], ConnectionError("reset")) is False
-    assert task.sent == [["a"], ["b"], ["c"]]

@@ -14,7 +14,7 @@ from pipeline.index.bulk import index_batch
 from pipeline.alerts.searches import (SavedSearch, SavedSearchStore, SearchFilters, build_query, read_searches_yaml,
                                resolve_near, slugify, to_percolator_query)
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 
 JUAREZ = {"lat": 31.72024, "lon": -106.46084}
 BASE = {

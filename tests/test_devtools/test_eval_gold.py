@@ -14,7 +14,7 @@ import pytest
 
 from wirewatch.devtools.evaluation import TARGETS, EvalReport, evaluate, load_gold_dir
 
-GOLD_DIR = Path(__file__).parent / "gold"
+GOLD_DIR = Path(__file__).resolve().parents[1] / "gold"
 
 #: Thresholds for tests/gold (24 invented articles, then 33 with 101-109, written to stress places
 #: and topics before the geoparser and topic rules were tuned on them).

@@ -23,7 +23,7 @@ from pipeline.settings import Settings
 from savedobjects import _data_view_kind, field_uses, flatten, objects
 from wirewatch.commands.kibana import OBJECT_FILES
 
-CONTRACT = Path(__file__).resolve().parents[1] / "docs" / "contract.md"
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
 #: The mapping's fields without multi-fields (``name.folded`` is a subfield, not a field).
 MAPPED = flatten(mappings.article_properties(), multi_fields=False)
 #: geo_point values are ``{lat, lon}`` objects: one field, not two.

@@ -8,7 +8,7 @@ import pytest
 from pipeline.errors import FeedError
 from pipeline.feeds.opml import OpmlFeed, parse_opml, read_opml, write_opml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 
 NESTED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">

@@ -15,7 +15,7 @@ from pipeline.fetch.extract import (
     split_authors,
 )
 
-PAGES = Path(__file__).parent / "fixtures" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
 
 
 def page(name: str) -> str:

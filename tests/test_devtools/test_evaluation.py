@@ -19,7 +19,7 @@ from wirewatch.devtools.evaluation import (
     score_set,
 )
 
-GOLD_DIR = Path(__file__).parent / "gold"
+GOLD_DIR = Path(__file__).resolve().parents[1] / "gold"
 
 
 def _gold(**over):

@@ -325,7 +325,7 @@ def test_cli_add_list_disable_health_enable_remove(cli):
 @pytest.mark.integration
 def test_cli_opml_import_export_round_trip(cli, tmp_path):
     invoke, reg = cli
-    src = Path(__file__).resolve().parent.parent / "seeds" / "feeds.opml"
+    src = Path(__file__).resolve().parents[3] / "seeds" / "feeds.opml"
     first = invoke("import-opml", str(src), "--format", "json")
     assert first["added"] == first["feeds_in_file"] >= 40 and first["invalid"] == []
     again = invoke("import-opml", str(src), "--format", "json")

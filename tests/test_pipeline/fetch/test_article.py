@@ -15,7 +15,7 @@ from pipeline.models import source_domain
 from pipeline.fetch.http import GuardedClient
 from pipeline.models import ArticleRef, article_id_for
 
-PAGES = Path(__file__).parent / "fixtures" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
 
 
 @pytest.fixture
