@@ -1,5 +1,5 @@
 """Dedupe stage: exact duplicates (canonical URL, normalized content hash) and near-duplicates
-(MinHash LSH over word shingles, stored in Redis with datasketch).
+(MinHash LSH over word shingles: signatures and band split from datasketch, buckets as Redis sets).
 
 Decisions, in order, for one :class:`~pipeline.models.Article`:
 
@@ -39,8 +39,15 @@ Concurrency and crash safety (what is guaranteed):
 Keys written (all under ``settings.redis_key_prefix``): ``:dedupe:result:<id>`` (JSON
 decision), ``:dedupe:hash:<sha256>`` (first article id with that content),
 ``:dedupe:url:<sha256 of canonical URL>`` (article id), ``:dedupe:mh:<id>`` (MinHash
-signature, ``num_perm`` little-endian uint64), ``:dedupe:lsh:p<perm>:k<words>:b<bands>r<rows>...``
-(datasketch's buckets; a setting that changes the band layout starts a fresh index).
+signature, ``num_perm`` little-endian uint64), ``:dedupe:lsh:p<perm>:k<words>:b<bands>r<rows>:<band>:<hex>``
+(one Redis set of article ids per LSH bucket; a setting that changes the band layout starts a
+fresh index).
+
+Why our own bucket storage rather than datasketch's Redis storage: through datasketch's public
+API an insert costs one round trip per band and a query another, outside any transaction; the
+buckets here are read in the same round trip as the exact-content check and written in the same
+MULTI/EXEC as the decision record. datasketch still computes the signatures (:class:`MinHash`)
+and the optimal (bands, rows) split for the threshold (:class:`MinHashLSH`, in memory).
 Nothing expires yet: retention is the index's concern.
 """
 from __future__ import annotations
@@ -265,13 +272,6 @@ class Deduper:
         probe = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm, weights=LSH_WEIGHTS)
         self.bands, self.rows = probe.b, probe.r
         self.lsh_basename = f"{self.ns}:lsh:p{self.num_perm}:k{self.k}:b{self.bands}r{self.rows}"
-        self.lsh = MinHashLSH(
-            num_perm=self.num_perm,
-            params=(self.bands, self.rows),
-            storage_config={"type": "redis", "basename": self.lsh_basename.encode("utf-8"),
-                            "redis": {"connection_pool": self.redis.connection_pool}},
-            prepickle=False,
-        )
         self._lock_name = f"{self.ns}:lock"
 
     # --- keys -------------------------------------------------------------------------------
@@ -374,10 +374,8 @@ class Deduper:
             hkey = self._k_hash(h)
             pipe = r.pipeline(transaction=False)
             pipe.set(hkey, aid, nx=True)
-            queued = self._queue_candidates(pipe, mh)
+            self._queue_candidates(pipe, mh)
             claimed, *band_members = pipe.execute()
-            if not queued:
-                band_members = None
             if not claimed:
                 owner = r.get(hkey)
                 owner = owner.decode() if isinstance(owner, bytes) else owner
@@ -391,7 +389,7 @@ class Deduper:
         # 2. near duplicates: LSH candidates, re-checked against their stored signatures.
         best: tuple[float, str, str] | None = None
         if long_enough:
-            found = set().union(*band_members) if band_members is not None else self.lsh.query(mh)
+            found = set().union(*band_members)
             cands = sorted(set(map(_str, found)) - {aid})  # never match ourselves
             if cands:
                 pipe = r.pipeline(transaction=False)
@@ -417,66 +415,35 @@ class Deduper:
         # 3. index this article for later ones and record the decision, in one transaction.
         return self._store(article, res, mh)
 
-    # --- LSH access ---------------------------------------------------------------------------
-    # datasketch's Redis storage issues one round trip per band for a query and two per band
-    # for an insert. We run the same storage objects' own read/write helpers (``_get_items``,
-    # ``_insert``, which take any redis-like object) on one pipeline instead, so the layout is
-    # datasketch's and ``self.lsh.query`` sees the same data (tests check both agree). If a
-    # datasketch release drops those helpers we fall back to its public API.
-    def _band_hashes(self, mh: MinHash) -> list[bytes]:
-        return [self.lsh._H(mh.hashvalues[start:end]) for start, end in self.lsh.hashranges]
+    # --- LSH buckets ----------------------------------------------------------------------
+    def band_keys(self, mh: MinHash) -> list[str]:
+        """The Redis keys of ``mh``'s LSH buckets: one per band, named by the band's index and
+        its ``rows`` hash values (little-endian uint64, hex)."""
+        values = np.asarray(mh.hashvalues, dtype="<u8")
+        return [f"{self.lsh_basename}:{i}:{values[i * self.rows:(i + 1) * self.rows].tobytes().hex()}"
+                for i in range(self.bands)]
 
     def _candidates(self, mh: MinHash) -> set[str]:
-        """Ids of the articles sharing at least one LSH band with ``mh``."""
+        """Ids of the articles sharing at least one LSH bucket with ``mh``."""
         pipe = self.redis.pipeline(transaction=False)
-        found = set().union(*pipe.execute()) if self._queue_candidates(pipe, mh) else self.lsh.query(mh)
-        return {_str(c) for c in found}
+        self._queue_candidates(pipe, mh)
+        return {_str(c) for c in set().union(*pipe.execute())}
 
-    def _queue_candidates(self, pipe, mh: MinHash) -> bool:
-        """Queue on ``pipe`` one bucket read per LSH band of ``mh`` (each reply is a set of
-        article ids as bytes); False, with nothing queued, when the helpers are missing."""
-        try:
-            tables = self.lsh.hashtables
-            Hs = self._band_hashes(mh)
-        except AttributeError:
-            return False
-        if not all(hasattr(t, "_get_items") and hasattr(t, "redis_key") for t in tables):
-            return False
-        for H, table in zip(Hs, tables):
-            table._get_items(pipe, table.redis_key(H))
-        return True
-
-    def _lsh_insert(self, pipe, article_id: str, mh: MinHash) -> bool:
-        """Queue the LSH insert of ``article_id`` on ``pipe``; False when the helpers are missing."""
-        key = article_id.encode("utf-8")
-        tables = [self.lsh.keys, *self.lsh.hashtables]
-        if not all(hasattr(t, "_insert") for t in tables):
-            return False
-        try:
-            Hs = self._band_hashes(mh)
-            self.lsh.keys._insert(pipe, key, *Hs)
-            for H, table in zip(Hs, self.lsh.hashtables):
-                table._insert(pipe, H, key)
-            return True
-        except AttributeError:
-            return False
+    def _queue_candidates(self, pipe, mh: MinHash) -> None:
+        """Queue on ``pipe`` one bucket read per band of ``mh`` (each reply: a set of ids as bytes)."""
+        for key in self.band_keys(mh):
+            pipe.smembers(key)
 
     def _store(self, article: Article, res: DedupeResult, mh: MinHash | None = None) -> DedupeResult:
         """Write the signature, the LSH entries, the URL key and (last) the decision record in
         one MULTI/EXEC transaction, so a crash leaves all or nothing of them."""
         pipe = self.redis.pipeline(transaction=True)
-        public_insert = False
         if mh is not None:
             pipe.set(self._k_mh(article.id), np.asarray(mh.hashvalues, dtype="<u8").tobytes())
-            public_insert = not self._lsh_insert(pipe, article.id, mh)
+            for key in self.band_keys(mh):
+                pipe.sadd(key, article.id)
         if article.canonical_url:
             pipe.set(self._k_url(article.canonical_url), article.id, nx=True)
-        if public_insert:  # fallback: datasketch's own (non-transactional) insert before the record
-            pipe.execute()
-            pipe = self.redis.pipeline(transaction=True)
-            key = article.id.encode("utf-8")
-            if not self.lsh.keys.has_key(key):
-                self.lsh.insert(key, mh, check_duplication=False)
         pipe.set(self._k_result(article.id), json.dumps(res.record()))
         pipe.execute()
         return res

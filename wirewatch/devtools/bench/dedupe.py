@@ -182,7 +182,7 @@ def run(settings, n_articles: int = 2000) -> dict[str, Any]:
             "positive_pairs": quality["positive_pairs"], "tp": quality["tp"], "fp": quality["fp"],
             "fn": quality["fn"], "fixture_articles": quality["articles"], "false_pairs": quality["false_pairs"],
             "threshold": s.near_dup_threshold, "num_perm": s.minhash_num_perm, "shingle_words": s.shingle_words,
-            "bands": dd.lsh.b, "rows": dd.lsh.r,
+            "bands": dd.bands, "rows": dd.rows,
             "threshold_sweep": sweep,
             "throughput_articles": n_articles, "throughput_duplicates_found": dups,
             "articles_per_s": round(n_articles / elapsed, 1) if elapsed else None,
