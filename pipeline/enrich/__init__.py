@@ -15,7 +15,7 @@ import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from pipeline.dedupe.deduper import content_hash
+from pipeline.dedupe.text import content_hash
 from pipeline.document import article_document
 from pipeline.enrich.entities import extract_entities, person_like_locations
 from pipeline.enrich.nlp import common_word_checker, get_nlp

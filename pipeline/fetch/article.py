@@ -11,7 +11,7 @@ the failure's reason (``timeout``, ``not_html``, ``no_main_text`` ...), and its 
 the entry's link canonicalized. With no summary either, the error is raised, so the worker
 retries it or dead-letters it with its reason: nothing is dropped silently.
 
-``content_hash`` is filled with :func:`pipeline.dedupe.deduper.content_hash` of the body.
+``content_hash`` is filled with :func:`pipeline.dedupe.text.content_hash` of the body.
 Language: see :func:`pipeline.fetch.extract.choose_language` (py3langid over the text, then the
 page's declared language); a summary's language comes from py3langid alone.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-from pipeline.dedupe.deduper import content_hash
+from pipeline.dedupe.text import content_hash
 from pipeline.errors import ExtractionError, FetchError
 from pipeline.fetch.extract import canonicalize_url, choose_language, extract_article
 from pipeline.fetch.http import decode_html

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from httpserver import local_server  # noqa: F401  (pytest fixture)
-from pipeline.dedupe.deduper import content_hash
+from pipeline.dedupe.text import content_hash
 from pipeline.errors import ExtractionError, FetchError
 from pipeline.fetch.article import fetch_article, summary_text
 from pipeline.models import source_domain
