@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     index_prefix: str = Field("wirewatch", description="Prefix of every index and alias Wirewatch creates.")
     index_replicas: int = Field(0, description="Replicas of new indices (0 on a single node).")
     index_shards: int = Field(1, description="Primary shards of new indices.")
-    index_linger_s: float = Field(1.0, ge=0.0, le=60.0, description="How long the index stage lets enriched documents gather before one bulk request indexes them and one percolate request matches them (0 = at once). Per-document requests cost the search engine ~4x the CPU of batches of ten (`wirewatch bench e2e`; see pipeline/pending.py); alerts wait at most this much longer.")
+    index_linger_s: float = Field(1.0, ge=0.0, le=60.0, description="How long the index stage lets enriched documents gather before one bulk request indexes them and one percolate request matches them (0 = at once). Per-document requests cost the search engine ~4x the CPU of batches of ten (`wirewatch bench e2e`; see pipeline/index/pending.py); alerts wait at most this much longer.")
     index_batch_max: int = Field(200, ge=1, le=5000, description="Most documents one index task takes from the pending pool (one bulk request, one percolate request).")
     opensearch_base_port: int = Field(9250, description="Base HTTP port of the local OpenSearch runner; node 1 listens on base+1.")
     opensearch_heap: str = Field("512m", description="JVM heap (-Xms/-Xmx) of the local OpenSearch node.")
@@ -104,7 +104,7 @@ class Settings(BaseSettings):
 
     # --- stories ----------------------------------------------------------------------------
     story_window_h: float = Field(24.0, gt=0, description="Hours between the publication of an article and the nearest article of a story within which it may join that story; the similarity needed also rises with the gap (x(1 + gap/window)). Stories covered for days still grow, one day's articles after another. 24 h on our invented set (`wirewatch bench stories`): 30 h, 36 h, 48 h and 72 h let same-subject decoys in at the thresholds that keep recall (48 h at 0.4: precision 0.95 / recall 0.86).")
-    story_threshold: float = Field(0.3, gt=0.0, le=1.0, description="Time-adjusted cosine similarity of tf-idf vectors (rare persons, organizations, places and key terms) at or above which an article joins a story (pipeline/stories.py). 0.3 on our invented set with the 24 h window: pairwise precision 1.00 / recall 0.95; 0.25: 0.83 / 1.00; 0.325: 1.00 / 0.86; 0.35: 1.00 / 0.82 (`wirewatch bench stories`).")
+    story_threshold: float = Field(0.3, gt=0.0, le=1.0, description="Time-adjusted cosine similarity of tf-idf vectors (rare persons, organizations, places and key terms) at or above which an article joins a story (pipeline/dedupe/stories.py). 0.3 on our invented set with the 24 h window: pairwise precision 1.00 / recall 0.95; 0.25: 0.83 / 1.00; 0.325: 1.00 / 0.86; 0.35: 1.00 / 0.82 (`wirewatch bench stories`).")
     story_retention_days: float = Field(30.0, gt=0, description="Days a story's record and its articles' story vectors are kept after their last update (Redis expiry).")
 
     # --- alerts -----------------------------------------------------------------------------
@@ -123,10 +123,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, description="SMTP login password (never logged).")
 
     digest_check_interval_s: float = Field(60.0, gt=0, description="How often beat looks for digest periods (hourly/daily per saved search) that ended and are not sent yet, seconds.")
-    digest_lease_s: float = Field(300.0, gt=0, description="Seconds one sender holds a digest period while sending it; a sender killed mid-send is taken over after this (pipeline/digests.py). Must exceed the time the channels take (notify_max_attempts retries each).")
+    digest_lease_s: float = Field(300.0, gt=0, description="Seconds one sender holds a digest period while sending it; a sender killed mid-send is taken over after this (pipeline/alerts/digests.py). Must exceed the time the channels take (notify_max_attempts retries each).")
 
     # --- feed health ------------------------------------------------------------------------
-    feed_health_failures: int = Field(3, ge=1, description="Failed polls in a row after which a feed is `failing` (one feed-health event; pipeline/feed_health.py).")
+    feed_health_failures: int = Field(3, ge=1, description="Failed polls in a row after which a feed is `failing` (one feed-health event; pipeline/feeds/health.py).")
     feed_health_silent_factor: float = Field(4.0, gt=1.0, description="A feed is `silent` when no new entry came for this many times its usual interval between entries (learned from its history: 1 / entries_per_day).")
     feed_health_min_silence_s: float = Field(21_600.0, ge=0, description="Least silence, seconds, before a feed can be `silent` (a feed that posts every few minutes is not broken after a quiet half hour).")
     feed_health_interval_s: float = Field(300.0, gt=0, description="How often beat checks every feed's health, seconds (polls also check the feed they polled).")

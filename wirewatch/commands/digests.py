@@ -19,10 +19,10 @@ def digest_cmd(
     a search in another alert mode is shown by day in UTC) and the period's send status."""
     import redis
 
-    from pipeline.digests import DigestLedger, build_digest, digest_text, last_completed, period_bounds
-    from pipeline.searches import SavedSearchStore
+    from pipeline.alerts.digests import DigestLedger, build_digest, digest_text, last_completed, period_bounds
+    from pipeline.alerts.searches import SavedSearchStore
     from pipeline.settings import get_settings
-    from pipeline.stories import StoryIndex
+    from pipeline.dedupe.stories import StoryIndex
     from wirewatch.commands.search import engine_or_fail
 
     settings = get_settings()

@@ -17,9 +17,9 @@ QUEUE_NOTES = {"in_flight": "messages delivered to a worker, not yet acknowledge
 
 def collect_status(settings) -> dict:
     """Gather the status as a dict; a service that does not answer is reported, not raised."""
-    from pipeline import services
-    from pipeline.engine import SearchEngine
-    from pipeline.feeds import FeedRegistry
+    from wirewatch.devtools import services
+    from pipeline.index.engine import SearchEngine
+    from pipeline.feeds.registry import FeedRegistry
     from pipeline.stats import Counters
     from wirewatch.queues import queue_depths
 
@@ -34,7 +34,7 @@ def collect_status(settings) -> dict:
         feeds = FeedRegistry(rds, settings).list()
         out["feeds"] = dict(Tally(f.status for f in feeds))
         out["feeds"]["total"] = len(feeds)
-        from pipeline.feed_health import FeedHealth
+        from pipeline.feeds.health import FeedHealth
 
         health = FeedHealth(rds, settings)
         out["feed_health"] = dict(Tally(v["state"] for v in health.states().values()))

@@ -17,7 +17,7 @@ def _stories():
     import redis
 
     from pipeline.settings import get_settings
-    from pipeline.stories import StoryIndex
+    from pipeline.dedupe.stories import StoryIndex
 
     s = get_settings()
     client = redis.Redis.from_url(s.redis_url, socket_connect_timeout=3, socket_timeout=10, decode_responses=True)
