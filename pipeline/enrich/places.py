@@ -73,6 +73,7 @@ from pipeline.enrich.gazetteer import (
     normalize,
     qualified_short_form,
 )
+from pipeline.enrich.features import FeatureMention, container_start, find_features
 from pipeline.enrich.nlp import doc_ents, doc_text, doc_tokens
 
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
@@ -1131,6 +1132,7 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
     mentions = _drop_far_locals(mentions, _dateline_end(doc), far)
     if unresolved is not None:
         unresolved.extend((m.start, m.end) for m in far)
+    mentions, features = _features(doc, mentions, _dateline_end(doc))
     out: dict[tuple, dict] = {}
     places: dict[tuple, Place] = {}
     for m in mentions:
@@ -1152,7 +1154,93 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
         rec["spans"].append([m.start, m.end])
     for key, rec in out.items():
         rec["name"] = _display_name(places[key], rec["surface_forms"])
-    return list(out.values())
+    recs = list(out.values())
+    by_text: dict[str, dict] = {}
+    for f, point in features:
+        key = normalize(f.text)
+        rec = by_text.get(key)
+        if rec is None:
+            rec = by_text[key] = {
+                "name": f.text, "geonames_id": None,
+                "country_code": point.country_code if point is not None else "",
+                "admin1": point.admin1 if point is not None and point.feature != FEATURE_COUNTRY else None,
+                "feature": FEATURE_PHYSICAL, "lat": point.lat if point is not None else None,
+                "lon": point.lon if point is not None else None, "mentions": 0, "surface_forms": [],
+                "spans": [], "kind": "other",
+            }
+            recs.append(rec)
+        rec["mentions"] += 1
+        if f.text not in rec["surface_forms"]:
+            rec["surface_forms"].append(f.text)
+        rec["spans"].append([f.start, f.end])
+    if by_text:
+        recs.sort(key=lambda r: min(s[0] for s in r["spans"]))
+    return recs
+
+
+def _feature_anchor(mentions: list[_Mention], dateline_end: int) -> Place | None:
+    """The place a feature the text does not locate is taken to be at: the dateline's town, state or
+    county, else the town the article names most (first named on a tie), else its most-named state or
+    county. A story names the river, stadium or island where it happens; a town is a finer guess than
+    a state's point. None when the article names no such place."""
+    local = [m for m in mentions if m.place is not None
+             and m.place.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2)]
+    for m in local:
+        if m.start < dateline_end:
+            return m.place
+    for features in ((FEATURE_CITY,), (FEATURE_ADMIN1, FEATURE_ADMIN2)):
+        counts: dict[str, list[_Mention]] = {}
+        for m in local:
+            if m.place.feature in features:
+                counts.setdefault(normalize(m.text), []).append(m)
+        if counts:
+            return max(counts.values(), key=lambda ms: (len(ms), -ms[0].start))[0].place
+    return None
+
+
+def _features(doc, mentions: list[_Mention], dateline_end: int
+              ) -> tuple[list[_Mention], list[tuple[FeatureMention, Place | None]]]:
+    """Features and venues the text names (:func:`pipeline.enrich.features.find_features`), each
+    with the place whose point it takes, and the mentions left once those inside a feature's name
+    are removed ("Tarnow" of "the Tarnow river" is the river, not the town).
+
+    A mention whose span is the feature's whole name keeps its gazetteer reading when the name came
+    from a capitalised head or generic word ("Cape Town", "Lake Charles" are towns; "Lake Malawi"
+    the table's lake) or when it is a division ("the island of X" for an island province); a
+    classifier noun ("the X volcano") or "the island of" over a town's reading makes it the feature.
+    The point: the resolved place right after the name ("in Y", ", Y", "off Y"), else
+    :func:`_feature_anchor`, else none.
+    """
+    found = find_features(doc)
+    if not found:
+        return mentions, []
+    drop: set[int] = set()
+    keep_features: list[FeatureMention] = []
+    resolved_names = {normalize(m.text) for m in mentions if m.place is not None}
+    for f in found:
+        if not f.outside and normalize(f.text) in resolved_names:
+            continue  # "Eagle Pass" read as the town elsewhere in the article: one name, one place
+        inside = [k for k, m in enumerate(mentions) if m.start >= f.start and m.end <= f.end]
+        exact = [k for k in inside if mentions[k].start == f.start and mentions[k].end == f.end]
+        if exact:
+            p = mentions[exact[0]].place
+            town = p is not None and p.feature == FEATURE_CITY
+            if not (town and f.outside):  # "the X volcano", "the island of X": not the town
+                continue
+        if any(mentions[k].place is not None and mentions[k].place.feature == FEATURE_PHYSICAL
+               and mentions[k].start <= f.start and mentions[k].end >= f.end for k in range(len(mentions))):
+            continue
+        drop.update(inside)
+        keep_features.append(f)
+    kept = [m for k, m in enumerate(mentions) if k not in drop]
+    anchor = _feature_anchor(kept, dateline_end)
+    starts = {m.start: m.place for m in kept if m.place is not None
+              and m.place.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2)}
+    out = []
+    for f in keep_features:
+        c = container_start(doc, f)
+        out.append((f, starts.get(c, anchor) if c is not None else anchor))
+    return kept, out
 
 
 def countries_of(locations: list[dict]) -> list[str]:

