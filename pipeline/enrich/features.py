@@ -39,13 +39,13 @@ from pipeline.enrich.nlp import doc_ents, doc_tokens
 SUFFIX_HEADS = frozenset({
     "river", "lake", "lakes", "sea", "bay", "strait", "straits", "canal", "reservoir", "falls", "lagoon",
     "island", "islands", "isle", "isles", "atoll", "peninsula", "volcano", "mountain", "mountains",
-    "hill", "hills", "range", "valley", "desert", "forest", "glacier", "plateau", "gorge", "pass",
+    "hill", "hills", "range", "valley", "desert", "glacier", "plateau", "gorge", "pass",
     "stadium", "arena", "ground", "oval", "park", "gallery", "museum", "cathedral", "abbey", "castle",
     "palace", "square", "bridge", "street", "avenue", "airport", "harbour", "harbor", "beach",
 })
 #: Capitalised first words that make the name after them a feature ("Lake X", "Mount X", "Gulf of
 #: X"); the value says whether "of" must follow.
-PREFIX_HEADS = {"lake": False, "mount": False, "mt": False, "mt.": False, "cape": False, "col": False,
+PREFIX_HEADS = {"lake": False, "river": False, "mount": False, "mt": False, "mt.": False, "cape": False, "col": False,
                 "isle": True, "gulf": True, "bay": True, "sea": True, "strait": True, "straits": True}
 #: Lower-case nouns after "the NAME" that class the name as a feature ("the Corran volcano").
 CLASSIFIER_NOUNS = frozenset({"river", "lake", "island", "islands", "volcano", "mountain", "mountains",
@@ -54,8 +54,20 @@ CLASSIFIER_NOUNS = frozenset({"river", "lake", "island", "islands", "volcano", "
 #: "Col de Vence", "St Mary's Cathedral").
 NAME_CONNECTORS = frozenset({"of", "de", "del", "la", "las", "los", "el", "du", "des", "di", "da", "d'",
                              "'s", "\u2019s", "and", "the", "le"})
-#: Entity labels whose tokens never begin a feature's name (dates, numbers, nationalities).
-_SKIP_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY", "NORP"})
+#: Entity labels whose tokens are never part of a feature's name (dates, numbers, titles of works,
+#: events); a NORP span is skipped only when it is a nationality word (``is_demonym``): spaCy's
+#: small model tags unknown place names NORP too.
+_SKIP_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY",
+                          "WORK_OF_ART", "EVENT", "LAW", "PRODUCT", "LANGUAGE"})
+#: Titles before a name: "Mr Park", "Dr Hill" are people, not a park or a hill.
+TITLES = frozenset({"mr", "mr.", "mrs", "mrs.", "ms", "ms.", "dr", "dr.", "sir", "dame", "lord", "lady",
+                    "prof", "prof.", "president", "minister", "senator", "sen.", "gov.", "governor", "mayor"})
+#: Last words of a name that make it an organization or a competition: before a classifier noun it
+#: says what the place is for ("the Champions League stadium", "the Labour party island"), not its name.
+ORG_TAIL_WORDS = frozenset({"league", "cup", "club", "party", "union", "council", "association",
+                            "federation", "championship", "championships", "games", "olympics", "company",
+                            "group", "corporation", "inc", "ltd", "bank", "university", "college", "school",
+                            "government", "ministry", "army", "navy", "police", "team"})
 #: Words after a feature's name that introduce the place it is in ("in", "near", "off").
 CONTAINER_WORDS = frozenset({"in", "near", "outside", "off", "on", ",", "at"})
 #: Longest name (in tokens, head included) read before a head noun.
@@ -85,9 +97,10 @@ def _cap(tok) -> bool:
     return bool(t) and t[0].isupper() and any(c.isalpha() for c in t)
 
 
-def find_features(doc) -> list[FeatureMention]:
+def find_features(doc, is_demonym=None) -> list[FeatureMention]:
     """Feature names in a parsed ``doc`` (module docstring), in text order, not overlapping.
 
+    ``is_demonym(text) -> bool`` (the gazetteer's) tells nationality words among NORP spans.
     Needs tokens with ``is_sent_start`` (a parser or sentencizer) and entities; never raises on
     text without features (returns ``[]``).
     """
@@ -98,7 +111,7 @@ def find_features(doc) -> list[FeatureMention]:
     person = [False] * n
     for ent in doc_ents(doc):
         for k in range(ent.start, ent.end):
-            if ent.label_ in _SKIP_LABELS:
+            if ent.label_ in _SKIP_LABELS or (ent.label_ == "NORP" and (is_demonym is None or is_demonym(ent.text))):
                 skip[k] = True
             elif ent.label_ == "PERSON":
                 person[k] = True
@@ -131,7 +144,8 @@ def find_features(doc) -> list[FeatureMention]:
         while b < n and b - a < MAX_NAME_TOKENS:
             if _cap(toks[b]) and not skip[b]:
                 b += 1
-            elif lower[b] in NAME_CONNECTORS and lower[b] != "the" and b + 1 < n and _cap(toks[b + 1]) and b > a:
+            elif lower[b] in NAME_CONNECTORS and lower[b] not in ("the", "and") and b + 1 < n and _cap(toks[b + 1]) \
+                    and b > a:
                 b += 1
             else:
                 break
@@ -151,8 +165,11 @@ def find_features(doc) -> list[FeatureMention]:
         # "Tarnow River", "Kellan Stadium": a capitalised head noun ends the name
         if w in SUFFIX_HEADS and tok.text[:1].isupper() and not (h + 1 < n and _cap(toks[h + 1]) and not skip[h + 1]):
             a = name_left(h)
-            if a < h and not all(person[k] for k in range(a, h + 1)):
-                add(a, h + 1, w, h + 1)
+            if a < h and not person[h] and not (a > 0 and lower[a - 1] in TITLES) and lower[a] not in TITLES:
+                b = h + 1
+                if b + 1 < n and lower[b] == "of" and _cap(toks[b + 1]) and not skip[b + 1]:
+                    b = name_right(b + 1)  # "the Metropolitan Museum of Art"
+                add(a, b, w, b)
                 continue
         # "Lake Ardel", "Mount Corran", "Gulf of Tarsa": a capitalised generic word begins it
         if w in PREFIX_HEADS and tok.text[:1].isupper() and not taken[h]:
@@ -170,7 +187,8 @@ def find_features(doc) -> list[FeatureMention]:
         # "the Corran volcano": a lower-case classifier noun after "the" + name
         if w in CLASSIFIER_NOUNS and tok.text.islower() and h >= 2:
             a = name_left(h)
-            if a < h and a >= 1 and lower[a - 1] == "the" and not any(person[k] for k in range(a, h)):
+            if a < h and a >= 1 and lower[a - 1] == "the" and not any(person[k] for k in range(a, h)) \
+                    and lower[h - 1] not in ORG_TAIL_WORDS:
                 add(a, h, w, h + 1, outside=True)
                 continue
         # "the island of Brill", "the islands of Brill and Tory"
@@ -178,7 +196,7 @@ def find_features(doc) -> list[FeatureMention]:
             a = h + 2
             while a < n:
                 b = name_right(a)
-                if b == a or person[a]:
+                if b == a:
                     break
                 add(a, b, "island", b, outside=True)
                 if b + 1 < n and lower[b] in ("and", ",") and _cap(toks[b + 1]):

@@ -1211,7 +1211,7 @@ def _features(doc, mentions: list[_Mention], dateline_end: int
     The point: the resolved place right after the name ("in Y", ", Y", "off Y"), else
     :func:`_feature_anchor`, else none.
     """
-    found = find_features(doc)
+    found = find_features(doc, get_gazetteer().is_demonym)
     if not found:
         return mentions, []
     drop: set[int] = set()

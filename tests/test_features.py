@@ -1,0 +1,89 @@
+"""Tests of named features and venues (pipeline.enrich.features, through places.geoparse) on
+invented sentences."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.enrich.features import find_features
+from pipeline.enrich.gazetteer import haversine_km
+from pipeline.enrich.places import geoparse
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    from pipeline.enrich.nlp import get_nlp
+    from pipeline.settings import Settings
+
+    return get_nlp(Settings().spacy_model)
+
+
+def by_name(locs):
+    return {loc["name"]: loc for loc in locs}
+
+
+def near(loc, lat, lon, km=161):
+    return loc["lat"] is not None and haversine_km(loc["lat"], loc["lon"], lat, lon) <= km
+
+
+def test_capitalised_head_noun_makes_a_venue_at_the_place_the_text_gives(nlp):
+    locs = by_name(geoparse(nlp("Crowds filled Kellan Stadium in Auckland on Saturday for the final.")))
+    venue = locs["Kellan Stadium"]
+    assert venue["kind"] == "other" and venue["geonames_id"] is None
+    assert near(venue, -36.85, 174.76, km=20)
+
+
+def test_generic_first_word_makes_a_feature(nlp):
+    locs = by_name(geoparse(nlp("Residents watched as the River Tarrow burst its banks near Carlisle, England.")))
+    assert locs["River Tarrow"]["kind"] == "other"
+    assert near(locs["River Tarrow"], 54.89, -2.93, km=30)
+
+
+def test_classifier_noun_names_the_feature_without_it(nlp):
+    text = "Lava from the Tarvo volcano reached the sea on Thursday, officials in Santa Cruz de Tenerife said."
+    locs = by_name(geoparse(nlp(text)))
+    assert "Tarvo" in locs and locs["Tarvo"]["kind"] == "other"
+    assert near(locs["Tarvo"], 28.47, -16.25)  # no place after it: the article's anchor
+
+
+def test_classifier_noun_turns_a_town_reading_into_the_feature(nlp):
+    locs = by_name(geoparse(nlp("Flooding closed roads along the Severn river near Worcester, England.")))
+    assert locs["Severn"]["kind"] == "other"
+    assert not any(loc["kind"] == "city" and "Severn" in loc["surface_forms"] for loc in locs.values())
+
+
+def test_island_of_name_is_an_island_not_the_namesake_town(nlp):
+    text = "Hundreds of families fled their homes on the island of Vardo after the eruption, police in Bergen said."
+    locs = by_name(geoparse(nlp(text)))
+    assert locs["Vardo"]["kind"] == "other"
+
+
+def test_features_are_not_read_from_people_titles_or_organizations(nlp):
+    for text in ("Mr Park said the council in Leeds would meet on Monday.",
+                 "The Wall Street Journal reported the deal on Monday.",
+                 "Fans gathered at the Champions League stadium in Madrid.",
+                 "Mayor Anna Holm of Eagle Pass said the bridge would reopen."):
+        names = {n for loc in geoparse(nlp(text)) for n in [loc["name"]] + loc["surface_forms"]}
+        assert not any(w in n for n in names for w in ("Park", "Journal", "League", "Holm")), (text, names)
+
+
+def test_head_noun_followed_by_of_takes_the_whole_name(nlp):
+    locs = by_name(geoparse(nlp("The Metropolitan Museum of Art in New York said the painting was stolen.")))
+    assert "Metropolitan Museum of Art" in locs
+
+
+def test_a_feature_whose_whole_name_is_a_town_stays_the_town(nlp):
+    locs = by_name(geoparse(nlp("Fishermen in Cape Town said the catch was poor.")))
+    assert locs["Cape Town"]["kind"] == "city"
+
+
+def test_feature_without_any_local_place_has_no_point(nlp):
+    locs = by_name(geoparse(nlp("Lake Orrin rose a metre overnight, the water board said.")))
+    assert locs["Lake Orrin"]["kind"] == "other" and locs["Lake Orrin"]["lat"] is None
+
+
+def test_find_features_forms(nlp):
+    doc = nlp("Boats left the Gulf of Tarsa for Mount Corran, then sailed past the islands of Brill and Kerrin.")
+    got = [(f.text, f.head, f.outside) for f in find_features(doc)]
+    assert ("Gulf of Tarsa", "gulf", False) in got
+    assert ("Mount Corran", "mount", False) in got
+    assert ("Brill", "island", True) in got and ("Kerrin", "island", True) in got
