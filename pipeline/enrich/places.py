@@ -1206,8 +1206,8 @@ def _features(doc, mentions: list[_Mention], dateline_end: int
 
     A mention whose span is the feature's whole name keeps its gazetteer reading when the name came
     from a capitalised head or generic word ("Cape Town", "Lake Charles" are towns; "Lake Malawi"
-    the table's lake) or when it is a division ("the island of X" for an island province); a
-    classifier noun ("the X volcano") or "the island of" over a town's reading makes it the feature.
+    the table's lake) or after "the island of" (an island province, or the island's main town of
+    the same name); a classifier noun over a town's reading ("the X volcano") makes it the feature.
     The point: the resolved place right after the name ("in Y", ", Y", "off Y"), else
     :func:`_feature_anchor`, else none.
     """
@@ -1225,7 +1225,9 @@ def _features(doc, mentions: list[_Mention], dateline_end: int
         if exact:
             p = mentions[exact[0]].place
             town = p is not None and p.feature == FEATURE_CITY
-            if not (town and f.outside):  # "the X volcano", "the island of X": not the town
+            if not (town and f.outside and f.head != "island"):
+                # "the X volcano": not the town X; "the island of X" read as a town is the island's
+                # main town, which usually shares its name and lies on it
                 continue
         if any(mentions[k].place is not None and mentions[k].place.feature == FEATURE_PHYSICAL
                and mentions[k].start <= f.start and mentions[k].end >= f.end for k in range(len(mentions))):
