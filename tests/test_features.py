@@ -95,3 +95,26 @@ def test_find_features_forms(nlp):
     assert ("Gulf of Tarsa", "gulf", False) in got
     assert ("Mount Corran", "mount", False) in got
     assert ("Brill", "island", True) in got and ("Kerrin", "island", True) in got
+
+
+def test_facility_or_location_label_after_a_preposition_of_place(nlp):
+    locs = by_name(geoparse(nlp("A fire broke out at Heathrow on Monday, police in London said.")))
+    assert locs["Heathrow"]["kind"] == "other" and near(locs["Heathrow"], 51.51, -0.13, km=30)
+
+
+def test_gpe_after_on_is_an_island_when_the_gazetteer_lacks_it(nlp):
+    text = "Two boats carrying 90 migrants landed on Lesvina overnight, the coastguard in Athens said."
+    locs = by_name(geoparse(nlp(text)))
+    assert locs["Lesvina"]["kind"] == "other"
+
+
+def test_compass_word_region_is_not_a_feature(nlp):
+    text = "Brantley said the law would be the strictest in the South, officials in Atlanta said."
+    assert [loc["name"] for loc in geoparse(nlp(text))] == ["Atlanta"]
+
+
+def test_island_read_from_a_far_namesake_town_takes_the_story_point(nlp):
+    # "Tarsos" is an alternate name of Tarsus (Turkey): an island in a Manila story is not its island
+    text = "Rescuers reached survivors on Tarsos Island, officials in Manila said."
+    island = by_name(geoparse(nlp(text)))["Tarsos Island"]
+    assert near(island, 14.6, 120.98, km=30)

@@ -37,9 +37,9 @@ from pipeline.enrich.nlp import doc_ents, doc_tokens
 #: usually end an organization's name (hospital, university, council, club, centre) are left out:
 #: those names are read by the entity step.
 SUFFIX_HEADS = frozenset({
-    "river", "lake", "lakes", "sea", "bay", "strait", "straits", "canal", "reservoir", "falls", "lagoon",
+    "river", "creek", "lake", "lakes", "sea", "bay", "strait", "straits", "canal", "reservoir", "falls", "lagoon",
     "island", "islands", "isle", "isles", "atoll", "peninsula", "volcano", "mountain", "mountains",
-    "hill", "hills", "range", "valley", "desert", "glacier", "plateau", "gorge", "pass",
+    "hill", "hills", "range", "ridge", "peak", "reef", "valley", "desert", "glacier", "plateau", "gorge", "pass",
     "stadium", "arena", "ground", "oval", "park", "gallery", "museum", "cathedral", "abbey", "castle",
     "palace", "square", "bridge", "street", "avenue", "airport", "harbour", "harbor", "beach",
 })
@@ -70,6 +70,11 @@ ORG_TAIL_WORDS = frozenset({"league", "cup", "club", "party", "union", "council"
                             "government", "ministry", "army", "navy", "police", "team"})
 #: Words after a feature's name that introduce the place it is in ("in", "near", "off").
 CONTAINER_WORDS = frozenset({"in", "near", "outside", "off", "on", ",", "at"})
+#: Prepositions of place before a LOC/FAC name ("at", "along", "near") and, for a GPE, the ones
+#: English uses for islands ("on Kerrinmore", "off Kerrinmore").
+PLACE_PREPOSITIONS = frozenset({"in", "at", "on", "off", "near", "along", "across", "from", "to", "into",
+                                "outside", "inside", "towards", "toward", "around", "over", "beneath", "under"})
+ISLAND_PREPOSITIONS = frozenset({"on", "off"})
 #: Longest name (in tokens, head included) read before a head noun.
 MAX_NAME_TOKENS = 5
 
@@ -90,6 +95,7 @@ class FeatureMention:
     head: str
     after: int
     outside: bool = False
+    from_label: bool = False   # read from spaCy's LOC/FAC/GPE label and a preposition, no head noun
 
 
 def _cap(tok) -> bool:
@@ -203,6 +209,30 @@ def find_features(doc, is_demonym=None) -> list[FeatureMention]:
                     a = b + 1
                 else:
                     break
+    for ent in doc_ents(doc):
+        # a name spaCy labels a non-political location (LOC: seas, ranges, regions) or a facility (FAC:
+        # buildings, grounds, airports) after a preposition of place ("at Brill Oval", "along the
+        # Kerrin Ridge"), or a GPE after "on"/"off" (how English places things on islands: "on Kerrinmore")
+        if ent.label_ not in ("LOC", "FAC", "GPE"):
+            continue
+        i, j = ent.start, ent.end
+        while i < j and lower[i] == "the":
+            i += 1
+        while j > i and (toks[j - 1].is_punct or toks[j - 1].tag_ == "POS"):
+            j -= 1
+        if j <= i or any(taken[k] for k in range(i, j)) or not all(
+                (_cap(toks[k]) and toks[k].pos_ == "PROPN") or (lower[k] in NAME_CONNECTORS and k > i)
+                for k in range(i, j)):
+            continue
+        k = i - 1
+        while k >= 0 and lower[k] in ("the", "a"):
+            k -= 1
+        if k < 0:
+            continue
+        cues = ISLAND_PREPOSITIONS if ent.label_ == "GPE" else PLACE_PREPOSITIONS
+        if lower[k] in cues:
+            add(i, j, "label", j)
+            found[-1].from_label = True
     found.sort(key=lambda f: f.start)
     return found
 

@@ -1031,6 +1031,36 @@ def _drop_far_namesakes(kept: list[_Mention], dropped: list[_Mention] | None = N
     return [m for m in kept if normalize(m.text) not in bad]
 
 
+def _approximate_namesakes(dropped: list[_Mention], kept: list[_Mention], dateline_end: int) -> list[_Mention]:
+    """Mentions of ``dropped`` towns (a namesake far from, or outside, the state the article puts them
+    in) given the point of the article's anchor place in that state or country instead: the town the
+    dateline names there, else its most-named town there, else its most-named state or county there
+    (:func:`_feature_anchor`). The gazetteer lacks the town; the text says it is there. Each such
+    place has no GeoNames id. Names with no anchor in that state/country are left out (not returned)."""
+    out: list[_Mention] = []
+    by_name: dict[str, list[_Mention]] = {}
+    for m in dropped:
+        if m.place is not None:
+            by_name.setdefault(normalize(m.text), []).append(m)
+    for n, (key, ms) in enumerate(by_name.items()):
+        q = next((m.qualifier for m in ms if m.qualifier is not None), None)
+        cc = q.country_code if q is not None else ms[0].place.country_code
+        a1 = q.admin1_code if q is not None and q.feature == FEATURE_ADMIN1 else None
+        pool = [m for m in kept if m.place is not None and m.place.country_code == cc
+                and (a1 is None or m.place.admin1_code == a1) and normalize(m.text) != key]
+        anchor = _feature_anchor(pool, dateline_end)
+        if anchor is None:
+            continue
+        forms = [m.text for m in ms]
+        name = next((f for f in forms if not f.isupper()), forms[0])  # "Holt" of "HOLT, Fla." and "Holt"
+        place = replace(anchor, index=-2_000_000_000 - n, geonames_id=None, name=name,
+                        feature=FEATURE_CITY, population=0)
+        for m in ms:
+            m.place = place
+            out.append(m)
+    return out
+
+
 def _anchor_keys(by_name: dict[str, list[_Mention]], dateline_end: int) -> set[str]:
     """Names (normalised) of the article's anchor places: the towns/states/counties of its dateline
     and the one(s) it mentions most, when that is at least twice. Countries and regions are never
@@ -1129,10 +1159,15 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
     far: list[_Mention] = []
     mentions = _drop_contradicted(mentions, far)
     mentions = _drop_far_namesakes(mentions, far)
+    import os
+    if os.environ.get("WW_NS_MODE") == "anchor":
+        approx = _approximate_namesakes(far, mentions, _dateline_end(doc))
+        mentions = sorted(mentions + approx, key=lambda m: m.start)
+        far = [m for m in far if m not in approx]
     mentions = _drop_far_locals(mentions, _dateline_end(doc), far)
     if unresolved is not None:
         unresolved.extend((m.start, m.end) for m in far)
-    mentions, features = _features(doc, mentions, _dateline_end(doc))
+    mentions, features = _features(doc, mentions, _dateline_end(doc), far)
     out: dict[tuple, dict] = {}
     places: dict[tuple, Place] = {}
     for m in mentions:
@@ -1179,26 +1214,47 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
 
 
 def _feature_anchor(mentions: list[_Mention], dateline_end: int) -> Place | None:
-    """The place a feature the text does not locate is taken to be at: the dateline's town, state or
-    county, else the town the article names most (first named on a tie), else its most-named state or
-    county. A story names the river, stadium or island where it happens; a town is a finer guess than
-    a state's point. None when the article names no such place."""
-    local = [m for m in mentions if m.place is not None
-             and m.place.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2)]
-    for m in local:
-        if m.start < dateline_end:
-            return m.place
+    """The place a feature the text does not locate is taken to be at: the dateline's town, else the
+    town the article names most (first named on a tie), else the dateline's or the most-named state
+    or county. A story names the river, stadium or island where it happens; a town is a finer guess
+    than a state's point. None when the article names no such place."""
     for features in ((FEATURE_CITY,), (FEATURE_ADMIN1, FEATURE_ADMIN2)):
+        local = [m for m in mentions if m.place is not None and m.place.feature in features]
+        for m in local:
+            if m.start < dateline_end:
+                return m.place
         counts: dict[str, list[_Mention]] = {}
         for m in local:
-            if m.place.feature in features:
-                counts.setdefault(normalize(m.text), []).append(m)
+            counts.setdefault(normalize(m.text), []).append(m)
         if counts:
             return max(counts.values(), key=lambda ms: (len(ms), -ms[0].start))[0].place
     return None
 
 
-def _features(doc, mentions: list[_Mention], dateline_end: int
+def _repoint_far_feature_readings(kept: list[_Mention], anchor: Place | None) -> None:
+    """An island or lake read from a town of its name (:func:`_feature_reading`: "Brill Island" from a
+    town Brill) that lies more than ``FAR_LOCAL_KM`` from the article's anchor and from every other
+    town, state or county it names is not that town's island: the gazetteer lacks the feature and
+    holds a namesake elsewhere. Such a reading takes the anchor's point instead (as a feature the text
+    does not locate does, see :func:`_features`)."""
+    if anchor is None:
+        return
+    gaz = get_gazetteer()
+    local = [m.place for m in kept if m.place is not None
+             and m.place.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2)]
+    for m in kept:
+        p = m.place
+        if p is None or p.feature != FEATURE_PHYSICAL or not -len(gaz) <= p.index < 0:
+            continue
+        origin = gaz.place(-1 - p.index)
+        if origin.feature != FEATURE_CITY:
+            continue  # an island province or county is the island
+        if all(haversine_km(p.lat, p.lon, o.lat, o.lon) > FAR_LOCAL_KM for o in local + [anchor]):
+            m.place = replace(p, lat=anchor.lat, lon=anchor.lon, country_code=anchor.country_code,
+                              admin1=anchor.admin1, admin1_code=anchor.admin1_code)
+
+
+def _features(doc, mentions: list[_Mention], dateline_end: int, dropped: list[_Mention] = ()
               ) -> tuple[list[_Mention], list[tuple[FeatureMention, Place | None]]]:
     """Features and venues the text names (:func:`pipeline.enrich.features.find_features`), each
     with the place whose point it takes, and the mentions left once those inside a feature's name
@@ -1218,6 +1274,10 @@ def _features(doc, mentions: list[_Mention], dateline_end: int
     keep_features: list[FeatureMention] = []
     resolved_names = {normalize(m.text) for m in mentions if m.place is not None}
     for f in found:
+        if f.from_label and any(m.start < f.end and f.start < m.end for m in list(mentions) + list(dropped)):
+            continue  # a name the gazetteer passes read (or dropped as a namesake): not a feature
+        if f.from_label and f.j - f.i == 1 and normalize(f.text) in GENERIC_WORDS:
+            continue  # "in the South", "at the Capital": a common word, not a name
         if not f.outside and normalize(f.text) in resolved_names:
             continue  # "Eagle Pass" read as the town elsewhere in the article: one name, one place
         inside = [k for k, m in enumerate(mentions) if m.start >= f.start and m.end <= f.end]
@@ -1236,6 +1296,7 @@ def _features(doc, mentions: list[_Mention], dateline_end: int
         keep_features.append(f)
     kept = [m for k, m in enumerate(mentions) if k not in drop]
     anchor = _feature_anchor(kept, dateline_end)
+    _repoint_far_feature_readings(kept, anchor)
     starts = {m.start: m.place for m in kept if m.place is not None
               and m.place.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2)}
     out = []
