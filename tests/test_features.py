@@ -118,3 +118,8 @@ def test_island_read_from_a_far_namesake_town_takes_the_story_point(nlp):
     text = "Rescuers reached survivors on Tarsos Island, officials in Manila said."
     island = by_name(geoparse(nlp(text)))["Tarsos Island"]
     assert near(island, 14.6, 120.98, km=30)
+
+
+def test_generic_first_word_before_a_person_is_not_a_feature(nlp):
+    names = {loc["name"] for loc in geoparse(nlp("Col Timothy Wardell said the regiment would leave Basra in May."))}
+    assert not any("Wardell" in n for n in names)

@@ -187,7 +187,8 @@ def find_features(doc, is_demonym=None) -> list[FeatureMention]:
             if k < n and lower[k] == "the":
                 k += 1
             b = name_right(k)
-            if b > k and (b >= n or lower[b] not in SUFFIX_HEADS):
+            if b > k and (b >= n or lower[b] not in SUFFIX_HEADS) and not any(person[x] for x in range(k, b)):
+                # "Col Tim Reid", "Lake Bell" tagged as people: a rank or a first name, not a feature
                 add(h, b, w, b)
                 continue
         # "the Corran volcano": a lower-case classifier noun after "the" + name
