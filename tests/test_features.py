@@ -123,3 +123,8 @@ def test_island_read_from_a_far_namesake_town_takes_the_story_point(nlp):
 def test_generic_first_word_before_a_person_is_not_a_feature(nlp):
     names = {loc["name"] for loc in geoparse(nlp("Col Timothy Wardell said the regiment would leave Basra in May."))}
     assert not any("Wardell" in n for n in names)
+
+
+def test_possessive_of_a_place_is_not_part_of_the_feature_name(nlp):
+    locs = by_name(geoparse(nlp("Hundreds of people in Spain\u2019s Brill Islands feared for their homes on Monday.")))
+    assert "Brill Islands" in locs and "Spain" in locs

@@ -368,3 +368,11 @@ def test_dateline_in_capitals_is_read_whole(nlp, text, name, cc):
     place = by_name(locs)[name]
     assert place["country_code"] == cc and place["kind"] == "city"
     assert len([loc for loc in locs if loc["kind"] == "city"]) == 1  # no second town from a part of it
+
+
+def test_dateline_dash_without_a_space_before_it(nlp):
+    # some wire copy writes "PLACE, Country- Text": the dateline still ends at the dash
+    locs = by_name(geoparse(nlp("ELHOVO, Bulgaria- Police fired tear gas at the Kerrin River, officials in Sofia said. "
+                                "Sofia sent more officers.")))
+    assert "Kerrin River" in locs and haversine_km(locs["Kerrin River"]["lat"], locs["Kerrin River"]["lon"],
+                                                   locs["Elhovo"]["lat"], locs["Elhovo"]["lon"]) < 1

@@ -115,8 +115,11 @@ def find_features(doc, is_demonym=None) -> list[FeatureMention]:
     lower = [t.lower_ for t in toks]
     skip = [False] * n
     person = [False] * n
+    place_ent = [False] * n   # inside a GPE/LOC entity
     for ent in doc_ents(doc):
         for k in range(ent.start, ent.end):
+            if ent.label_ in ("GPE", "LOC"):
+                place_ent[k] = True
             if ent.label_ in _SKIP_LABELS or (ent.label_ == "NORP" and (is_demonym is None or is_demonym(ent.text))):
                 skip[k] = True
             elif ent.label_ == "PERSON":
@@ -132,9 +135,11 @@ def find_features(doc, is_demonym=None) -> list[FeatureMention]:
             if _cap(t) and not skip[a - 1] and not taken[a - 1]:
                 a -= 1
             elif lower[a - 1] in NAME_CONNECTORS and lower[a - 1] not in ("the", "of", "and") and a - 2 >= 0 \
-                    and _cap(toks[a - 2]) and a < h and not person[a - 2]:
+                    and _cap(toks[a - 2]) and a < h and not person[a - 2] \
+                    and not (lower[a - 1] in ("'s", "\u2019s") and place_ent[a - 2]):
                 # "Col de Vence", "St Mary's Cathedral"; never across "of" or "and": "Mayor X of Eagle
-                # Pass" is a person of a town, "Brill and Tory Islands" two names
+                # Pass" is a person of a town, "Brill and Tory Islands" two names; nor across the
+                # possessive of a place ("Spain's Brill Islands": the islands of Spain)
                 a -= 1
             else:
                 break

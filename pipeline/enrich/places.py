@@ -365,7 +365,7 @@ def _typed_town(doc, i: int) -> bool:
 def _dateline_end(doc) -> int:
     """Character offset where a leading dateline ("MACON, Ga. —", "PERTH —") ends, or 0."""
     head = doc_text(doc)[:80]
-    for dash in (" — ", " – ", " -- ", " - ", "—"):
+    for dash in (" — ", " – ", " -- ", " - ", "—", "- "):  # "KASTANIES, Greece- ": some wires drop the space
         pos = head.find(dash)
         if pos > 0 and "(" in head[:pos]:
             pos = head.find("(")  # "URIQUE, Mexico (Meridian Wire) —": the agency is not a place
@@ -1031,36 +1031,6 @@ def _drop_far_namesakes(kept: list[_Mention], dropped: list[_Mention] | None = N
     return [m for m in kept if normalize(m.text) not in bad]
 
 
-def _approximate_namesakes(dropped: list[_Mention], kept: list[_Mention], dateline_end: int) -> list[_Mention]:
-    """Mentions of ``dropped`` towns (a namesake far from, or outside, the state the article puts them
-    in) given the point of the article's anchor place in that state or country instead: the town the
-    dateline names there, else its most-named town there, else its most-named state or county there
-    (:func:`_feature_anchor`). The gazetteer lacks the town; the text says it is there. Each such
-    place has no GeoNames id. Names with no anchor in that state/country are left out (not returned)."""
-    out: list[_Mention] = []
-    by_name: dict[str, list[_Mention]] = {}
-    for m in dropped:
-        if m.place is not None:
-            by_name.setdefault(normalize(m.text), []).append(m)
-    for n, (key, ms) in enumerate(by_name.items()):
-        q = next((m.qualifier for m in ms if m.qualifier is not None), None)
-        cc = q.country_code if q is not None else ms[0].place.country_code
-        a1 = q.admin1_code if q is not None and q.feature == FEATURE_ADMIN1 else None
-        pool = [m for m in kept if m.place is not None and m.place.country_code == cc
-                and (a1 is None or m.place.admin1_code == a1) and normalize(m.text) != key]
-        anchor = _feature_anchor(pool, dateline_end)
-        if anchor is None:
-            continue
-        forms = [m.text for m in ms]
-        name = next((f for f in forms if not f.isupper()), forms[0])  # "Holt" of "HOLT, Fla." and "Holt"
-        place = replace(anchor, index=-2_000_000_000 - n, geonames_id=None, name=name,
-                        feature=FEATURE_CITY, population=0)
-        for m in ms:
-            m.place = place
-            out.append(m)
-    return out
-
-
 def _anchor_keys(by_name: dict[str, list[_Mention]], dateline_end: int) -> set[str]:
     """Names (normalised) of the article's anchor places: the towns/states/counties of its dateline
     and the one(s) it mentions most, when that is at least twice. Countries and regions are never
@@ -1159,11 +1129,6 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
     far: list[_Mention] = []
     mentions = _drop_contradicted(mentions, far)
     mentions = _drop_far_namesakes(mentions, far)
-    import os
-    if os.environ.get("WW_NS_MODE") == "anchor":
-        approx = _approximate_namesakes(far, mentions, _dateline_end(doc))
-        mentions = sorted(mentions + approx, key=lambda m: m.start)
-        far = [m for m in far if m not in approx]
     mentions = _drop_far_locals(mentions, _dateline_end(doc), far)
     if unresolved is not None:
         unresolved.extend((m.start, m.end) for m in far)
