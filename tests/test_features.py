@@ -128,3 +128,9 @@ def test_generic_first_word_before_a_person_is_not_a_feature(nlp):
 def test_possessive_of_a_place_is_not_part_of_the_feature_name(nlp):
     locs = by_name(geoparse(nlp("Hundreds of people in Spain\u2019s Brill Islands feared for their homes on Monday.")))
     assert "Brill Islands" in locs and "Spain" in locs
+
+
+def test_possessive_of_a_town_before_a_venue_is_whose_it_is(nlp):
+    locs = by_name(geoparse(nlp("Ash forced Catania's Kerrin Airport to close on Tuesday, officials said.")))
+    assert "Kerrin Airport" in locs and "Catania" in locs
+    assert near(locs["Kerrin Airport"], 37.5, 15.09, km=20)

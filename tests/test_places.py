@@ -376,3 +376,9 @@ def test_dateline_dash_without_a_space_before_it(nlp):
                                 "Sofia sent more officers.")))
     assert "Kerrin River" in locs and haversine_km(locs["Kerrin River"]["lat"], locs["Kerrin River"]["lon"],
                                                    locs["Elhovo"]["lat"], locs["Elhovo"]["lon"]) < 1
+
+
+def test_head_of_a_longer_romance_name_is_not_a_place(nlp):
+    # "Valle" (a department of Honduras) is only the first word of an unknown name here
+    names = {loc["name"] for loc in geoparse(nlp("Lava flowed towards the Valle del Kerrin on Monday, officials in Catania said."))}
+    assert "Valle" not in names and "Catania" in names and "Valle del Kerrin" in names

@@ -226,6 +226,8 @@ def find_features(doc, is_demonym=None) -> list[FeatureMention]:
             i += 1
         while j > i and (toks[j - 1].is_punct or toks[j - 1].tag_ == "POS"):
             j -= 1
+        if j > i and j == ent.end:
+            j = max(j, name_right(i))  # "the Valle del Kerrin" cut by the model after "Valle"
         if j <= i or any(taken[k] for k in range(i, j)) or not all(
                 (_cap(toks[k]) and toks[k].pos_ == "PROPN") or (lower[k] in NAME_CONNECTORS and k > i)
                 for k in range(i, j)):

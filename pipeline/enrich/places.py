@@ -437,6 +437,9 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
             return False  # "Hurricane Delia"
         if i >= 2 and texts[i - 1] in _NAME_JOINERS and texts[i - 2][:1].isupper():
             return False  # "Salud del Valle", "Banco de México": the tail of a longer (non-place) name
+        if j + 1 < len(doc) and texts[j] in _NAME_JOINERS and texts[j + 1][:1].isupper() and cands is None \
+                and not gaz.lookup(span_text(i, min(len(doc), j + 2))):
+            return False  # "the Valle del Bove": the head of a longer name the gazetteer does not know
         t = j
         while t < len(doc) and t < j + 3 and texts[t][:1].isupper():
             if lower[t] in FEATURE_TAIL_WORDS or lower[t] == "creek":
@@ -1235,6 +1238,16 @@ def _features(doc, mentions: list[_Mention], dateline_end: int, dropped: list[_M
     found = find_features(doc, get_gazetteer().is_demonym)
     if not found:
         return mentions, []
+    toks = doc_tokens(doc)
+    for f in found:
+        # "Catania's Fontanarossa Airport": a place the gazetteer read, then its possessive, is whose
+        # the feature is, not the start of its name
+        for m in mentions:
+            if m.place is not None and f.start <= m.start and m.end < f.end:
+                k = next((t.i for t in toks[f.i:f.j] if t.idx == m.end), None)
+                if k is not None and toks[k].lower_ in ("'s", "\u2019s") and k + 1 < f.j:
+                    f.i, f.start = k + 1, toks[k + 1].idx
+                    f.text = doc_text(doc)[f.start:f.end]
     drop: set[int] = set()
     keep_features: list[FeatureMention] = []
     resolved_names = {normalize(m.text) for m in mentions if m.place is not None}
