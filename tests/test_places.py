@@ -382,3 +382,13 @@ def test_head_of_a_longer_romance_name_is_not_a_place(nlp):
     # "Valle" (a department of Honduras) is only the first word of an unknown name here
     names = {loc["name"] for loc in geoparse(nlp("Lava flowed towards the Valle del Kerrin on Monday, officials in Catania said."))}
     assert "Valle" not in names and "Catania" in names and "Valle del Kerrin" in names
+
+
+def test_dateline_village_far_from_the_other_towns_is_kept(nlp):
+    # the dateline says where the story is: a small town there is not a neighbourhood's namesake,
+    # even when the towns named later (seats of government) lie 500 km away
+    text = ("SOUFLI/KERRINA, Greece- Police fired tear gas at migrants near the Kerrin River on Monday, "
+            "officials in Athens said. Patras and Athens sent more officers.")
+    locs = by_name(geoparse(nlp(text)))
+    assert "Souflí" in locs
+    assert haversine_km(locs["Kerrin River"]["lat"], locs["Kerrin River"]["lon"], 41.19, 26.3) < 1

@@ -222,6 +222,7 @@ class _Mention:
     definite: bool = False           # "the Rio Grande": a feature or region rather than a town
     after_name: bool = False         # an untagged capitalised word stands before it ("Erling Haaland")
     typed: bool = False              # "the town of X": the text says X is a populated place
+    in_dateline: bool = False        # read from the article's dateline ("SOUFLI, Greece -")
     candidates: list[tuple[Place, int]] = field(default_factory=list)
     place: Place | None = None
     score: float = 0.0
@@ -481,6 +482,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
         end_char = start_char + len(text)
         mentions.append(_Mention(start_char, end_char, text, source, i=i, j=j,
                                  cue=_has_cue(doc, i, j) or end_char <= dateline, typed=_typed_town(doc, i),
+                                 in_dateline=end_char <= dateline,
                                  qualifier=_qualifier(doc, j, gaz), admin_cue=_admin_cue(doc, i, j),
                                  definite=i > 0 and lower[i - 1] == "the",
                                  after_name=i > 0 and toks[i - 1].pos_ == "PROPN" and toks[i - 1].is_title
@@ -954,7 +956,8 @@ def _drop_orphans(kept: list[_Mention], ctx: _Context, gaz: Gazetteer) -> list[_
             for cc, names in by_cc.items() if names - {key})
         if not (support or p.population >= floor or gaz.is_capital(p.index)):
             continue
-        if p.population < ISOLATED_MAX_POP and m.source != "ner":
+        if p.population < ISOLATED_MAX_POP and m.source != "ner" and not m.in_dateline:
+            # (a dateline is the writer's statement of where the story is: never a neighbourhood's namesake)
             # a village far from every other town of the article is usually a neighbourhood of one
             # of them that shares a name with it ("Colonia Obrera" of Tijuana read in Morelos)
             towns = [o.place for o in kept if o.place is not None and o.place.feature == FEATURE_CITY
@@ -1014,8 +1017,8 @@ def _drop_far_namesakes(kept: list[_Mention], dropped: list[_Mention] | None = N
             continue
         if p.feature == FEATURE_PHYSICAL and p.index >= 0:
             continue  # a lake or range of the gazetteer's own table, not a reading made from a town
-        if p.population >= NAMESAKE_MAX_POP or any(m.qualifier is not None for m in ms):
-            continue
+        if p.population >= NAMESAKE_MAX_POP or any(m.qualifier is not None or m.in_dateline for m in ms):
+            continue  # (a dateline says where the story is: its town is the evidence, not a namesake)
         divs = [d.place for d in divisions if d.place.country_code == p.country_code and normalize(d.text) != key]
         if any(d.admin1_code == p.admin1_code for d in divs):
             continue
