@@ -134,3 +134,11 @@ def test_possessive_of_a_town_before_a_venue_is_whose_it_is(nlp):
     locs = by_name(geoparse(nlp("Ash forced Catania's Kerrin Airport to close on Tuesday, officials said.")))
     assert "Kerrin Airport" in locs and "Catania" in locs
     assert near(locs["Kerrin Airport"], 37.5, 15.09, km=20)
+
+
+def test_feature_in_a_named_country_takes_a_place_of_that_country(nlp):
+    text = ("Officials in Ankara said 300 migrants had crossed. Boats reached Kerrin Island, Greece, where "
+            "police from Mytilene met them.")
+    island = by_name(geoparse(nlp(text)))["Kerrin Island"]
+    assert island["country_code"] == "GR"
+    assert near(island, 39.1, 26.55, km=30)  # Mytilene, the article's town in Greece

@@ -1279,11 +1279,17 @@ def _features(doc, mentions: list[_Mention], dateline_end: int, dropped: list[_M
     anchor = _feature_anchor(kept, dateline_end)
     _repoint_far_feature_readings(kept, anchor)
     starts = {m.start: m.place for m in kept if m.place is not None
-              and m.place.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2)}
+              and m.place.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2, FEATURE_COUNTRY)}
     out = []
     for f in keep_features:
         c = container_start(doc, f)
-        out.append((f, starts.get(c, anchor) if c is not None else anchor))
+        point = starts.get(c, anchor) if c is not None else anchor
+        if point is not None and point.feature == FEATURE_COUNTRY:
+            # "Brill Island, Greece": the anchor among the article's places in that country, else the
+            # country's own point
+            point = _feature_anchor([m for m in kept if m.place is not None
+                                     and m.place.country_code == point.country_code], dateline_end) or point
+        out.append((f, point))
     return kept, out
 
 
