@@ -37,6 +37,9 @@ Counties, mountain ranges, lakes and national parks resolve through the gazettee
 physical entries (see :mod:`pipeline.enrich.gazetteer`); features it lacks ("Col d'Aubisque",
 "Gulf of Urabá") are left out rather than given invented coordinates, except islands and lakes
 named after a division or town ("Hainan Island", "Oneida Lake", see :func:`_feature_reading`).
+Other named features and venues ("the X volcano", "X Stadium", "the island of X") are read by
+:mod:`pipeline.enrich.features` and take the point of the place the text puts them in or of the
+article's anchor (:func:`_features`), with no GeoNames id.
 
 Forms of real news the passes also read (issue 12): the place half of a compound adjective
 ("Tex.-based", "Wellington-raised"); a part of a region ("Upper Bavaria", kept with its words and
@@ -1116,8 +1119,10 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
     Returns one dict per distinct place in order of first mention, with keys: ``name``,
     ``geonames_id`` (int, or None for states outside the US and for regions), ``country_code``
     (ISO alpha-2, "" for continents/regions), ``admin1`` (state/province name or None),
-    ``feature`` ("country", "admin1", "city", "continent", "region"), ``lat``/``lon`` (decimal
-    degrees), ``mentions`` (int), ``surface_forms`` (distinct forms the text used),
+    ``feature`` ("country", "admin1", "admin2", "city", "continent", "region", "physical"),
+    ``lat``/``lon`` (decimal degrees; None for a named feature or venue whose place neither the text
+    nor the article gives, see :func:`_features`), ``mentions`` (int), ``surface_forms`` (distinct
+    forms the text used),
     ``spans`` (``[start, end)`` character offsets into ``doc.text``) and ``kind`` ("country",
     "admin1", "city" or "other"). Needs a pipeline with NER, a tagger and a parser.
 
