@@ -34,9 +34,8 @@ Ysidro port of entry" in a Tijuana story is an unlisted local place, not San Ysi
 (see :func:`_drop_far_locals`).
 
 Counties, mountain ranges, lakes and national parks resolve through the gazetteer's admin2 and
-physical entries (see :mod:`pipeline.enrich.gazetteer`); features it lacks ("Col d'Aubisque",
-"Gulf of Urabá") are left out rather than given invented coordinates, except islands and lakes
-named after a division or town ("Hainan Island", "Oneida Lake", see :func:`_feature_reading`).
+physical entries (see :mod:`pipeline.enrich.gazetteer`); islands and lakes it lacks, named after a
+division or town, take that entry's point ("Hainan Island", "Oneida Lake", see :func:`_feature_reading`).
 Other named features and venues ("the X volcano", "X Stadium", "the island of X") are read by
 :mod:`pipeline.enrich.features` and take the point of the place the text puts them in or of the
 article's anchor (:func:`_features`), with no GeoNames id.
