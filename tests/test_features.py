@@ -142,3 +142,15 @@ def test_feature_in_a_named_country_takes_a_place_of_that_country(nlp):
     island = by_name(geoparse(nlp(text)))["Kerrin Island"]
     assert island["country_code"] == "GR"
     assert near(island, 39.1, 26.55, km=30)  # Mytilene, the article's town in Greece
+
+
+def test_village_of_an_unlisted_name_is_a_town_at_the_story_point(nlp):
+    text = "A border guard was stabbed through the fence near the village of Kerrinmore, police in Bialystok said."
+    locs = by_name(geoparse(nlp(text)))
+    assert locs["Kerrinmore"]["kind"] == "city" and locs["Kerrinmore"]["geonames_id"] is None
+    assert near(locs["Kerrinmore"], 53.13, 23.16, km=20)
+
+
+def test_village_of_a_known_town_keeps_the_gazetteer_reading(nlp):
+    locs = by_name(geoparse(nlp("Floods hit the town of Lampedusa, officials in Palermo said.")))
+    assert locs["Lampedusa"]["geonames_id"] is not None

@@ -50,6 +50,10 @@ PREFIX_HEADS = {"lake": False, "river": False, "mount": False, "mt": False, "mt.
 #: Lower-case nouns after "the NAME" that class the name as a feature ("the Corran volcano").
 CLASSIFIER_NOUNS = frozenset({"river", "lake", "island", "islands", "volcano", "mountain", "mountains",
                               "peninsula", "valley", "stadium", "desert", "glacier", "reservoir", "atoll"})
+#: Lower-case nouns that, followed by "of", type the next name as a populated place ("the village of
+#: Kerrinmore"): a town the gazetteer may lack (GeoNames' places of 500 people or more).
+TOWN_NOUNS = frozenset({"town", "village", "hamlet", "township", "settlement", "suburb", "municipality",
+                        "commune", "neighbourhood", "neighborhood"})
 #: Lower-case words allowed between the capitalised words of a feature's name ("Isle of Man",
 #: "Col de Vence", "St Mary's Cathedral").
 NAME_CONNECTORS = frozenset({"of", "de", "del", "la", "las", "los", "el", "du", "des", "di", "da", "d'",
@@ -203,7 +207,14 @@ def find_features(doc, is_demonym=None) -> list[FeatureMention]:
                     and lower[h - 1] not in ORG_TAIL_WORDS:
                 add(a, h, w, h + 1, outside=True)
                 continue
-        # "the island of Brill", "the islands of Brill and Tory"
+        # "the village of Kerrinmore": a populated place the text types as one
+        if w in TOWN_NOUNS and tok.text.islower() and h + 2 < n and lower[h + 1] == "of" \
+                and _cap(toks[h + 2]) and not skip[h + 2]:  # a PERSON label here is the model's slip
+            b = name_right(h + 2)
+            if b > h + 2 and (b >= n or not (_cap(toks[b]) or lower[b] in SUFFIX_HEADS)):
+                add(h + 2, b, "town", b, outside=True)
+                continue
+        # "the island of Brill", "the islands of Brill and Kerrin"
         if w in ("island", "islands") and tok.text.islower() and h + 2 < n and lower[h + 1] == "of":
             a = h + 2
             while a < n:

@@ -1174,9 +1174,10 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
                 "name": f.text, "geonames_id": None,
                 "country_code": point.country_code if point is not None else "",
                 "admin1": point.admin1 if point is not None and point.feature != FEATURE_COUNTRY else None,
-                "feature": FEATURE_PHYSICAL, "lat": point.lat if point is not None else None,
+                "feature": FEATURE_CITY if f.head == "town" else FEATURE_PHYSICAL,
+                "lat": point.lat if point is not None else None,
                 "lon": point.lon if point is not None else None, "mentions": 0, "surface_forms": [],
-                "spans": [], "kind": "other",
+                "spans": [], "kind": "city" if f.head == "town" else "other",
             }
             recs.append(rec)
         rec["mentions"] += 1
@@ -1270,7 +1271,7 @@ def _features(doc, mentions: list[_Mention], dateline_end: int, dropped: list[_M
         if exact:
             p = mentions[exact[0]].place
             town = p is not None and p.feature == FEATURE_CITY
-            if not (town and f.outside and f.head != "island"):
+            if not (town and f.outside and f.head not in ("island", "town")):
                 # "the X volcano": not the town X; "the island of X" read as a town is the island's
                 # main town, which usually shares its name and lies on it
                 continue
