@@ -1262,6 +1262,8 @@ def _features(doc, mentions: list[_Mention], dateline_end: int, dropped: list[_M
     for f in found:
         if f.from_label and any(m.start < f.end and f.start < m.end for m in list(mentions) + list(dropped)):
             continue  # a name the gazetteer passes read (or dropped as a namesake): not a feature
+        if f.head == "town" and any(m.start < f.end and f.start < m.end for m in dropped):
+            continue  # a town dropped as a far namesake stays dropped (measured: docs/decisions.md)
         if f.from_label and f.j - f.i == 1 and normalize(f.text) in GENERIC_WORDS:
             continue  # "in the South", "at the Capital": a common word, not a name
         if not f.outside and normalize(f.text) in resolved_names:
