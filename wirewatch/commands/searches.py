@@ -19,12 +19,21 @@ searches_app = typer.Typer(
 LIST_COLUMNS = ["id", "name", "enabled", "query", "filters", "notify", "mode"]
 
 
+def _filters_dict(filters) -> dict[str, Any]:
+    """The filters that are set, as stored, plus ``near.distance_km`` even when it is the default
+    (the radius a search uses must show)."""
+    out = filters.model_dump(exclude_defaults=True)
+    if filters.near is not None:
+        out["near"] = filters.near.model_dump(exclude_none=True)
+    return out
+
+
 def _filters_text(filters: dict[str, Any]) -> str:
     parts = []
     for k, v in filters.items():
         if k == "near":
             where = v.get("place") or f"{v.get('lat'):.3f},{v.get('lon'):.3f}"
-            parts.append(f"near {where} ≤{v.get('distance_km'):g} km")
+            parts.append(f"near {where} ≤{v['distance_km']:g} km")
         elif isinstance(v, list):
             parts.append(f"{k}: {', '.join(v)}")
         else:
@@ -34,13 +43,13 @@ def _filters_text(filters: dict[str, Any]) -> str:
 
 def _row(search) -> dict[str, Any]:
     d = search.model_dump(exclude_defaults=False)
-    d["filters"] = search.filters.model_dump(exclude_defaults=True)
+    d["filters"] = _filters_dict(search.filters)
     return d
 
 
 def _table_row(search) -> dict[str, Any]:
     return {"id": search.id, "name": search.name, "enabled": "yes" if search.enabled else "no",
-            "query": search.query or "", "filters": _filters_text(search.filters.model_dump(exclude_defaults=True)),
+            "query": search.query or "", "filters": _filters_text(_filters_dict(search.filters)),
             "notify": [c.get("name") or c.get("type", "?") for c in search.notify],
             "mode": search.alert_mode if search.alert_mode != "digest" else f"digest {search.digest_period} {search.digest_timezone}"}
 

@@ -1,0 +1,45 @@
+"""Fixtures of the CLI tests: the ``wirewatch`` app run in-process with CliRunner."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture()
+def run_cli(monkeypatch, tmp_path):
+    """Invoke ``wirewatch ARGS...`` in-process with an empty settings file (no services needed
+    unless the command uses them); returns the click Result (exit_code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from pipeline.settings import get_settings
+    from wirewatch.cli import app
+
+    cfg = tmp_path / "wirewatch.toml"
+    cfg.write_text("")
+    monkeypatch.setenv("WIREWATCH_CONFIG", str(cfg))
+    get_settings.cache_clear()
+
+    def invoke(*args: str, input: str | None = None):
+        get_settings.cache_clear()
+        return CliRunner().invoke(app, list(args), input=input)
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+@pytest.fixture()
+def engine_cli(run_cli, monkeypatch, settings, search_url):
+    """Like ``run_cli`` on the real search engine, with a per-test index prefix (indices created
+    by ``wirewatch init``, deleted afterwards)."""
+    import uuid
+
+    from pipeline.index.engine import SearchEngine
+
+    prefix = f"{settings.index_prefix}-{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("WIREWATCH_INDEX_PREFIX", prefix)
+    monkeypatch.setenv("WIREWATCH_INDEX_REPLICAS", "0")
+    res = run_cli("init", "--no-searches")
+    assert res.exit_code == 0, res.output
+    yield run_cli
+    eng = SearchEngine.from_settings(settings.model_copy(update={"index_prefix": prefix}))
+    eng.delete_all()
+    eng.close()
