@@ -23,7 +23,8 @@ def read_body(path: Path, url: str | None = None) -> tuple[str, dict]:
     charset); ``meta`` then holds the page's ``title``, ``language``, ``published_at`` and
     ``canonical_url`` when found. Other files are read as UTF-8 text (undecodable bytes
     replaced) and ``meta`` is empty. Raises ``ValueError`` with a readable message for a
-    missing, unreadable or empty file, or a page without main text.
+    missing, unreadable, empty or binary file, bytes no encoding decodes (reason
+    ``bad_encoding``), or a page without main text.
     """
     if not path.exists():
         raise ValueError(f"{path}: no such file")
@@ -39,7 +40,12 @@ def read_body(path: Path, url: str | None = None) -> tuple[str, dict]:
         raise ValueError(f"{path}: {len(raw):,} bytes is more than the {MAX_FILE_BYTES:,}-byte cap for one article "
                          "(the fetch stage caps pages at 5 MB too)")
     if path.suffix.lower() in HTML_SUFFIXES:
-        body, meta = _extract_html(raw, url or path.resolve().as_uri())
+        from pipeline.errors import FetchError
+
+        try:
+            body, meta = _extract_html(raw, url or path.resolve().as_uri())
+        except FetchError as exc:  # the page's bytes do not decode (decode_html): bad_encoding
+            raise ValueError(f"{path}: {exc} (reason: {exc.reason})") from None
         if not body or not body.strip():
             raise ValueError(f"{path}: no main text could be extracted from this HTML page")
         return body, meta
@@ -49,7 +55,7 @@ def read_body(path: Path, url: str | None = None) -> tuple[str, dict]:
     from pipeline.fetch.http import looks_binary
 
     if looks_binary(text):
-        raise ValueError(f"{path}: the file is binary, not text")
+        raise ValueError(f"{path}: the file is binary, not text (reason: bad_encoding)")
     return text, {}
 
 
@@ -101,7 +107,7 @@ def register(app: typer.Typer) -> None:
         try:
             body, meta = read_body(path, url)
         except ValueError as exc:
-            raise fail(str(exc), code=2)
+            raise fail(str(exc))
         try:
             doc = document_for_text(body, title=title or meta.get("title") or "", url=url or meta.get("canonical_url"),
                                     settings=get_settings())
