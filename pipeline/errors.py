@@ -105,3 +105,40 @@ class ChaosPoison(WirewatchError):
     ``Settings.chaos_poison_marker`` (failure drills only). Permanent: it is dead-lettered."""
 
     reason = "chaos_poison"
+
+
+def validation_problems(exc, fields: dict[str, str] | None = None, where: str = "") -> list[str]:
+    """One readable line per problem of a pydantic ``ValidationError``: ``"field: message"``.
+
+    ``field`` is the dotted location (``near.lon``, ``countries``; list positions as ``[i]``),
+    renamed through ``fields`` when given (longest matching prefix first, e.g.
+    ``{"near.distance_km": "--within-km"}``); a problem of the whole object has no field.
+    ``where`` (e.g. ``"searches.yaml: searches[0]"``) goes in front of each line, joined to the
+    field by ``.`` (or ``: `` when the problem has no field).
+    Pydantic's ``"Value error, "`` prefix is dropped; a non-mapping where a mapping was expected
+    reads ``expected a mapping, got list``; an unknown key reads ``unknown field``.
+    """
+    out: list[str] = []
+    for err in exc.errors():
+        loc = ""
+        for part in err.get("loc", ()):
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        for prefix in sorted(fields or {}, key=len, reverse=True):
+            if loc == prefix or loc.startswith(prefix + ".") or loc.startswith(prefix + "["):
+                loc = (fields or {})[prefix]
+                break
+        kind = err.get("type", "")
+        msg = str(err.get("msg", ""))
+        if kind in ("model_type", "dict_type", "model_attributes_type"):
+            msg = f"expected a mapping, got {type(err.get('input')).__name__}"
+        elif kind == "extra_forbidden":
+            msg = "unknown field"
+        elif kind == "missing":
+            msg = "required"
+        for noise in ("Value error, ", "Assertion failed, "):
+            if msg.startswith(noise):
+                msg = msg[len(noise):]
+        if where:
+            loc = f"{where}{'' if not loc or loc.startswith('[') else '.'}{loc}"
+        out.append(f"{loc}: {msg}" if loc else msg)
+    return out

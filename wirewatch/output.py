@@ -64,12 +64,23 @@ def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: s
 def fail(message: str, code: int = 1):
     """Print ``message`` in red on stderr and return a ``typer.Exit(code)`` to raise.
 
-    The message is shown literally (square brackets in it are not rich markup)."""
+    Each line of ``message`` is printed as its own ``error:`` line. The message is shown
+    literally (square brackets in it are not rich markup)."""
     import typer
     from rich.markup import escape
 
-    err_console.print(f"[red]error:[/red] {escape(message)}")
+    for line in message.splitlines() or [""]:
+        err_console.print(f"[red]error:[/red] {escape(line)}", soft_wrap=True)
     return typer.Exit(code)
+
+
+def fail_invalid(exc, fields: dict[str, str] | None = None, where: str = "", code: int = 1):
+    """:func:`fail` for a pydantic ``ValidationError``: one ``error: field: message`` line per
+    problem (:func:`pipeline.errors.validation_problems`; ``fields`` renames fields, e.g. to the
+    CLI options that set them), instead of pydantic's multi-line report and links."""
+    from pipeline.errors import validation_problems
+
+    return fail("\n".join(validation_problems(exc, fields, where)), code=code)
 
 
 FORMAT_OPTION_HELP = "Output format: table (readable) or json."

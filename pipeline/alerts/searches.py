@@ -472,14 +472,20 @@ def read_searches_yaml(path: Path | str) -> list[SavedSearch]:
     """Parse a saved-searches YAML file into :class:`SavedSearch` objects (not resolved).
 
     Format: a mapping with a ``searches`` list (or a bare list); each item a SavedSearch.
-    Raises ConfigError naming the file and the item for anything malformed.
+    Raises ConfigError naming the file and the item for anything malformed (one line per
+    problem, :func:`pipeline.errors.validation_problems`), or a file that is not UTF-8.
     """
     import yaml
     from pydantic import ValidationError
 
+    from pipeline.errors import validation_problems
+
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x}); "
+                          "save the file as UTF-8", reason="searches_file") from None
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{p}: {exc}", reason="searches_file") from None
     items = data.get("searches") if isinstance(data, dict) else data
@@ -490,7 +496,9 @@ def read_searches_yaml(path: Path | str) -> list[SavedSearch]:
         try:
             out.append(SavedSearch.model_validate(item))
         except ValidationError as exc:
-            raise ConfigError(f"{p}: searches[{i}]: {exc}", reason="searches_file") from None
+            # one line per problem: "<file>: searches[0].query: ..." (the CLI prints each line)
+            raise ConfigError("\n".join(validation_problems(exc, where=f"{p}: searches[{i}]")),
+                              reason="searches_file") from None
     ids = [s.id for s in out]
     dup = {x for x in ids if ids.count(x) > 1}
     if dup:

@@ -31,3 +31,38 @@ def test_the_demo_searches_file_lists(engine_cli):
     res = engine_cli("searches", "list")
     assert res.exit_code == 0, res.output
     assert "≤100 km" in res.stdout
+
+
+def _no_pydantic_report(res) -> None:
+    assert res.exit_code == 1, res.output
+    assert "validation error" not in res.output and "errors.pydantic.dev" not in res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("args, lines", [
+    (["searches", "add", "Nothing"], ["error: a saved search needs a query or at least one filter"]),
+    (["search", "migrants", "--near", "999,999"],
+     ["error: --near latitude: Input should be less than or equal to 90",
+      "error: --near longitude: Input should be less than or equal to 180"]),
+    (["search", "migrants", "--near", "Tijuana", "--within-km", "-5"],
+     ["error: --within-km: Input should be greater than 0"]),
+    (["search", "migrants", "--country", "MEX"],
+     ["error: --country: country 'MEX' is not an ISO 3166 alpha-2 code (e.g. MX, US)"]),
+])
+def test_invalid_options_give_one_line_per_problem(run_cli, args, lines):
+    res = run_cli(*args)
+    _no_pydantic_report(res)
+    assert res.stderr.strip().splitlines() == lines
+
+
+@pytest.mark.parametrize("text, lines", [
+    (b"searches:\n  - nope: 1\n", ["searches[0].name: required", "searches[0].nope: unknown field"]),
+    (b"- [a, b]\n", ["searches[0]: expected a mapping, got list"]),
+    (b"searches:\n  - name: caf\xe9\n    query: x\n", ["not UTF-8 text (byte 23 is 0xe9); save the file as UTF-8"]),
+])
+def test_bad_searches_file_gives_one_line_per_problem(run_cli, tmp_path, text, lines):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(text)
+    res = run_cli("searches", "load", str(path))  # refused before the engine is asked
+    _no_pydantic_report(res)
+    assert res.stderr.strip().splitlines() == [f"error: {path}: {x}" for x in lines]

@@ -14,7 +14,7 @@ import typer
 
 from pipeline.errors import ConfigError, EngineError, InvalidQueryError
 from pipeline.settings import get_settings
-from wirewatch.output import Format, fail, print_json, print_table
+from wirewatch.output import Format, fail, fail_invalid, print_json, print_table
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.I)
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -42,6 +42,12 @@ def near_filter(near: str | None, within_km: float) -> dict[str, Any] | None:
     if m:
         return {"lat": float(m.group(1)), "lon": float(m.group(2)), "distance_km": within_km}
     return {"place": near, "distance_km": within_km}
+
+
+#: Filter fields -> the options of ``search`` / ``searches add`` that set them (error messages).
+FILTER_OPTIONS = {"persons": "--person", "organizations": "--org", "speakers": "--speaker", "countries": "--country",
+                  "topics": "--topic", "language": "--language", "domains": "--domain", "near": "--near", "near.lat": "--near latitude", "near.lon": "--near longitude",
+                  "near.distance_km": "--within-km"}
 
 
 def filters_from_options(person, org, speaker, country, topic, language, domain, near, within_km) -> dict[str, Any]:
@@ -152,7 +158,7 @@ def register(app: typer.Typer) -> None:
             filters = SearchFilters.model_validate(filters_from_options(person, org, speaker, country, topic, language,
                                                                         domain, near, within_km))
         except ValidationError as exc:
-            raise fail(str(exc))
+            raise fail_invalid(exc, FILTER_OPTIONS)
         with engine_or_fail() as engine:
             filters = resolve_near(filters)
             resp = run_search(engine, query, filters, limit=limit, sort=sort, since=since_from(since))

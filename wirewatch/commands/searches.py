@@ -9,9 +9,9 @@ import typer
 
 from pipeline.settings import get_settings
 from wirewatch.commands.alerts import show_events
-from wirewatch.commands.search import (SEARCH_COLUMNS, engine_or_fail, filters_from_options, hit_row,
-                                       since_from)
-from wirewatch.output import Format, fail, print_json, print_table
+from wirewatch.commands.search import (FILTER_OPTIONS, SEARCH_COLUMNS, engine_or_fail, filters_from_options,
+                                       hit_row, since_from)
+from wirewatch.output import Format, fail, fail_invalid, print_json, print_table
 
 searches_app = typer.Typer(
     help="Saved searches: a Lucene query over title and body plus filters; each new matching story "
@@ -100,7 +100,9 @@ def add_cmd(
     try:
         search = SavedSearch.model_validate(data)
     except ValidationError as exc:
-        raise fail(str(exc))
+        raise fail_invalid(exc, {**{f"filters.{k}": v for k, v in FILTER_OPTIONS.items()}, "query": "--query",
+                                 "id": "--id", "alert_mode": "--alert-mode", "digest_period": "--digest-period",
+                                 "digest_timezone": "--digest-timezone"})
     with engine_or_fail() as engine:
         stored = SavedSearchStore(engine, get_settings()).add(search, replace=replace)
     if fmt == Format.json:
