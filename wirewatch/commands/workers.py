@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -11,6 +12,14 @@ from pipeline.settings import get_settings
 QUEUE_HELP = "Comma-separated queues: poll, fetch, enrich, index, alerts (default: all)."
 
 
+class Pool(str, Enum):
+    """Celery execution pools ``--pool`` accepts (the ones Wirewatch's dependencies provide)."""
+
+    prefork = "prefork"
+    threads = "threads"
+    solo = "solo"
+
+
 def register(app: typer.Typer) -> None:
     """Add ``worker`` and ``beat``."""
 
@@ -18,7 +27,7 @@ def register(app: typer.Typer) -> None:
     def worker_cmd(
         queues: str = typer.Option("poll,fetch,enrich,index,alerts", "--queues", "-Q", help=QUEUE_HELP),
         concurrency: int = typer.Option(0, "--concurrency", "-c", help="Pool size (0: one per core)."),
-        pool: str = typer.Option("prefork", "--pool", help="prefork (CPU-bound: enrich) or threads (I/O-bound: poll, fetch, index, alerts)."),
+        pool: Pool = typer.Option(Pool.prefork, "--pool", help="prefork (CPU-bound: enrich), threads (I/O-bound: poll, fetch, index, alerts) or solo (one task at a time, for debugging)."),
         name: str = typer.Option("wirewatch@%h", "--name", "-n", help="Worker node name."),
         loglevel: str = typer.Option("INFO", "--loglevel"),
     ) -> None:
@@ -36,7 +45,7 @@ def register(app: typer.Typer) -> None:
 
         if s.metrics_port >= 0:
             _serve_metrics(metrics, s.metrics_port)
-        argv = ["worker", "-Q", queues, "--pool", pool, "-n", name, "--loglevel", loglevel, "--without-gossip", "--without-mingle"]
+        argv = ["worker", "-Q", queues, "--pool", pool.value, "-n", name, "--loglevel", loglevel, "--without-gossip", "--without-mingle"]
         if concurrency > 0:
             argv += ["--concurrency", str(concurrency)]
         celery_app.worker_main(argv)
