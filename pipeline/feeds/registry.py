@@ -616,3 +616,32 @@ class FeedRegistry:
     def seen_count(self, feed_id: str) -> int:
         """Number of guids remembered for a feed."""
         return int(self.redis.zcard(self._seen_key(feed_id)))
+
+
+class PreviewFeedRegistry(FeedRegistry):
+    """A :class:`FeedRegistry` that reads Redis but writes nothing: :meth:`update` (and so
+    ``record_success``, ``record_error``, ``enable``, ``disable``) returns the record as it
+    would be after the change, :meth:`mark_seen` returns the guids that would be new, and the
+    other writes raise ``RuntimeError``. ``feeds poll --preview`` polls through one, so a
+    preview leaves every feed's state (error streak, schedule, validators, seen entries) as
+    it was. The log lines of the computed changes are still written.
+    """
+
+    def update(self, feed_id: str, *, current: Feed | None = None, **changes: Any) -> Feed:
+        """The record with ``changes`` applied, not stored; ValueError for unknown field names."""
+        feed = Feed(**current.to_dict()) if current is not None else self.get(feed_id)
+        bad = set(changes) - {f.name for f in fields(Feed)}
+        if bad:
+            raise ValueError(f"unknown feed fields: {sorted(bad)}")
+        for k, v in changes.items():
+            setattr(feed, k, v)
+        return feed
+
+    def mark_seen(self, feed_id: str, guids: Iterable[str], now: float | None = None) -> list[str]:
+        """The guids not seen yet (input order); nothing is marked."""
+        return self.unseen(feed_id, guids)
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("this feed registry is a read-only preview")
+
+    add = add_many = remove = claim_due = set_ignore_validators = _read_only  # type: ignore[assignment]

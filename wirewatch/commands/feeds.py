@@ -300,13 +300,16 @@ def poll_cmd(feeds: Optional[list[str]] = typer.Argument(None, help="Feed ids or
     """Poll feeds now, in this process (conditional GET, parse, schedule), and show the outcome.
 
     Errors are recorded in the registry as a worker's poll would. With --preview, new entries
-    are listed but neither queued nor marked seen (the feed's state is left as it was).
+    are listed but neither queued nor marked seen, and nothing is recorded: errors, schedule,
+    validators and seen entries are left as they were.
     """
-    from pipeline.feeds.registry import FeedNotFound
+    from pipeline.feeds.registry import FeedNotFound, PreviewFeedRegistry
     from pipeline.fetch.http import GuardedClient
     from pipeline.feeds.poll import poll_feed
 
     reg = _registry()
+    if not enqueue:  # a preview polls through a registry that stores nothing
+        reg = PreviewFeedRegistry(reg.redis, reg.settings)
     s = reg.settings
     ids: list[str] = []
     try:

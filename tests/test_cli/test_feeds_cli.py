@@ -1,0 +1,41 @@
+"""``wirewatch feeds ...`` commands against the real Redis (per-test key prefix)."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+
+@pytest.fixture()
+def feeds_env(run_cli, monkeypatch, settings, redis_client):
+    """``run_cli`` on a private Redis key prefix; yields (invoke, FeedRegistry on that prefix)."""
+    from pipeline.feeds.registry import FeedRegistry
+
+    prefix = f"{settings.redis_key_prefix}:clifeeds:{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("WIREWATCH_REDIS_KEY_PREFIX", prefix)
+    yield run_cli, FeedRegistry(redis_client, settings.model_copy(update={"redis_key_prefix": prefix}))
+    keys = list(redis_client.scan_iter(f"{prefix}*"))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@pytest.mark.integration
+def test_poll_preview_of_a_blocked_feed_changes_no_state(feeds_env):
+    run, registry = feeds_env
+    # 127.0.0.1 is refused by the SSRF guard (the CLI's settings allow no private host)
+    feed = registry.add("http://127.0.0.1:9/feed.xml")
+    before = registry.get(feed.id).to_dict()
+    due_before = registry.redis.zscore(registry._due, feed.id)
+    res = run("feeds", "poll", "--due", "--preview", "--format", "json")
+    assert res.exit_code == 0, res.output
+    (out,) = json.loads(res.stdout)
+    assert out["status"] == "error" and out["reason"] == "blocked"
+    after = registry.get(feed.id)
+    assert after.to_dict() == before
+    assert after.status != "failing" and after.consecutive_errors == 0
+    assert registry.redis.zscore(registry._due, feed.id) == due_before
+    # without --preview the same poll is recorded, as a worker's would be
+    res = run("feeds", "poll", feed.id, "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert registry.get(feed.id).consecutive_errors == 1
