@@ -66,3 +66,12 @@ def test_bad_searches_file_gives_one_line_per_problem(run_cli, tmp_path, text, l
     res = run_cli("searches", "load", str(path))  # refused before the engine is asked
     _no_pydantic_report(res)
     assert res.stderr.strip().splitlines() == [f"error: {path}: {x}" for x in lines]
+
+
+@pytest.mark.integration
+def test_adding_an_existing_id_names_the_replace_option(engine_cli):
+    assert engine_cli("searches", "add", "Quakes", "-q", "earthquake").exit_code == 0
+    res = engine_cli("searches", "add", "Quakes", "-q", "quake")
+    assert res.exit_code == 1
+    assert res.stderr.strip() == "error: saved search 'quakes' exists; pass --replace to replace it, or choose another --id"
+    assert engine_cli("searches", "add", "Quakes", "-q", "quake", "--replace").exit_code == 0

@@ -30,9 +30,11 @@ def register(app: typer.Typer) -> None:
                                       exists=True, file_okay=False, dir_okay=True, readable=True),
         timeout: float = typer.Option(900.0, "--timeout", help="Seconds to wait for every sample article to be indexed."),
     ) -> None:
-        """Bring up the services, create the indices, serve the sample feeds on 127.0.0.1, start
-        workers and beat, wait until every sample article is indexed, then print the articles
-        and the alerts fired. The data stays in the index (try `wirewatch search`)."""
+        """Run the whole pipeline on the sample site and print the articles and alerts fired.
+
+        Brings up the services, creates the indices, serves the sample feeds on 127.0.0.1,
+        starts workers and beat and waits until every sample article is indexed. The data
+        stays in the index (try `wirewatch search`)."""
         from wirewatch.demo import run_demo
 
         s = get_settings()

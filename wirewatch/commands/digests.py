@@ -15,8 +15,10 @@ def digest_cmd(
     period: str = typer.Option("last", "--period", help="last (the latest ended period), current (so far), or a time inside the period (ISO-8601)."),
     fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
 ) -> None:
-    """Show a saved search's digest for one period (its own hourly/daily period and time zone;
-    a search in another alert mode is shown by day in UTC) and the period's send status."""
+    """Show a saved search's digest for one period and whether it was sent.
+
+    The period is the search's own (hourly or daily, in its time zone); a search in another
+    alert mode is shown by day in UTC."""
     import redis
 
     from pipeline.alerts.digests import DigestLedger, build_digest, digest_text, last_completed, period_bounds

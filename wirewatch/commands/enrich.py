@@ -100,8 +100,10 @@ def register(app: typer.Typer) -> None:
         title: str = typer.Option(None, "--title", help="Article title (default: the page's title, or none)."),
         url: str = typer.Option(None, "--url", help="Article URL (gives the document its id and source domain)."),
     ) -> None:
-        """Enrich a local article (persons, organizations, places, quotes, topics) and print the
-        enriched document: readable tables, or the contract JSON with --format json."""
+        """Enrich a local article and print the enriched document.
+
+        Shows persons, organizations, places, quotes and topics as readable tables, or the
+        contract JSON with --format json."""
         from pipeline.enrich import document_for_text
 
         try:

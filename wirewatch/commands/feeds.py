@@ -237,7 +237,9 @@ def export_opml_cmd(file: Optional[Path] = typer.Argument(None, help="Write here
 def health_cmd(fmt: Format = FMT,
                problems: bool = typer.Option(False, "--problems", help="Only failing and disabled feeds."),
                events: bool = typer.Option(False, "--events", help="Show the latest feed-health events (state changes) instead.")) -> None:
-    """Per-feed health: status, health state (ok, failing, disabled, silent; pipeline/feeds/health.py)
+    """Show each feed's health, or with --events the latest health state changes.
+
+    Per feed: status, health state (ok, failing, disabled, silent; pipeline/feeds/health.py)
     and since when, last success, last error reason, error streak, next due; disabled feeds
     with their reason. ``--events``: the latest state changes, newest first."""
     from pipeline.feeds.health import FeedHealth

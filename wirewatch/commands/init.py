@@ -22,9 +22,10 @@ def register(app: typer.Typer) -> None:
         searches_file: Optional[Path] = typer.Option(None, "--searches-file", help="Saved-searches YAML (default: settings.searches_file)."),
         fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
     ) -> None:
-        """Create, idempotently, the templates, versioned indices and aliases for articles, saved
-        searches and alert events; then load the saved searches file. Says what it created and
-        what already existed."""
+        """Create the indices (idempotently) and load the saved searches file.
+
+        Creates the templates, versioned indices and aliases for articles, saved searches and
+        alert events, and says what it created and what already existed."""
         from pipeline.alerts.searches import SavedSearchStore
 
         s = get_settings()

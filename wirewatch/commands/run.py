@@ -32,9 +32,12 @@ def register(app: typer.Typer) -> None:
         no_beat: bool = typer.Option(False, "--no-beat", help="Do not start beat (another machine runs it)."),
         import_feeds: bool = typer.Option(True, "--import-feeds/--no-import-feeds", help="Import settings.feeds_file when the registry is empty."),
     ) -> None:
-        """Start workers (poll/fetch/alerts threads, index threads, an enrich prefork pool) and beat for the feeds in the registry
-        (imported from settings.feeds_file, seeds/feeds.opml by default, when it is empty), show a
-        live status line, restart a child that exits, and stop cleanly on Ctrl-C."""
+        """Run the pipeline on this machine: workers and beat for the registered feeds.
+
+        Starts workers (poll/fetch/alerts threads, index threads, an enrich prefork pool) and
+        beat for the feeds in the registry (imported from settings.feeds_file,
+        seeds/feeds.opml by default, when it is empty), shows a live status line, restarts a
+        child that exits, and stops cleanly on Ctrl-C."""
         from pipeline.index.engine import SearchEngine
         from pipeline.feeds.registry import FeedRegistry
         from pipeline.feeds.opml import read_opml

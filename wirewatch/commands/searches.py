@@ -103,8 +103,15 @@ def add_cmd(
         raise fail_invalid(exc, {**{f"filters.{k}": v for k, v in FILTER_OPTIONS.items()}, "query": "--query",
                                  "id": "--id", "alert_mode": "--alert-mode", "digest_period": "--digest-period",
                                  "digest_timezone": "--digest-timezone"})
+    from pipeline.errors import ConfigError
+
     with engine_or_fail() as engine:
-        stored = SavedSearchStore(engine, get_settings()).add(search, replace=replace)
+        try:
+            stored = SavedSearchStore(engine, get_settings()).add(search, replace=replace)
+        except ConfigError as exc:
+            if exc.reason != "exists":
+                raise
+            raise fail(f"saved search {search.id!r} exists; pass --replace to replace it, or choose another --id")
     if fmt == Format.json:
         print_json(_row(stored))
     else:
@@ -148,8 +155,10 @@ def test_cmd(
     since: Optional[str] = typer.Option(None, "--since", help="Only articles fetched within DURATION (e.g. 2d)."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
 ) -> None:
-    """Show which recent indexed articles the saved search matches (duplicates left out, as alerts
-    do) and whether each one's story cluster has already alerted."""
+    """Show the recent indexed articles a saved search matches and whether each alerted.
+
+    Duplicates are left out, as alerts leave them out; "alerted" says when each article's
+    story cluster alerted."""
     from pipeline.alerts.percolate import alert_id
     from pipeline.alerts.searches import SavedSearchStore
 

@@ -23,8 +23,9 @@ def _show(rows, fmt: Format, title: str) -> None:
 
 @services_app.command("up")
 def up_cmd(fmt: Format = typer.Option(Format.table, "--format", help="table or json")) -> None:
-    """Start Redis and OpenSearch (installing redis-server and fetching the jars when missing);
-    returns once both answer. Safe to run again."""
+    """Start Redis and OpenSearch and return once both answer (safe to run again).
+
+    Installs redis-server and fetches the OpenSearch jars when they are missing."""
     s = get_settings()
     try:
         with err_console.status("starting services...") as st:

@@ -84,8 +84,10 @@ def list_cmd(
 @stories_app.command("show")
 def show_cmd(story_id: str = typer.Argument(..., help="Story id (or its first characters, as `list` prints)."),
              fmt: Format = FMT) -> None:
-    """One story: its record (title, outlets, countries, places, most-quoted speakers) and its
-    articles in order of publication (from the index)."""
+    """Show one story: its record and its articles in order of publication.
+
+    The record has the title, outlets, countries, places and most-quoted speakers; the
+    articles come from the index."""
     st = _stories()
     rec = st.get(story_id)
     if rec is None and len(story_id) < 32:  # a prefix from `list`
