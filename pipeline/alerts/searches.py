@@ -138,7 +138,14 @@ class SearchFilters(BaseModel):
     @field_validator("language")
     @classmethod
     def _language(cls, v: str | None) -> str | None:
-        return v.strip().lower() or None if v else None
+        # articles carry ISO 639-1 codes (pipeline.language, pipeline.fetch.extract); a region
+        # subtag ("en-US") is dropped, as extraction drops it from declared languages
+        code = (v or "").strip().lower().replace("_", "-").split("-")[0]
+        if not code:
+            return None
+        if not re.fullmatch(r"[a-z]{2}", code):
+            raise ValueError(f"language {v!r} is not an ISO 639-1 code (two letters, e.g. en, es, fr)")
+        return code
 
     def is_empty(self) -> bool:
         """True when no filter is set."""

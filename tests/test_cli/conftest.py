@@ -20,7 +20,8 @@ def run_cli(monkeypatch, tmp_path):
 
     def invoke(*args: str, input: str | None = None):
         get_settings.cache_clear()
-        return CliRunner().invoke(app, list(args), input=input)
+        # wide, so that rich does not wrap messages inside its boxes
+        return CliRunner().invoke(app, list(args), input=input, env={"COLUMNS": "250"})
 
     yield invoke
     get_settings.cache_clear()

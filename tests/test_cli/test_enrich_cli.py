@@ -13,3 +13,12 @@ def test_undecodable_bytes_give_a_classified_error(run_cli, tmp_path, name):
     assert res.exception is None or isinstance(res.exception, SystemExit)
     assert "Traceback" not in res.output and "FetchError" not in res.output
     assert f"{name}:" in res.stderr and "(reason: bad_encoding)" in res.stderr
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "file:///etc/passwd", "ftp://example.org/a", "https://"])
+def test_url_must_be_http_or_https(run_cli, tmp_path, url):
+    path = tmp_path / "a.txt"
+    path.write_text("The mayor spoke in Lyon on Monday.")
+    res = run_cli("enrich", str(path), "--url", url)
+    assert res.exit_code == 2
+    assert "Invalid value for '--url'" in res.output and "is not an http:// or https:// URL" in res.output

@@ -39,3 +39,26 @@ def test_poll_preview_of_a_blocked_feed_changes_no_state(feeds_env):
     res = run("feeds", "poll", feed.id, "--format", "json")
     assert res.exit_code == 0, res.output
     assert registry.get(feed.id).consecutive_errors == 1
+
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><title>A</title><link>https://news.example.org/a</link><guid>https://news.example.org/a</guid></item>
+</channel></rss>"""
+
+
+@pytest.mark.parametrize("fmt", [[], ["--format", "json"]])
+def test_parse_exits_1_when_any_file_fails_and_names_a_missing_file(run_cli, tmp_path, fmt):
+    good = tmp_path / "good.xml"
+    good.write_bytes(RSS)
+    missing = tmp_path / "missing.xml"
+    res = run_cli("feeds", "parse", str(good), *fmt)
+    assert res.exit_code == 0, res.output
+    res = run_cli("feeds", "parse", str(missing), *fmt)
+    assert res.exit_code == 1
+    assert "no_such_file" in res.stdout and "unreadable" not in res.output
+    res = run_cli("feeds", "parse", str(good), str(missing), *fmt)
+    assert res.exit_code == 1
+    if fmt:
+        rows = json.loads(res.stdout)
+        assert [r["ok"] for r in rows] == [True, False]
+        assert rows[1]["error"] == "no_such_file" and rows[1]["message"] == f"{missing}: no such file"

@@ -75,3 +75,19 @@ def test_adding_an_existing_id_names_the_replace_option(engine_cli):
     assert res.exit_code == 1
     assert res.stderr.strip() == "error: saved search 'quakes' exists; pass --replace to replace it, or choose another --id"
     assert engine_cli("searches", "add", "Quakes", "-q", "quake", "--replace").exit_code == 0
+
+
+def test_language_must_be_an_iso_639_1_code(run_cli):
+    res = run_cli("search", "migrants", "--language", "english")
+    _no_pydantic_report(res)
+    assert res.stderr.strip() == "error: --language: language 'english' is not an ISO 639-1 code (two letters, e.g. en, es, fr)"
+
+
+@pytest.mark.integration
+def test_alerts_of_an_unknown_search_is_an_error(engine_cli):
+    res = engine_cli("alerts", "list", "--search", "nosuch")
+    assert res.exit_code == 1
+    assert res.stderr.strip() == "error: no saved search 'nosuch' (see `wirewatch searches list`)"
+    assert engine_cli("searches", "add", "Quakes", "-q", "earthquake").exit_code == 0
+    res = engine_cli("alerts", "list", "--search", "quakes", "--format", "json")
+    assert res.exit_code == 0 and json.loads(res.stdout) == []

@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 
 from wirewatch.commands.search import engine_or_fail, since_from
-from wirewatch.output import Format, print_json, print_table
+from wirewatch.output import Format, fail, print_json, print_table
 
 alerts_app = typer.Typer(help="Alert events raised by saved searches.", no_args_is_help=True)
 ALERT_COLUMNS = ["matched_at", "search_id", "title", "source_domain", "latency_s", "article_id"]
@@ -34,8 +34,14 @@ def list_cmd(
     """List alert events, newest first."""
     from pipeline.alerts.percolate import alert_history
 
+    from pipeline.alerts.searches import SavedSearchStore
+    from pipeline.settings import get_settings
+
     with engine_or_fail() as engine:
         events = alert_history(engine, search_id=search, since=since_from(since), limit=limit)
+        # a deleted search keeps its alert history, so only a search with neither is unknown
+        if search and not events and SavedSearchStore(engine, get_settings()).get(search) is None:
+            raise fail(f"no saved search {search!r} (see `wirewatch searches list`)")
     show_events(events, fmt, f"{len(events)} alert events")
 
 

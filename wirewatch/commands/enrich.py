@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
         path: Path = typer.Argument(..., help="A .txt file (plain body) or .html/.htm page."),
         fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_OPTION_HELP),
         title: str = typer.Option(None, "--title", help="Article title (default: the page's title, or none)."),
-        url: str = typer.Option(None, "--url", help="Article URL (gives the document its id and source domain)."),
+        url: str = typer.Option(None, "--url", help="Article URL, http or https (gives the document its id and source domain)."),
     ) -> None:
         """Enrich a local article and print the enriched document.
 
@@ -106,6 +106,12 @@ def register(app: typer.Typer) -> None:
         contract JSON with --format json."""
         from pipeline.enrich import document_for_text
 
+        if url is not None:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(url.strip())
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise typer.BadParameter(f"{url!r} is not an http:// or https:// URL with a host", param_hint="'--url'")
         try:
             body, meta = read_body(path, url)
         except ValueError as exc:

@@ -373,6 +373,10 @@ def parse_file(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"file": str(path), "ok": False, "entries": 0, "error": None}
     try:
         content = path.read_bytes()
+    except FileNotFoundError:
+        out["error"] = "no_such_file"
+        out["message"] = f"{path}: no such file"
+        return out
     except OSError as exc:
         out["error"] = "unreadable"
         out["message"] = str(exc)
@@ -398,8 +402,8 @@ def parse_cmd(files: list[Path] = typer.Argument(..., help="Feed files (RSS, Ato
               fmt: Format = FMT) -> None:
     """Parse local feed files, one result per file (no services needed).
 
-    JSON: a list of ``{"file", "ok", "entries", "error"}`` (error: null or a reason code).
-    Exit status 0 even when some files fail; 1 only when no file was given.
+    JSON: a list of ``{"file", "ok", "entries", "error"}`` (error: null or a reason code,
+    e.g. ``no_such_file``, ``unreadable``, ``not_a_feed``). Exit status 1 when any file fails.
     """
     from rich.progress import Progress
 
@@ -415,6 +419,8 @@ def parse_cmd(files: list[Path] = typer.Argument(..., help="Feed files (RSS, Ato
         results = [parse_file(p) for p in files]
     if fmt == Format.json:
         print_json(results)
+        if not all(r["ok"] for r in results):
+            raise typer.Exit(1)
         return
     rows = [{"file": r["file"], "ok": "yes" if r["ok"] else "no", "entries": r["entries"],
              "error": r["error"] or (f"bozo: {r['bozo']}" if r.get("bozo") else ""), "title": r.get("title", "")}
@@ -426,6 +432,7 @@ def parse_cmd(files: list[Path] = typer.Argument(..., help="Feed files (RSS, Ato
             failed[r["error"]] = failed.get(r["error"], 0) + 1
     if failed:
         err_console.print("failures by reason: " + json.dumps(failed))
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
