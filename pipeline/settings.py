@@ -227,6 +227,25 @@ def describe_settings_error(exc: Exception) -> str:
     return f"invalid settings: {exc}"
 
 
+def unknown_settings_keys(path: Path | None = None) -> list[tuple[str, str | None]]:
+    """Keys of the settings file that are no setting (pydantic ignores them), each with the
+    closest setting name or None: ``[("log_levl", "log_level")]``. ``path`` defaults to
+    :func:`config_file_path`; an absent or unparsable file has none (loading reports the latter).
+    """
+    import difflib
+    import tomllib
+
+    from pipeline.errors import ConfigError
+
+    try:
+        p = path or config_file_path()
+        data = tomllib.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError):
+        return []
+    names = list(Settings.model_fields)
+    return [(k, (difflib.get_close_matches(k, names, n=1) or [None])[0]) for k in data if k not in Settings.model_fields]
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Return the process-wide settings (read once; tests build their own ``Settings``).

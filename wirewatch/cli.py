@@ -37,10 +37,25 @@ def _root(ctx: typer.Context) -> None:
         s = get_settings()
     except ConfigError as exc:
         raise fail(str(exc), code=2)
+    _warn_unknown_settings()
     level = s.log_level
     if ctx.invoked_subcommand not in SERVICE_COMMANDS and "WIREWATCH_LOG_LEVEL" not in os.environ and level.upper() in ("DEBUG", "INFO"):
         level = "WARNING"
     configure_logging(level, s.log_format)
+
+
+def _warn_unknown_settings() -> None:
+    """Warn on stderr about each key of the settings file that is no setting (a typo would
+    otherwise be ignored silently); the command still runs."""
+    from rich.markup import escape
+
+    from pipeline.settings import config_file_path, unknown_settings_keys
+    from wirewatch.output import err_console
+
+    for key, close in unknown_settings_keys():
+        hint = f"did you mean {close!r}? " if close else ""
+        err_console.print(f"[yellow]warning:[/yellow] {escape(str(config_file_path()))}: unknown setting {escape(repr(key))} "
+                          f"is ignored ({hint}`wirewatch config` lists every setting)", soft_wrap=True)
 
 
 def _register_all() -> None:
