@@ -6,12 +6,37 @@ Secrets never reach the log: settings hold them as ``SecretStr``.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import logging
 import sys
 
 import structlog
+
+#: Event names a caller reports to the user itself (see :func:`reported_by_caller`).
+_REPORTED: ContextVar[frozenset[str]] = ContextVar("wirewatch_reported_events", default=frozenset())
+
+
+@contextmanager
+def reported_by_caller(*events: str) -> Iterator[None]:
+    """Within the block, drop log events named ``events``: for an interactive command that
+    prints the same outcome itself (``wirewatch fetch`` prints the classified error that
+    ``fetch_failed`` would log). Other events, warnings included, are logged as usual."""
+    token = _REPORTED.set(_REPORTED.get() | frozenset(events))
+    try:
+        yield
+    finally:
+        _REPORTED.reset(token)
+
+
+def _drop_reported(logger, method_name, event_dict):
+    """structlog processor: drop the events :func:`reported_by_caller` names."""
+    if event_dict.get("event") in _REPORTED.get():
+        raise structlog.DropEvent
+    return event_dict
 
 
 class _StderrLogger:
@@ -33,10 +58,12 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     Logs go to stderr so that ``--format json`` output on stdout stays parseable.
     """
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
-    renderer = structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
+    renderer = (structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()) if use_console
+                else structlog.processors.JSONRenderer())
     lvl = getattr(logging, level.upper(), logging.INFO)
     structlog.configure(
         processors=[
+            _drop_reported,
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),

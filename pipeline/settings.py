@@ -141,8 +141,9 @@ class Settings(BaseSettings):
     demo_port: int = Field(8765, description="Port on 127.0.0.1 where `wirewatch demo` serves seeds/site (a free one if taken).")
 
     # --- logs and metrics -------------------------------------------------------------------
-    log_level: str = Field("INFO", description="Log level.")
-    log_format: Literal["auto", "json", "console"] = Field("auto", description="auto: readable on a terminal, JSON otherwise.")
+    log_level: str = Field("INFO", description="Log level of the long-running commands (worker, beat, run) and their children.")
+    cli_log_level: str = Field("WARNING", description="Log level of the interactive commands (fetch, feeds, search ...), which report their own outcome; `wirewatch -v COMMAND` shows INFO, `-vv` DEBUG.")
+    log_format: Literal["auto", "json", "console"] = Field("auto", description="auto: readable on a terminal, JSON otherwise (interactive commands: always readable).")
     metrics_port: int = Field(0, description="Port of a worker's Prometheus endpoint; 0 picks 9400+ a free one, -1 disables.")
 
     # --- delivery and failure drills --------------------------------------------------------

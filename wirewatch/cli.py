@@ -20,16 +20,17 @@ app = typer.Typer(
 )
 
 
-#: Commands that are long-running services; the others are interactive and log only warnings
-#: unless WIREWATCH_LOG_LEVEL asks for more.
+#: Commands that are long-running services: they log at settings.log_level in settings.log_format.
+#: The others are interactive: they report their own outcome, log at settings.cli_log_level
+#: (WARNING: warnings and errors still show) and, with log_format auto, as readable lines.
 SERVICE_COMMANDS = {"worker", "beat", "run"}
 
 
 @app.callback()
-def _root(ctx: typer.Context) -> None:
+def _root(ctx: typer.Context,
+          verbose: int = typer.Option(0, "--verbose", "-v", count=True,
+                                      help="Interactive commands: also show INFO logs (-vv: DEBUG).")) -> None:
     """Check the settings and configure logging before any command runs."""
-    import os
-
     from pipeline.errors import ConfigError
     from wirewatch.output import fail
 
@@ -38,10 +39,11 @@ def _root(ctx: typer.Context) -> None:
     except ConfigError as exc:
         raise fail(str(exc), code=2)
     _warn_unknown_settings()
-    level = s.log_level
-    if ctx.invoked_subcommand not in SERVICE_COMMANDS and "WIREWATCH_LOG_LEVEL" not in os.environ and level.upper() in ("DEBUG", "INFO"):
-        level = "WARNING"
-    configure_logging(level, s.log_format)
+    if ctx.invoked_subcommand in SERVICE_COMMANDS:
+        configure_logging(s.log_level, s.log_format)
+        return
+    level = {0: s.cli_log_level, 1: "INFO"}.get(verbose, "DEBUG")
+    configure_logging(level, "console" if s.log_format == "auto" else s.log_format)
 
 
 def _warn_unknown_settings() -> None:

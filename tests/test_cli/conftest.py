@@ -8,10 +8,13 @@ import pytest
 def run_cli(monkeypatch, tmp_path):
     """Invoke ``wirewatch ARGS...`` in-process with an empty settings file (no services needed
     unless the command uses them); returns the click Result (exit_code, stdout, stderr)."""
+    import structlog
     from typer.testing import CliRunner
 
     from pipeline.settings import get_settings
     from wirewatch.cli import app
+
+    saved_logging = structlog.get_config()  # the CLI's callback reconfigures structlog
 
     cfg = tmp_path / "wirewatch.toml"
     cfg.write_text("")
@@ -25,6 +28,7 @@ def run_cli(monkeypatch, tmp_path):
 
     yield invoke
     get_settings.cache_clear()
+    structlog.configure(**saved_logging)
 
 
 @pytest.fixture()
@@ -44,3 +48,18 @@ def engine_cli(run_cli, monkeypatch, settings, search_url):
     eng = SearchEngine.from_settings(settings.model_copy(update={"index_prefix": prefix}))
     eng.delete_all()
     eng.close()
+
+
+@pytest.fixture()
+def feeds_env(run_cli, monkeypatch, settings, redis_client):
+    """``run_cli`` on a private Redis key prefix; yields (invoke, FeedRegistry on that prefix)."""
+    import uuid
+
+    from pipeline.feeds.registry import FeedRegistry
+
+    prefix = f"{settings.redis_key_prefix}:clifeeds:{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("WIREWATCH_REDIS_KEY_PREFIX", prefix)
+    yield run_cli, FeedRegistry(redis_client, settings.model_copy(update={"redis_key_prefix": prefix}))
+    keys = list(redis_client.scan_iter(f"{prefix}*"))
+    if keys:
+        redis_client.delete(*keys)

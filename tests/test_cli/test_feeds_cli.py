@@ -2,22 +2,8 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
-
-
-@pytest.fixture()
-def feeds_env(run_cli, monkeypatch, settings, redis_client):
-    """``run_cli`` on a private Redis key prefix; yields (invoke, FeedRegistry on that prefix)."""
-    from pipeline.feeds.registry import FeedRegistry
-
-    prefix = f"{settings.redis_key_prefix}:clifeeds:{uuid.uuid4().hex[:6]}"
-    monkeypatch.setenv("WIREWATCH_REDIS_KEY_PREFIX", prefix)
-    yield run_cli, FeedRegistry(redis_client, settings.model_copy(update={"redis_key_prefix": prefix}))
-    keys = list(redis_client.scan_iter(f"{prefix}*"))
-    if keys:
-        redis_client.delete(*keys)
 
 
 @pytest.mark.integration

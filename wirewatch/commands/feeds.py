@@ -154,9 +154,12 @@ def disable_cmd(feed: str = typer.Argument(..., help="Feed id or URL."),
     """Disable a feed; it stays in the registry and `health` shows the reason."""
     from pipeline.feeds.registry import FeedNotFound
 
+    from pipeline.logs import reported_by_caller
+
     reg = _registry()
     try:
-        f = reg.disable(feed, reason)
+        with reported_by_caller("feed_disabled"):  # printed below
+            f = reg.disable(feed, reason)
     except FeedNotFound as exc:
         raise _not_found(exc)
     print_json(_feed_json(f)) if fmt == Format.json else err_console.print(f"disabled {f.id} {f.url}: {reason}")
@@ -331,8 +334,11 @@ def poll_cmd(feeds: Optional[list[str]] = typer.Argument(None, help="Feed ids or
         for ref in refs:
             fetch_article.delay(ref.to_dict())
 
+    from pipeline.logs import reported_by_caller
+
     results = []
-    with GuardedClient(s) as client:
+    # the table shows each poll's error and reason and a disabled feed: no log line repeats them
+    with GuardedClient(s) as client, reported_by_caller("feed_poll_failed", "feed_disabled"):
         for fid in ids:
             try:
                 res = poll_feed(reg, fid, client, s, on_new=hand_over)

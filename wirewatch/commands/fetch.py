@@ -36,8 +36,15 @@ def register(app: typer.Typer) -> None:
         if allow_host:
             settings = settings.model_copy(update={"fetch_allow_hosts": [*settings.fetch_allow_hosts, *allow_host]})
         ref = ArticleRef(feed_id="", feed_url="", link=url, guid=url, summary=summary)
+        from contextlib import nullcontext
+
+        from pipeline.logs import reported_by_caller
+
+        # the command prints the classified error itself; with --summary the fallback record is
+        # printed instead, and the fetch_failed warning says why
+        quiet = nullcontext() if summary else reported_by_caller("fetch_failed")
         try:
-            with GuardedClient(settings) as client:
+            with GuardedClient(settings) as client, quiet:
                 article = fetch_article(ref, client, settings)
         except WirewatchError as exc:
             err = {"ok": False, "reason": exc.reason, "message": str(exc), "url": getattr(exc, "url", None) or url,
