@@ -214,12 +214,10 @@ def describe_settings_error(exc: Exception) -> str:
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(x) for x in err.get("loc", ())) or "settings"
-            env = f" (WIREWATCH_{loc.upper()})" if loc != "settings" else ""
-            parts.append(f"{loc}{env}: {err.get('msg')}")
-        return "invalid settings: " + "; ".join(parts)
+        from pipeline.errors import validation_problems
+
+        names = {name: f"{name} (WIREWATCH_{name.upper()})" for name in Settings.model_fields}
+        return "invalid settings: " + "; ".join(validation_problems(exc, names))
     if type(exc).__name__ == "TOMLDecodeError":
         return f"settings file {os.environ.get('WIREWATCH_CONFIG', DEFAULT_CONFIG_FILE)} is not valid TOML: {exc}"
     if type(exc).__name__ == "SettingsError":

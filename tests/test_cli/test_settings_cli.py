@@ -20,3 +20,11 @@ def test_known_keys_give_no_warning(run_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("WIREWATCH_CONFIG", str(cfg))
     res = run_cli("config", "--format", "json")
     assert res.exit_code == 0 and "warning:" not in res.stderr
+
+
+def test_invalid_setting_is_one_clear_line_naming_its_variable(run_cli, monkeypatch):
+    monkeypatch.setenv("WIREWATCH_REDIS_URL", "ftp://example.org")
+    res = run_cli("status")
+    assert res.exit_code == 2
+    assert res.stderr.splitlines() == [
+        "error: invalid settings: redis_url (WIREWATCH_REDIS_URL): must start with redis://, rediss:// or unix://"]
