@@ -234,12 +234,14 @@ class SearchEngine:
     ``<prefix>-articles`` / ``-searches`` / ``-alerts``.
     """
 
-    def __init__(self, transport: Any, *, engine: str, prefix: str, shards: int = 1, replicas: int = 0):
+    def __init__(self, transport: Any, *, engine: str, prefix: str, shards: int = 1, replicas: int = 0,
+                 text_analysis: str = "auto"):
         self._transport = transport
         self.engine = engine
         self.prefix = prefix
         self.shards = shards
         self.replicas = replicas
+        self._text_analysis = text_analysis
 
     # --- construction -----------------------------------------------------------------
     @classmethod
@@ -293,7 +295,8 @@ class SearchEngine:
             transport = _OpenSearchTransport(OpenSearch(hosts, **kwargs))
         log.debug("search_engine_client", engine=settings.search_engine, hosts=len(hosts))
         return cls(transport, engine=settings.search_engine, prefix=settings.index_prefix,
-                   shards=settings.index_shards, replicas=settings.index_replicas)
+                   shards=settings.index_shards, replicas=settings.index_replicas,
+                   text_analysis=getattr(settings, "text_analysis", "auto"))
 
     def close(self) -> None:
         """Close the client's connections."""
@@ -337,6 +340,26 @@ class SearchEngine:
         """
         return self.request("GET", "/_cluster/health")
 
+    def text_analysis(self) -> str:
+        """The text analysis new indices get (:func:`pipeline.mappings.analysis`): the
+        ``text_analysis`` setting, or for ``auto`` ``english`` when the engine has the English
+        stemmer and ASCII folding (the analysis-common module) and ``standard`` when it lacks
+        them, as Elasticsearch's integ-test distribution does. Probed once with ``_analyze``.
+        Raises EngineError when the engine is unreachable.
+        """
+        if self._text_analysis == "auto":
+            probe = {"tokenizer": "standard", "text": "Crossings",
+                     "filter": ["lowercase", "asciifolding", {"type": "stemmer", "language": "english"}]}
+            try:
+                self.request("POST", "/_analyze", probe)
+                self._text_analysis = "english"
+            except EngineError as exc:
+                if getattr(exc, "status", None) != 400:
+                    raise
+                self._text_analysis = "standard"
+            log.debug("text_analysis_chosen", analysis=self._text_analysis)
+        return self._text_analysis
+
     # --- set-up ---------------------------------------------------------------------------
     def ensure_setup(self, kinds: Sequence[str] = mappings.KINDS) -> list[SetupStep]:
         """Create, idempotently, the index templates, versioned indices and aliases.
@@ -348,9 +371,10 @@ class SearchEngine:
         was created, updated or already there. Raises EngineError (transient when unreachable).
         """
         steps: list[SetupStep] = []
+        analysis = self.text_analysis()
         for kind in kinds:
             tname = mappings.template_name(self.prefix, kind)
-            body = mappings.index_template(self.prefix, kind, self.shards, self.replicas)
+            body = mappings.index_template(self.prefix, kind, self.shards, self.replicas, analysis)
             existing = self._get_or_none(f"/_index_template/{tname}")
             digest = None
             if existing and existing.get("index_templates"):
@@ -380,7 +404,7 @@ class SearchEngine:
                 continue
             try:
                 self.request("PUT", f"/{concrete}",
-                             mappings.create_index_body(self.prefix, kind, self.shards, self.replicas),
+                             mappings.create_index_body(self.prefix, kind, self.shards, self.replicas, analysis),
                              params={"wait_for_active_shards": 1})
                 status = "created"
             except EngineError as exc:
