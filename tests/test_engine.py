@@ -34,8 +34,9 @@ def test_from_settings_builds_the_client_named_by_the_settings(settings):
     assert isinstance(es._transport.client, Elasticsearch) and es.engine == "elasticsearch"
 
 
-def test_unreachable_engine_is_a_transient_engine_error(settings):
-    eng = SearchEngine.from_settings(settings.model_copy(update={"search_url": "http://127.0.0.1:9", "search_timeout_s": 2}))
+@pytest.mark.parametrize("client", ["opensearch", "elasticsearch"])
+def test_unreachable_engine_is_a_transient_engine_error(settings, client):
+    eng = SearchEngine.from_settings(settings.model_copy(update={"search_engine": client, "search_url": "http://127.0.0.1:9", "search_timeout_s": 2}))
     assert eng.ping() is False
     with pytest.raises(EngineError) as info:
         eng.ensure_setup()
@@ -43,8 +44,8 @@ def test_unreachable_engine_is_a_transient_engine_error(settings):
 
 
 @pytest.fixture(scope="module")
-def engine(settings, search_url):
-    s = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}-eng"})
+def engine(engine_settings):
+    s = engine_settings.model_copy(update={"index_prefix": f"{engine_settings.index_prefix}-eng"})
     eng = SearchEngine.from_settings(s)
     yield eng
     eng.delete_all()
@@ -52,9 +53,14 @@ def engine(settings, search_url):
 
 
 @pytest.mark.integration
-def test_info_and_health(engine):
+def test_info_and_health(engine, engine_settings):
+    from pipeline.services import node_identity
+
     assert engine.ping() is True
-    assert engine.info()["version"]["number"].startswith(("2.", "3."))
+    info = engine.info()
+    product, version = node_identity(engine_settings.search_url)
+    assert product == engine.engine and version == info["version"]["number"]
+    assert version.split(".")[0] in (("2", "3") if engine.engine == "opensearch" else ("7", "8", "9"))
     assert engine.health()["status"] in ("green", "yellow")
 
 
