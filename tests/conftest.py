@@ -89,7 +89,10 @@ def engine_settings(request, settings) -> Settings:
     session the indices and templates of the session's prefix are deleted there."""
     import httpx
 
-    s = settings.model_copy(update=engine_overrides(request.param))
+    # Pipeline state in Redis (dedupe, feed registry) belongs with the engine's indices: one
+    # Redis key prefix per engine, under the session's (cleaned by ``redis_client``).
+    s = settings.model_copy(update={**engine_overrides(request.param),
+                                    "redis_key_prefix": f"{settings.redis_key_prefix}:{request.param}"})
     try:
         httpx.get(s.search_url, timeout=5).raise_for_status()
     except Exception as exc:  # noqa: BLE001
