@@ -32,14 +32,14 @@ class ServiceStatus:
     version: str | None = None
 
 
-def node_identity(url: str) -> tuple[str | None, str | None]:
+def node_identity(url: str, auth: tuple[str, str] | None = None) -> tuple[str | None, str | None]:
     """``(product, version)`` of the search node at ``url`` from its ``GET /`` answer:
     ``version.distribution`` is "opensearch" on OpenSearch and absent on Elasticsearch, whose
     answer carries the "You Know, for Search" tagline. ``(None, None)`` when nothing answers."""
     import httpx
 
     try:
-        info = httpx.get(url, timeout=3).json()
+        info = httpx.get(url, timeout=3, auth=auth).json()
     except (httpx.HTTPError, ValueError):
         return None, None
     version = info.get("version") or {} if isinstance(info, dict) else {}
@@ -66,7 +66,7 @@ def local_services(settings: Settings) -> list:
 
 def _identify(svc, row: ServiceStatus) -> ServiceStatus:
     if svc.name != "redis" and row.state in ("started", "running", "external"):
-        row.product, row.version = node_identity(svc.url)
+        row.product, row.version = node_identity(svc.url, getattr(svc, "auth", None))
     return row
 
 

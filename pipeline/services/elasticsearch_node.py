@@ -189,10 +189,18 @@ class LocalElasticsearch:
         self.http_port = settings.elasticsearch_port
         self.url = f"http://127.0.0.1:{self.http_port}"
 
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        """Basic-auth credentials for the node when its security is on (else None)."""
+        if not self.settings.elasticsearch_security:
+            return None
+        password = self.settings.search_password.get_secret_value() if self.settings.search_password else ""
+        return (self.settings.search_username or "", password)
+
     def answers(self) -> bool:
         """True when the node's cluster health is yellow or green."""
         try:
-            r = httpx.get(f"{self.url}/_cluster/health", timeout=3)
+            r = httpx.get(f"{self.url}/_cluster/health", timeout=3, auth=self.auth)
             return r.status_code == 200 and r.json().get("status") in ("green", "yellow")
         except (httpx.HTTPError, ValueError):
             return False
@@ -221,7 +229,8 @@ class LocalElasticsearch:
             f"http.port: {self.http_port}",
             f"path.data: {self.data}",
             f"path.logs: {self.logs}",
-            "xpack.security.enabled: false",
+            f"xpack.security.enabled: {'true' if self.settings.elasticsearch_security else 'false'}",
+            *(["xpack.security.authc.api_key.enabled: true"] if self.settings.elasticsearch_security else []),
             # A development node on a shared disk: do not turn indices read-only when the disk
             # is above the 85/90/95% watermarks.
             "cluster.routing.allocation.disk.threshold_enabled: false",
@@ -255,6 +264,8 @@ class LocalElasticsearch:
         heap = self.settings.elasticsearch_heap
         env = {"ES_JAVA_HOME": java_home, "ES_PATH_CONF": str(self.conf), "ES_TMPDIR": str(self.tmp),
                "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}", "PATH": "/usr/local/bin:/usr/bin:/bin"}
+        if self.settings.elasticsearch_security:
+            self._add_file_realm_user(home, prefix, env)
         # setpriv --reset-env clears the environment, so it is passed through env(1) after it.
         argv = [*prefix, "/usr/bin/env", *(f"{k}={v}" for k, v in env.items()), str(home / "bin" / "elasticsearch")]
         marker = f"-Des.path.conf={self.conf}"
@@ -263,6 +274,21 @@ class LocalElasticsearch:
             what = "exited during start-up" if not self._starting() else f"did not become healthy at {self.url} within {timeout_s:.0f}s"
             raise ServiceError(f"Elasticsearch {what}; node log:\n{self.node_log_tail()}")
         return "started"
+
+    def _add_file_realm_user(self, home: Path, prefix: list[str], env: dict[str, str]) -> None:
+        """Create (or reset) the file-realm superuser ``search_username`` with ``search_password``
+        (``bin/elasticsearch-users``, run as the node's user). Raises ServiceError when the
+        credentials are missing or the tool fails."""
+        user, password = self.auth or ("", "")
+        if not user or len(password) < 6:
+            raise ServiceError("elasticsearch_security needs search_username and a search_password of 6+ characters")
+        tool = str(home / "bin" / "elasticsearch-users")
+        run_env = [*prefix, "/usr/bin/env", *(f"{k}={v}" for k, v in env.items())]
+        subprocess.run([*run_env, tool, "userdel", user], capture_output=True, text=True, cwd=self.dir)
+        proc = subprocess.run([*run_env, tool, "useradd", user, "-p", password, "-r", "superuser"],
+                              capture_output=True, text=True, cwd=self.dir)
+        if proc.returncode != 0:
+            raise ServiceError(f"elasticsearch-users could not add {user!r}: {(proc.stdout + proc.stderr).strip()[-500:]}")
 
     def _starting(self) -> bool:
         """True while the process we started lives (its command line gains the marker only
