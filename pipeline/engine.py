@@ -7,8 +7,9 @@ building the client (:meth:`SearchEngine.from_settings`), sending one request
 (:class:`_OpenSearchTransport` / :class:`_ElasticsearchTransport`) and translating the clients'
 exceptions into :class:`~pipeline.errors.EngineError`. Percolation, bulk, search, validate,
 aliases and composable index templates use the same REST paths and bodies in OpenSearch 2.x/3.x
-and Elasticsearch 8.x/9.x. (The ``elasticsearch`` client refuses servers that are not
-Elasticsearch, so only the OpenSearch path runs against this project's test node.)
+and Elasticsearch 7.17/8.x/9.x; the tests run every one of them against OpenSearch 2.19 and 3.x
+and Elasticsearch 7.17 (the ``elasticsearch`` client 8.x; the 9.x client refuses 7.17 nodes).
+The text analysis of new indices is the one thing chosen per engine (:meth:`SearchEngine.text_analysis`).
 
 Errors: every failure raises :class:`EngineError` (``transient=True`` when the engine is
 unreachable, timed out or overloaded: connection errors, 429, 502, 503, 504) with ``status``
@@ -149,7 +150,7 @@ class _OpenSearchTransport:
 
 
 class _ElasticsearchTransport:
-    """Sends one request with the official ``elasticsearch`` client (8.x/9.x)."""
+    """Sends one request with the official ``elasticsearch`` client (8.x; tested against 7.17)."""
 
     def __init__(self, client: Any):
         self.client = client
