@@ -514,7 +514,10 @@ def run_search(engine: SearchEngine, query: str | None, filters: SearchFilters |
         "sort": by_date if sort == "date" else ["_score", *by_date],
         "track_scores": True,
         "_source": {"excludes": ["body", "quotes.text"]},
-        "highlight": {"fields": {"title": {"number_of_fragments": 0}, "body": {"fragment_size": fragment_chars, "number_of_fragments": 2}},
+        # The .exact sub-fields carry the matches of prefix/wildcard/fuzzy terms (query_routing).
+        "highlight": {"fields": {"title": {"number_of_fragments": 0}, "body": {"fragment_size": fragment_chars, "number_of_fragments": 2},
+                                 "title.exact": {"number_of_fragments": 0},
+                                 "body.exact": {"fragment_size": fragment_chars, "number_of_fragments": 2}},
                       "pre_tags": ["«"], "post_tags": ["»"]},
     }
     return engine.search(engine.alias("articles"), body)

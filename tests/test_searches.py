@@ -329,7 +329,9 @@ def test_cli_saved_search_lifecycle_and_search(cli):
     hits = json.loads(out)["hits"]
     assert [h["id"] for h in hits] == ["b1"] and "«river»" in hits[0]["highlight"]
     code, out, _ = cli("search", "body:migrants* OR earthquake*", "--format", "json")
-    assert sorted(h["id"] for h in json.loads(out)["hits"]) == ["b1", "o1"]
+    hits = {h["id"]: h for h in json.loads(out)["hits"]}
+    assert sorted(hits) == ["b1", "o1"]
+    assert "«Migrants»" in hits["b1"]["highlight"] and "«earthquake»" in hits["o1"]["highlight"]
     code, out, _ = cli("search", "--country", "MX", "--sort", "date", "--format", "json")
     assert [h["id"] for h in json.loads(out)["hits"]] == ["b1", "o1"]
     code, out, _ = cli("search", "--speaker", "emiliano santibáñez", "--format", "json")
