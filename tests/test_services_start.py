@@ -59,3 +59,19 @@ def test_an_explicit_java_home_out_of_range_is_refused_not_skipped(tmp_path):
     home = Path(es_java).resolve().parent.parent
     with pytest.raises(ServiceError, match=r"needs Java 99\+"):
         find_java(home, min_major=99, needed_by="a future node", hint="install it")
+
+
+def test_a_folder_closed_to_other_users_is_detected(tmp_path):
+    from pipeline.services.elasticsearch_node import _reachable_by_others
+
+    closed = tmp_path / "closed"
+    (closed / "inner").mkdir(parents=True)
+    closed.chmod(0o700)
+    open_ = tmp_path / "open"
+    open_.mkdir()
+    tmp_path.chmod(0o755)
+    try:
+        assert _reachable_by_others(closed / "inner") is False
+        assert _reachable_by_others(open_) is (_reachable_by_others(tmp_path))
+    finally:
+        closed.chmod(0o755)

@@ -255,6 +255,10 @@ class LocalElasticsearch:
         self._write_config(home)
         prefix: list[str] = []
         if _running_as_root():
+            if not _reachable_by_others(self.dir.parent):
+                raise ServiceError(f"{self.dir} lies in a folder the unprivileged user {self.settings.elasticsearch_user!r} "
+                                   "cannot enter (a parent folder lacks o+x; e.g. a clone under /root): set "
+                                   "WIREWATCH_STATE_DIR to a folder it can reach, such as /var/lib/wirewatch")
             user = ensure_user(self.settings.elasticsearch_user)
             for path in [self.dir, *self.dir.rglob("*")]:
                 os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
