@@ -187,7 +187,7 @@ class _ElasticsearchTransport:
 class SetupStep:
     """One object :meth:`SearchEngine.ensure_setup` handled.
 
-    ``kind``: articles | searches | alerts; ``what``: template | index | alias | mapping;
+    ``kind``: articles | searches | alerts; ``what``: template | index | alias | mapping | analysis;
     ``name``: the object's name; ``status``: created | existed | updated.
     """
 
@@ -391,6 +391,9 @@ class SearchEngine:
             concrete = mappings.concrete_index_name(self.prefix, kind)
             alias_info = self._get_or_none(f"/_alias/{alias}")
             if alias_info:
+                for index in sorted(alias_info):
+                    if self._add_missing_analysis(index, analysis):
+                        steps.append(SetupStep(kind, "analysis", index, "updated"))
                 self.request("PUT", f"/{alias}/_mapping", mappings.mapping_for(kind))
                 steps.append(SetupStep(kind, "alias", f"{alias} -> {', '.join(sorted(alias_info))}", "existed"))
                 continue
@@ -415,6 +418,36 @@ class SearchEngine:
             steps.append(SetupStep(kind, "index", concrete, status))
             steps.append(SetupStep(kind, "alias", f"{alias} -> {concrete}", status))
         return steps
+
+    def _add_missing_analysis(self, index: str, analysis: str) -> bool:
+        """Give an existing index the analyzers/normalizers of :func:`mappings.analysis` it
+        lacks (an index made by an older Wirewatch has no ``ww_exact``), so the current mapping
+        can be put on it. Analysis settings change only on a closed index: the index is closed
+        for the update and reopened (seconds). Existing components are never changed. Returns
+        True when something was added. Raises EngineError.
+
+        Documents indexed before get the new sub-fields when they are indexed again (or with
+        ``_update_by_query``, where the engine has the reindex module; Elasticsearch's
+        integ-test node has not).
+        """
+        current = (self.request("GET", f"/{index}/_settings").get(index, {}).get("settings", {})
+                   .get("index", {}).get("analysis", {}))
+        wanted = mappings.analysis(analysis)
+        missing: dict[str, Any] = {}
+        for section, components in wanted.items():
+            have = current.get(section) or {}
+            add = {name: spec for name, spec in components.items() if name not in have}
+            if add:
+                missing[section] = add
+        if not missing:
+            return False
+        log.info("index_analysis_update", index=index, added=sorted(n for c in missing.values() for n in c))
+        self.request("POST", f"/{index}/_close", params={"wait_for_active_shards": 1})
+        try:
+            self.request("PUT", f"/{index}/_settings", {"analysis": missing})
+        finally:
+            self.request("POST", f"/{index}/_open", params={"wait_for_active_shards": 1})
+        return True
 
     def delete_all(self) -> list[str]:
         """Delete every index and template of this prefix (tests, benchmarks). Returns names deleted."""

@@ -138,3 +138,37 @@ def test_percolate_in_chunks_keeps_document_order(engine):
     expected = [["q-all", "q-even"] if i % 2 == 0 else ["q-all"] for i in range(7)]
     assert [sorted(h["_id"] for h in hits) for hits in chunked] == expected
     assert [sorted(h["_id"] for h in hits) for hits in whole] == expected
+
+
+@pytest.mark.integration
+def test_ensure_setup_upgrades_an_index_made_before_the_exact_sub_fields(engine_settings):
+    """An index created by an older Wirewatch (no ``ww_exact`` analyzer, no ``.exact`` fields)
+    gets both from ``ensure_setup``, keeps its documents, and then answers prefix queries."""
+    import copy
+
+    from pipeline import mappings
+    from pipeline.searches import build_query
+
+    s = engine_settings.model_copy(update={"index_prefix": f"{engine_settings.index_prefix}-upg"})
+    with SearchEngine.from_settings(s) as eng:
+        analysis = eng.text_analysis()
+        old = mappings.create_index_body(eng.prefix, "articles", 1, 0, analysis)
+        del old["settings"]["analysis"]["analyzer"]["ww_exact"]
+
+        def strip(props):
+            for spec in props.values():
+                spec.get("fields", {}).pop("exact", None)
+                strip(spec.get("properties", {}))
+        old = copy.deepcopy(old)
+        strip(old["mappings"]["properties"])
+        try:
+            eng.request("PUT", f"/{mappings.concrete_index_name(eng.prefix, 'articles')}", old)
+            eng.bulk_index(eng.alias("articles"), [{"id": "u1", "body": "Migrants crossing"}], refresh=True)
+            steps = eng.ensure_setup(["articles"])
+            assert ("analysis", "updated") in {(st.what, st.status) for st in steps}
+            assert eng.count(eng.alias("articles"), build_query("body:crossing*")) == 0  # indexed before
+            eng.bulk_index(eng.alias("articles"), [{"id": "u1", "body": "Migrants crossing"}], refresh=True)
+            assert eng.count(eng.alias("articles"), build_query("body:crossing*")) == 1
+            assert [(st.what, st.status) for st in eng.ensure_setup(["articles"]) if st.what == "analysis"] == []
+        finally:
+            eng.delete_all()
