@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 
 from luqum.exceptions import ParseError
 from luqum.parser import parser
-from luqum.tree import Boost, Fuzzy, Group, Item, OrOperation, Regex, SearchField, Word
+from luqum.tree import Boost, Fuzzy, Group, Item, OrOperation, Range, Regex, SearchField, Word
 
 _UNESCAPED_WILDCARD = re.compile(r"(?<!\\)(?:\\\\)*[*?]")
 
@@ -54,6 +54,8 @@ def _moved(new: Item, old: Item) -> Item:
 
 
 def _route(node: Item, field: str | None, exact: Mapping[str, str], defaults: list[tuple[str, str | None]]) -> Item:
+    if isinstance(node, Range):  # range bounds are not terms to match ("[a TO *]")
+        return node
     if isinstance(node, SearchField):
         inner = node.expr.expr if isinstance(node.expr, Boost) else node.expr
         target = exact.get(node.name)

@@ -28,7 +28,7 @@ def test_multiterm_terms_go_to_the_exact_fields(query, routed):
 
 @pytest.mark.parametrize("query", [
     "border crossing", '"border crossing"~2', "crossing^2", "*", "body:*", "topics:border*",
-    r"a\*b", "title:(unclosed", "url:https\\://x.example/*",
+    r"a\*b", "title:(unclosed", "url:https\\://x.example/*", "published_at:[2026-01-01 TO *]", "title:[a TO c*]",
 ])
 def test_other_queries_are_left_as_written(query):
     assert route_multiterm(query, EXACT, QUERY_FIELDS) == query
