@@ -61,7 +61,9 @@ type=isolated
 """
 
 #: JVM options of the node (replacing the distribution's jvm.options, whose relative paths point
-#: into the read-only distribution folder). Heap and the PID-file marker come via ES_JAVA_OPTS.
+#: into the read-only distribution folder; GC logging off). Heap comes via ES_JAVA_OPTS.
+#: ``TieredStopAtLevel=1`` for the reason given at ``opensearch_jvm_options`` in the settings
+#: (a small development node on 2 cores: start-up and per-request CPU roughly halved there).
 JVM_OPTIONS = """-XX:+UseG1GC
 -XX:+ExitOnOutOfMemoryError
 -XX:TieredStopAtLevel=1
