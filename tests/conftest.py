@@ -73,7 +73,7 @@ def _drop_session_indices(settings):
     (when the engine answers), so test runs leave nothing behind on a shared node."""
     yield
     try:
-        from pipeline.engine import SearchEngine
+        from pipeline.index.engine import SearchEngine
 
         with SearchEngine.from_settings(settings) as engine:
             if engine.ping():
@@ -99,7 +99,7 @@ def engine_settings(request, settings) -> Settings:
         _unavailable(f"{request.param} search engine", f"{s.search_url}: {exc}")
     yield s
     try:
-        from pipeline.engine import SearchEngine
+        from pipeline.index.engine import SearchEngine
 
         with SearchEngine.from_settings(s) as engine:
             engine.delete_all()

@@ -1,5 +1,5 @@
 """The search engines the integration tests run against, each a local node started by the
-project's own code (``pipeline.services``).
+project's own code (``wirewatch.devtools.services``).
 
 ==================  ===========================================================  ==============
 name                what runs                                                     URL
@@ -56,9 +56,9 @@ def engine_overrides(name: str) -> dict[str, Any]:
 
 
 def up(names: list[str]) -> None:
-    """Start Redis and each engine in ``names`` through ``pipeline.services.up``; exit 1 with the
+    """Start Redis and each engine in ``names`` through ``wirewatch.devtools.services.up``; exit 1 with the
     reason when one cannot start."""
-    from pipeline import services
+    from wirewatch.devtools import services
     from pipeline.errors import ServiceError
     from pipeline.settings import Settings
 
