@@ -91,3 +91,10 @@ def test_alerts_of_an_unknown_search_is_an_error(engine_cli):
     assert engine_cli("searches", "add", "Quakes", "-q", "earthquake").exit_code == 0
     res = engine_cli("alerts", "list", "--search", "quakes", "--format", "json")
     assert res.exit_code == 0 and json.loads(res.stdout) == []
+
+
+@pytest.mark.integration
+def test_search_json_shows_the_default_radius(engine_cli):
+    res = engine_cli("search", "migrants", "--near", "31.72,-106.46", "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["filters"]["near"] == {"lat": 31.72, "lon": -106.46, "distance_km": 100.0}

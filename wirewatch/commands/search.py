@@ -65,6 +65,15 @@ def filters_from_options(person, org, speaker, country, topic, language, domain,
     return out
 
 
+def filters_dict(filters) -> dict[str, Any]:
+    """The filters of a :class:`~pipeline.alerts.searches.SearchFilters` that are set, plus
+    ``near.distance_km`` even when it is the default (the radius in use must show)."""
+    out = filters.model_dump(exclude_defaults=True)
+    if filters.near is not None:
+        out["near"] = filters.near.model_dump(exclude_none=True)
+    return out
+
+
 @contextmanager
 def engine_or_fail(settings=None) -> Iterator[Any]:
     """Yield a :class:`SearchEngine`; turn engine, config and query errors into clear CLI errors."""
@@ -168,7 +177,7 @@ def register(app: typer.Typer) -> None:
         total_n = total.get("value") if isinstance(total, dict) else total
         rows = [hit_row(h) for h in hits]
         if fmt == Format.json:
-            print_json({"query": query, "filters": filters.model_dump(exclude_defaults=True), "total": total_n,
+            print_json({"query": query, "filters": filters_dict(filters), "total": total_n,
                         "hits": rows})
         else:
             print_table(rows, SEARCH_COLUMNS, title=f"{len(rows)} of {total_n} articles")

@@ -9,23 +9,14 @@ import typer
 
 from pipeline.settings import get_settings
 from wirewatch.commands.alerts import show_events
-from wirewatch.commands.search import (FILTER_OPTIONS, SEARCH_COLUMNS, engine_or_fail, filters_from_options,
-                                       hit_row, since_from)
+from wirewatch.commands.search import (FILTER_OPTIONS, SEARCH_COLUMNS, engine_or_fail, filters_dict,
+                                       filters_from_options, hit_row, since_from)
 from wirewatch.output import Format, fail, fail_invalid, print_json, print_table
 
 searches_app = typer.Typer(
     help="Saved searches: a Lucene query over title and body plus filters; each new matching story "
     "cluster raises one alert.", no_args_is_help=True)
 LIST_COLUMNS = ["id", "name", "enabled", "query", "filters", "notify", "mode"]
-
-
-def _filters_dict(filters) -> dict[str, Any]:
-    """The filters that are set, as stored, plus ``near.distance_km`` even when it is the default
-    (the radius a search uses must show)."""
-    out = filters.model_dump(exclude_defaults=True)
-    if filters.near is not None:
-        out["near"] = filters.near.model_dump(exclude_none=True)
-    return out
 
 
 def _filters_text(filters: dict[str, Any]) -> str:
@@ -43,13 +34,13 @@ def _filters_text(filters: dict[str, Any]) -> str:
 
 def _row(search) -> dict[str, Any]:
     d = search.model_dump(exclude_defaults=False)
-    d["filters"] = _filters_dict(search.filters)
+    d["filters"] = filters_dict(search.filters)
     return d
 
 
 def _table_row(search) -> dict[str, Any]:
     return {"id": search.id, "name": search.name, "enabled": "yes" if search.enabled else "no",
-            "query": search.query or "", "filters": _filters_text(_filters_dict(search.filters)),
+            "query": search.query or "", "filters": _filters_text(filters_dict(search.filters)),
             "notify": [c.get("name") or c.get("type", "?") for c in search.notify],
             "mode": search.alert_mode if search.alert_mode != "digest" else f"digest {search.digest_period} {search.digest_timezone}"}
 
