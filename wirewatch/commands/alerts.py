@@ -33,7 +33,6 @@ def list_cmd(
 ) -> None:
     """List alert events, newest first."""
     from pipeline.alerts.percolate import alert_history
-
     from pipeline.alerts.searches import SavedSearchStore
     from pipeline.settings import get_settings
 

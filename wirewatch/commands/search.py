@@ -46,8 +46,8 @@ def near_filter(near: str | None, within_km: float) -> dict[str, Any] | None:
 
 #: Filter fields -> the options of ``search`` / ``searches add`` that set them (error messages).
 FILTER_OPTIONS = {"persons": "--person", "organizations": "--org", "speakers": "--speaker", "countries": "--country",
-                  "topics": "--topic", "language": "--language", "domains": "--domain", "near": "--near", "near.lat": "--near latitude", "near.lon": "--near longitude",
-                  "near.distance_km": "--within-km"}
+                  "topics": "--topic", "language": "--language", "domains": "--domain", "near": "--near",
+                  "near.lat": "--near latitude", "near.lon": "--near longitude", "near.distance_km": "--within-km"}
 
 
 def filters_from_options(person, org, speaker, country, topic, language, domain, near, within_km) -> dict[str, Any]:
