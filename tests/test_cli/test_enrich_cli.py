@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from cli_fixtures import run_cli  # noqa: F401 - fixtures
+
 
 @pytest.mark.parametrize("name", ["bad.html", "bad.txt"])
 def test_undecodable_bytes_give_a_classified_error(run_cli, tmp_path, name):

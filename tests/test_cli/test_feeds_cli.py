@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from cli_fixtures import feeds_env, run_cli  # noqa: F401 - fixtures
+
 
 @pytest.mark.integration
 def test_poll_preview_of_a_blocked_feed_changes_no_state(feeds_env):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cli_fixtures import feeds_env, run_cli  # noqa: F401 - fixtures
+
 
 def test_reported_events_are_dropped_and_other_warnings_kept(capsys):
     import structlog

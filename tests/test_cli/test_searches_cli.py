@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_fixtures import engine_cli, run_cli  # noqa: F401 - fixtures
+
 REPO = Path(__file__).resolve().parents[2]
 
 

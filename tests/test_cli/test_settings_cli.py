@@ -1,6 +1,8 @@
 """The settings file as the CLI reads it: a key that is no setting is named in a warning."""
 from __future__ import annotations
 
+from cli_fixtures import run_cli  # noqa: F401 - fixtures
+
 def test_unknown_key_in_the_settings_file_is_named(run_cli, tmp_path, monkeypatch):
     cfg = tmp_path / "ww.toml"
     cfg.write_text('log_levl = "DEBUG"\nindex_prefix = "x"\nfrobnicate = 1\n')

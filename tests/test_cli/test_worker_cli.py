@@ -1,6 +1,8 @@
 """``wirewatch worker`` option checking (no worker is started)."""
 from __future__ import annotations
 
+from cli_fixtures import run_cli  # noqa: F401 - fixtures
+
 
 def test_unknown_pool_is_a_usage_error_not_a_traceback(run_cli):
     res = run_cli("worker", "--pool", "banana")

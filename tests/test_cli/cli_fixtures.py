@@ -1,4 +1,6 @@
-"""Fixtures of the CLI tests: the ``wirewatch`` app run in-process with CliRunner."""
+"""Fixtures of the CLI tests: the ``wirewatch`` app run in-process with CliRunner. Test modules
+import the ones they use (a second conftest.py would shadow tests/conftest.py for `from conftest
+import ...`)."""
 from __future__ import annotations
 
 import pytest
