@@ -114,8 +114,8 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter(f"{url!r} is not an http:// or https:// URL with a host", param_hint="'--url'")
         try:
             body, meta = read_body(path, url)
-        except ValueError as exc:
-            raise fail(str(exc))
+        except ValueError as exc:  # a file it cannot use: a usage error, as click's own (exit 2)
+            raise fail(str(exc), code=2)
         try:
             doc = document_for_text(body, title=title or meta.get("title") or "", url=url or meta.get("canonical_url"),
                                     settings=get_settings())
