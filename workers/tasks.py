@@ -174,6 +174,10 @@ def _poll_one(feed_id: str) -> int:
                       on_new=lambda refs: [fetch_article.delay(r.to_dict()) for r in refs])
         rt.counters.incr("polled")
         rt.counters.incr("entries_new", len(result.new))
+        for reason, n in result.dropped.items():  # logged by the parser with the feed id
+            rt.counters.incr(f"entries_dropped:{reason}", n)
+        for warning in (w for r in result.new for w in r.warnings):
+            rt.counters.incr(f"entries_warning:{warning}")
         if result.status == "error":
             rt.counters.error("poll", result.reason or "error")
         log.info("feed_poll_done", status=result.status, http_status=result.http_status, new=len(result.new),

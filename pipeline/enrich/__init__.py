@@ -176,7 +176,9 @@ def enrich_article(article: Article, *, settings: "Settings", dedupe: dict | Non
     ``dedupe`` is ``{"content_hash", "cluster_id", "duplicate_of"}`` from the dedupe stage
     (defaults: the article's own hash, its id as the cluster, no original). Extra fields:
     ``enriched_at`` (ISO-8601), ``enrich_ms`` (wall time, milliseconds), ``extraction``,
-    ``authors``. Raises :class:`pipeline.errors.ConfigError` when the spaCy model is missing.
+    ``authors``, ``item_guid`` (the feed entry's guid for ``extraction="entry"``, else null)
+    and ``published_unknown_zone`` (``{"local", "zone"}`` when the only date was written in an
+    unknown time zone, ``published_at`` then null; else null). Raises :class:`pipeline.errors.ConfigError` when the spaCy model is missing.
     """
     t0 = time.perf_counter()
     enriched = enrich_text(article.body, title=article.title, settings=settings, language=article.language)
@@ -205,6 +207,8 @@ def enrich_article(article: Article, *, settings: "Settings", dedupe: dict | Non
         },
         "authors": list(article.authors),
         "extraction": article.extraction,
+        "item_guid": article.item_guid,
+        "published_unknown_zone": article.published_unknown_zone,
         "enriched_at": utcnow_iso(),
         "enrich_ms": round((time.perf_counter() - t0) * 1000, 1),
     }

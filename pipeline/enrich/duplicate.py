@@ -33,6 +33,8 @@ def base_document(article: Article, dedupe: dict[str, Any] | None) -> dict[str, 
         "source": {"domain": domain, "feed_url": article.feed_url},
         "authors": list(article.authors),
         "extraction": article.extraction,
+        "item_guid": article.item_guid,
+        "published_unknown_zone": article.published_unknown_zone,
         "persons": [], "organizations": [], "locations": [], "countries": [], "quotes": [], "topics": [],
         "dedupe": {
             "content_hash": (dedupe or {}).get("content_hash") or article.content_hash,
