@@ -74,6 +74,20 @@ class Runtime:
 
 
     @cached_property
+    def delayed(self):
+        """Retries parked until due, out of the broker (:class:`pipeline.delayed.DelayedTasks`)."""
+        from pipeline.delayed import DelayedTasks
+
+        return DelayedTasks(self.redis, self.settings)
+
+    @cached_property
+    def steps(self):
+        """Once-per-task-id step markers (:class:`pipeline.once.StepMarkers`)."""
+        from pipeline.once import StepMarkers
+
+        return StepMarkers(self.redis, self.settings, ledger=self.settings.task_ledger)
+
+    @cached_property
     def index_pool(self):
         """Documents waiting for the index stage (:class:`pipeline.pending.PendingPool` ``index``)."""
         from pipeline.pending import PendingPool
