@@ -33,6 +33,7 @@ from typing import Any
 
 from pipeline.errors import FeedError
 from pipeline.feeddates import EntryDate, iso_utc, resolve_entry_date
+from pipeline.http import decode_utf8_lenient
 from pipeline.logs import get_logger
 from pipeline.models import ArticleRef
 
@@ -351,12 +352,10 @@ _XML_DECL_ENCODING_RE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\
 @dataclass
 class EncodingRepair:
     """Invalid bytes replaced in a feed declared UTF-8: ``bad_sequences`` (each maximal invalid
-    byte sequence became one U+FFFD), ``first_offset`` (byte offset of the first),
-    ``valid_non_ascii`` (well-formed non-ASCII characters around them)."""
+    byte sequence became one U+FFFD), ``first_offset`` (byte offset of the first)."""
 
     bad_sequences: int
     first_offset: int
-    valid_non_ascii: int
 
     def warning(self) -> str:
         """A one-line description for logs and ``wirewatch feeds parse``."""
@@ -389,17 +388,11 @@ def repair_utf8(content: bytes, content_type: str | None) -> tuple[bytes, Encodi
     declared = [d for d in (header_charset, m.group(1).decode("ascii") if m else None) if d]
     if declared and not all(_is_utf8_name(d) for d in declared):
         return content, None
-    try:
-        content.decode("utf-8")
+    lenient = decode_utf8_lenient(content)
+    if lenient is None:
         return content, None
-    except UnicodeDecodeError as exc:
-        first = exc.start
-    text = content.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd") - content.count("\ufffd".encode("utf-8"))
-    valid = sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd")
-    if bad <= 0 or valid < bad:
-        return content, None
-    return text.encode("utf-8"), EncodingRepair(bad_sequences=bad, first_offset=first, valid_non_ascii=valid)
+    text, bad, first = lenient
+    return text.encode("utf-8"), EncodingRepair(bad_sequences=bad, first_offset=first)
 
 
 # --------------------------------------------------------------------------------------------

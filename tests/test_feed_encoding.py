@@ -76,3 +76,21 @@ def test_polled_over_http_with_and_without_content_type(local_server, settings, 
     assert result.status == "ok", result
     assert [r.title for r in result.new] == TITLES
     assert result.encoding_warning and result.reason is None
+
+
+@pytest.mark.parametrize("content_type, meta", [("text/html; charset=utf-8", ""), ("text/html", '<meta charset="utf-8">')])
+def test_page_declared_utf8_with_one_bad_byte(local_server, settings, content_type, meta):
+    """The same kind on pages: declared UTF-8 (header or meta), one invalid byte."""
+    from pipeline.http import GuardedClient, decode_html
+
+    html = (f"<html><head>{meta}<title>Grève au port</title></head><body><article><p>"
+            + "Les dockers de Saint-Nazaire ont voté la reprise jeudi soir ; les grues redémarrent. " * 3
+            + "BADBYTE</p></article></body></html>").encode("utf-8").replace(b"BADBYTE", b"\xff")
+    local_server.add("/greve", html, content_type=content_type)
+    client = GuardedClient(settings)
+    try:
+        text = decode_html(client.get(local_server.url("/greve"), kind="article"))
+    finally:
+        client.close()
+    assert "Grève au port" in text and "redémarrent" in text
+    assert text.count("\ufffd") == 1
