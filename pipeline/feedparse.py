@@ -442,29 +442,41 @@ def _identity_digest(c: _Candidate) -> str:
     return guid_key(f"{_title_key(c.title)}\x1f{c.date.iso or c.raw_date}")
 
 
+def _item_key(c: _Candidate) -> tuple[str, str, str]:
+    """What tells two entries apart as items: guid, title and text (case and spacing folded)."""
+    return c.raw_guid, _title_key(c.title), _title_key(c.summary)
+
+
 def _assign_identities(cands: list[_Candidate]) -> list[tuple[_Candidate, str, bool]]:
     """``(candidate, guid, shared_link)`` for each candidate, in order.
 
+    ``shared_link``: the entry's link is also the link of another item of the document (one
+    that differs in guid, title or text), so the linked page is not about this entry alone.
     Identity: the feed's guid; when a later entry repeats a guid with another link or title
     (the feed's guids are not unique), that entry's identity is the guid plus a digest of its
-    title and date, so the first keeps the plain guid across polls. Without a guid: the link
-    when no entry with another title has it, else the link plus the digest. ``shared_link``:
-    entries with different titles link to the same page. Entries repeating guid, link and
-    title are left with the same identity (the caller drops and counts the repeats).
+    title and date, so the first keeps the plain guid across polls. Without a guid: the link,
+    or for a shared link the link plus the digest of title and date. Two different items that
+    still get one identity (same title and time, other text) are told apart by their text.
+    Entries repeating guid, title and text keep one identity (the caller drops and counts the
+    repeats).
     """
-    titles_by_link: dict[str, set[str]] = {}
+    keys_by_link: dict[str, set[tuple[str, str, str]]] = {}
     for c in cands:
-        titles_by_link.setdefault(c.link, set()).add(_title_key(c.title))
+        keys_by_link.setdefault(c.link, set()).add(_item_key(c))
     first_variant: dict[str, tuple[str, str]] = {}
+    used: dict[str, tuple[str, str, str]] = {}
     out = []
     for c in cands:
-        shared = len(titles_by_link[c.link]) > 1
+        key = _item_key(c)
+        shared = len(keys_by_link[c.link]) > 1
         variant = (c.link, _title_key(c.title))
         if c.raw_guid:
             known = first_variant.setdefault(c.raw_guid, variant)
             guid = c.raw_guid if known == variant else f"{c.raw_guid}#{_identity_digest(c)}"
         else:
             guid = f"{c.link}#{_identity_digest(c)}" if shared else c.link
+        if used.setdefault(guid, key) != key:
+            guid = f"{guid}~{guid_key(key[2])[:8]}"
         out.append((c, guid, shared))
     return out
 

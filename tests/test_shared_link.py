@@ -141,3 +141,17 @@ def test_poll_fetch_dedupe_index_keep_every_item(local_server, settings, redis_c
     finally:
         engine.delete_all()
         engine.close()
+
+
+def test_live_updates_with_one_title_are_told_apart_by_guid_or_text():
+    content = (FIXTURES / "live_updates_same_title.xml").read_bytes()
+    parsed = parse_feed(content, feed_url="https://courier.example.test/live.xml", feed_id="f3")
+    assert [e.summary[:20] for e in parsed.entries] == ["Turnout in the east ", "The first ballot box",
+                                                        "Polls have closed ac", "A recount was called",
+                                                        "The recount will sta"]
+    assert all(e.shared_link for e in parsed.entries)
+    assert [e.guid for e in parsed.entries[:3]] == ["live-3", "live-2", "live-1"]
+    recount = parsed.entries[3:]
+    assert len({e.guid for e in recount}) == 2 and parsed.dropped == {}
+    articles = [entry_article(e) for e in parsed.entries]
+    assert len({a.id for a in articles}) == 5
