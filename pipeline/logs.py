@@ -5,6 +5,9 @@ Secrets never reach the log: settings hold them as ``SecretStr``.
 """
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 import logging
 import sys
 
@@ -51,3 +54,15 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
 def get_logger(name: str | None = None, **bound):
     """Return a structlog logger, optionally with values bound."""
     return structlog.get_logger(name).bind(**bound) if bound else structlog.get_logger(name)
+
+
+def redact_url(url: str, *, keep_path: bool = True) -> str:
+    """``url`` safe to print or log: credentials become ``***``
+    (``https://user:secret@host:9200`` -> ``https://***@host:9200``); with ``keep_path=False``
+    only ``scheme://host[:port]/…`` is kept (paths and queries of webhook URLs are secrets, e.g.
+    Slack's ``/services/T0/B0/XYZ``)."""
+    if keep_path:
+        return re.sub(r"(?<=://)[^/@\s]+@", "***@", url)
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or '?'}{port}/…"

@@ -7,11 +7,18 @@ import hashlib
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def utcnow_iso() -> str:
     """Current UTC time as ISO-8601 with seconds precision and a ``Z``-free ``+00:00`` offset."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def utcnow_iso_ms() -> str:
+    """Current UTC time as ISO-8601 with milliseconds (pipeline time stamps: ``enqueued_at``,
+    ``indexed_at``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def article_id_for(canonical_url: str) -> str:
@@ -27,6 +34,15 @@ def item_article_id(canonical_url: str, guid: str) -> str:
     digits of the SHA-256 of ``canonical_url``, a newline and the entry's ``guid``. Never equal
     to :func:`article_id_for` of a URL (a URL holds no newline)."""
     return hashlib.sha256(f"{canonical_url}\n{guid}".encode("utf-8")).hexdigest()[:32]
+
+
+def source_domain(url: str | None) -> str:
+    """The host of ``url`` lower-cased, without a leading ``www.`` (``""`` when there is none).
+
+    The one definition of an article's ``source.domain`` (fetch stage, local texts, documents).
+    """
+    host = (urlsplit(url or "").hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
 
 
 class _JsonModel:
@@ -47,13 +63,13 @@ class ArticleRef(_JsonModel):
 
     ``link`` is the entry's URL; ``guid`` its identity within the feed: the feed's guid/id,
     else the link, else (when several entries share the link) the link plus a digest of title
-    and date (:func:`pipeline.feedparse.parse_feed`); ``published`` ISO-8601 UTC or None;
+    and date (:func:`pipeline.feeds.parse.parse_feed`); ``published`` ISO-8601 UTC or None;
     ``summary`` plain text (fallback body). ``shared_link`` is True when other entries of the
     same feed document, with other titles, link to the same page: the page is not about this
     entry alone, so the entry becomes an article of its own text (:mod:`pipeline.fetch`).
     ``published_unknown_zone`` is ``{"local": wall-clock ISO-8601 without offset, "zone":
     abbreviation}`` when the feed wrote the date in a zone we do not know (``published`` is
-    then None; :mod:`pipeline.feeddates`). ``warnings`` are reason codes about the entry
+    then None; :mod:`pipeline.feeds.dates`). ``warnings`` are reason codes about the entry
     (``unknown_zone``, ``encoding_replaced``: invalid bytes in the feed were replaced in its text).
     """
 

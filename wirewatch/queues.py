@@ -10,10 +10,9 @@ from workers.app import QUEUES
 
 def queue_depths(redis, settings) -> dict[str, int]:
     """``{queue: waiting messages}`` plus ``"in_flight"`` (delivered, not yet acknowledged),
-    ``"index_pending"`` (documents gathering for the next index batch, :mod:`pipeline.pending`)
+    ``"index_pending"`` (documents gathering for the next index batch, :mod:`pipeline.index.pending`)
     and ``"delayed"`` (retries parked until due, :mod:`pipeline.delayed`)."""
-    from pipeline.delayed import DelayedTasks
-    from pipeline.pending import PendingPool
+    from pipeline.index.pending import PendingPool
 
     prefix = f"{settings.redis_key_prefix}:celery:"
     pipe = redis.pipeline()

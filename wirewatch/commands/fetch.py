@@ -27,8 +27,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fetch one article and print its record, or the classified error (exit status 1)."""
         from pipeline.errors import WirewatchError
-        from pipeline.fetch import fetch_article
-        from pipeline.http import GuardedClient
+        from pipeline.fetch.article import fetch_article
+        from pipeline.fetch.http import GuardedClient
         from pipeline.models import ArticleRef
         from pipeline.settings import get_settings
 
