@@ -156,6 +156,7 @@ class Settings(BaseSettings):
     # --- delivery and failure drills --------------------------------------------------------
     broker_visibility_timeout_s: int = Field(3600, description="Seconds before Redis redelivers a message a worker took but never acknowledged (a worker killed with SIGKILL). Must exceed the longest task; the failure drills (`wirewatch bench chaos`) lower it to see redelivery within the run.")
     chaos_poison_marker: str | None = Field(None, description="Test-only: when set, the enrich task raises `chaos_poison` (a permanent error) for any article whose body contains this string. Used by the failure drills (`wirewatch bench chaos`) to make a poison article; off (None) by default and never set in production.")
+    task_ledger: bool = Field(False, description="Drills only: count every execution of a task body per task id (`<prefix>:ledger:runs`) and every run of a once-per-task step (`<prefix>:ledger:steps`), so `wirewatch bench chaos` can report tasks that ran twice. Off by default (the hashes grow with every task).")
     task_events: bool = Field(False, description="Send Celery task events (task-sent, -received, -started, -succeeded) for monitors such as Flower. Off by default: every event is one more Redis PUBLISH per task, about a fifth of a poll worker's CPU in `wirewatch bench poll` (py-spy, GIL samples). Flower turns worker events on at run time itself (its enable_events option); `celery -A workers.app control enable_events` does it by hand.")
 
     @field_validator("redis_url")

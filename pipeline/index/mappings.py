@@ -130,6 +130,8 @@ def article_properties() -> dict[str, Any]:
         "enqueued_at": {"type": "date"},
         "authors": {"type": "keyword", "ignore_above": 256},
         "extraction": {"type": "keyword"},
+        "item_guid": {"type": "keyword", "ignore_above": 4096},
+        "published_unknown_zone": {"properties": {"local": {"type": "keyword"}, "zone": {"type": "keyword"}}},
         "source": {
             "properties": {
                 "domain": {"type": "keyword", "normalizer": "ww_folded"},
