@@ -70,7 +70,39 @@ def _register_all() -> None:
             register(app)
 
 
+def unwrap_help(text: str) -> str:
+    """A docstring as help text: dedented, each paragraph on one line, paragraphs kept apart.
+
+    Typer's rich help keeps a docstring's single line breaks (the command list shows the first
+    paragraph with them, a command's page the later ones), so lines wrapped for the source
+    would break mid-sentence on screen; rich wraps one-line paragraphs to the terminal itself.
+    A paragraph starting with click's ``\\b`` marker is left as written.
+    """
+    import inspect
+
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(line.strip() for line in p.splitlines())
+                       for p in paragraphs)
+
+
+def _unwrap_all_help(typer_app: typer.Typer) -> None:
+    """Give every command and group of ``typer_app`` (recursively) unwrapped help text."""
+    for info in typer_app.registered_commands:
+        text = info.help or (info.callback.__doc__ if info.callback else None)
+        if text:
+            info.help = unwrap_help(text)
+    for group in typer_app.registered_groups:
+        sub = group.typer_instance
+        if group.help:
+            group.help = unwrap_help(group.help)
+        if sub is not None:
+            if isinstance(sub.info.help, str):
+                sub.info.help = unwrap_help(sub.info.help)
+            _unwrap_all_help(sub)
+
+
 _register_all()
+_unwrap_all_help(app)
 
 
 def main() -> None:

@@ -1,9 +1,9 @@
-"""Help texts: typer shows a command's first docstring paragraph in its group's command list
-with the docstring's own line breaks (rich markup mode), so that paragraph must be one line;
-and help speaks of what the user sees, not of the project's issue numbers."""
+"""Help texts: typer's rich help keeps a docstring's single line breaks (the first paragraph in
+the group's command list, the later ones on the command's page), so every paragraph must reach
+it as one line (wirewatch.cli.unwrap_help) and the summary must be one sentence; help speaks of
+what the user sees, not of the project's issue numbers."""
 from __future__ import annotations
 
-import inspect
 import re
 
 import typer
@@ -21,13 +21,29 @@ def test_every_command_summary_is_one_line_and_names_no_issue():
     seen, broken, internal = 0, [], []
     for path, cmd in _commands(typer.main.get_command(app)):
         texts = [cmd.help or "", cmd.short_help or "", *[getattr(p, "help", "") or "" for p in cmd.params]]
-        summary = inspect.cleandoc(cmd.help or "").split("\n\n")[0]
         seen += 1
-        if "\n" in summary:
-            broken.append((" ".join(path), summary))
+        for paragraph in (cmd.help or "").split("\n\n"):
+            if "\n" in paragraph:
+                broken.append((" ".join(path), paragraph))
         if any(re.search(r"\bissue \d+", t) for t in texts):
             internal.append(" ".join(path))
     assert seen > 50
     assert broken == []
     assert internal == []
+
+
+
+def test_unwrap_help_joins_lines_and_keeps_paragraphs_and_b_blocks():
+    from wirewatch.cli import unwrap_help
+
+    text = """Do one thing
+        well.
+
+        Details that
+        go on.
+
+        \b
+        kept
+        as is"""
+    assert unwrap_help(text) == "Do one thing well.\n\nDetails that go on.\n\n\b\nkept\nas is"
 
