@@ -11,6 +11,11 @@ the failure's reason (``timeout``, ``not_html``, ``no_main_text`` ...), and its 
 the entry's link canonicalized. With no summary either, the error is raised, so the worker
 retries it or dead-letters it with its reason: nothing is dropped silently.
 
+Every text field is cleaned and capped before the article leaves this stage
+(:func:`pipeline.sanitize.clean_article`: control and bidi characters stripped, title/body/authors
+capped); a cut is logged (``field_truncated``, reason ``field_too_long``) and listed in
+``Article.truncated`` (field -> original length) for the worker to count.
+
 ``content_hash`` is filled with :func:`pipeline.dedupe.content_hash` of the body.
 Language: see :func:`pipeline.extract.choose_language` (py3langid over the text, then the
 page's declared language); a summary's language comes from py3langid alone.
@@ -26,6 +31,7 @@ from pipeline.extract import canonicalize_url, choose_language, extract_article
 from pipeline.http import decode_html
 from pipeline.logs import get_logger
 from pipeline.models import Article, ArticleRef, article_id_for, utcnow_iso
+from pipeline.sanitize import clean_article
 from pipeline.settings import Settings
 
 log = get_logger(__name__)
@@ -66,6 +72,18 @@ def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
     summary to fall back on.
     """
     log_ = log.bind(url=ref.link, feed_id=ref.feed_id or None)
+    article = _fetch(ref, client, log_, fallback_on_transient)
+    cut = clean_article(article)
+    if cut:
+        article.truncated = cut
+        article.content_hash = _content_hash(article.body)
+        for name, length in cut.items():
+            log_.warning("field_truncated", article_id=article.id, field=name, original_length=length,
+                         reason="field_too_long")
+    return article
+
+
+def _fetch(ref: ArticleRef, client, log_, fallback_on_transient: bool) -> Article:
     try:
         resp = client.get(ref.link, kind="article")
         page = decode_html(resp)
@@ -109,6 +127,7 @@ def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
         extraction="page",
         extraction_error=None,
         content_hash=_content_hash(ex.body),
+        declared_canonical_url=ex.declared_canonical_url,
     )
     log_.info("fetched", article_id=article.id, status=resp.status, bytes=len(resp.content),
               elapsed_s=round(resp.elapsed_s, 3), redirects=len(resp.redirects))

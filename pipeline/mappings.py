@@ -80,6 +80,7 @@ def article_properties() -> dict[str, Any]:
         "id": {"type": "keyword"},
         "url": {"type": "keyword", "ignore_above": 4096},
         "canonical_url": {"type": "keyword", "ignore_above": 4096},
+        "declared_canonical_url": {"type": "keyword", "ignore_above": 4096},
         "title": _text(fields={"keyword": {"type": "keyword", "ignore_above": 512}}),
         "body": _text(),
         "language": {"type": "keyword"},
@@ -89,6 +90,7 @@ def article_properties() -> dict[str, Any]:
         "enqueued_at": {"type": "date"},
         "authors": {"type": "keyword", "ignore_above": 256},
         "extraction": {"type": "keyword"},
+        "truncated_fields": {"type": "keyword"},
         "source": {
             "properties": {
                 "domain": {"type": "keyword", "normalizer": "ww_folded"},

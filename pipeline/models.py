@@ -58,7 +58,9 @@ class Article(_JsonModel):
     ``id`` derives from ``canonical_url`` (:func:`article_id_for`). ``extraction`` is
     ``"page"`` when the body came from the fetched page and ``"summary"`` when the page could
     not be fetched or extracted and the feed entry's summary stands in (``extraction_error``
-    then holds the reason).
+    then holds the reason). ``declared_canonical_url`` is a canonical URL the page declared on
+    another site, not trusted for the id (see :mod:`pipeline.extract`). ``truncated`` maps each
+text field cut at ingestion to its original length (:mod:`pipeline.sanitize`).
     """
 
     id: str
@@ -76,3 +78,5 @@ class Article(_JsonModel):
     extraction: str = "page"
     extraction_error: str | None = None
     content_hash: str = ""
+    declared_canonical_url: str | None = None
+    truncated: dict[str, int] = field(default_factory=dict)

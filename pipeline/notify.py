@@ -56,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, Valid
 
 from pipeline.errors import ConfigError, NotifyError
 from pipeline.logs import get_logger
+from pipeline.sanitize import strip_controls
 
 log = get_logger(__name__)
 
@@ -331,11 +332,17 @@ def slack_payload(event: dict, article: dict) -> dict:
 
 
 def email_message(event: dict, article: dict, channel: EmailChannel, sender: str) -> EmailMessage:
-    """A plain-text :class:`EmailMessage` for one alert (subject: prefix, search, title)."""
+    """A plain-text :class:`EmailMessage` for one alert (subject: prefix, search, title).
+
+    The subject is one line without control or bidi characters
+    (:func:`pipeline.sanitize.strip_controls`), at most 250 characters."""
     summary = article if _is_summary(article) else article_summary(article)
     msg = EmailMessage()
-    title = (summary.get("title") or "(untitled)").replace("\r", " ").replace("\n", " ")
-    msg["Subject"] = f"{channel.subject_prefix} {_search_label(event)}: {title}"[:250]
+    # Header values from feeds: control and bidi characters stripped, one line (no header injection).
+    title = strip_controls(summary.get("title") or "(untitled)", single_line=True) or "(untitled)"
+    label = strip_controls(_search_label(event), single_line=True)
+    prefix = strip_controls(channel.subject_prefix, single_line=True)
+    msg["Subject"] = f"{prefix} {label}: {title}"[:250]
     msg["From"] = sender
     msg["To"] = ", ".join(channel.to)
     msg["Date"] = formatdate(localtime=False)

@@ -44,6 +44,14 @@ MAX_DISTANCE_KM = 20_037.0
 #: Saved searches fetched per page when listing.
 LIST_PAGE = 1000
 
+#: Longest query string accepted, characters. Saved searches with long OR-lists of names stay
+#: far below it; a 1 MB query makes the engine echo it back in its error.
+QUERY_MAX_CHARS = 10_000
+#: Deepest nesting of parentheses accepted. Lucene's query parser recurses once per level; at
+#: about 2,200 levels OpenSearch 2.19's parser overflowed its stack and the request never
+#: finished (issue 16). No real query needs more than a handful.
+QUERY_MAX_DEPTH = 32
+
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 FILTER_KEYS = ("persons", "organizations", "speakers", "countries", "topics", "language", "domains", "near")
 
@@ -55,6 +63,41 @@ def slugify(name: str, max_len: int = 64) -> str:
     ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
     slug = _SLUG_RE.sub("-", ascii_).strip("-")[:max_len].strip("-")
     return slug or "search"
+
+
+def query_depth(query: str) -> int:
+    """Deepest nesting of ``(`` groups in a Lucene query string, outside quoted phrases and
+    not escaped with a backslash (Lucene's escape character)."""
+    depth = deepest = 0
+    quoted = escaped = False
+    for ch in query:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def query_problem(query: str | None) -> str | None:
+    """Why ``query`` is refused before it reaches the engine, or None: longer than
+    :data:`QUERY_MAX_CHARS` characters, or parentheses nested deeper than :data:`QUERY_MAX_DEPTH`."""
+    if not query:
+        return None
+    if len(query) > QUERY_MAX_CHARS:
+        return f"the query is {len(query):,} characters long; the limit is {QUERY_MAX_CHARS:,}"
+    depth = query_depth(query)
+    if depth > QUERY_MAX_DEPTH:
+        return f"the query nests parentheses {depth} deep; the limit is {QUERY_MAX_DEPTH}"
+    return None
 
 
 def _list(v: Any) -> Any:
@@ -173,6 +216,14 @@ class SavedSearch(BaseModel):
                 data["filters"] = filters
         return data
 
+    @field_validator("query")
+    @classmethod
+    def _query_limits(cls, v: str | None) -> str | None:
+        problem = query_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
     @model_validator(mode="after")
     def _slug_and_content(self) -> "SavedSearch":
         self.id = slugify(self.id or self.name)
@@ -189,8 +240,13 @@ def build_query(query: str | None, filters: SearchFilters | None = None) -> dict
     """The engine query for a query string and filters (shared by percolator and search).
 
     ``near`` must be resolved (lat/lon) first: :func:`resolve_near`. Returns ``match_all`` when
-    neither is given. Raises ``ValueError`` for an unresolved ``near``.
+    neither is given. Raises ``ValueError`` for an unresolved ``near`` and
+    :class:`InvalidQueryError` (reason ``query_too_complex``) for a query over the limits of
+    :func:`query_problem`, before anything is sent.
     """
+    problem = query_problem(query)
+    if problem:
+        raise InvalidQueryError(problem, reason="query_too_complex")
     filters = filters or SearchFilters()
     must: list[dict[str, Any]] = []
     flt: list[dict[str, Any]] = []
@@ -490,7 +546,10 @@ def run_search(engine: SearchEngine, query: str | None, filters: SearchFilters |
 
     ``sort``: ``relevance`` (score, then newest) or ``date`` (``published_at`` newest first,
     undated last, then ``fetched_at``). Highlights: up to 2 fragments of ``fragment_chars`` from
-    title and body, matched words between « and ». Raises InvalidQueryError with the engine's message, EngineError otherwise.
+    title and body, matched words between « and »; when a matching document has a field longer
+    than the engine's highlighting limit, the search is repeated without highlights and the
+    response carries ``"highlight_skipped": "field_over_highlight_limit"``. Raises
+    InvalidQueryError with the engine's message (or ``query_too_complex``), EngineError otherwise.
     """
     q = build_query(query, filters)
     extra: list[dict[str, Any]] = []
@@ -510,4 +569,29 @@ def run_search(engine: SearchEngine, query: str | None, filters: SearchFilters |
         "highlight": {"fields": {"title": {"number_of_fragments": 0}, "body": {"fragment_size": fragment_chars, "number_of_fragments": 2}},
                       "pre_tags": ["«"], "post_tags": ["»"]},
     }
-    return engine.search(engine.alias("articles"), body)
+    index = engine.alias("articles")
+    try:
+        resp = engine.search(index, body)
+    except EngineError as exc:
+        if not _highlight_limit(str(exc)):
+            raise
+        resp = None
+    else:
+        failures = (resp.get("_shards") or {}).get("failures") or []
+        if not any(_highlight_limit(str(f)) for f in failures):
+            return resp
+    # A document indexed before the field caps (pipeline.sanitize) has a field longer than the
+    # highlighter analyses (index.highlight.max_analyzed_offset, 1,000,000 characters by
+    # default); the engine then fails the whole search. Search again without highlights: the
+    # hits matter more than the fragments, and the request stays the same on every engine.
+    log.warning("highlight_skipped", index=index, reason="field_over_highlight_limit")
+    body.pop("highlight")
+    resp = engine.search(index, body)
+    resp["highlight_skipped"] = "field_over_highlight_limit"
+    return resp
+
+
+def _highlight_limit(message: str) -> bool:
+    """True when an engine error is the highlighter's analysed-length limit (the setting's name
+    is in the message in Elasticsearch 7.x-9.x and OpenSearch 2.x/3.x alike)."""
+    return "max_analyzed_offset" in message or "max_analyzer_offset" in message

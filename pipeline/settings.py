@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     search_verify_certs: bool = Field(True, description="Verify TLS certificates of the search engine.")
     search_ca_certs: Path | None = Field(None, description="CA bundle for the search engine's TLS.")
     search_timeout_s: float = Field(30.0, description="Request timeout to the search engine, seconds.")
+    search_query_timeout_s: float = Field(15.0, gt=0, description="Client timeout of every search, count and percolate request, seconds (each also carries the engine-side `timeout` of 10 s). A query that hangs the engine's parser fails after this instead of blocking a worker or the CLI.")
     index_prefix: str = Field("wirewatch", description="Prefix of every index and alias Wirewatch creates.")
     index_replicas: int = Field(0, description="Replicas of new indices (0 on a single node).")
     index_shards: int = Field(1, description="Primary shards of new indices.")

@@ -230,6 +230,8 @@ def fetch_article(self, ref: dict) -> str | None:
         article.content_hash = result.content_hash
         rt.store.put("article", article.id, article.to_dict())
         rt.counters.incr("fetched")
+        for name in article.truncated:  # cut at ingestion (pipeline.sanitize), reason field_too_long
+            rt.counters.incr(f"truncated:{name}")
         if result.duplicate_of:
             original = rt.store.get("doc", result.duplicate_of)
             doc = duplicate_document(article, result.to_dict(), original)

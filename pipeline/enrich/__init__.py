@@ -210,6 +210,10 @@ def enrich_article(article: Article, *, settings: "Settings", dedupe: dict | Non
     }
     if enriched.get("enrich_truncated_at"):
         doc["enrich_truncated_at"] = enriched["enrich_truncated_at"]
+    if article.declared_canonical_url:
+        doc["declared_canonical_url"] = article.declared_canonical_url
+    if article.truncated:
+        doc["truncated_fields"] = sorted(article.truncated)
     return doc
 
 

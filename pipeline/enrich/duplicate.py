@@ -21,7 +21,11 @@ def base_document(article: Article, dedupe: dict[str, Any] | None) -> dict[str, 
     Shape: DESIGN.md's enriched document with empty enrichment lists.
     """
     domain = article.source_domain or (urlsplit(article.canonical_url or article.url).hostname or "")
+    extra: dict[str, Any] = {"declared_canonical_url": article.declared_canonical_url} if article.declared_canonical_url else {}
+    if article.truncated:
+        extra["truncated_fields"] = sorted(article.truncated)
     return {
+        **extra,
         "id": article.id,
         "url": article.url,
         "canonical_url": article.canonical_url,
