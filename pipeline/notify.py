@@ -28,8 +28,16 @@ transient failures (connection refused, timeouts, HTTP 5xx/408/429, SMTP 4xx) up
 stored as a dead letter of kind ``"notification"`` with its reason, so it can be replayed
 with ``wirewatch dlq replay`` (see :func:`replay_notification`).
 
-Notification URLs are configured by users, not taken from feeds, so the SSRF guard does not
-apply to them. Secrets (channel secrets, SMTP passwords, and webhook URL paths, which for
+Every notification target goes through the same SSRF guard as fetching (:mod:`pipeline.ssrf`):
+webhook and Slack URLs, and an e-mail channel's own SMTP ``host``, must resolve to public
+addresses (loopback, private, link-local, metadata... are refused) unless
+``settings.notify_allow_hosts`` lists them. The check runs when a saved search is added or
+loaded (:func:`check_targets`: a clear ``ConfigError``, reason ``blocked_target``) and again
+at send time on the address actually connected to (the HTTP client's connections go through
+:class:`pipeline.ssrf.GuardedBackend`; SMTP connects to the checked address), so a name that
+is re-pointed later (DNS rebinding) is refused too (reason ``blocked``, not retried).
+Redirects are never followed. ``settings.smtp_host`` is the operator's own server and is not
+checked. Secrets (channel secrets, SMTP passwords, and webhook URL paths, which for
 Slack *are* the secret) are never logged nor stored in dead letters: logs and results name
 only the scheme and host (:func:`redact_url`).
 """
@@ -54,9 +62,10 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 
-from pipeline.errors import ConfigError, NotifyError
+from pipeline.errors import ConfigError, FetchError, NotifyError
 from pipeline.logs import get_logger
 from pipeline.sanitize import strip_controls
+from pipeline.ssrf import Allowlist, check_host, check_url
 
 log = get_logger(__name__)
 
@@ -212,6 +221,42 @@ def validate_channels(configs: list[dict] | None) -> list[Channel]:
     if not isinstance(configs, list):
         raise ConfigError("notify must be a list of channel configs", reason="invalid_channel")
     return [parse_channel(c, where=f"notify[{i}]") for i, c in enumerate(configs)]
+
+
+def _allowlist(settings) -> Allowlist:
+    return Allowlist.parse(getattr(settings, "notify_allow_hosts", None) or [])
+
+
+def _target_addresses(channel: _Channel, settings, *, timeout_s: float | None) -> list | None:
+    """Check where ``channel`` connects (see the module docstring); return the checked addresses
+    (None for channels that connect nowhere, or to ``settings.smtp_host``). Raises FetchError."""
+    allow = _allowlist(settings)
+    if isinstance(channel, _UrlChannel):
+        return check_url(channel.url, allow, timeout_s=timeout_s)
+    if isinstance(channel, EmailChannel) and channel.host:
+        port = channel.port or settings.smtp_port
+        return check_host(channel.host, port, allow, url=f"smtp://{channel.host}:{port}", timeout_s=timeout_s)
+    return None
+
+
+def check_targets(configs: list[dict] | None, settings) -> list[Channel]:
+    """Validate a ``notify`` list and refuse targets the SSRF guard blocks (``searches add``/``load``).
+
+    Raises :class:`ConfigError` reason ``blocked_target`` naming the channel and the reason
+    (e.g. ``notify[0] (webhook): blocked: 127.0.0.1 is a loopback address; allow it with
+    notify_allow_hosts``), ``invalid_channel`` for a bad config. A host that does not resolve now
+    is accepted (DNS may be down) and checked again at send time.
+    """
+    channels = validate_channels(configs)
+    for i, channel in enumerate(channels):
+        try:
+            _target_addresses(channel, settings, timeout_s=getattr(settings, "notify_timeout_s", None))
+        except FetchError as exc:
+            if exc.reason == "blocked" or exc.reason == "bad_url":
+                raise ConfigError(f"notify[{i}] ({channel.type}): {exc}; an operator who really posts to this host "
+                                  "lists it in notify_allow_hosts", reason="blocked_target") from None
+            log.info("notify_target_unresolved", channel=channel.type, target=channel.target(), reason=exc.reason)
+    return channels
 
 
 def channel_to_config(channel: _Channel, *, keep_secrets: bool = False) -> dict:
@@ -406,24 +451,31 @@ class DeliveryResult:
 
 
 # --- sending --------------------------------------------------------------------------------
-_SHARED_CLIENTS: dict[int, httpx.Client] = {}
+_SHARED_CLIENTS: dict[tuple, httpx.Client] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_http_client() -> httpx.Client:
-    """One pooled ``httpx.Client`` per process (keyed by PID, so a forked Celery child never
-    reuses its parent's connections). Building a client costs about 50 ms (its TLS context),
-    reusing one about 3 ms per local delivery (measured here), so :func:`notify` uses this
-    when no client is passed. Redirects are not followed (a POST redirect is reported)."""
-    pid = os.getpid()
-    client = _SHARED_CLIENTS.get(pid)
+def shared_http_client(settings=None) -> httpx.Client:
+    """One pooled ``httpx.Client`` per process and allowlist (keyed by PID, so a forked Celery
+    child never reuses its parent's connections). Building a client costs about 50 ms (its TLS
+    context), reusing one about 3 ms per local delivery (measured here), so :func:`notify` uses
+    this when no client is passed. Redirects are not followed (a POST redirect is reported);
+    connections go through the SSRF guard's :class:`~pipeline.http.GuardedTransport` with
+    ``settings.notify_allow_hosts`` (None: nothing allowlisted); no proxies from the environment."""
+    from pipeline.http import GuardedTransport
+
+    allow = tuple(getattr(settings, "notify_allow_hosts", None) or [])
+    key = (os.getpid(), allow)
+    client = _SHARED_CLIENTS.get(key)
     if client is None or client.is_closed:
         with _SHARED_LOCK:
-            client = _SHARED_CLIENTS.get(pid)
+            client = _SHARED_CLIENTS.get(key)
             if client is None or client.is_closed:
-                client = httpx.Client(follow_redirects=False)
-                _SHARED_CLIENTS.clear()
-                _SHARED_CLIENTS[pid] = client
+                client = httpx.Client(follow_redirects=False, trust_env=False,
+                                      transport=GuardedTransport(Allowlist.parse(allow)))
+                for old_key in [k for k in _SHARED_CLIENTS if k[0] != key[0]]:
+                    _SHARED_CLIENTS.pop(old_key)
+                _SHARED_CLIENTS[key] = client
     return client
 
 
@@ -455,6 +507,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 def _post_json(client: httpx.Client, url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     try:
         response = client.post(url, content=body, headers=headers, timeout=timeout)
+    except FetchError as exc:  # the guarded transport refused the address it was about to connect to
+        raise NotifyError(str(exc), reason=exc.reason, transient=exc.transient) from None
     except httpx.TimeoutException as exc:
         raise NotifyError(f"timeout after {timeout:g}s ({type(exc).__name__})", reason="timeout", transient=True) from None
     except httpx.ConnectError as exc:
@@ -499,7 +553,7 @@ def _send_slack(channel: SlackChannel, event: dict, article: dict, settings, cli
     return _post_json(client, channel.url, body, headers, channel.timeout_s or settings.notify_timeout_s)
 
 
-def _send_email(channel: EmailChannel, event: dict, article: dict, settings) -> int:
+def _send_email(channel: EmailChannel, event: dict, article: dict, settings, addrs: list | None = None) -> int:
     host = channel.host or settings.smtp_host
     port = channel.port or settings.smtp_port
     use_ssl = settings.smtp_ssl if channel.ssl is None else channel.ssl
@@ -512,7 +566,15 @@ def _send_email(channel: EmailChannel, event: dict, article: dict, settings) -> 
     try:
         smtp_cls = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
         kwargs = {"context": ssl.create_default_context()} if use_ssl else {}
-        with smtp_cls(host, port, timeout=timeout, **kwargs) as smtp:
+        if addrs:
+            # Connect to the address the guard checked (no second look-up to rebind); TLS (SNI
+            # and the certificate check) still uses the host name, which smtplib keeps in _host.
+            smtp = smtp_cls(timeout=timeout, **kwargs)
+            smtp._host = host
+            smtp.connect(str(addrs[0]), port)
+        else:
+            smtp = smtp_cls(host, port, timeout=timeout, **kwargs)
+        with smtp:
             smtp.ehlo()
             if starttls and not use_ssl:
                 smtp.starttls(context=ssl.create_default_context())
@@ -546,13 +608,23 @@ def _send_log(channel: LogChannel, event: dict, article: dict) -> int:
     return 0
 
 
+def _guard(channel: Channel, settings) -> list | None:
+    """The send-time SSRF check of the target (NotifyError ``blocked``, permanent)."""
+    try:
+        return _target_addresses(channel, settings, timeout_s=getattr(channel, "timeout_s", None) or settings.notify_timeout_s)
+    except FetchError as exc:
+        raise NotifyError(str(exc), reason=exc.reason if exc.reason != "bad_url" else "blocked",
+                          transient=exc.transient) from None
+
+
 def _send_once(channel: Channel, event: dict, article: dict, settings, client: httpx.Client | None) -> int:
+    addrs = _guard(channel, settings)
+    if isinstance(channel, EmailChannel):
+        return _send_email(channel, event, article, settings, addrs)
     if isinstance(channel, WebhookChannel):
         return _send_webhook(channel, event, article, settings, client)  # type: ignore[arg-type]
     if isinstance(channel, SlackChannel):
         return _send_slack(channel, event, article, settings, client)  # type: ignore[arg-type]
-    if isinstance(channel, EmailChannel):
-        return _send_email(channel, event, article, settings)
     return _send_log(channel, event, article)  # type: ignore[arg-type]
 
 
@@ -564,7 +636,7 @@ def deliver(channel: Channel, event: dict, article: dict, settings, *, http_clie
     on a permanent failure). Does not write dead letters (:func:`notify` does).
     """
     client = http_client if http_client is not None else (
-        shared_http_client() if isinstance(channel, (WebhookChannel, SlackChannel)) else None)
+        shared_http_client(settings) if isinstance(channel, (WebhookChannel, SlackChannel)) else None)
     attempts_allowed = max(1, max_attempts or settings.notify_max_attempts)
     result = DeliveryResult(channel=channel.type, name=channel.label(), target=channel.target(), ok=False)
     started = time.monotonic()

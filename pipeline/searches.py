@@ -354,15 +354,15 @@ class SavedSearchStore:
         """Resolve ``near``, check notify channels, and have the engine validate the query.
 
         Returns the resolved search. Raises InvalidQueryError with the engine's own message when
-        the articles index refuses the query, ConfigError for an unknown place or a bad channel.
+        the articles index refuses the query, ConfigError for an unknown place, a bad channel or a
+        target the SSRF guard refuses (reason ``blocked_target``; ``settings.notify_allow_hosts``).
         """
         search = search.model_copy(update={"filters": resolve_near(search.filters, self.resolver)})
-        try:
-            from pipeline.notify import validate_channels
-        except ImportError:  # pragma: no cover - notify is part of the distribution
-            validate_channels = None
-        if validate_channels is not None and search.notify:
-            validate_channels(search.notify)
+        if search.notify:
+            from pipeline.notify import check_targets
+
+            # the SSRF guard on every target; without settings nothing is allowlisted
+            check_targets(search.notify, self.settings)
         message = self.engine.validate_query(self.engine.alias("articles"), to_percolator_query(search))
         if message is not None:
             raise InvalidQueryError(message)

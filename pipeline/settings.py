@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     # --- alerts -----------------------------------------------------------------------------
     searches_file: Path = Field(Path("config/searches.yaml"), description="Saved searches loaded at `init`/`run`.")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for webhook signatures.")
+    notify_allow_hosts: list[str] = Field(default_factory=list, description="Hosts/IPs/CIDR networks that notification targets (webhook and Slack URLs, an e-mail channel's SMTP host) may use although the SSRF guard refuses them otherwise (loopback, private, link-local, metadata addresses). Empty by default; list an internal receiver here only on purpose.")
     notify_max_attempts: int = Field(5, description="Notification attempts before the dead letter.")
     notify_backoff_base_s: float = Field(0.5, description="First retry delay of a notification, seconds; doubles per attempt (full jitter).")
     notify_backoff_max_s: float = Field(30.0, description="Cap on one notification retry delay, seconds.")

@@ -288,3 +288,54 @@ def test_every_search_has_a_timeout_against_an_engine_that_never_answers(setting
         listener.close()
         for c in held:
             c.close()
+
+
+# --- 2. notification targets -------------------------------------------------------------------------
+
+@pytest.mark.integration
+def test_internal_notification_targets_are_refused_at_add(settings, engine):
+    from pipeline.errors import ConfigError
+    from pipeline.searches import SavedSearch, SavedSearchStore
+
+    strict = settings.model_copy(update={"notify_allow_hosts": []})
+    store = SavedSearchStore(engine, strict)
+    port = settings.search_url.rsplit(":", 1)[-1]
+    attacks = [
+        {"type": "webhook", "url": f"http://127.0.0.1:{port}/{engine.alias('articles')}/_close"},
+        {"type": "webhook", "url": f"http://localhost:{port}/_close"},
+        {"type": "webhook", "url": f"http://[::ffff:127.0.0.1]:{port}/"},
+        {"type": "webhook", "url": "http://2130706433/"},  # 127.0.0.1 as one decimal number
+        {"type": "slack", "url": "http://169.254.169.254/latest/meta-data/"},
+        {"type": "slack", "url": "http://metadata.google.internal/computeMetadata/v1/"},
+        {"type": "email", "to": ["desk@example.org"], "host": "10.0.0.5"},
+        {"type": "webhook", "url": "http://[fd00:ec2::254]/"},
+    ]
+    for channel in attacks:
+        with pytest.raises(ConfigError) as info:
+            store.add(SavedSearch(name="hook", query="border", notify=[channel]))
+        assert info.value.reason == "blocked_target", channel
+        assert "notify_allow_hosts" in str(info.value)
+    assert store.get("hook") is None
+    # the explicit allowlist lets an operator's internal receiver through
+    allowed = SavedSearchStore(engine, settings.model_copy(update={"notify_allow_hosts": ["127.0.0.1"]}))
+    stored = allowed.add(SavedSearch(name="hook", query="border", notify=[attacks[0]]))
+    assert stored.notify[0]["url"] == attacks[0]["url"]
+    allowed.delete("hook")
+
+
+@pytest.mark.integration
+def test_a_webhook_to_the_engines_close_endpoint_is_refused_at_send_time(settings, engine, local_server):
+    from pipeline.notify import notify
+
+    # Stored while allowed (or re-pointed by DNS later): the send-time check on the address refuses it.
+    strict = settings.model_copy(update={"notify_allow_hosts": [], "notify_max_attempts": 1})
+    port = settings.search_url.rsplit(":", 1)[-1]
+    close_url = f"http://127.0.0.1:{port}/{engine.alias('articles')}/_close"
+    event = {"search_id": "hook", "article_id": "a1"}
+    results = notify(event, {"title": "t", "url": "https://e.example/1"},
+                     [{"type": "webhook", "url": close_url}, {"type": "slack", "url": local_server.url("/hook")},
+                      {"type": "email", "to": ["desk@example.org"], "host": "127.0.0.1", "port": int(port)}],
+                     strict, deadletters=None, sleep=lambda s: None)
+    assert [r.reason for r in results] == ["blocked", "blocked", "blocked"]
+    assert local_server.requests == []
+    engine.count(engine.alias("articles"))  # still open: a closed index raises index_closed_exception
