@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -103,11 +104,35 @@ def engine_error_message(body: Any) -> str:
     return cut_message(" :: ".join(parts)) if parts else json.dumps(err)[:500]
 
 
-def redact_url(url: str) -> str:
-    """``https://user:secret@host:9200`` -> ``https://***@host:9200`` (for messages and logs)."""
-    import re
+_USERINFO_RE = re.compile(r"(?<=://)[^/@\s]+@")
+# Webhook URLs whose path is the credential: Slack (hooks.slack.com/services/T../B../<token>),
+# Discord (/api/webhooks/<id>/<token>), Mattermost and Rocket.Chat (/hooks/<key>[/<token>]).
+_SECRET_PATH_RE = re.compile(r"(?i)(://[^/\s\"']+(?:/services|/api/webhooks|/hooks))/[^\s\"'<>]+")
+# Authorization-style headers written as "Name: value", "name=value", "'name': 'value'" (JSON/repr).
+_AUTH_HEADER_RE = re.compile(
+    r"(?i)\b((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|cookie)([\"']?\s*[:=]\s*[\"']?)"
+    r"(?:(?:bearer|basic|apikey|token|digest)\s+)?[^\s\"',}]+")
+_SCHEME_TOKEN_RE = re.compile(r"(?i)\b(bearer|basic|apikey)\s+[A-Za-z0-9._~+/=-]{8,}")
 
-    return re.sub(r"(?<=://)[^/@\s]+@", "***@", url)
+
+def redact_url(text: str) -> str:
+    """Credentials removed from a URL, or from any text holding URLs and headers (messages, log
+    lines, dead letters): the one redaction helper of the project.
+
+    - user info: ``https://user:secret@host:9200`` -> ``https://***@host:9200`` (also
+      ``redis://:password@host``);
+    - webhook URLs whose path is the secret: ``https://hooks.slack.com/services/T0/B0/XyZ`` ->
+      ``https://hooks.slack.com/services/***`` (Slack ``/services/``, Discord ``/api/webhooks/``,
+      Mattermost and Rocket.Chat ``/hooks/``);
+    - ``Authorization``/``Proxy-Authorization``/``Cookie``/``X-Api-Key`` header values and bare
+      ``Bearer``/``Basic``/``ApiKey`` tokens -> ``***``.
+    """
+    if not text:
+        return text
+    text = _USERINFO_RE.sub("***@", text)
+    text = _SECRET_PATH_RE.sub(r"\1/***", text)
+    text = _AUTH_HEADER_RE.sub(r"\1\2***", text)
+    return _SCHEME_TOKEN_RE.sub(r"\1 ***", text)
 
 
 def _engine_error(message: str, *, status: int | None, body: Any, transient: bool) -> EngineError:

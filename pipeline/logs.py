@@ -1,7 +1,12 @@
 """structlog set-up: JSON lines when stderr is not a terminal, readable output when it is.
 
 Bind ``feed_id``, ``article_id`` and ``task_id`` with ``structlog.contextvars.bind_contextvars``.
-Secrets never reach the log: settings hold them as ``SecretStr``.
+Secrets never reach the log: settings hold them as ``SecretStr``; every string value of a
+structlog event, and every record of the ``httpx``/``httpcore`` loggers (httpx logs each
+request's full URL at INFO, and a Slack-compatible webhook's path is its secret), passes
+through :func:`pipeline.engine.redact_url` (credentials in URLs, webhook secret paths,
+``Authorization`` headers); values under keys named like ``password``/``secret``/``token``/
+``authorization`` are masked whole.
 """
 from __future__ import annotations
 
@@ -23,6 +28,59 @@ class _StderrLogger:
     log = debug = info = warning = warn = error = critical = exception = fatal = failure = err = msg
 
 
+_SECRET_KEYS = ("password", "secret", "token", "authorization", "api_key", "apikey")
+
+
+def _redact_value(value):
+    from pipeline.engine import redact_url
+
+    if isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, dict):
+        return {k: ("********" if isinstance(k, str) and any(w in k.lower() for w in _SECRET_KEYS) and v
+                    else _redact_value(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact_value(v) for v in value)
+    return value
+
+
+def redact_event(logger, method_name, event_dict):
+    """structlog processor: credentials and secret-named values removed from every event."""
+    return _redact_value(event_dict)
+
+
+class RedactingFilter(logging.Filter):
+    """A stdlib logging filter that rewrites a record's message through ``redact_url``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the formatted message in place; never drops a record."""
+        from pipeline.engine import redact_url
+
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string is the logger's problem, not ours
+            return True
+        clean = redact_url(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+#: Third-party loggers that write request URLs (and so webhook secrets) into the log.
+URL_LOGGERS = ("httpx", "httpcore", "urllib3.connectionpool")
+
+
+def install_redaction() -> None:
+    """Attach :class:`RedactingFilter` to :data:`URL_LOGGERS` (idempotent; done on import)."""
+    for name in URL_LOGGERS:
+        lg = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in lg.filters):
+            lg.addFilter(RedactingFilter())
+
+
+install_redaction()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Configure structlog and the stdlib root logger.
 
@@ -39,6 +97,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            redact_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),

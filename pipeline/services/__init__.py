@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.engine import redact_url
 from pipeline.services.opensearch_node import LocalOpenSearch
 from pipeline.services.redis_server import LocalRedis
 from pipeline.settings import Settings
@@ -45,7 +46,7 @@ def status(settings: Settings) -> list[ServiceStatus]:
     for svc in local_services(settings):
         pid, ok = svc.pid(), svc.answers()
         state = ("running" if pid else "external") if ok else ("down" if pid else "stopped")
-        detail = "" if _same_endpoint(svc.url, in_use[svc.name]) else f"settings point at {in_use[svc.name]}"
+        detail = "" if _same_endpoint(svc.url, in_use[svc.name]) else f"settings point at {redact_url(in_use[svc.name])}"
         out.append(ServiceStatus(svc.name, state, svc.url, pid, detail))
     return out
 

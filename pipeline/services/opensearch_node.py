@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.errors import ServiceError
-from pipeline.services.process import read_pid, start_detached, stop, wait_until
+from pipeline.services.process import private_dir, read_pid, start_detached, stop, wait_until
 from pipeline.settings import Settings
 
 RUNNER_GROUP = "org.codelibs.opensearch"
@@ -138,7 +138,8 @@ class LocalOpenSearch:
             raise ServiceError("opensearch_base_port must be at most 9298: the runner caps HTTP ports at 9299")
         java = java_binary(self.settings)
         lib = ensure_jars(self.settings)
-        self.conf.mkdir(parents=True, exist_ok=True)
+        private_dir(self.conf, root=Path(self.settings.state_dir))
+        private_dir(self.data, root=Path(self.settings.state_dir))
         (self.conf / "opensearch.yml").write_text("discovery.type: single-node\nnetwork.host: 127.0.0.1\n")
         heap = self.settings.opensearch_heap
         argv = [java, *self.settings.opensearch_jvm_options, f"-Xms{heap}", f"-Xmx{heap}", "-Dwirewatch.node=" + str(self.dir), "-cp", f"{lib}/*", MAIN_CLASS,

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import typer
 
 from pipeline.settings import get_settings
+from pipeline.engine import redact_url
 from wirewatch.output import FORMAT_OPTION_HELP, Format, console, err_console, fail, print_json, print_table
 
 feeds_app = typer.Typer(help="Feed registry (state in Redis), OPML import/export, health, local parse.",
@@ -32,7 +33,7 @@ def _registry():
     try:
         client.ping()
     except redis.exceptions.RedisError as exc:
-        raise fail(f"Redis is not reachable at {s.redis_url} ({exc}). Start it with `wirewatch services up`, "
+        raise fail(f"Redis is not reachable at {redact_url(s.redis_url)} ({exc}). Start it with `wirewatch services up`, "
                    "or point WIREWATCH_REDIS_URL at a running Redis.")
     return FeedRegistry(client, s)
 

@@ -5,6 +5,7 @@ from collections import Counter as Tally
 
 import redis as redis_lib
 import typer
+from rich.markup import escape
 
 from pipeline.settings import get_settings
 from wirewatch.output import Format, console, print_json, print_table
@@ -18,7 +19,7 @@ QUEUE_NOTES = {"in_flight": "messages delivered to a worker, not yet acknowledge
 def collect_status(settings) -> dict:
     """Gather the status as a dict; a service that does not answer is reported, not raised."""
     from pipeline import services
-    from pipeline.engine import SearchEngine
+    from pipeline.engine import SearchEngine, redact_url
     from pipeline.feeds import FeedRegistry
     from pipeline.stats import Counters
     from wirewatch.queues import queue_depths
@@ -38,7 +39,7 @@ def collect_status(settings) -> dict:
 
         out["dead_letters"] = DeadLetters(rds, settings).count()
     except redis_lib.RedisError as exc:
-        out["redis_error"] = str(exc)
+        out["redis_error"] = redact_url(str(exc))
     try:
         engine = SearchEngine.from_settings(settings)
         out["indices"] = {}
@@ -48,7 +49,7 @@ def collect_status(settings) -> dict:
             except Exception as exc:  # noqa: BLE001 - report, do not fail
                 out["indices"][kind] = f"unavailable: {getattr(exc, 'reason', type(exc).__name__)}"
     except Exception as exc:  # noqa: BLE001
-        out["search_error"] = str(exc)
+        out["search_error"] = redact_url(str(exc))
     return out
 
 
@@ -71,7 +72,7 @@ def register(app: typer.Typer) -> None:
         print_table(st["services"], ["name", "state", "url", "pid", "detail"], title="local services")
         for key in ("redis_error", "search_error"):
             if key in st:
-                console.print(f"[red]{key.replace('_', ' ')}:[/red] {st[key]}")
+                console.print(f"[red]{key.replace('_', ' ')}:[/red] {escape(st[key])}")
         if "queues" in st:
             print_table([{"queue": k, "waiting": v, "what": QUEUE_NOTES.get(k, "messages waiting")} for k, v in st["queues"].items()],
                         ["queue", "waiting", "what"], title="queues")

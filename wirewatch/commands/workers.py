@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from pipeline.services.process import private_dir
 from pipeline.settings import get_settings
 
 QUEUE_HELP = "Comma-separated queues: poll, fetch, enrich, index, alerts (default: all)."
@@ -29,7 +30,7 @@ def register(app: typer.Typer) -> None:
         """
         s = get_settings()
         mp_dir = Path(s.state_dir).resolve() / "metrics" / f"{os.getpid()}"
-        mp_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(mp_dir, root=Path(s.state_dir))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(mp_dir)
         from workers import metrics
         from workers.app import app as celery_app
@@ -48,7 +49,7 @@ def register(app: typer.Typer) -> None:
         from workers.app import app as celery_app
 
         sched = Path(s.state_dir).resolve() / "beat-schedule"
-        sched.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(sched.parent)
         celery_app.start(["beat", "--loglevel", loglevel, "--schedule", str(sched), "--pidfile", ""])
 
 
