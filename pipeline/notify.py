@@ -303,20 +303,22 @@ def check_targets(configs: list[dict] | None, settings) -> list[Channel]:
     """
     channels = validate_channels(configs)
     for i, channel in enumerate(channels):
-        plain = plain_secret_keys(channel)
-        if plain:
-            raise ConfigError(f"notify[{i}] ({channel.type}): {', '.join(plain)} holds a secret, and saved searches are stored "
-                              "in the search engine's index; put it in an environment variable of the workers and write "
-                              "'env:NAME' instead", reason="plain_secret")
         try:
             _target_addresses(channel, settings, timeout_s=getattr(settings, "notify_timeout_s", None))
         except NotifyError as exc:  # a URL reference the CLI's environment does not have: checked at send time
             log.info("notify_target_unresolved", channel=channel.type, target=channel.target(), reason=exc.reason)
         except FetchError as exc:
             if exc.reason == "blocked" or exc.reason == "bad_url":
-                raise ConfigError(f"notify[{i}] ({channel.type}): {exc}; an operator who really posts to this host "
+                from pipeline.engine import redact_url as redact_text  # a bad_url message quotes the URL
+
+                raise ConfigError(f"notify[{i}] ({channel.type}): {redact_text(str(exc))}; an operator who really posts to this host "
                                   "lists it in notify_allow_hosts", reason="blocked_target") from None
             log.info("notify_target_unresolved", channel=channel.type, target=channel.target(), reason=exc.reason)
+        plain = plain_secret_keys(channel)
+        if plain:
+            raise ConfigError(f"notify[{i}] ({channel.type}): {', '.join(plain)} holds a secret, and saved searches are stored "
+                              "in the search engine's index; put it in an environment variable of the workers and write "
+                              "'env:NAME' instead", reason="plain_secret")
     return channels
 
 

@@ -12,6 +12,7 @@ Redis and OpenSearch), shown refused or harmless. One section per kind of attack
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -339,3 +340,258 @@ def test_a_webhook_to_the_engines_close_endpoint_is_refused_at_send_time(setting
     assert [r.reason for r in results] == ["blocked", "blocked", "blocked"]
     assert local_server.requests == []
     engine.count(engine.alias("articles"))  # still open: a closed index raises index_closed_exception
+
+
+# --- 6. secrets ----------------------------------------------------------------------------------------
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def bare_cli(monkeypatch):
+    """Invoke the CLI with the environment given; returns (exit code, stdout + stderr)."""
+    from typer.testing import CliRunner
+
+    from pipeline.settings import get_settings
+    from wirewatch.cli import app
+
+    def invoke(env: dict[str, str], *args: str):
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        get_settings.cache_clear()
+        res = CliRunner().invoke(app, list(args))
+        get_settings.cache_clear()
+        return res.exit_code, res.stdout + res.stderr
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def test_credentials_in_service_urls_are_never_printed(bare_cli):
+    env = {"WIREWATCH_REDIS_URL": f"redis://:hunter2redis@127.0.0.1:{_closed_port()}/0",
+           "WIREWATCH_SEARCH_URL": f"http://elastic:hunter2search@127.0.0.1:{_closed_port()}",
+           "WIREWATCH_SEARCH_TIMEOUT_S": "2"}
+    for args in (("config",), ("config", "--format", "json"), ("status",), ("status", "--format", "json"),
+                 ("feeds", "list"), ("dlq", "list"), ("search", "border")):
+        code, out = bare_cli(env, *args)
+        assert "hunter2" not in out, (args, out[-500:])
+        assert "***@127.0.0.1" in out or args[0] in ("search",), (args, out[-500:])
+    code, out = bare_cli(env, "search", "border")
+    assert code != 0 and "cannot reach the search engine at http://***@127.0.0.1" in out
+
+
+@pytest.mark.integration
+def test_channel_secrets_are_stored_as_references_and_shown_masked(settings, engine, monkeypatch, local_server):
+    from pipeline.errors import ConfigError
+    from pipeline.notify import notify, sign
+    from pipeline.searches import SavedSearch, SavedSearchStore
+
+    store = SavedSearchStore(engine, settings)
+    plain = [{"type": "webhook", "url": local_server.url("/hook"), "secret": "plain-hmac-key"},
+             {"type": "email", "to": ["desk@example.org"], "username": "u", "password": "plain-smtp-pw"},
+             {"type": "webhook", "url": local_server.url("/hook"), "headers": {"Authorization": "Bearer plain-token-123"}},
+             {"type": "slack", "url": local_server.url("/services/T0/B0/plainslackpath")}]
+    for channel in plain:
+        with pytest.raises(ConfigError) as info:
+            store.add(SavedSearch(name="sec", query="border", notify=[channel]))
+        assert info.value.reason == "plain_secret" and "env:NAME" in str(info.value)
+    monkeypatch.setenv("WW_TEST_HOOK_KEY", "real-hmac-key")
+    monkeypatch.setenv("WW_TEST_TOKEN", "Bearer real-token-456")
+    with _post_receiver() as (url, received):
+        refs = [{"type": "webhook", "url": url, "secret": "env:WW_TEST_HOOK_KEY",
+                 "headers": {"Authorization": "env:WW_TEST_TOKEN"}},
+                {"type": "email", "to": ["desk@example.org"], "username": "u", "password": "env:WW_TEST_SMTP_PW"}]
+        store.add(SavedSearch(name="sec", query="border", notify=refs))
+        try:
+            raw = json.dumps(engine.request("GET", f"/{engine.alias('searches')}/_doc/sec"))
+            assert "env:WW_TEST_HOOK_KEY" in raw and "real-hmac-key" not in raw and "real-token" not in raw
+            # the worker resolves the references at send time
+            (result,) = notify({"search_id": "sec", "article_id": "a1"}, {"title": "t"}, refs[:1], settings,
+                               deadletters=None, sleep=lambda s: None)
+            headers, body = received[0]
+            assert result.ok and headers["authorization"] == "Bearer real-token-456"
+            assert headers["x-wirewatch-signature"] == sign(body, "real-hmac-key")
+        finally:
+            store.delete("sec")
+
+
+class _post_receiver:
+    """A loopback HTTP server that answers every POST with 204 and records (headers, body)."""
+
+    def __enter__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=self.srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return f"http://127.0.0.1:{self.srv.server_address[1]}/hook", received
+
+    def __exit__(self, *exc):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_saved_search_output_masks_plain_secrets_stored_earlier():
+    from pipeline.notify import mask_config
+
+    shown = json.dumps([mask_config(c) for c in (
+        {"type": "webhook", "url": "https://hooks.example/x", "secret": "s3cr3t", "headers": {"Authorization": "Bearer abc"}},
+        {"type": "email", "to": ["a@example.org"], "password": "pw-1234"},
+        {"type": "slack", "url": "https://hooks.slack.com/services/T0/B0/SLACKSECRET"},
+        {"type": "webhook", "url": "https://hooks.example/x", "secret": "env:HOOK_KEY"})])
+    assert not any(s in shown for s in ("s3cr3t", "Bearer abc", "pw-1234", "SLACKSECRET"))
+    assert "env:HOOK_KEY" in shown and "********" in shown
+
+
+@pytest.mark.integration
+def test_slack_paths_and_authorization_headers_stay_out_of_dead_letters_logs_and_dlq_show(
+        settings, redis_client, local_server, bare_cli, caplog):
+    import logging
+
+    from pipeline.deadletter import DeadLetters
+    from pipeline.notify import notify
+
+    dl_settings = settings.model_copy(update={"redis_key_prefix": f"{settings.redis_key_prefix}:sec",
+                                              "notify_max_attempts": 1})
+    dlq = DeadLetters(redis_client, dl_settings)
+    local_server.route("/services", lambda req: Reply(status=404, body=b"no"), prefix=True)
+    slack_url = local_server.url("/services/T0AAAA/B0BBBB/slackSECRETpath")
+    channels = [{"type": "slack", "url": slack_url},
+                {"type": "webhook", "url": local_server.url("/services/hook"), "headers": {"Authorization": "Bearer hdrSECRET99"}}]
+    logging.getLogger("httpx").setLevel(logging.INFO)
+    with caplog.at_level(logging.INFO):
+        results = notify({"search_id": "s", "article_id": "a"}, {"title": "t"}, channels, dl_settings,
+                         deadletters=dlq, sleep=lambda s: None)
+    assert [r.ok for r in results] == [False, False]
+    logged = caplog.text
+    assert "HTTP Request: POST" in logged  # httpx did log the requests ...
+    assert "SECRET" not in logged  # ... without the secret path or header
+    entries = [dlq.get(r.deadletter_id) for r in results]
+    stored = json.dumps(entries)
+    assert "SECRET" not in stored and sorted(entries[0]["payload"]["redacted"]) == ["url"]
+    assert entries[1]["payload"]["redacted"] == ["headers"]
+    # an entry written raw (an older version, a task payload) is redacted when shown
+    raw_id = dlq.add("task:wirewatch.notify", {"url": slack_url, "headers": {"Authorization": "Bearer hdrSECRET99"}},
+                     reason="r", error=f"POST {slack_url} failed")
+    env = {"WIREWATCH_REDIS_KEY_PREFIX": dl_settings.redis_key_prefix}
+    for args in (("dlq", "show", raw_id), ("dlq", "show", raw_id, "--format", "json"), ("dlq", "list")):
+        code, out = bare_cli(env, *args)
+        assert code == 0 and "SECRET" not in out, out[-800:]
+    logging.getLogger("httpx").setLevel(logging.NOTSET)
+
+
+# --- 6/7. local services: owner-only state, processes identified by their state folder ------------------
+
+def _redis_settings(state: Path, port: int):
+    from pipeline.settings import Settings
+
+    return Settings(state_dir=state, redis_port=port)
+
+
+@pytest.fixture()
+def own_redis(tmp_path):
+    """A real redis-server started by LocalRedis in a temporary state folder on a free port."""
+    from pipeline.services.redis_server import LocalRedis, redis_binary
+
+    if not redis_binary():
+        pytest.skip("redis-server is not installed")
+    svc = LocalRedis(_redis_settings(tmp_path / "state-a", _closed_port()))
+    assert svc.up() == "started"
+    yield svc
+    svc.down()
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.mark.integration
+def test_state_folder_and_files_are_owner_only(own_redis):
+    import redis as redis_lib
+
+    r = redis_lib.Redis(host="127.0.0.1", port=own_redis.settings.redis_port)
+    r.set("secret-key", "secret-value")
+    r.execute_command("BGREWRITEAOF")
+    time.sleep(0.5)
+    state = Path(own_redis.settings.state_dir)
+    files = [p for p in state.rglob("*")]
+    assert files and own_redis.pidfile in files and own_redis.logfile in files
+    assert any("appendonly" in p.name for p in files)
+    assert _mode(state) == 0o700
+    for p in files:
+        assert _mode(p) & 0o077 == 0, f"{p} is {oct(_mode(p))}"
+
+
+def _decoy(marker: str, cwd: Path | None = None) -> "subprocess.Popen":
+    import subprocess
+    import sys
+
+    # A process with a command line like ours (the marker in its argv), standing in for a PID reused by another program.
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", marker], cwd=cwd)
+
+
+@pytest.mark.integration
+def test_services_down_and_status_never_take_a_process_that_is_not_ours(own_redis, tmp_path, settings):
+    import redis as redis_lib
+
+    from pipeline import services
+    from pipeline.services.process import start_ticks
+    from pipeline.services.redis_server import LocalRedis
+
+    port = own_redis.settings.redis_port
+    marker = f"127.0.0.1:{port}"
+    ours = own_redis.pid()
+    assert ours is not None
+
+    # 1. another checkout's state folder holds a copy of our PID file: not its process
+    other = LocalRedis(_redis_settings(tmp_path / "state-b", port))
+    other.dir.mkdir(parents=True)
+    other.pidfile.write_text(own_redis.pidfile.read_text())
+    assert other.pid() is None
+    assert [s.state for s in services.status(other.settings) if s.name == "redis"] == ["external"]
+    assert other.down() is False and own_redis.answers() and own_redis.pid() == ours
+
+    # 2. stale PID files naming a process with a similar command line
+    decoys = []
+    try:
+        for content in (lambda pid: f"{pid}\n{marker}\n",                       # old format, other folder
+                        lambda pid: f"{pid}\n\n",                                 # no marker
+                        lambda pid: f"{pid}\n{marker}\n{start_ticks(pid) + 1}\n"):  # PID reused (start time differs)
+            d = _decoy(marker, cwd=other.dir)
+            decoys.append(d)
+            time.sleep(0.1)
+            other.pidfile.write_text(content(d.pid))
+            hour_ago = time.time() - 3600  # the PID file is stale: written before the process started
+            os.utime(other.pidfile, (hour_ago, hour_ago))
+            assert other.pid() is None and other.down() is False
+            assert d.poll() is None, "a process that is not ours was signalled"
+    finally:
+        for d in decoys:
+            d.kill()
+            d.wait()
+
+    # 3. the shared Redis of the development machine, claimed by a PID file in our folder
+    shared = redis_lib.Redis.from_url(settings.redis_url)
+    shared_pid = int(shared.info("server")["process_id"])
+    other.pidfile.write_text(f"{shared_pid}\n127.0.0.1:{settings.redis_port}\n")
+    claimant = LocalRedis(_redis_settings(tmp_path / "state-b", settings.redis_port))
+    assert claimant.pid() is None
+    assert [s.state for s in services.status(claimant.settings) if s.name == "redis"] == ["external"]
+    assert claimant.down() is False and shared.ping()
+
+    # 4. our own process is still found and stopped
+    assert own_redis.down() is True and not own_redis.answers()

@@ -15,8 +15,10 @@ and the process must also belong to **this state folder**: its working directory
 (``/proc/<pid>/cwd``, which :func:`start_detached` sets to the PID file's folder, and which
 Redis changes to its ``--dir``, the same folder) is the PID file's folder, or the marker names
 that folder (the OpenSearch node's ``-Dwirewatch.node=<dir>``). Ports are never used to
-decide ownership. A PID file of the older two-line format is accepted only with that folder
-check (so a node started before this rule can still be stopped).
+decide ownership. A PID file of the older two-line format (no start time) is accepted only
+with that folder check and when the process started at most :data:`LEGACY_START_SLACK_S`
+before the file was written and not after it (a reused PID belongs to a process started
+later), so services started before this rule can still be stopped.
 
 State files can hold secrets (Redis' append-only file, node data, logs): :func:`private_dir`
 makes folders owner-only (0700) and children start with umask 077, so what they create is
@@ -32,6 +34,9 @@ from pathlib import Path
 
 #: umask of every child process (files 0600, folders 0700).
 CHILD_UMASK = 0o077
+#: For an old PID file without a start time: how long before the file's modification time the
+#: process may have started (start_detached writes the file right after starting it).
+LEGACY_START_SLACK_S = 60.0
 
 
 def _cmdline(pid: int) -> str:
@@ -53,6 +58,20 @@ def start_ticks(pid: int) -> int | None:
         return int(fields[19])
     except (IndexError, ValueError):
         return None
+
+
+def started_at(pid: int) -> float | None:
+    """When process ``pid`` started, as a Unix time (boot time from ``/proc/stat`` ``btime`` plus
+    :func:`start_ticks` / ``SC_CLK_TCK``), or None."""
+    ticks = start_ticks(pid)
+    try:
+        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                     if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    if ticks is None:
+        return None
+    return btime + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def boot_id() -> str:
@@ -119,6 +138,14 @@ def read_pid(pidfile: Path) -> int | None:
     recorded_boot = lines[3].strip() if len(lines) > 3 else ""
     if recorded_ticks and str(start_ticks(pid)) != recorded_ticks:
         return None  # the PID was reused by a later process
+    if not recorded_ticks:  # an old PID file: the process must have started just before it was written
+        began = started_at(pid)
+        try:
+            written = pidfile.stat().st_mtime
+        except OSError:
+            return None
+        if began is None or not (written - LEGACY_START_SLACK_S <= began <= written + 1.0):
+            return None
     if recorded_boot and recorded_boot != boot_id():
         return None
     folder = pidfile.parent.resolve()
