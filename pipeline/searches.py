@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.engine import SearchEngine
 from pipeline.errors import ConfigError, EngineError, InvalidQueryError
@@ -218,7 +218,9 @@ class SavedSearch(BaseModel):
 
     @field_validator("query")
     @classmethod
-    def _query_limits(cls, v: str | None) -> str | None:
+    def _query_limits(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if (info.context or {}).get("stored"):
+            return v  # already in the index (perhaps from before the limits): readable, never re-sent as is
         problem = query_problem(v)
         if problem:
             raise ValueError(problem)
@@ -381,7 +383,8 @@ class SavedSearchStore:
     @staticmethod
     def _from_source(source: dict[str, Any]) -> SavedSearch:
         s = dict(source.get("search") or {})
-        return SavedSearch.model_validate({k: v for k, v in s.items() if v is not None or k == "query"})
+        return SavedSearch.model_validate({k: v for k, v in s.items() if v is not None or k == "query"},
+                                          context={"stored": True})
 
     # -- CRUD
     def add(self, search: SavedSearch, *, replace: bool = False) -> SavedSearch:
