@@ -28,12 +28,12 @@ from typing import Any
 #: Titles: headline style guides stop near 100 characters; 1,000 keeps any real headline whole.
 #: Bodies: the longest news features are ~20,000 words (~130,000 characters); 500,000 keeps
 #: half of the highlighter's 1,000,000-character default analysis limit as margin.
+#: (A feed entry's summary, the body's stand-in, is already cut to 20,000 characters by
+#: :data:`pipeline.feedparse.MAX_SUMMARY_CHARS`; URLs are keywords, never highlighted.)
 FIELD_LIMITS: dict[str, int] = {
     "title": 1_000,
     "body": 500_000,
-    "summary": 100_000,
     "author": 200,
-    "url": 4_096,
 }
 #: Most author names kept per article.
 MAX_AUTHORS = 20
