@@ -35,7 +35,7 @@ class Format(str, Enum):
 CELL_MAX_CHARS = 2_000
 
 
-def _shown(text: str, limit: int = CELL_MAX_CHARS) -> str:
+def safe_text(text: str, limit: int = CELL_MAX_CHARS) -> str:
     """Text for a terminal: control and bidi characters escaped (:func:`pipeline.sanitize.escape_controls`),
     cut to ``limit`` characters."""
     from pipeline.sanitize import escape_controls
@@ -71,7 +71,7 @@ def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: s
     """
     from rich.markup import escape
 
-    table = Table(title=escape(_shown(title)) if title else None, show_lines=False)
+    table = Table(title=escape(safe_text(title)) if title else None, show_lines=False)
     for col in columns:
         table.add_column(col.replace("_", " "))
     for row in rows:
@@ -84,7 +84,7 @@ def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: s
                 cells.append(", ".join(str(x) for x in v))
             else:
                 cells.append(str(v))
-        table.add_row(*(escape(_shown(c)) for c in cells))
+        table.add_row(*(escape(safe_text(c)) for c in cells))
     console.print(table)
 
 
@@ -99,7 +99,7 @@ def fail(message: str, code: int = 1):
 
     from pipeline.engine import redact_url
 
-    err_console.print(f"[red]error:[/red] {escape(_shown(redact_url(message)))}")
+    err_console.print(f"[red]error:[/red] {escape(safe_text(redact_url(message)))}")
     return typer.Exit(code)
 
 

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
-from pipeline.settings import get_settings
 from pipeline.engine import redact_url
-from wirewatch.output import FORMAT_OPTION_HELP, Format, console, err_console, fail, print_json, print_table
+from pipeline.settings import get_settings
+from wirewatch.output import (FORMAT_OPTION_HELP, Format, console, err_console, fail, print_json, print_table,
+                              safe_text)
 
 feeds_app = typer.Typer(help="Feed registry (state in Redis), OPML import/export, health, local parse.",
                         no_args_is_help=True)
@@ -333,7 +335,8 @@ def poll_cmd(feeds: Optional[list[str]] = typer.Argument(None, help="Feed ids or
     if not enqueue:
         for r in results:
             for ref in r["new"]:
-                console.print(f"  [green]new[/green] {ref['title'] or '(no title)'}  {ref['link']}")
+                console.print(f"  [green]new[/green] {escape(safe_text(ref['title'] or '(no title)'))}  "
+                              f"{escape(safe_text(ref['link']))}")
 
 
 def parse_file(path: Path) -> dict[str, Any]:
