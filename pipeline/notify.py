@@ -670,7 +670,13 @@ def _send_email(channel: EmailChannel, event: dict, article: dict, settings, add
             # and the certificate check) still uses the host name, which smtplib keeps in _host.
             smtp = smtp_cls(timeout=timeout, **kwargs)
             smtp._host = host
-            smtp.connect(str(addrs[0]), port)
+            for n, addr in enumerate(addrs, 1):
+                try:
+                    smtp.connect(str(addr), port)
+                    break
+                except ConnectionRefusedError:
+                    if n == len(addrs):
+                        raise
         else:
             smtp = smtp_cls(host, port, timeout=timeout, **kwargs)
         with smtp:
