@@ -595,3 +595,30 @@ def test_services_down_and_status_never_take_a_process_that_is_not_ours(own_redi
 
     # 4. our own process is still found and stopped
     assert own_redis.down() is True and not own_redis.answers()
+
+
+# --- helpers on invented text ---------------------------------------------------------------------------
+
+def test_strip_and_escape_controls_on_invented_text():
+    from pipeline.sanitize import cap, escape_controls, strip_controls
+
+    text = "Mayor\x1b[1;31m wins\x1b]2;title\x1b\\ vote\x07\x00 in \u202eriver\u2066town\u2069\r\nnext\x9b2J line\x85"
+    assert strip_controls(text) == "Mayor wins vote in rivertown\nnext line"
+    assert strip_controls(text, single_line=True) == "Mayor wins vote in rivertown next line"
+    assert strip_controls("tab\tand\nnewline kept") == "tab\tand\nnewline kept"
+    shown = escape_controls("a\x1b[2Jb\u202ec")
+    assert shown == "a\\x1b[2Jb\\u202ec"
+    assert cap("one two three four", 12) == ("one two thre", True)  # no space in the last 10%: a hard cut
+    assert cap("x" * 95 + " tail end", 100) == ("x" * 95, True) and cap("short", 12) == ("short", False)
+
+
+def test_redaction_helper_on_invented_text():
+    from pipeline.engine import redact_url
+
+    assert redact_url("redis://:pw1@10.0.0.1:6379/0 and https://u:pw2@es.example:9200") == \
+        "redis://***@10.0.0.1:6379/0 and https://***@es.example:9200"
+    assert redact_url("POST https://hooks.slack.com/services/T1/B2/c3d4 200") == "POST https://hooks.slack.com/services/*** 200"
+    assert redact_url("https://chat.example/hooks/abc123xyz") == "https://chat.example/hooks/***"
+    assert redact_url("{'Authorization': 'Bearer tok-123456789'}") == "{'Authorization': '***'}"
+    assert redact_url("https://news.example/services/page.html") == "https://news.example/services/***"
+    assert redact_url("http://127.0.0.1:9251/wirewatch-articles/_search") == "http://127.0.0.1:9251/wirewatch-articles/_search"
