@@ -196,7 +196,7 @@ class SavedSearch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = ""
-    name: str
+    name: str = Field(min_length=1, max_length=200)
     query: str | None = None
     filters: SearchFilters = Field(default_factory=SearchFilters)
     enabled: bool = True
