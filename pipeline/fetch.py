@@ -8,7 +8,11 @@ URL (:func:`pipeline.models.article_id_for`).
 Fallback: when the page cannot be fetched, decoded or extracted, the entry's summary stands in
 for the body; the article is marked ``extraction="summary"`` with ``extraction_error`` set to
 the failure's reason (``timeout``, ``not_html``, ``no_main_text`` ...), and its canonical URL is
-the entry's link canonicalized. With no summary either, the error is raised, so the worker
+the entry's link canonicalized. When the link is on another registrable domain than the feed
+(:func:`pipeline.extract.same_site`), the summary is the feed's word, not the linked site's:
+the canonical URL (so the id and ``source.domain``) is then the feed's URL with the entry's
+guid as fragment, and the link is kept in ``url`` and ``declared_canonical_url``, so a feed
+cannot overwrite or impersonate another site's article by linking to a page that fails. With no summary either, the error is raised, so the worker
 retries it or dead-letters it with its reason: nothing is dropped silently.
 
 Every text field is cleaned and capped before the article leaves this stage
@@ -24,10 +28,10 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pipeline.errors import ExtractionError, FetchError
-from pipeline.extract import canonicalize_url, choose_language, extract_article
+from pipeline.extract import canonicalize_url, choose_language, extract_article, same_site
 from pipeline.http import decode_html
 from pipeline.logs import get_logger
 from pipeline.models import Article, ArticleRef, article_id_for, utcnow_iso
@@ -95,10 +99,17 @@ def _fetch(ref: ArticleRef, client, log_, fallback_on_transient: bool) -> Articl
             raise
         log_.warning("fetch_failed", reason=exc.reason, error=str(exc), fallback="summary")
         canonical = canonicalize_url(ref.link)
+        declared = None
+        if ref.feed_url and not same_site(ref.link, ref.feed_url):
+            # The text is the feed's, not the linked site's: it must neither take that site's
+            # document id (overwriting its article) nor its source.domain (see module docstring).
+            declared = canonical
+            canonical = f"{canonicalize_url(ref.feed_url)}#{quote(ref.guid or ref.link, safe='')}"
         return Article(
             id=article_id_for(canonical),
             url=ref.link,
             canonical_url=canonical,
+            declared_canonical_url=declared,
             title=summary_text(ref.title),
             body=summary,
             language=choose_language(summary, None),

@@ -105,6 +105,33 @@ def test_cross_site_canonical_neither_overwrites_nor_spoofs(local_server, settin
     assert spoofed["hits"]["hits"] == []
 
 
+@pytest.mark.integration
+def test_a_feed_cannot_speak_for_another_site_when_the_linked_page_fails(local_server, settings, engine):
+    from pipeline.models import article_id_for
+
+    # B's article was indexed; B has since removed the page (404). A feed on another registrable
+    # domain (localhost) lists B's URL with its own title and summary.
+    b_url = local_server.url("/b/removed")
+    b_doc = {"id": article_id_for(b_url), "url": b_url, "canonical_url": b_url, "title": "B's own report",
+             "body": "The original text.", "language": "en", "fetched_at": "2026-11-01T00:00:00+00:00",
+             "source": {"domain": "127.0.0.1"}}
+    index_batch(engine, [b_doc], refresh=True)
+    feed_url = local_server.url("/feed.xml").replace("127.0.0.1", "localhost")
+    hostile = ArticleRef(feed_id="fa", feed_url=feed_url, link=b_url, guid="tag:a,1", title="B admits fraud",
+                         summary="B admitted fraud today, according to this feed.")
+    with GuardedClient(settings) as client:
+        art = fetch_article(hostile, client, settings)
+    assert art.extraction == "summary" and art.id != b_doc["id"]
+    assert art.source_domain == "localhost" and art.declared_canonical_url == b_url and art.url == b_url
+    index_batch(engine, [base_document(art, None)], refresh=True)
+    assert engine.get(engine.alias("articles"), b_doc["id"])["title"] == "B's own report"
+    # a same-site feed keeps the link as the canonical URL (the usual fallback)
+    own = ArticleRef(feed_id="fb", feed_url=local_server.url("/feed.xml"), link=b_url, guid=b_url,
+                     title="B's own report", summary="The original text, from B's own feed.")
+    with GuardedClient(settings) as client:
+        assert fetch_article(own, client, settings).id == b_doc["id"]
+
+
 # --- 3. one long title ------------------------------------------------------------------------------
 
 @pytest.mark.integration
