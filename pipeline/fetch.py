@@ -77,10 +77,12 @@ def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
     """
     log_ = log.bind(url=ref.link, feed_id=ref.feed_id or None)
     article = _fetch(ref, client, log_, fallback_on_transient)
+    body = article.body
     cut = clean_article(article)
+    if article.body != body:  # control characters stripped or the body cut: hash what is kept
+        article.content_hash = _content_hash(article.body)
     if cut:
         article.truncated = cut
-        article.content_hash = _content_hash(article.body)
         for name, length in cut.items():
             log_.warning("field_truncated", article_id=article.id, field=name, original_length=length,
                          reason="field_too_long")
