@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from enum import Enum
 from typing import Any, Iterable, Sequence
@@ -44,14 +45,14 @@ def safe_text(text: str, limit: int = CELL_MAX_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… [{len(text) - limit} more characters]"
 
 
-def _json_safe(text: str) -> str:
-    # json.dumps(ensure_ascii=False) escapes C0 controls but passes C1 controls (0x9b is CSI on
-    # 8-bit terminals) and bidi overrides through; write those as \uXXXX (still valid JSON).
-    from pipeline.sanitize import BIDI_CONTROLS
+_JSON_UNSAFE = re.compile("[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
-    if not any(ch in BIDI_CONTROLS or "\x7f" <= ch <= "\x9f" for ch in text):
-        return text
-    return "".join(f"\\u{ord(ch):04x}" if ch in BIDI_CONTROLS or "\x7f" <= ch <= "\x9f" else ch for ch in text)
+
+def _json_safe(text: str) -> str:
+    # json.dumps(ensure_ascii=False) escapes C0 controls but passes DEL, C1 controls (0x9b is CSI
+    # on 8-bit terminals) and bidi controls (pipeline.sanitize.BIDI_CONTROLS) through; write those
+    # as \uXXXX (still valid JSON).
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def print_json(obj: Any) -> None:
