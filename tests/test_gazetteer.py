@@ -118,3 +118,31 @@ def test_demonym_countries(gaz):
     assert gaz.demonym_country("German") == "DE"
     assert gaz.demonym_country("Mexicans") == "MX"
     assert gaz.demonym_country("Central American") is None
+
+
+def test_division_point_follows_its_extent_not_its_cluster_of_towns():
+    from pipeline.enrich.gazetteer import _hull_point
+
+    # a square division 0-10 degrees on a side, with 50 towns crowded in its south-west corner
+    towns = [(0.0, 0.0), (0.0, 10.0), (10.0, 10.0), (10.0, 0.0)] + [(0.5 + i * 0.01, 0.5 + i * 0.01) for i in range(50)]
+    lat, lon = _hull_point(towns)
+    assert abs(lat - 5.0) < 0.01 and abs(lon - 5.0) < 0.01
+    # two points: the box midpoint
+    assert _hull_point([(1.0, 2.0), (3.0, 4.0)]) == (2.0, 3.0)
+    # towns on both sides of the antimeridian: no hull through the whole globe
+    lat, lon = _hull_point([(60.0, 179.0), (61.0, -179.0), (62.0, 178.0), (60.5, -178.0)])
+    assert 59 < lat < 63
+
+
+def test_sparsely_settled_province_point_lies_inside_its_extent(gaz):
+    # Manitoba spans 49-60 N; most of its towns lie below 51 N, where the percentile box of its towns put
+    # its point (52.0 N); the hull point lies nearer the middle of the province
+    p = next(p for p, _ in gaz.lookup("Manitoba") if p.feature == "admin1")
+    assert 53.0 <= p.lat <= 56.0 and -100.0 <= p.lon <= -95.0
+
+
+def test_usps_and_canadian_press_abbreviations(gaz):
+    assert gaz.state_abbreviation("NY").name == "New York"
+    assert gaz.state_abbreviation("Man.").name == "Manitoba"
+    assert gaz.state_abbreviation("B.C.").name == "British Columbia"
+    assert gaz.state_abbreviation("Man") is None and gaz.state_abbreviation("XX") is None

@@ -210,3 +210,160 @@ def test_far_small_town_kept_when_qualified_or_near(nlp):
               "another from Río Bravo had reached the shelter in Reynosa.")
     names = {loc["name"] for loc in geoparse(doc)}
     assert "Los Olivos" in names and "Río Bravo" in names
+
+
+# ----------------------------------------------------------------------------- kinds of error seen on
+# real news (issue 12); every sentence below is invented.
+def _forms(locs):
+    return {f for loc in locs for f in loc["surface_forms"]}
+
+
+def test_place_in_a_compound_adjective(nlp):
+    locs = geoparse(nlp("Shares of Austin, Tex.-based Dell rose 2 percent on Monday, traders said."))
+    texas = [loc for loc in locs if loc["name"] == "Texas"]
+    assert texas and texas[0]["surface_forms"] == ["Tex."] and texas[0]["kind"] == "admin1"
+    locs = geoparse(nlp("The new minister, a Wellington-raised lawyer, said the budget would pass. "
+                        "She spoke to reporters in Auckland on Friday."))
+    wellington = by_name(locs)["Wellington"]
+    assert wellington["country_code"] == "NZ"
+
+
+def test_part_of_a_region_keeps_its_words(nlp):
+    locs = geoparse(nlp("Rivers rose across Upper Bavaria overnight, and 2,000 people left their homes, officials said."))
+    part = [loc for loc in locs if "Upper Bavaria" in loc["surface_forms"]]
+    assert part and part[0]["country_code"] == "DE" and part[0]["kind"] == "other"
+    assert part[0]["name"] == "Upper Bavaria"
+    # the part and the whole are two places
+    locs = geoparse(nlp("Rivers burst their banks in Upper Bavaria, and Bavaria's premier promised aid."))
+    assert {"Upper Bavaria", "Bavaria"} <= {loc["name"] for loc in locs}
+
+
+def test_island_named_after_its_province(nlp):
+    locs = geoparse(nlp("Fishing boats stayed in port on Hainan Island as the storm approached, officials in China said."))
+    island = by_name(locs)["Hainan Island"]
+    assert island["country_code"] == "CN" and island["kind"] == "other"
+    assert haversine_km(island["lat"], island["lon"], 19.2, 109.7) < 161  # the island's middle
+
+
+def test_lake_named_after_its_town(nlp):
+    locs = geoparse(nlp("Boaters on Oneida Lake were warned of high winds, the sheriff in Madison County, "
+                        "New York, said on Sunday."))
+    lake = [loc for loc in locs if "Oneida Lake" in loc["surface_forms"]]
+    assert lake and lake[0]["country_code"] == "US" and lake[0]["kind"] == "other"
+    assert haversine_km(lake[0]["lat"], lake[0]["lon"], 43.2, -75.9) < 50  # Oneida, NY is on its south-east
+
+
+def test_region_written_with_region(nlp):
+    locs = geoparse(nlp("Mining towns across the Pilbara Region lost power on Monday, officials in Karratha said."))
+    assert "Pilbara Region" in _forms(locs)
+
+
+def test_name_before_governor_is_the_division(nlp):
+    locs = geoparse(nlp("Drones hit two villages overnight. Sumy governor Petro Koval wrote on Sunday that three "
+                        "people were hurt, and the Kherson towns of Beryslav and Nova Kakhovka lost power."))
+    forms = _forms(locs)
+    assert "Sumy" in forms
+    kherson = [loc for loc in locs if "Kherson" in loc["surface_forms"]]
+    assert kherson and kherson[0]["kind"] == "admin1"
+
+
+def test_short_name_of_a_company_is_not_a_town(nlp):
+    # the short name is said more often than any place, so the far-from-anchor rule cannot drop it
+    text = ("Software company Norwell Systems Inc. said on Tuesday it would cut 3,000 jobs in New York. "
+            "Norwell said the cuts would save $1 billion a year, and Norwell's shares rose 2 percent. "
+            "Analysts said Norwell's rivals would gain, and Norwell's chief did not comment.")
+    locs = geoparse(nlp(text))
+    assert "Norwell" not in _forms(locs)
+    assert "New York" in _forms(locs)
+
+
+def test_place_coordinated_inside_an_organization_name(nlp):
+    text = ("John Smith, head of the Rural Nurses Association of England and Wales, paid tribute to the nurse "
+            "who died in Leeds on Tuesday.")
+    forms = _forms(geoparse(nlp(text)))
+    assert "Wales" not in forms and "England" not in forms
+    assert "Leeds" in forms
+
+
+def test_typed_town_far_from_a_foreign_dateline(nlp):
+    text = ("VILNIUS, Lithuania - Lithuania's interior minister said on Monday that the country would send aid to "
+            "Poland, after a group of 60 people crossed into the Polish village of Bobrowniki overnight and police "
+            "in Warsaw said more were on the way.")
+    bob = [loc for loc in geoparse(nlp(text)) if "Bobrowniki" in loc["surface_forms"]]
+    assert bob and bob[0]["country_code"] == "PL"
+
+
+def test_canadian_press_province_abbreviation_and_a_contradicted_namesake(nlp):
+    # "Gretna, Man." is in Manitoba; the gazetteer's Gretnas are in the US and Scotland, so none is it
+    locs = geoparse(nlp("GRETNA, Man. - Dozens of people walked across the border into Canada overnight, "
+                        "police said."))
+    man = [loc for loc in locs if "Man." in loc["surface_forms"]]
+    assert man and man[0]["name"] == "Manitoba" and man[0]["country_code"] == "CA"
+    assert not any(loc["country_code"] == "CI" for loc in locs)  # not Man, Ivory Coast
+    assert "GRETNA" not in _forms(locs)
+
+
+def test_qualifier_the_gazetteer_cannot_meet_drops_the_town(nlp):
+    locs = geoparse(nlp("HOLT, Fla. - Residents of Holt cleaned up on Friday after the storm hit Santa Rosa County."))
+    assert "HOLT" not in _forms(locs) and "Holt" not in _forms(locs)
+    assert "Fla." in _forms(locs)
+    paris = by_name(geoparse(nlp("Floods hit Paris, Texas, on Monday.")))["Paris"]
+    assert paris["admin1"] == "Texas"
+
+
+def test_usps_code_after_a_town(nlp):
+    locs = geoparse(nlp("SYRACUSE, NY - The grocer will close its store in Ithaca, NY, next month."))
+    ny = [loc for loc in locs if "NY" in loc["surface_forms"]]
+    assert ny and ny[0]["name"] == "New York" and ny[0]["kind"] == "admin1"
+    assert by_name(locs)["Ithaca"]["admin1"] == "New York"
+    # alone, a two-letter code is a word: "IN" is not Indiana
+    locs = geoparse(nlp("Residents were told to stay IN until the storm passed over Dallas on Monday."))
+    assert "IN" not in _forms(locs) and "Dallas" in _forms(locs)
+
+
+def test_dateline_naming_two_places(nlp):
+    locs = geoparse(nlp("ALEXANDROUPOLI/ORESTIADA, Greece (Reuters) - Greek police fired tear gas at migrants on the "
+                        "border with Turkey on Sunday."))
+    forms = _forms(locs)
+    assert "ALEXANDROUPOLI" in forms and "ORESTIADA" in forms
+    assert all(loc["country_code"] in ("GR", "TR") for loc in locs)
+
+
+def test_dotted_country_abbreviation_but_not_inside_an_institution(nlp):
+    locs = geoparse(nlp("Aid from the U.S. reached the camps on Monday, officials said."))
+    assert by_name(locs)["United States"]["surface_forms"] == ["U.S."]
+    locs = geoparse(nlp("Dozens crossed into El Paso, Texas, surrendering to U.S. Border Patrol agents."))
+    assert "U.S." not in _forms(locs) and "El Paso" in _forms(locs)
+
+
+def test_small_namesake_far_from_the_named_divisions_is_dropped(nlp):
+    # the gazetteer has no Holt in Florida; Holt, Michigan is 1,300 km from Santa Rosa County
+    text = ("Residents of the town of Holt cleaned up on Friday after the storm hit Santa Rosa County, Florida. "
+            "Holt lost power for two days.")
+    locs = geoparse(nlp(text))
+    assert "Holt" not in _forms(locs) and "Santa Rosa County" in _forms(locs)
+    # a namesake near the named division stays: Holt, Michigan in a story that names Michigan's Ingham County
+    text = ("Residents of the town of Holt cleaned up on Friday after the storm hit Ingham County, Michigan. "
+            "Holt lost power for two days.")
+    holt = by_name(geoparse(nlp(text)))["Holt"]
+    assert holt["admin1"] == "Michigan"
+
+
+def test_small_namesake_far_from_a_cluster_of_the_articles_towns_is_dropped(nlp):
+    text = ("Residents of the town of Holt cleaned up on Friday after the storm. In Milton and Pensacola, crews "
+            "restored power to most homes.")
+    locs = geoparse(nlp(text))
+    assert "Holt" not in _forms(locs)
+    assert {"Milton", "Pensacola"} <= _forms(locs)
+
+
+@pytest.mark.parametrize("text, name, cc", [
+    ("RIO DE JANEIRO — Police raided two neighbourhoods on Tuesday, officials said.", "Rio de Janeiro", "BR"),
+    ("ST. LOUIS — The city council voted on Monday to raise the minimum wage.", "St. Louis", "US"),
+    ("PORT-AU-PRINCE, Haiti — Gangs blocked the main road north on Friday.", "Port-au-Prince", "HT"),
+])
+def test_dateline_in_capitals_is_read_whole(nlp, text, name, cc):
+    locs = geoparse(nlp(text))
+    place = by_name(locs)[name]
+    assert place["country_code"] == cc and place["kind"] == "city"
+    assert len([loc for loc in locs if loc["kind"] == "city"]) == 1  # no second town from a part of it

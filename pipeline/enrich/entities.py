@@ -31,204 +31,44 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from pipeline.enrich.lexicon import (
+    BOILERPLATE_WORDS,
+    CLUB_ROLE_NOUNS,
+    COMPANY_CUE_NOUNS,
+    COMPANY_PLURALS,
+    DEPARTMENT_WORDS,
+    DEMONYMS,
+    DEMONYM_PHRASES,
+    EVENT_WORDS,
+    FEMALE_WORDS,
+    GENERIC_ORG_WORDS,
+    HONORIFICS,
+    INSTITUTION_NOUNS,
+    KNOWN_PLATFORMS,
+    MALE_WORDS,
+    NAME_PARTICLES,
+    OFFICE_WORDS,
+    ORG_FUNCTION_WORDS,
+    ORG_PREFIXES,
+    ORG_SUFFIXES,
+    ORIGIN_PARTICIPLES,
+    STORM_WORDS,
+    PERSON_NOUNS,
+    PERSON_TITLES,
+    PLACE_NOUNS,
+    PLACE_PREFIXES,
+    PLACE_SUFFIXES,
+    ROLE_NOUNS,
+    SPEECH_VERBS,
+    STAFF_NOUNS,
+    STREET_WORDS,
+    TELLING_VERBS,
+    VESSEL_NOUNS,
+)
 from pipeline.enrich.nlp import doc_ents, doc_text, doc_tokens
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Span, Token
-
-#: Words dropped from the front of a person's name (lower case, without a trailing period).
-#: Honorifics and offices common in English news; our own list.
-PERSON_TITLES = frozenset(
-    """
-    mr mrs ms miss mx dr prof professor sir dame lord lady rev reverend fr father sister brother
-    gov governor lt lieutenant sen senator rep representative congressman congresswoman
-    president vice pres premier prime minister chancellor mayor deputy secretary
-    gen general col colonel maj major capt captain sgt sergeant cmdr commander adm admiral
-    judge justice chief inspector detective det supt superintendent officer constable
-    king queen prince princess sheikh pope bishop archbishop cardinal rabbi imam
-    coach mp mep amb ambassador attorney former late st saint head leader spokesman
-    spokeswoman spokesperson minister foreign interior defence defense home state treasurer
-    taoiseach tanaiste speaker commissioner ombudsman marshal sheriff councillor councilman
-    councilwoman alderman assemblyman assemblywoman director chairman chairwoman chair ceo cfo
-    coo acting finance health education justice economy trade energy environment agriculture
-    transport labour labor culture treasury opposition party emir ayatollah crown baroness
-    baron earl duke duchess grand dean principal elder pastor
-    """.split()
-)
-
-#: Office words that never end a person's name ("Cook County Clerk").
-OFFICE_WORDS = frozenset(
-    "clerk administrator secretary minister president spokesman spokeswoman spokesperson director "
-    "chairman chairwoman commissioner governor mayor officer official treasurer chancellor premier".split()
-)
-
-#: Words that tell a person's gender when they precede or describe the name (titles, gendered
-#: role nouns). Used only to keep "she said" off a man and "he said" off a woman. Our own list.
-FEMALE_WORDS = frozenset(
-    "mrs ms miss dame lady queen princess duchess baroness madam madame sister mother wife daughter "
-    "woman girl spokeswoman chairwoman congresswoman businesswoman actress sportswoman grandmother "
-    "aunt niece widow countess empress".split()
-)
-MALE_WORDS = frozenset(
-    "mr sir lord king prince duke baron brother father husband son man boy spokesman chairman "
-    "congressman businessman actor sportsman grandfather uncle nephew widower count emperor".split()
-)
-
-#: Honorifics that make the following capitalised words a person even when NER says ORG/GPE.
-HONORIFICS = frozenset("mr mrs ms dr sen gov rep prof sir dame".split())
-
-#: Nouns that name a person's role; a role tied to a name lets "the minister said" resolve.
-#: Our own list of common English news roles.
-ROLE_NOUNS = frozenset(
-    """
-    minister secretary president vice-president premier chancellor ambassador envoy diplomat
-    spokesman spokeswoman spokesperson governor senator congressman congresswoman lawmaker
-    legislator mayor leader chief director chairman chairwoman chair ceo executive founder
-    official officer commander general admiral coordinator counterpart head king queen prince
-    princess monarch judge justice prosecutor attorney lawyer coach manager captain striker
-    midfielder defender goalkeeper player star candidate nominee activist organizer organiser
-    campaigner advocate economist analyst researcher scientist professor doctor surgeon
-    president-elect chancellor-elect secretary-general commissioner inspector sheriff
-    detective superintendent constable bishop archbishop cardinal pope rabbi imam priest
-    actor actress singer author writer journalist reporter editor owner boss businessman
-    businesswoman billionaire tycoon founder investor banker trader dictator ruler emir
-    sultan sheikh mp mep representative delegate negotiator adviser advisor aide deputy
-    """.split()
-)
-
-#: Nouns for people. A name right after one ("spokeswoman Carlotta Bellini", "the Belgian Jens
-#: Vermeulen") or in apposition to one ("a Red Cross worker, Aminata Diallo,") is a person even
-#: when NER says ORG or nothing; with "a"/"an" as a subject one introduces someone unnamed.
-PERSON_NOUNS = ROLE_NOUNS | frozenset(
-    """
-    man woman boy girl person nurse witness resident neighbour neighbor survivor victim mother
-    father son daughter wife husband friend relative student teacher worker employee farmer
-    driver passenger shopkeeper fisherman soldier source insider protester voter fan volunteer
-    observer expert strategist rider cyclist athlete runner swimmer winner champion
-    midwife paramedic firefighter pilot sailor migrant refugee farmworker labourer laborer
-    administrator clerk registrar auditor controller comptroller trustee warden ranger
-    forecaster meteorologist quarterback linebacker receiver pitcher batter bowler teammate rookie
-    veteran organizer bricklayer mechanic electrician plumber carpenter cook chef waiter vendor
-    trucker rancher miner nun monk owner shopowner homeowner landlord tenant retiree pensioner
-    """.split()
-)
-
-#: Plural nouns for people working at an organization: "analysts at Berenberg" names an
-#: organization, not a person.
-STAFF_NOUNS = frozenset("analyst economist expert strategist researcher official observer banker trader".split())
-
-#: First or last words of event names, which are not organizations ("Tour de France").
-EVENT_WORDS = frozenset("vuelta giro tour cup open championship championships games olympics marathon prix festival summit derby rally grand-prix world-cup".split())
-
-#: Roles in a sports club or company: "Liverpool manager Arne Slot" makes "Liverpool" the club,
-#: even where the geoparser found the city.
-CLUB_ROLE_NOUNS = frozenset("manager coach striker midfielder defender goalkeeper captain winger forward chairman owner".split())
-
-#: Nouns for businesses and bodies: a name right after one ("parts maker Kessler Antriebstechnik",
-#: "the broadcaster Sky") is an organization even when NER says PERSON. Our own list.
-COMPANY_CUE_NOUNS = frozenset(
-    "maker company firm group carmaker automaker retailer startup start-up lender insurer supplier "
-    "manufacturer producer chain operator developer brand broadcaster publisher airline miner bank "
-    "charity agency ngo outlet newspaper network club team party union conglomerate subsidiary".split()
-)
-
-#: Nouns after which a name is a vessel, aircraft or weapon, not an organization.
-VESSEL_NOUNS = frozenset("ship vessel boat tanker freighter frigate carrier ferry yacht trawler aircraft plane jet missile rocket".split())
-
-#: First words of place names that NER tags as persons or organizations ("Lake Malawi").
-PLACE_PREFIXES = frozenset("lake mount mt river gulf cape bay port fort sierra isla isle island islands san santa sao".split())
-
-#: Last words of place names that NER tags as persons or organizations ("DuPage County").
-PLACE_SUFFIXES = frozenset("county state province region district parish municipality island islands valley river lake mountains highway road street avenue bridge canal peninsula".split())
-
-#: Last words of street and square names, never organizations.
-STREET_WORDS = frozenset("boulevard blvd avenue ave street st road rd drive lane square plaza highway freeway".split())
-
-#: Nouns that make "the <noun> of X" a place ("the island of El Hierro").
-PLACE_NOUNS = frozenset("island islands city town village province state region county district port municipality capital suburb area valley coast".split())
-
-#: Demonyms and nationality words that spaCy sometimes tags as PERSON or ORG. Our own list
-#: (plus any word the same document tags as NORP).
-DEMONYMS = frozenset(
-    """
-    american americans mexican mexicans guatemalan guatemalans honduran hondurans salvadoran
-    salvadoran salvadorans nicaraguan panamanian cuban haitian dominican colombian
-    venezuelan ecuadorian peruvian brazilian argentine argentinian chilean bolivian uruguayan
-    paraguayan canadian british english scottish welsh irish french german italian spanish
-    portuguese dutch belgian swiss austrian swedish norwegian danish finnish polish czech slovak
-    hungarian romanian bulgarian greek turkish russian ukrainian belarusian serbian croatian
-    bosnian albanian syrian iraqi iranian israeli palestinian lebanese jordanian saudi emirati
-    qatari kuwaiti yemeni omani egyptian libyan tunisian algerian moroccan sudanese ethiopian
-    eritrean somali kenyan ugandan tanzanian rwandan nigerian ghanaian senegalese malian
-    congolese angolan zambian zimbabwean afghan pakistani indian bangladeshi
-    nepalese burmese thai vietnamese cambodian laotian malaysian singaporean
-    indonesian filipino chinese japanese korean taiwanese mongolian australian kiwi european
-    african asian latino latina hispanic arab arabs muslim muslims christian christians jewish
-    catholic protestant sunni shia shiite kurdish kurd kurds rohingya
-    """.split()
-)
-
-#: Lines of page furniture that spaCy tags as names ("Related Story"); our own list.
-BOILERPLATE_WORDS = frozenset(
-    "related story stories read more advertisement advert share tweet email print photo photos "
-    "image video watch listen subscribe newsletter copyright getty images sign up "
-    "follow us comments comment click here".split()
-)
-
-#: Function words skipped when forming an organization's initials ("Bank of England" -> BOE/BE).
-ORG_FUNCTION_WORDS = frozenset("of the and for de del la le des du da di in on at to & y et".split())
-
-#: Generic words that alone never name an organization when they are a short form.
-GENERIC_ORG_WORDS = frozenset(
-    """
-    ministry department party bank company group office agency council committee commission
-    court university college school hospital army navy police force forces union association
-    federation institute foundation corporation corp inc ltd plc co news times post radio tv
-    government authority board service services center centre national international
-    """.split()
-)
-
-#: Last words that make a "name" an organization (spaCy's small model tags "Manchester United"
-#: as PERSON). Our own list.
-ORG_SUFFIXES = frozenset(
-    """
-    hospital clinic school academy airport stadium station prison centre center institute
-    united fc afc city rovers wanderers athletic albion hotspur rangers celtic inc corp corporation
-    ltd llc plc co group bank party association institute university college airlines airways
-    motors holdings partners capital technologies systems news times post agency ministry
-    council committee foundation fund union club league federation network patrol guard force
-    forces service police command department office authority commission board brigade corps
-    daily wire herald tribune journal gazette courier chronicle radio tv magazine press weekly
-    """.split()
-)
-
-#: First words that make a name an organization, including Spanish and Portuguese ones common in
-#: Latin American news ("Albergue Esperanza", "Salud del Valle"). Our own list.
-ORG_PREFIXES = frozenset(
-    """
-    albergue casa salud clinica clínica colegio universidad instituto fundacion fundación
-    asociacion asociación comision comisión secretaria secretaría ministerio centro movimiento
-    hospital banco grupo partido sindicato consejo red cruz
-    """.split()
-)
-
-#: Head nouns of institutions: a name in apposition to one is an organization ("the agency,
-#: Senapred,"), and "the navy said" credits a quote to an organization. Our own list.
-INSTITUTION_NOUNS = frozenset(
-    """
-    navy army police military government ministry department agency office court council
-    committee commission embassy company firm bank authority authorities administration
-    union party campaign team club organisation organization service carmaker airline
-    broadcaster newspaper network group charity regulator watchdog insurer lender retailer
-    manufacturer producer utility university hospital force forces guard
-    """.split()
-)
-
-#: Platforms and services that spaCy's small model often tags as PERSON; they are organizations.
-KNOWN_PLATFORMS = frozenset("twitter facebook instagram youtube tiktok whatsapp telegram snapchat linkedin reddit google".split())
-
-#: Name particles allowed in lower case inside a person's name ("Ursula von der Leyen").
-NAME_PARTICLES = frozenset("de del della der den di da dos das du la le van von bin bint al el y ter ten".split())
 
 _APOS = "'\u2019"
 
@@ -244,15 +84,6 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=65536)
 def _word_key(text: str) -> str:
     return re.sub(r"[^\w]+", "", fold(text))
-
-
-#: Demonyms of more than one word.
-DEMONYM_PHRASES = frozenset(
-    """central american|central americans|south african|south africans|sri lankan|sri lankans|
-    costa rican|costa ricans|new zealander|new zealanders|latin american|latin americans|
-    north korean|north koreans|south korean|south koreans|puerto rican|puerto ricans|
-    saudi arabian|west african|east african|north african|middle eastern""".replace("\n", "").split("|")
-)
 
 
 def is_demonym(text: str, norp: frozenset[str] = frozenset()) -> bool:
@@ -384,8 +215,21 @@ def _clean_tokens(tokens: Sequence["Token"], *, titles: frozenset[str], norp: fr
         if t.is_punct or t.is_space or t.text in _APOS or fold(t.text) in ("'s",) or t.tag_ == "POS":
             toks.pop()
             continue
+        # a nationality word never ends a name: it starts the next noun phrase ("said on
+        # Telegram Russian troops ...", tagged as one name)
+        if strip_demonyms and len(toks) > 1 and is_demonym(t.text, norp) and _starts_noun_phrase(t):
+            toks.pop()
+            continue
         break
     return toks
+
+
+def _starts_noun_phrase(t: "Token") -> bool:
+    """True when a lower-case noun follows ``t`` ("Russian troops"): a nationality word there
+    modifies that noun; before a verb or a comma it is a surname ("Jeff French said")."""
+    doc = t.doc
+    nxt = doc[t.i + 1] if t.i + 1 < len(doc) else None
+    return nxt is not None and nxt.text.islower() and nxt.pos_ in ("NOUN", "ADJ")
 
 
 def _strip_role_words(toks: list["Token"]) -> list["Token"]:
@@ -411,6 +255,10 @@ def _span_text(doc: "Doc", toks: Sequence["Token"]) -> str:
     return _strip_possessive(doc_text(doc)[toks[0].idx: toks[-1].idx + len(toks[-1].text)])
 
 
+#: An acronym in the plural ("MPs", "CEOs", "NGOs").
+_PLURAL_ACRONYM = re.compile(r"^[A-Z]{2,}s$")
+
+
 def _valid_person_name(toks: Sequence["Token"], text: str) -> bool:
     if not toks or len(toks) > 5 or any(c.isdigit() for c in text):
         return False
@@ -426,6 +274,8 @@ def _valid_person_name(toks: Sequence["Token"], text: str) -> bool:
         return False
     if len(words) == 1 and words[0].text.isupper() and len(words[0].text) <= 5:
         return False  # "NATO", "CNN"
+    if _PLURAL_ACRONYM.match(words[-1].text):
+        return False  # "Labour MPs", "CEOs": a plural is a group, never one person's name
     if all(fold(t.text).rstrip(".") in BOILERPLATE_WORDS for t in words):
         return False
     if all(fold(t.text).rstrip(".") in PERSON_TITLES for t in words):
@@ -453,10 +303,29 @@ def _is_subname(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
     return False
 
 
+def _titled_subject(span: "Span") -> "Token | None":
+    """The subject token whose title phrase the name ends, or None: in "the High Commissioner to
+    Freedonia Ana Reyes said" or "Assistant Commissioner of Dhaka City Police Omar Rahman said"
+    the parser makes the title the subject and hangs the name on its "to"/"of" phrase; the name
+    is still the head of that phrase (a title is a modifier of the name that follows it)."""
+    r = span.root
+    if r.dep_ != "pobj" or r.head.dep_ != "prep":
+        return None
+    noun = r.head.head
+    if noun.dep_ not in ("nsubj", "nsubjpass") or noun.right_edge.i != span.end - 1:
+        return None
+    low = fold(noun.text).rstrip(".")
+    return noun if (low in PERSON_TITLES or low in ROLE_NOUNS) and noun.text[:1].isupper() else None
+
+
 def _mention_is_subject(doc: "Doc", tok_start: int, tok_end: int) -> tuple[bool, bool]:
     """(is a subject, is the subject of a main clause) for the mention's tokens."""
     span = doc[tok_start:tok_end]
     t = span.root
+    titled = _titled_subject(span)
+    if titled is not None:
+        v = titled.head
+        return True, v.dep_ == "ROOT" or (v.dep_ == "conj" and v.head.dep_ == "ROOT")
     for _ in range(4):
         if t.dep_ in ("nsubj", "nsubjpass"):
             v = t.head
@@ -542,12 +411,32 @@ def _extend_right(doc: "Doc", end: int, norp: frozenset[str] = frozenset()) -> i
     return end
 
 
+def _set_off(doc: "Doc", a: int, b: int) -> bool:
+    """True when the tokens ``[a, b)`` between two noun phrases hold a comma, dash or colon outside
+    parentheses: what English sets off an apposition with. Without one ("Electoral Commission
+    (EC) chairwoman Ana Reyes") the first phrase modifies the second; it is not in apposition."""
+    depth = 0
+    for t in doc[a:b]:
+        if t.text in "([":
+            depth += 1
+        elif t.text in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and t.text in (",", ";", ":", "\u2014", "\u2013", "--", "-"):
+            return True
+    return False
+
+
 def _apposed_to(span: "Span", nouns: frozenset[str]) -> bool:
-    """True for a name in apposition to one of ``nouns`` ("the disaster agency, Senapred,")."""
+    """True for a name in apposition to one of ``nouns`` ("the disaster agency, Senapred,"),
+    set off by punctuation (:func:`_set_off`)."""
     root = span.root
-    if root.dep_ == "appos" and _appos_anchor(root).lemma_.lower() in nouns and _appos_anchor(root).i < span.start:
+    doc = span.doc
+    anchor = _appos_anchor(root) if root.dep_ == "appos" else None
+    if anchor is not None and anchor.lemma_.lower() in nouns and anchor.i < span.start \
+            and _set_off(doc, anchor.i + 1, span.start):
         return True
-    return any(c.dep_ == "appos" and c.lemma_.lower() in nouns and c.i >= span.end for c in root.children)
+    return any(c.dep_ == "appos" and c.lemma_.lower() in nouns and c.i >= span.end
+               and _set_off(doc, span.end, c.left_edge.i + 1) for c in root.children)
 
 
 def _apposed_to_institution(span: "Span") -> bool:
@@ -631,6 +520,29 @@ def _place_context_tokens(doc: "Doc", i: int) -> bool:
     return i >= 2 and doc[i - 1].lower_ == "of" and doc[i - 2].lemma_.lower() in PLACE_NOUNS
 
 
+def _origin_modifier(doc: "Doc", toks: Sequence["Token"]) -> bool:
+    """True for "Dunedin" in "Dunedin-raised Mr Robertson": a name joined by a hyphen to a
+    participle of origin or seat (:data:`ORIGIN_PARTICIPLES`) names a place, not a person."""
+    j = toks[-1].i + 1
+    return (j + 1 < len(doc) and doc[j].text == "-" and not toks[-1].whitespace_ and not doc[j].whitespace_
+            and doc[j + 1].lower_ in ORIGIN_PARTICIPLES)
+
+
+def _coordinated_with_place(doc: "Doc", span: "Span", loc_spans: Sequence[tuple[int, int]]) -> bool:
+    """True for "Volnova" in "the cities of Mariupol and Volnova": a name in a list whose first
+    member is a geoparsed place, or which follows "the <place noun> of", is a place too (the
+    members of a coordination are of one kind)."""
+    root = span.root
+    if root.dep_ != "conj" or span.start == 0 or doc[span.start - 1].lower_ not in ("and", "or", ","):
+        return False
+    first = root.head
+    while first.dep_ == "conj" and first.head.i < first.i:
+        first = first.head
+    if any(t.pos_ in ("VERB", "AUX") for t in doc[first.i:span.start]):
+        return False  # two clauses, not one list
+    return _overlaps(first.idx, first.idx + len(first.text), loc_spans) or _place_context_tokens(doc, first.left_edge.i)
+
+
 def _after_place_particles(doc: "Doc", i: int, loc_spans: Sequence[tuple[int, int]]) -> bool:
     """True for "Oder" in "Frankfurt an der Oder": only particles between a place and the name."""
     j = i - 1
@@ -691,10 +603,76 @@ def _cue_for_person(doc: "Doc", i: int, norp: frozenset[str]) -> bool:
     return prev.ent_type_ == "NORP" and is_demonym(prev.text, norp) and i >= 2 and doc[i - 2].lower_ == "the"
 
 
+def _trailing_name(ent: "Span", norp: frozenset[str]) -> int | None:
+    """Start token of a person's name at the end of an ORG entity, or None.
+
+    An organization's name ends at its head noun (:data:`AGENCY_SUFFIXES`: "Police", "Union") or at
+    a possessive; two or three capitalised name words right after it cannot continue the name,
+    so they are a person the organization is attached to as a title is ("Dhaka City Police Omar
+    Rahman", "IG Metall's Jana Keller"), which spaCy's small model tags as one ORG.
+    """
+    toks = list(ent)
+    for k in range(len(toks) - 3, 0, -1):
+        t = toks[k]
+        head_noun = fold(t.text) in AGENCY_SUFFIXES and t.text[:1].isupper()
+        possessive = t.tag_ == "POS" or t.text in ("'s", "\u2019s")
+        if not (head_noun or possessive):
+            continue
+        rest = toks[k + 1:]
+        if 2 <= len(rest) <= 3 and all(_is_name_word(x, norp) and fold(x.text) not in ORG_SUFFIXES
+                                       and fold(x.text) not in AGENCY_SUFFIXES for x in rest):
+            return rest[0].i
+        return None
+    return None
+
+
+def _after_institution_noun(doc: "Doc", i: int) -> bool:
+    """True when token ``i`` follows a lower-case institution noun with no punctuation between
+    ("the district police Anil Rahman"): the institution stands before the name as a title does,
+    so the name is its officer, not the institution's own name (that would be capitalised)."""
+    if i == 0:
+        return False
+    prev = doc[i - 1]
+    lemma = prev.lemma_.lower()
+    # a business noun ("the firm Hallam Brandt") introduces the business's own name instead
+    return prev.pos_ == "NOUN" and prev.text.islower() and lemma in INSTITUTION_NOUNS and lemma not in COMPANY_CUE_NOUNS
+
+
+def _company_list_member(tok: "Token") -> bool:
+    """True for a name listed after a plural business noun and "including"/"such as"/"like"
+    ("companies including Adidas, Gap and Levi Strauss"): every member of such a list is what
+    the noun says (:data:`COMPANY_PLURALS`)."""
+    first = tok
+    while first.dep_ == "conj" and first.head.i < first.i:
+        first = first.head
+    if first.dep_ != "pobj":
+        return False
+    prep = first.head
+    if prep.lower_ not in ("including", "like", "as"):
+        return False
+    noun = prep.head
+    if prep.lower_ == "as" and noun.lower_ == "such":
+        noun = noun.head
+    return noun.lower_ in COMPANY_PLURALS
+
+
+def _told_outlet(doc: "Doc", ent: "Span", full_name_lasts: set[str]) -> bool:
+    """True for "told Rudaw": a one-word name that is the listener of "tell" and never the last
+    word of a full name in the article. News introduces a person by first and last name, and the
+    one-word listener of "told" is the outlet the source spoke to ("told Reuters")."""
+    if len(ent) != 1 or _word_key(ent.text) in full_name_lasts:
+        return False
+    root = ent.root
+    return root.dep_ in ("dobj", "dative", "iobj") and root.head.lemma_.lower() in TELLING_VERBS
+
+
 def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: frozenset[str],
                        is_common=None) -> tuple[list[Mention], list[Mention]]:
     """Persons from NER and from cues; returns (persons, organizations mislabelled as persons)."""
     spans: list[tuple[int, int, str]] = []  # token start, end, source label
+    # last words of names given in full (two words or more): a one-word name among them is a
+    # surname, not an outlet
+    multi_word_last = {_word_key(e[-1].text) for e in doc_ents(doc) if e.label_ == "PERSON" and len(e) >= 2}
     for ent in doc_ents(doc):
         label = ent.label_
         if label == "PERSON":
@@ -720,6 +698,9 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
             if ent.start >= 2 and doc[ent.start - 1].text == "," and doc[ent.start - 2].lemma_.lower() in INSTITUTION_NOUNS \
                     and doc[ent.start - 2].text.islower() and ent.root.dep_ in ("appos", "npadvmod", "conj"):
                 spans.append((ent.start, ent.end, "ORGLIKE"))  # "Moran's party, Fianna Fáil,"
+                continue
+            if _company_list_member(ent.root) or _told_outlet(doc, ent, multi_word_last):
+                spans.append((ent.start, ent.end, "ORGLIKE"))  # "companies including Adidas"; "told Rudaw"
                 continue
             prev = doc[ent.start - 1] if ent.start > 0 else None
             if prev is not None and prev.text.islower() and prev.lemma_.lower() in COMPANY_CUE_NOUNS:
@@ -749,9 +730,19 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
                                 h.dep_ == "pobj" and h.head.head.lemma_.lower() in PERSON_NOUNS)):
                             spans.append((piece[0].i, piece[-1].i + 1, label))
                 continue
+            split = _trailing_name(ent, norp) if label == "ORG" else None
+            if split is not None:
+                spans.append((split, ent.end, "PERSON"))  # "Dhaka City Police Omar Rahman"
+                continue
             words = [t for t in ent if not (t.tag_ == "POS" or t.text in _APOS)]
             while words and words[-1].pos_ == "ADP":  # "Antoine Moreau of"
                 words.pop()
+            if 2 <= len(words) <= 4 and fold(words[0].text).rstrip(".") in HONORIFICS \
+                    and all(_is_name_word(t, norp) or t.text == "." for t in words[1:]):
+                # "Mrs Holt" tagged ORG: an honorific is only ever put before a person's name
+                first = next(t for t in words[1:] if t.text != ".")
+                spans.append((first.i, words[-1].i + 1, "PERSON"))
+                continue
             if not words or not (2 <= len(words) <= 4 or (len(words) == 1 and ent.start > 0 and fold(doc[ent.start - 1].text).rstrip(".") in HONORIFICS)):
                 continue
             if not all(_is_name_word(t, norp) or fold(t.text) in NAME_PARTICLES or (k == 0 and fold(t.text) in PERSON_NOUNS)
@@ -762,7 +753,8 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
                 spans.append((words[1].i, words[-1].i + 1, label))
                 continue
             sub = doc[words[0].i:words[-1].i + 1]
-            if _cue_for_person(doc, ent.start, norp) or _apposed_to(sub, PERSON_NOUNS) or _apposed_to_age(sub):
+            if _cue_for_person(doc, ent.start, norp) or _apposed_to(sub, PERSON_NOUNS) or _apposed_to_age(sub) \
+                    or (label == "ORG" and _after_institution_noun(doc, ent.start) and not _looks_like_org([t.text for t in words])):
                 spans.append((words[0].i, words[-1].i + 1, label))
     # capitalised names NER missed entirely, after a cue ("the Belgian Jens Vermeulen")
     toks = doc_tokens(doc)
@@ -797,13 +789,26 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
     for s0, e0, label in spans:
         toks = _strip_role_words(_clean_tokens(_cut_at_newline(doc[s0:e0]), titles=PERSON_TITLES, norp=norp, strip_demonyms=True))
         if toks and _in_dateline(doc, toks):
-            continue  # "SALTILLO (Meridian Wire) -"
+            # "SALTILLO (Meridian Wire) -": the agency credited with the story
+            text = _span_text(doc, toks)
+            orgs.append(Mention(toks[0].idx, toks[0].idx + len(text), toks[0].i, toks[-1].i + 1, text, "organization"))
+            continue
         text = _span_text(doc, toks)
         if not toks:
             continue
         start = toks[0].idx
         end_c = start + len(text)
         if _overlaps(start, end_c, loc_spans) or _is_place_like(toks):
+            continue
+        if fold(toks[0].text) in STORM_WORDS:
+            continue  # "Hurricane Ida": a storm's name
+        if len(toks) >= 2 and fold(toks[-1].text).rstrip(".") in PERSON_TITLES and toks[-1].text[:1].isupper():
+            # "RCMP Sgt" (+ "Cory Meyers"): a title precedes a name and never ends one; an acronym
+            # before the title is the organization the officer belongs to
+            rest = toks[:-1]
+            if len(rest) == 1 and rest[0].text.isupper() and len(rest[0].text) >= 2 and rest[0].is_alpha:
+                orgs.append(Mention(rest[0].idx, rest[0].idx + len(rest[0].text), rest[0].i, rest[0].i + 1,
+                                    rest[0].text, "organization"))
             continue
         sub = doc[toks[0].i:toks[-1].i + 1]
         if label in ("FACILITY", "ORGLIKE"):
@@ -813,6 +818,8 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
                 orgs.append(Mention(toks[0].idx, toks[0].idx + len(text), toks[0].i, toks[-1].i + 1, text, "organization"))
             continue
         if _place_context_tokens(doc, toks[0].i) or _after_place_particles(doc, toks[0].i, loc_spans):
+            continue
+        if _origin_modifier(doc, toks) or _coordinated_with_place(doc, sub, loc_spans):
             continue
         if label == "PERSON" and (_looks_like_org([t.text for t in toks]) or _apposed_to_institution(sub) or _staff_of(sub)):
             if _in_credit_line(doc, toks):
@@ -845,8 +852,6 @@ def _person_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], norp: f
 def _speech_subject_names(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]], norp: frozenset[str]) -> list[Mention]:
     """Names NER missed that are the subject of a speech verb ("Kwame Mensah said"): two or
     more capitalised proper nouns, not a place, not part of another entity."""
-    from pipeline.enrich.quotes import SPEECH_VERBS
-
     out = []
     for t in doc_tokens(doc):
         if t.dep_ != "nsubj" or t.pos_ != "PROPN" or t.i in taken or t.ent_type_ not in ("", "PERSON", "WORK_OF_ART", "PRODUCT"):
@@ -862,8 +867,9 @@ def _speech_subject_names(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple
         text = _span_text(doc, toks)
         if not _valid_person_name(toks, text) or _looks_like_org([x.text for x in toks]):
             continue
-        if _overlaps(toks[0].idx, toks[0].idx + len(text), loc_spans):
-            continue
+        if _overlaps(toks[0].idx, toks[0].idx + len(text), loc_spans) or _is_place_like(toks) \
+                or fold(toks[-1].text).rstrip(".") in STREET_WORDS:
+            continue  # "Outside Downing Street, Mrs Holt said": a place parsed as a second subject
         out.append(Mention(toks[0].idx, toks[0].idx + len(text), toks[0].i, toks[-1].i + 1, text, "person"))
     return out
 
@@ -1107,6 +1113,60 @@ AGENCY_SUFFIXES = frozenset(
 )
 
 
+def _listed_companies(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]],
+                      person_keys: set[str] = frozenset()) -> list[Mention]:
+    """Capitalised names NER left untagged (or tagged as a place) in a list of businesses
+    ("brands such as Kestrel, Plume and Ardent Wear", :func:`_company_list_member`), and a
+    one-word name the model left untagged as the listener of "told" (:func:`_told_outlet`)."""
+    out = []
+    for t in doc_tokens(doc):
+        if t.i in taken or t.pos_ != "PROPN" or not t.text[:1].isupper() or t.ent_type_ not in ("", "ORG", "PERSON", "GPE"):
+            continue
+        if t.dep_ != "compound" and not any(c.dep_ == "compound" for c in t.lefts) and t.ent_type_ in ("", "GPE") \
+                and _word_key(t.text) not in person_keys and t.dep_ in ("dobj", "dative") \
+                and t.head.lemma_.lower() in TELLING_VERBS and not _overlaps(t.idx, t.idx + len(t.text), loc_spans):
+            out.append(Mention(t.idx, t.idx + len(t.text), t.i, t.i + 1, t.text, "organization"))  # "told Wirepost"
+            continue
+        if t.dep_ == "compound" or not _company_list_member(t):
+            continue
+        s0 = t.i
+        while s0 - 1 >= 0 and doc[s0 - 1].dep_ == "compound" and doc[s0 - 1].head.i == t.i and doc[s0 - 1].text[:1].isupper():
+            s0 -= 1
+        if any(i in taken for i in range(s0, t.i + 1)):
+            continue
+        first = doc[s0]
+        span = (first.idx, t.idx + len(t.text))
+        if _overlaps(span[0], span[1], loc_spans):
+            continue
+        out.append(Mention(span[0], span[1], s0, t.i + 1, doc_text(doc)[span[0]:span[1]], "organization"))
+    return out
+
+
+#: The place of a dateline in capitals at the start of a story, before a comma, a dash or the
+#: credit in parentheses ("KASTANIES/LESBOS, Greece (Reuters) -", "RUSHVILLE, NY -").
+_DATELINE_PLACE = re.compile(r"^\s*([A-Z][A-Z .'/\-]{2,60}?)(?:,[^()\n\u2014\u2013]{1,40})?\s*(?:\(|\u2014|\u2013|-{1,2}\s)")
+
+#: A dateline with its wire credit at the start of a story: "KUMASI, Ghana (Meridian Wire) —".
+_DATELINE_CREDIT = re.compile(r"^[A-Z][A-Z .,'\-/]{1,60}(?:,[^()\n]{1,40})?\s*\(([A-Z][\w&.\- ]{0,40}?)\)\s*(?:-{1,2}|\u2014|\u2013)")
+
+
+def _credit_and_platforms(doc: "Doc", taken: set[int]) -> list[Mention]:
+    """Organizations NER left untagged: the agency credited in the dateline ("KUMASI, Ghana
+    (Meridian Wire) —", the story's source) and the platforms of :data:`KNOWN_PLATFORMS`
+    ("she wrote on Facebook")."""
+    out = []
+    text = doc_text(doc)
+    mm = _DATELINE_CREDIT.match(text[:200])
+    if mm:
+        span = doc.char_span(mm.start(1), mm.end(1))
+        if span is not None and not any(i in taken for i in range(span.start, span.end)):
+            out.append(Mention(span.start_char, span.end_char, span.start, span.end, span.text, "organization"))
+    for t in doc_tokens(doc):
+        if t.text[:1].isupper() and fold(t.text) in KNOWN_PLATFORMS and t.i not in taken and not t.ent_type_:
+            out.append(Mention(t.idx, t.idx + len(t.text), t.i, t.i + 1, t.text, "organization"))
+    return out
+
+
 def _untagged_orgs(doc: "Doc", taken: set[int], loc_spans: Sequence[tuple[int, int]]) -> list[Mention]:
     """Runs of 2-4 capitalised proper nouns NER left untagged that end like an agency
     ("U.S. Border Patrol agents"), with a country abbreviation right before them."""
@@ -1165,6 +1225,56 @@ def _extend_foreign_org(doc: "Doc", start: int, end: int) -> int:
 FAC_ORG_SUFFIXES = frozenset("hospital clinic school academy university college institute".split())
 
 
+def _extend_over_for(doc: "Doc", start: int, end: int) -> int:
+    """New end token of an organization whose head noun (:data:`ORG_SUFFIXES`: "Agency",
+    "Office") is followed by "for" and capitalised words ("Agency for Criminal Justice
+    Co-operation", "Office for National Statistics"): spaCy's small model often stops at "for"
+    and tags the rest as a second organization. The name runs over "for", capitalised words and
+    hyphen-joined parts ("Co-operation"), at most 6 tokens."""
+    if end + 1 >= len(doc) or doc[end].lower_ != "for" or fold(doc[end - 1].text) not in ORG_SUFFIXES:
+        return end
+    j = end + 1
+    k = j
+    while k < len(doc) and k < j + 6:
+        t = doc[k]
+        if t.text[:1].isupper() and t.pos_ in ("PROPN", "NOUN", "ADJ") and not t.is_sent_start:
+            k += 1
+        elif t.text == "-" and not doc[k - 1].whitespace_ and k + 1 < len(doc) and not t.whitespace_:
+            k += 2  # "Co-operation"
+        elif t.lower_ in ("and", "of") and k + 1 < len(doc) and doc[k + 1].text[:1].isupper() and k > j:
+            k += 1
+        else:
+            break
+    return k if k - j >= 1 and doc[k - 1].text[:1].isalpha() else end
+
+
+def _extend_over_place_pair(doc: "Doc", start: int, end: int) -> int:
+    """New end token of an organization whose name ends "of <Place>" and goes on "and <Place>"
+    ("Police Federation of England and Wales"): spaCy's small model stops before "and". Both
+    places are in the name, since "X of A" and "B" would repeat B's determiner or head."""
+    if end + 3 < len(doc) and doc[end].lower_ == "of" and fold(doc[end - 1].text) in ORG_SUFFIXES \
+            and (doc[end + 1].ent_type_ in ("GPE", "LOC") or (doc[end + 1].pos_ == "PROPN" and doc[end + 1].text[:1].isupper())):
+        # "the Fire Brigades Union" + "of Scotland and Wales": NER stopped before "of"
+        k = end + 2
+        while k < len(doc) and doc[k].ent_iob_ == "I":
+            k += 1
+        if k + 1 < len(doc) and doc[k].lower_ == "and" and doc[k + 1].ent_type_ in ("GPE", "LOC"):
+            return _extend_over_place_pair(doc, start, k)
+        return end
+    j = end - 1
+    while j > start and doc[j].pos_ == "PROPN" and doc[j].text[:1].isupper() and end - j <= 3:
+        j -= 1
+    if j == end - 1 or j <= start or doc[j].lower_ != "of":
+        return end
+    if end + 1 < len(doc) and doc[end].lower_ == "and" and doc[end + 1].ent_type_ in ("GPE", "LOC") \
+            and doc[end + 1].ent_iob_ == "B":
+        k = end + 2
+        while k < len(doc) and doc[k].ent_iob_ == "I":
+            k += 1
+        return k
+    return end
+
+
 def _institution_facility(ent: "Span") -> bool:
     """True for a FAC entity that names an institution: first word a Spanish/Portuguese
     institution word ("the Centro de Derechos Humanos Fray Matías", "Casa del Migrante") or last
@@ -1176,6 +1286,8 @@ def _institution_facility(ent: "Span") -> bool:
 def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spans: Sequence[tuple[int, int]],
                     person_keys: set[str], norp: frozenset[str], is_common=None) -> list[Mention]:
     out = []
+    dl = _DATELINE_PLACE.match(doc_text(doc)[:200])
+    dateline_end = dl.end(1) if dl else 0
     for ent in doc_ents(doc):
         if ent.label_ != "ORG" and not (ent.label_ == "FAC" and _institution_facility(ent)):
             continue
@@ -1189,7 +1301,18 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
                 fold(doc[end].text).rstrip(".") in PERSON_TITLES or fold(doc[end].text) in PERSON_NOUNS):
             end = ent.end  # "Senate Majority Leader": the extension ran into an office title
         end = _extend_foreign_org(doc, ent.start, end)
+        end = _extend_over_place_pair(doc, ent.start, end)
+        end = _extend_over_for(doc, ent.start, end)
         toks = _clean_org_tokens(doc[ent.start:end])
+        # a name is capitalised: lower-case words after it are a description ("the ZANU-PF
+        # party", "the Ukrainian defence ministry"), not part of it
+        while len(toks) > 1 and toks[-2].whitespace_ and ((toks[-1].is_alpha and toks[-1].text.islower())
+                                 or (is_demonym(toks[-1].text, norp) and _starts_noun_phrase(toks[-1]))):
+            # ... and a nationality word starts the next noun phrase ("on Telegram Ukrainian drones")
+            toks = _clean_org_tokens(toks[:-1])
+        # "Chamisa of the MDC": a known person's name and "of" before the organization
+        if len(toks) > 2 and _word_key(toks[0].text) in person_keys and toks[1].lower_ == "of":
+            toks = _clean_org_tokens(toks[2:])
         text = _span_text(doc, toks)
         if not toks or not any(c.isupper() for c in text) or not any(c.isalpha() for c in text):
             continue
@@ -1200,7 +1323,13 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
             rest = [t for t in toks if not _overlaps(t.idx, t.idx + len(t.text), person_spans)]
             while rest and rest[0].pos_ in ("ADP", "DET", "PUNCT"):
                 rest.pop(0)
-            if len(rest) < 1 or rest[0].i <= toks[0].i or not rest[0].text[:1].isupper():
+            if rest and rest[0].i == toks[0].i and len(rest) < len(toks) \
+                    and _overlaps(toks[-1].idx, toks[-1].idx + 1, person_spans):
+                # "Dhaka City Police Omar Rahman": the organization before its officer's name
+                rest = [t for t in rest if t.i < min(x.i for x in toks if _overlaps(x.idx, x.idx + 1, person_spans))]
+                if all(fold(t.text).rstrip(".") in PERSON_TITLES or t.is_punct for t in rest):
+                    continue  # "Mrs" of "Mrs Holt": a title, not an organization
+            elif len(rest) < 1 or rest[0].i <= toks[0].i or not rest[0].text[:1].isupper():
                 continue
             toks = _clean_org_tokens(rest)
             if not toks:
@@ -1226,6 +1355,12 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
         key = _word_key(text)
         if key in person_keys or is_demonym(text, norp) or _is_place_like(toks):
             continue
+        if len(toks) >= 2 and all(t.text[:1].isupper() and _word_key(t.text) in person_keys for t in toks):
+            continue  # "Le Clair" beside "David Le Clair": a short form of a person's name
+        if fold(toks[0].text) in STORM_WORDS:
+            continue  # "Hurricane Ida": a storm's name, not an organization
+        if dateline_end and start < dateline_end and text.isupper():
+            continue  # "KASTANIES/LESBOS, Greece —": the dateline's place
         if len(toks) >= 2 and fold(toks[-1].text).rstrip(".") in STREET_WORDS:
             continue  # "Closner Boulevard"
         if all(fold(t.text).rstrip(".") in BOILERPLATE_WORDS for t in toks):
@@ -1234,22 +1369,22 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
         if (words[0] in EVENT_WORDS or words[-1] in EVENT_WORDS) and words[-1] not in ORG_SUFFIXES:
             continue  # an event ("Tour de France"), not an organization
         # part of an office title: "Secretary of State", "Interior Minister", "Defence Secretary"
-        if ent.start >= 2 and doc[ent.start - 1].lower_ == "of" and fold(doc[ent.start - 2].text) in ("secretary", "minister", "secretaries", "ministers"):
-            continue
+        if ent.start >= 2 and doc[ent.start - 1].lower_ == "of" and fold(doc[ent.start - 2].text) in ("secretary", "minister", "secretaries", "ministers") \
+                and not (len(toks) >= 2 and any(fold(t.text) in ORG_SUFFIXES for t in toks)):
+            continue  # ("general secretary of the Fire Brigades Union" is a post in an organization)
         nxt = doc[toks[-1].i + 1] if toks[-1].i + 1 < len(doc) else None
         if len(toks) == 1 and nxt is not None and fold(nxt.text).rstrip(".") in ("minister", "secretary", "ministers", "secretaries", "spokesman", "spokeswoman", "chief"):
             continue
         if _common_sentence_start(doc, toks, is_common):
             continue
-        if len(toks) == 1 and fold(toks[0].text).rstrip(".") in PERSON_TITLES:
-            continue  # "Taoiseach"
+        if len(toks) == 1 and fold(toks[0].text).rstrip(".") in PERSON_TITLES \
+                and fold(toks[0].text) not in DEPARTMENT_WORDS:
+            continue  # "Taoiseach"; "Labour" (a party) stays
         before = doc[toks[0].i - 1] if toks[0].i > 0 else None
         if before is not None and before.lemma_.lower() in VESSEL_NOUNS:
             continue  # "the charity ship Ocean Lantern"
         if _is_boilerplate_line(doc, start, end_c):
             continue
-        if _in_dateline(doc, toks):
-            continue  # "WASHINGTON (Reuters) -": the wire's credit, not a mention
         if _is_law_name(doc, toks) or _in_credit_line(doc, toks):
             continue
         out.append(Mention(start, end_c, toks[0].i, toks[-1].i + 1, text, "organization"))
@@ -1257,6 +1392,7 @@ def _org_candidates(doc: "Doc", loc_spans: Sequence[tuple[int, int]], person_spa
 
 
 _PAREN_ALIAS = re.compile(r"\s*\(([A-Z][A-Za-z0-9.&\-]{1,11})\)")
+_PAREN_FULL = re.compile(r"(?<![\w])([A-Z][A-Z&]{1,7})\s*\(((?:[A-Z][\w&\-]*|of|the|and|for|de|del)(?:\s+(?:[A-Z][\w&\-]*|of|the|and|for|de|del)){1,9})\)")
 _KNOWN_AS = re.compile(r",?\s*(?:known|referred to)\s+(?:by\s+its\s+(?:[A-Za-z]+\s+)?(?:initials|acronym|abbreviation)|as)\s+(?:the\s+)?([A-Z][A-Za-z0-9.&\-]{1,11})\b")
 
 
@@ -1314,6 +1450,11 @@ def _alias_mentions(doc: "Doc", mentions: list[Mention], person_spans, loc_spans
             continue
         span = _full_name_before(doc, mm.start(), acr)
         if span is None:
+            # "European Union Agency for Law Enforcement Co-operation (Europol)": the short name
+            # in parentheses right after an organization found whole is its alias
+            before = [m for m in mentions + extra if m.end <= mm.start() and not text[m.end:mm.start()].strip()]
+            if before and len(before[-1].text.split()) >= 2:
+                aliases[acr] = before[-1].text
             continue
         s_i, e_i = span
         toks = _clean_org_tokens(doc[s_i:e_i])
@@ -1330,6 +1471,19 @@ def _alias_mentions(doc: "Doc", mentions: list[Mention], person_spans, loc_spans
         mentions[:] = [m for m in mentions if not (s_c <= m.start and m.end <= e_c)]
         if not covered(s_c, e_c, mentions):
             extra.append(Mention(s_c, e_c, toks[0].i, toks[-1].i + 1, full, "organization"))
+        aliases[acr] = full
+    # the reverse order: "the MDC (Movement for Democratic Change)": the name in parentheses
+    # spells out the acronym before it and is the canonical form
+    for mm in _PAREN_FULL.finditer(text):
+        acr, s_c = mm.group(1), mm.start(2)
+        full = mm.group(2).strip()
+        e_c = s_c + len(full)
+        if not is_acronym_of(acr, full) or _overlaps(s_c, e_c, person_spans):
+            continue
+        span = doc.char_span(s_c, e_c, alignment_mode="contract")
+        if span is None or not covered(mm.start(1), mm.end(1), mentions + extra):
+            continue  # only an acronym already found as an organization is spelt out
+        extra.append(Mention(s_c, e_c, span.start, span.end, full, "organization"))
         aliases[acr] = full
     pool = mentions + extra
     for mm in _KNOWN_AS.finditer(text):
@@ -1398,9 +1552,30 @@ def _merge_orgs(doc: "Doc", mentions: list[Mention], aliases: dict[str, str] | N
     return clusters
 
 
+def _used_as_place(doc: "Doc", mentions: Sequence[Mention]) -> bool:
+    """True when the article elsewhere uses a surface form of the organization as a place, in
+    words NER did not tag as an organization: "near Emerson" or "the town of Emerson" beside
+    "Emerson officials said". One name read as a place once is a place throughout."""
+    text = doc_text(doc)
+    for form in {m.text for m in mentions}:
+        if form.isupper() or len(form) < 3:
+            continue
+        pat = r"\b(?:near|(?:town|city|village|island|province|region|county|district|port|municipality) of)\s+" \
+              + re.escape(form) + r"\b"
+        if re.search(pat, text):
+            return True
+    return False
+
+
 def _place_context(doc: "Doc", m: Mention) -> bool:
-    """True for "the island of El Hierro": an organization tag on a place."""
-    return _place_context_tokens(doc, m.tok_start)
+    """True when a mention of an organization reads as a place: "the island of El Hierro"; right
+    after "near" ("near Emerson, Man."), which places things, not bodies; in apposition to a
+    place noun ("Cayo Costa, a barrier island")."""
+    if _place_context_tokens(doc, m.tok_start):
+        return True
+    if m.tok_start > 0 and doc[m.tok_start - 1].lower_ == "near" and not m.text.isupper():
+        return True
+    return _apposed_to(doc[m.tok_start:m.tok_end], PLACE_NOUNS)
 
 
 # ----------------------------------------------------------------------------- main entry
@@ -1437,6 +1612,12 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     taken.update(i for m in spoken for i in range(m.tok_start, m.tok_end))
     pcands += _extra_mentions(doc, pcands, taken, loc, norp)
     clusters = _cluster(pcands)
+    # "Hurricane Ida" (and "Ida" alone once the article has named the storm): a storm, not a person
+    toks_all = doc_tokens(doc)
+    storms = {_word_key(toks_all[i + 1].text) for i, t in enumerate(toks_all[:-1])
+              if t.text[:1].isupper() and fold(t.text) in STORM_WORDS and toks_all[i + 1].text[:1].isupper()}
+    for canon in [c for c in clusters if fold(c.split()[0]) in STORM_WORDS or _word_key(c) in storms]:
+        del clusters[canon]
     person_mentions = sorted((m for ms in clusters.values() for m in ms), key=lambda m: m.start)
     for m in person_mentions:
         m.is_subject, m.is_main_subject = _mention_is_subject(doc, m.tok_start, m.tok_end)
@@ -1448,16 +1629,24 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
         for w in canon.split():
             person_keys.add(_word_key(w))
     ocands = _org_candidates(doc, loc, person_spans, person_keys, norp, is_common_word)
+    # a candidate inside a longer one is part of its name ("Criminal Justice Co-operation" in
+    # "European Union Agency for Criminal Justice Co-operation")
+    ocands = [o for o in ocands if not any(p is not o and p.start <= o.start and o.end <= p.end
+                                           and (p.end - p.start) > (o.end - o.start) for p in ocands)]
     for m in orgs_from_persons:
         overlapping = [o for o in ocands if o.start < m.end and m.start < o.end]
         if all(o.start >= m.start and o.end <= m.end for o in overlapping):
             ocands = [o for o in ocands if o not in overlapping] + [m]
     taken_o = {i for m in ocands for i in range(m.tok_start, m.tok_end)} | {i for m in person_mentions for i in range(m.tok_start, m.tok_end)}
     ocands += _untagged_orgs(doc, taken_o, loc)
+    taken_o |= {i for m in ocands for i in range(m.tok_start, m.tok_end)}
+    ocands += _listed_companies(doc, taken_o, loc, person_keys)
+    taken_o |= {i for m in ocands for i in range(m.tok_start, m.tok_end)}
+    ocands += _credit_and_platforms(doc, taken_o)
     extra, aliases = _alias_mentions(doc, ocands, person_spans, loc)
     oclusters = _merge_orgs(doc, ocands + extra, aliases)
     for canon in list(oclusters):
-        if any(_place_context(doc, m) for m in oclusters[canon]):
+        if any(_place_context(doc, m) for m in oclusters[canon]) or _used_as_place(doc, oclusters[canon]):
             del oclusters[canon]
         elif len(canon.split()) >= 2 and fold(canon.split()[-1]) in LAW_WORDS:
             del oclusters[canon]  # a treaty or law with its acronym: "... Trade Agreement (CPTA)"

@@ -35,15 +35,30 @@ Ysidro port of entry" in a Tijuana story is an unlisted local place, not San Ysi
 
 Counties, mountain ranges, lakes and national parks resolve through the gazetteer's admin2 and
 physical entries (see :mod:`pipeline.enrich.gazetteer`); features it lacks ("Col d'Aubisque",
-"Gulf of Urabá") are left out rather than given invented coordinates.
+"Gulf of Urabá") are left out rather than given invented coordinates, except islands and lakes
+named after a division or town ("Hainan Island", "Oneida Lake", see :func:`_feature_reading`).
+
+Forms of real news the passes also read (issue 12): the place half of a compound adjective
+("Tex.-based", "Wellington-raised"); a part of a region ("Upper Bavaria", kept with its words and
+resolved to the region); "the X governor" and "the X towns of" (the division); USPS codes and
+Canadian Press abbreviations after a town ("Ithaca, NY", "GRETNA, Man."); a dateline's place in
+capitals read whole before the entities ("RIO DE JANEIRO —", "PORT-AU-PRINCE, Haiti —"); two places of a dateline
+joined by a slash ("ALEXANDROUPOLI/ORESTIADA"); dotted country abbreviations ("U.S."). Not places: the
+short name of an organization the article names in full ("Norwell" after "Norwell Systems Inc."), a
+place written before an institution's name ("U.S. Border Patrol") or coordinated inside one ("the
+Law Society of England and Wales"). After resolution, a town whose reading lies outside the
+state or country its qualifier gives (:func:`_drop_contradicted`), and a small town read as a
+namesake far from every state or county the article names in its country
+(:func:`_drop_far_namesakes`), are dropped.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from pipeline.enrich.gazetteer import (
-    AMBIGUOUS_ABBREVIATIONS,
+    AFTER_COMMA_ABBREVIATIONS,
     FEATURE_ADMIN1,
     FEATURE_ADMIN2,
     FEATURE_PHYSICAL,
@@ -155,6 +170,25 @@ FEATURE_TAIL_WORDS = frozenset({"river", "lake", "mountains", "mountain", "park"
 #: ("Kano" + "State", "Jasper" + "National Park").
 EXTEND_WORDS = frozenset({"state", "province", "region", "oblast", "county", "parish", "national", "park",
                           "lake", "mountains", "district"})
+#: Participles that make a place name the first half of an English compound adjective
+#: ("a Wellington-raised minister", "Austin, Tex.-based Dell"): the name before the hyphen is a place.
+COMPOUND_PLACE_PARTICIPLES = frozenset({"based", "born", "raised", "bred", "bound", "headquartered",
+                                        "registered", "flagged", "educated"})
+#: Words that name a part of a region before its name ("Upper Bavaria", "Lower Silesia", "Northern
+#: Kordofan"): when the whole is no gazetteer name, it is read as the region it is part of, and the
+#: text's form is kept as the place's name.
+PART_PREFIXES = frozenset({"upper", "lower", "northern", "southern", "eastern", "western", "central",
+                           "north", "south", "east", "west", "greater", "inner", "outer"})
+#: Nouns after a name that say it names a division or town ("the Sumy governor", "the Kherson
+#: towns of Beryslav and Nova Kakhovka"): the name is a place, and a division is meant.
+ADMIN_HEAD_NOUNS = frozenset({"governor", "governorate", "cities", "towns", "villages", "municipalities",
+                              "districts", "authorities", "officials"})
+#: Nouns that, followed by "of", type the next name as a populated place ("the border town of X").
+TOWN_NOUNS = frozenset({"town", "city", "village", "hamlet", "municipality", "port", "suburb"})
+#: Feature words after a name that make the whole an island ("Hainan Island") or a lake
+#: ("Oneida Lake"); see :func:`_feature_reading`.
+ISLAND_WORDS = frozenset({"island", "islands", "isle"})
+LAKE_WORDS = frozenset({"lake"})
 #: Share of a state's population its namesake city must hold to be read as the city.
 NAMESAKE_SHARE = 0.1
 #: A PERSON/ORG span the gazetteer knows is taken as a town with no other cue above this size.
@@ -186,6 +220,7 @@ class _Mention:
     admin_cue: bool = False          # "governor of X", "X state": the division is meant
     definite: bool = False           # "the Rio Grande": a feature or region rather than a town
     after_name: bool = False         # an untagged capitalised word stands before it ("Erling Haaland")
+    typed: bool = False              # "the town of X": the text says X is a populated place
     candidates: list[tuple[Place, int]] = field(default_factory=list)
     place: Place | None = None
     score: float = 0.0
@@ -208,6 +243,8 @@ def _qualifier(doc, j: int, gaz: Gazetteer) -> Place | None:
     if j + 1 >= len(doc) or doc[j].text not in (",", "in"):
         return None
     abbr = gaz.state_abbreviation(doc[j + 1].text)
+    if abbr is None and j + 2 < len(doc) and doc[j + 2].text == "." and not doc[j + 1].whitespace_:
+        abbr = gaz.state_abbreviation(doc[j + 1].text + ".")  # "Man" "." split by the tokenizer
     if abbr is not None:
         return abbr
     for n in (3, 2, 1):
@@ -235,20 +272,93 @@ def _has_cue(doc, i: int, j: int) -> bool:
     if j < len(doc) and doc[j].lower_ in ("province", "state", "region", "county", "department", "provinces",
                                             "states", "regions", "counties", "oblast", "district", "districts"):
         return True
+    if j < len(doc) and doc[j].lower_ in ADMIN_HEAD_NOUNS and not doc[j].text[:1].isupper():
+        return True  # "Sumy governor", "the Kherson towns of ..."
+    if _compound_participle(doc, j):
+        return True  # "Wellington-raised"
     if k >= 0 and doc[k].lower_ in ADMIN_NOUNS:
         return True
     return False
 
 
+_SLASH_DATELINE_RE = re.compile(r"^[A-Z][A-Z'\-]+(?:/[A-Z][A-Z'\-]+)+$")
+_COMPOUND_TOKEN_RE = re.compile(r"^([A-Z][\w.']*?)-(?:" + "|".join(sorted(COMPOUND_PLACE_PARTICIPLES)) + r")$")
+
+
+def _feature_reading(gaz: Gazetteer, texts: list[str], lower: list[str]) -> list[tuple[Place, int]] | None:
+    """Gazetteer readings of an island or lake named after a division or town ("Hainan Island" after
+    the province of Hainan, "Oneida Lake" after the town on its shore), which the gazetteer
+    (populated places and divisions only) lacks under the feature's own name. Islands take a
+    division of that name (an island province or county is the island), else a town of that name (an
+    island's main town usually shares its name); lakes take a town of that name. Each reading is a
+    copy of the entry with the feature's name, feature "physical" and no GeoNames id, so it stays a
+    place of its own beside the town. None when the name is not of that shape or not known."""
+    if len(texts) < 2:
+        return None
+    if lower[-1] in ISLAND_WORDS | LAKE_WORDS:
+        core, word = texts[:-1], lower[-1]
+    elif lower[0] in LAKE_WORDS:
+        core, word = texts[1:], lower[0]
+    else:
+        return None
+    if not all(t[:1].isupper() or t.lower() in CONNECTORS for t in core) or not core[0][:1].isupper():
+        return None
+    hits = [(p, q) for p, q in gaz.lookup(" ".join(core)) if q <= 1]
+    if word in ISLAND_WORDS:
+        divisions = [(p, q) for p, q in hits if p.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2)]
+        hits = divisions or [(p, q) for p, q in hits if p.feature == FEATURE_CITY]
+    else:
+        hits = [(p, q) for p, q in hits if p.feature == FEATURE_CITY]
+    name = " ".join(texts)
+    return [(replace(p, index=-1 - p.index, geonames_id=None, name=name, feature=FEATURE_PHYSICAL,
+                     population=0), q) for p, q in hits] or None
+
+
+#: Head nouns of institutions' names ("U.S. Border Patrol", "Mexican Navy"): capitalised words ending
+#: in one of them right after a place make the place part of an organization's name.
+INSTITUTION_HEADS = frozenset({"patrol", "service", "services", "department", "ministry", "agency", "police",
+                               "army", "navy", "guard", "force", "forces", "commission", "council", "party",
+                               "bank", "court", "office", "administration", "authority", "embassy", "consulate",
+                               "government", "parliament", "senate", "congress", "federation", "association",
+                               "union", "institute", "committee", "bureau", "corps", "command"})
+
+
+def _before_institution(toks: list, j: int) -> bool:
+    """Whether tokens from ``j`` are capitalised words (up to four) ending in an institution's head
+    noun ("U.S. Border Patrol agents", "the Kenya Wildlife Service"): the place before them belongs
+    to that name."""
+    k = j
+    while k < len(toks) and k < j + 4 and toks[k].is_title and toks[k].pos_ == "PROPN":
+        if toks[k].lower_ in INSTITUTION_HEADS:
+            return True
+        k += 1
+    return False
+
+
+def _compound_participle(doc, j: int) -> bool:
+    """Whether tokens from ``j`` are "-based", "-raised" ... joined to the name before them without
+    spaces (an English compound adjective of place: "a Wellington-raised minister")."""
+    return (j + 1 < len(doc) and doc[j].text == "-" and not doc[j - 1].whitespace_ and not doc[j].whitespace_
+            and doc[j + 1].lower_ in COMPOUND_PLACE_PARTICIPLES)
+
+
 def _admin_cue(doc, i: int, j: int) -> bool:
     """Whether the words around tokens [i, j) say a state/province is meant: "governor of X",
-    "X state", "the state of X"."""
+    "X state", "the state of X", "the X governor", "the X towns of ..."."""
     k = i - 1
     while k >= 0 and doc[k].lower_ in ("the",):
         k -= 1
     if k >= 1 and doc[k].lower_ == "of" and doc[k - 1].lower_ in ADMIN_NOUNS:
         return True
-    return j < len(doc) and doc[j].lower_ in ("state", "province", "region", "oblast") and not doc[j].text[:1].isupper()
+    return j < len(doc) and doc[j].lower_ in ("state", "province", "region", "oblast", "governor", "governorate",
+                                              "cities", "towns", "villages", "municipalities") \
+        and not doc[j].text[:1].isupper()
+
+
+def _typed_town(doc, i: int) -> bool:
+    """Whether "the (border) town of" / "the village of" ... stands right before token ``i``."""
+    k = i - 1
+    return k >= 1 and doc[k].lower_ == "of" and doc[k - 1].lower_ in TOWN_NOUNS
 
 
 def _dateline_end(doc) -> int:
@@ -274,14 +384,23 @@ def _is_name_token(tok) -> bool:
     return True
 
 
-def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list[_Mention]:
+def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
+             org_heads: set[str] | None = None) -> list[_Mention]:
+    """Toponym mentions of ``doc`` (module docstring, passes 1-3). Fills ``person_tokens`` with the
+    words of multi-word PERSON names and ``org_heads`` with the first words of multi-word ORG names
+    ("norwell" of "Norwell Systems Inc."), the evidence :func:`_resolve` uses against such readings."""
     mentions: list[_Mention] = []
     covered = [False] * len(doc)
     person_tokens = set() if person_tokens is None else person_tokens
+    org_heads = set() if org_heads is None else org_heads
     ents = doc_ents(doc)
     for ent in ents:
         if ent.label_ == "PERSON" and len(ent) > 1:
             person_tokens.update(t.lower_ for t in ent)
+        elif ent.label_ == "ORG":
+            rng = _trim(ent)
+            if rng is not None and rng[1] - rng[0] > 1 and doc[rng[0]].pos_ == "PROPN":
+                org_heads.add(doc[rng[0]].lower_)
 
     dateline = _dateline_end(doc)
     # Token attributes the scans below read many times, fetched once.
@@ -289,14 +408,26 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
     texts = [t.text for t in toks]
     lower = [t.lower_ for t in toks]
     name_tok = [_is_name_token(t) for t in toks]
+    for k in range(len(toks) - 1):
+        # "Sumy governor X said": the small model tags a sentence-initial name before a lower-case
+        # head noun as a common noun; the head noun ("governor", "cities") says it is a name
+        if not name_tok[k] and toks[k].is_title and toks[k].pos_ == "NOUN" and toks[k + 1].lower_ in ADMIN_HEAD_NOUNS \
+                and toks[k + 1].is_lower:
+            name_tok[k] = True
     full_text = doc_text(doc)
 
     def span_text(i: int, j: int) -> str:
         """``doc[i:j].text`` (tokens i..j-1 as the text writes them, without trailing space)."""
         return full_text[toks[i].idx:toks[j - 1].idx + len(texts[j - 1])]
 
-    def add(i: int, j: int, source: str, inner: bool = False) -> bool:
-        text = span_text(i, j)
+    def add(i: int, j: int, source: str, inner: bool = False, head: int | None = None,
+            text: str | None = None, cands: list | None = None, offset: int = 0) -> bool:
+        """Add tokens [i, j) as a mention; ``head`` (a token in the span) names the place when the
+        words before it only say which part of it is meant ("Upper" of "Upper Bavaria"); ``text``
+        replaces the span's text (the name part of a compound token, "Tex." of "Tex.-based");
+        ``cands`` are the gazetteer entries when the caller already chose them (an island's division);
+        ``offset`` is where ``text`` starts in token ``i`` ("ORESTIADA" of "ALEXANDROUPOLI/ORESTIADA")."""
+        text = span_text(i, j) if text is None else text
         if not text[:1].isupper() or gaz.is_demonym(text):
             return False
         if j - i == 1 and lower[i] in GENERIC_WORDS:
@@ -311,14 +442,29 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
                 return False  # "San Felipe Creek", "Rio Grande Valley": a feature named after a place
             t += 1
         abbr = gaz.state_abbreviation(text)
-        if abbr is not None:
-            if text in AMBIGUOUS_ABBREVIATIONS and not (i >= 2 and texts[i - 1] == "," and texts[i - 2][:1].isupper()):
+        if abbr is None and j == i + 1 and j < len(doc) and texts[j] == "." and not toks[i].whitespace_:
+            # "GRETNA, Man. -": the tokenizer split the abbreviation's period off
+            abbr = gaz.state_abbreviation(text + ".")
+            if abbr is not None:
+                text = text + "."
+        if cands is not None:
+            pass
+        elif abbr is not None:
+            if text in AFTER_COMMA_ABBREVIATIONS and not (i >= 2 and texts[i - 1] == "," and texts[i - 2][:1].isupper()):
                 return False
             cands = [(abbr, 0)]
-        elif normalize(text) in TITLE_WORDS or (text.endswith(".") and len(text) <= 5):
-            return False  # "Sen.", "Gov.": titles, not places; other dotted abbreviations are unknown
+        elif normalize(text) in TITLE_WORDS or (text.endswith(".") and len(text) <= 5 and not any(
+                p.feature == FEATURE_COUNTRY for p, _ in gaz.lookup(text))):
+            return False  # "Sen.", "Gov.": titles, not places; dotted abbreviations other than a
+            # country's ("U.S.", "U.K.") are unknown
         else:
-            cands = gaz.lookup(text)
+            cands = gaz.lookup(text if head is None else span_text(head, j))
+            if head is not None:
+                # "Upper Bavaria": the part of a division or region, never a town of that name; a
+                # place of its own (kind "other") at the whole's point, so that "Upper Bavaria" and
+                # "Bavaria" in one article stay two places
+                cands = [(replace(p, index=-1 - p.index, geonames_id=None, name=text, feature=FEATURE_REGION,
+                                  population=0), q) for p, q in cands if p.feature != FEATURE_CITY]
         if inner:
             cands = [(p, q) for p, q in cands
                      if p.feature != FEATURE_CITY or p.population >= INNER_CITY_MIN_POP]
@@ -327,9 +473,10 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
         # An upper-case abbreviation must be written in upper case ("US", not "us").
         if len(text) <= 4 and not (text.isupper() or text.replace(".", "").isupper() or text.istitle()):
             return False
-        start_char, end_char = toks[i].idx, toks[i].idx + len(text)
+        start_char = toks[i].idx + offset
+        end_char = start_char + len(text)
         mentions.append(_Mention(start_char, end_char, text, source, i=i, j=j,
-                                 cue=_has_cue(doc, i, j) or end_char <= dateline,
+                                 cue=_has_cue(doc, i, j) or end_char <= dateline, typed=_typed_town(doc, i),
                                  qualifier=_qualifier(doc, j, gaz), admin_cue=_admin_cue(doc, i, j),
                                  definite=i > 0 and lower[i - 1] == "the",
                                  after_name=i > 0 and toks[i - 1].pos_ == "PROPN" and toks[i - 1].is_title
@@ -399,14 +546,82 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
                 best = (best[0], b)
         return best
 
+    org_of = [False] * len(doc)  # token inside an ORG entity that holds "of" ("Federation of England")
+    org_start = [False] * (len(doc) + 1)  # token that starts an ORG entity
+    for ent in ents:
+        if ent.label_ == "ORG":
+            org_start[ent.start] = True
+            if any(t.lower_ == "of" for t in ent):
+                for k in range(ent.start, ent.end):
+                    org_of[k] = True
+    def add_slashed(i: int, j: int, source: str) -> bool:
+        """"ALEXANDROUPOLI/ORESTIADA, Greece -": a dateline naming two places, read one by one."""
+        if not dateline or toks[i].idx >= dateline or "/" not in texts[i:j]:
+            return False
+        found = False
+        a = i
+        for b in [k for k in range(i, j) if texts[k] == "/"] + [j]:
+            if b > a and add(a, b, source):
+                mentions[-1].cue = True
+                found = True
+            a = b + 1
+        return found
+
+    if dateline:
+        # "RIO DE JANEIRO —", "ST. LOUIS —", "PORT-AU-PRINCE, Haiti —": the dateline's place, in capitals,
+        # which the model often cuts or tags as an organization; read whole before the entities
+        k = 0
+        while k < len(toks) and toks[k].idx < dateline and texts[k] not in (",", "(", "/") \
+                and not (toks[k].is_punct and texts[k] in "—–-" and toks[k].whitespace_):
+            k += 1
+        if 0 < k < len(toks) and texts[k] != "/" and all(t.isupper() or not t.isalpha() for t in texts[:k]) \
+                and k - 1 > 0:
+            add(0, k, "ner")
     for ent in ents:
         if ent.label_ in PLACE_LABELS:
             rng = _trim(ent)
             if rng is None:
                 continue
-            i, j = extend(*rng)
-            if not add(i, j, "ner") and doc[j - 1].lower_ not in FEATURE_TAIL_WORDS:
+            i, j = rng
+            if any(covered[k] for k in range(i, j)):
+                continue  # read by the dateline pass
+            if add_slashed(i, j, "ner"):
+                continue
+            if (org_start[j] and j == ent.end and texts[j][:1].isupper()) or _before_institution(toks, j):
+                # "U.S. Border Patrol", "Kenya Wildlife Service": a country or town written right before
+                # an organization's name is part of that name (NER split it off), not a place named
+                for k in range(i, j):
+                    covered[k] = True
+                continue
+            if i >= 2 and lower[i - 1] in ("and", "&") and org_of[i - 2]:
+                # "the Law Society of England and Wales": NER cut the organization's name at the
+                # conjunction; the second place belongs to the name, as the first does
+                for k in range(i, j):
+                    covered[k] = True
+                continue
+            i, j = extend(i, j)
+            if add(i, j, "ner"):
+                continue
+            if j - i >= 2 and lower[i] in PART_PREFIXES and add(i, j, "ner", head=i + 1):
+                continue  # "Upper Bavaria"
+            feature = _feature_reading(gaz, texts[i:j], lower[i:j])
+            if feature and add(i, j, "ner", cands=feature):
+                continue  # "Hainan Island", "Oneida Lake"
+            if doc[j - 1].lower_ not in FEATURE_TAIL_WORDS:
                 scan(i, j, "ner", inner=True)
+    for tok in toks:
+        # "Austin, Tex.-based Dell": a compound adjective the tokenizer kept as one token
+        m = _COMPOUND_TOKEN_RE.match(tok.text)
+        if m and not covered[tok.i] and add(tok.i, tok.i + 1, "gaz", text=m.group(1)):
+            mentions[-1].cue = True
+        elif dateline and tok.idx < dateline and "/" in tok.text and not covered[tok.i] \
+                and _SLASH_DATELINE_RE.match(tok.text):
+            # "ALEXANDROUPOLI/ORESTIADA, Greece -": a dateline naming two places, the tokenizer's one token
+            pos = 0
+            for part in tok.text.split("/"):
+                if add(tok.i, tok.i + 1, "gaz", text=part, offset=pos):
+                    mentions[-1].cue = True
+                pos += len(part) + 1
     for ent in ents:
         if ent.label_ in MISLABELS and not gaz.is_demonym(ent.text):
             rng = _trim(ent)  # "Belgorod" tagged as a nationality, "Manchester" as a date
@@ -426,7 +641,15 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None) -> list
                 continue  # a surname of a person the article names ("Fuentes")
             if not any(covered[k] for k in range(i, j)):
                 i, j = extend(i, j)
-                if not add(i, j, "weak"):
+                feature = _feature_reading(gaz, texts[i:j], lower[i:j])
+                if add_slashed(i, j, "weak"):
+                    pass
+                elif j - i >= 2 and lower[i] in PART_PREFIXES and not gaz.lookup(span_text(i, j)) \
+                        and add(i, j, "weak", head=i + 1):
+                    pass  # "Upper Bavaria" tagged as a person
+                elif feature and add(i, j, "weak", cands=feature):
+                    pass  # "Oneida Lake" tagged as a person: a name ending in "Lake" is the lake
+                elif not add(i, j, "weak"):
                     # "Chihuahua, María Eugenia Campos" tagged as one name: try the part before the comma
                     comma = next((k for k in range(i, j) if doc[k].text == ","), None)
                     if comma is not None and comma > i:
@@ -489,7 +712,7 @@ def _score(p: Place, q: int, ctx: "_Context", anchors: list[Place], qualifier: P
         s += W_COUNTRY_INFERRED
     elif p.country_code in ctx.neighbours:
         s += W_NEIGHBOUR_NAMED
-    if p.feature == FEATURE_CITY:
+    if p.feature == FEATURE_CITY or p.index < 0:  # a town, or a lake/island read from one
         if p.admin1_code and (p.country_code, p.admin1_code) in ctx.admin1:
             s += W_ADMIN1_NAMED
         if gaz is not None and gaz.is_capital(p.index):
@@ -552,6 +775,16 @@ def _surname_of_person(m: _Mention, person_tokens: set[str]) -> bool:
             and not any(p.population >= WEAK_CITY_MIN_POP or p.feature != FEATURE_CITY for p, _ in m.candidates))
 
 
+def _short_name_of_org(m: _Mention, org_heads: set[str]) -> bool:
+    """Whether a one-word mention without a locative cue is the short form of an organization the
+    article names in full ("Norwell" after "Norwell Systems Inc."): news names a company or body in full
+    once and by its first word after that, so the bare word is the organization, not a small town
+    that shares it. Large towns and divisions ("Manchester" of "Manchester United", "Kent" of "Kent
+    County Council") keep their place reading."""
+    return (m.j - m.i == 1 and m.text.lower() in org_heads and not m.cue and m.qualifier is None
+            and all(p.feature == FEATURE_CITY and p.population < INNER_CITY_MIN_POP for p, _ in m.candidates))
+
+
 def _accept_weak(m: _Mention, ctx: _Context, person_tokens: set[str]) -> bool:
     """Whether a PERSON/ORG/gazetteer-pass mention is treated as a place."""
     if m.source == "mislabel":
@@ -608,7 +841,7 @@ def _context(contrib: list[tuple[str, str, tuple]], gaz: Gazetteer, exclude: str
 
 
 def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] = frozenset(),
-             demonym_countries: set[str] = frozenset()) -> list[_Mention]:
+             demonym_countries: set[str] = frozenset(), org_heads: set[str] = frozenset()) -> list[_Mention]:
     for m in mentions:
         m.candidates = _prune(m.candidates, gaz, m.admin_cue)
     # Countries and states the text names (strong mentions whose best reading is one), and the
@@ -640,8 +873,9 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, person_tokens: set[str] =
                 contrib.append((normalize(m.text), "inferred", (p.country_code,)))
     ctx = _context(contrib, gaz)
     kept = [m for m in mentions
-             if (m.source == "ner" and not _surname_of_person(m, person_tokens)) or
-             (m.source != "ner" and _accept_weak(m, ctx, person_tokens))]
+             if not _short_name_of_org(m, org_heads) and (
+                 (m.source == "ner" and not _surname_of_person(m, person_tokens)) or
+                 (m.source != "ner" and _accept_weak(m, ctx, person_tokens)))]
 
     by_name: dict[str, list[_Mention]] = {}
     for m in kept:
@@ -727,6 +961,75 @@ def _drop_orphans(kept: list[_Mention], ctx: _Context, gaz: Gazetteer) -> list[_
     return out
 
 
+def _drop_contradicted(kept: list[_Mention], dropped: list[_Mention] | None = None) -> list[_Mention]:
+    """Drop a town whose reading lies outside the state or country the text itself puts it in
+    ("HOLT, Fla." read as Holt, Michigan because the gazetteer has no Holt in Florida): the
+    qualifier is the writer's own statement of where the place is, so no namesake elsewhere can be
+    it. Every mention of the name goes; ``dropped`` receives them."""
+    bad: set[str] = set()
+    for m in kept:
+        q, p = m.qualifier, m.place
+        if q is None or p is None or p.feature != FEATURE_CITY or q.index == p.index:
+            continue
+        if p.country_code != q.country_code or (q.feature == FEATURE_ADMIN1 and p.admin1_code != q.admin1_code):
+            bad.add(normalize(m.text))
+    if dropped is not None:
+        dropped.extend(m for m in kept if normalize(m.text) in bad)
+    return [m for m in kept if normalize(m.text) not in bad]
+
+
+#: A town below this population whose reading lies outside every state/county the article names in its
+#: country, more than FAR_LOCAL_KM from them and from the article's other towns there, is a namesake
+#: (see :func:`_drop_far_namesakes`). Holt, Michigan (24,000 people) for a Holt in a Florida story.
+NAMESAKE_MAX_POP = 50_000
+
+
+def _drop_far_namesakes(kept: list[_Mention], dropped: list[_Mention] | None = None) -> list[_Mention]:
+    """Drop a small town read as a namesake far from the divisions the article names in its country.
+
+    When an article names states or counties of a country (Florida, Santa Rosa County), or two or more
+    towns of it that lie within ``FAR_LOCAL_KM`` of each other (Pensacola, Milton), a small town
+    of that country it names without a qualifier is, by the way news places its stories, in or near
+    them; a reading in another state more than ``FAR_LOCAL_KM`` from each named division's point
+    and from each other town of the article in that country (Holt, Michigan in a Florida story; La
+    Palma del Condado in Andalusia for the island of La Palma beside the Canary Islands, the
+    issue's examples) is a
+    namesake the gazetteer lacks the right entry for. Better no place than that one. Towns of
+    ``NAMESAKE_MAX_POP`` people or more, capitals and qualified names are kept; ``dropped`` receives
+    the dropped mentions.
+    """
+    divisions = [m for m in kept if m.place is not None and m.place.feature in (FEATURE_ADMIN1, FEATURE_ADMIN2)]
+    bad: set[str] = set()
+    names: dict[str, list[_Mention]] = {}
+    for m in kept:
+        if m.place is not None:
+            names.setdefault(normalize(m.text), []).append(m)
+    for key, ms in names.items():
+        p = ms[0].place
+        if p.feature not in (FEATURE_CITY, FEATURE_PHYSICAL):
+            continue
+        if p.feature == FEATURE_PHYSICAL and p.index >= 0:
+            continue  # a lake or range of the gazetteer's own table, not a reading made from a town
+        if p.population >= NAMESAKE_MAX_POP or any(m.qualifier is not None for m in ms):
+            continue
+        divs = [d.place for d in divisions if d.place.country_code == p.country_code and normalize(d.text) != key]
+        if any(d.admin1_code == p.admin1_code for d in divs):
+            continue
+        towns = [o.place for k, os_ in names.items() if k != key for o in os_[:1]
+                 if o.place.feature == FEATURE_CITY and o.place.country_code == p.country_code]
+        # the evidence of where the story is: divisions it names in the country, or two or more of its
+        # towns there that lie together (a national round-up of distant towns says nothing)
+        cluster = len(towns) >= 2 and all(haversine_km(a.lat, a.lon, b.lat, b.lon) <= FAR_LOCAL_KM
+                                          for a in towns for b in towns)
+        if not divs and not cluster:
+            continue
+        if all(haversine_km(p.lat, p.lon, o.lat, o.lon) > FAR_LOCAL_KM for o in divs + towns):
+            bad.add(key)
+    if dropped is not None:
+        dropped.extend(m for m in kept if normalize(m.text) in bad)
+    return [m for m in kept if normalize(m.text) not in bad]
+
+
 def _anchor_keys(by_name: dict[str, list[_Mention]], dateline_end: int) -> set[str]:
     """Names (normalised) of the article's anchor places: the towns/states/counties of its dateline
     and the one(s) it mentions most, when that is at least twice. Countries and regions are never
@@ -766,12 +1069,15 @@ def _drop_far_locals(kept: list[_Mention], dateline_end: int,
     anchors = [by_name[k][0].place for k in _anchor_keys(by_name, dateline_end)]
     if not anchors:
         return kept
+    named = {m.place.country_code for m in kept if m.place is not None and m.place.feature == FEATURE_COUNTRY}
     drop: set[str] = set()
     for key, ms in by_name.items():
         p = ms[0].place
         if (p.feature != FEATURE_CITY or p.population >= FAR_LOCAL_MAX_POP
                 or any(m.qualifier is not None for m in ms) or any(a.index == p.index for a in anchors)):
             continue
+        if p.country_code in named and any(m.typed for m in ms):
+            continue  # "the Polish village of X" in a story datelined elsewhere: a real town
         towns = [c for m in ms for c, _ in m.candidates if c.feature == FEATURE_CITY] or [p]
         if all(_km_to_anchor(c, a) > FAR_LOCAL_KM for c in towns for a in anchors):
             drop.add(key)
@@ -814,10 +1120,14 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
     """
     gaz = get_gazetteer()
     person_tokens: set[str] = set()
+    org_heads: set[str] = set()
     demonym_countries = {cc for ent in doc_ents(doc) if ent.label_ == "NORP"
                          for cc in [gaz.demonym_country(ent.text)] if cc}
-    mentions = _resolve(_collect(doc, gaz, person_tokens), gaz, person_tokens, demonym_countries)
+    mentions = _resolve(_collect(doc, gaz, person_tokens, org_heads), gaz, person_tokens, demonym_countries,
+                        org_heads)
     far: list[_Mention] = []
+    mentions = _drop_contradicted(mentions, far)
+    mentions = _drop_far_namesakes(mentions, far)
     mentions = _drop_far_locals(mentions, _dateline_end(doc), far)
     if unresolved is not None:
         unresolved.extend((m.start, m.end) for m in far)

@@ -26,44 +26,28 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-from pipeline.enrich.entities import INSTITUTION_NOUNS, PERSON_NOUNS, ROLE_NOUNS, EntityAnalysis, fold, is_demonym
+from pipeline.enrich.entities import EntityAnalysis, fold, is_demonym
+from pipeline.enrich.lexicon import (
+    COMPANY_NOUNS,
+    FEMALE_WORDS,
+    INSTITUTION_NOUNS,
+    INSTITUTION_SYNONYMS,
+    MALE_WORDS,
+    NAMING_VERBS,
+    PERSON_NOUNS,
+    PERSON_PRONOUNS,
+    PERSON_TITLES,
+    ROLE_NOUNS,
+    SPEECH_VERBS,
+    SPOKES_NOUNS,
+    TITLE_SMALL_WORDS,
+    WORK_NOUNS,
+)
 from pipeline.enrich.nlp import doc_text, doc_tokens
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Token
 
-#: Lemmas of verbs that report speech or writing. Our own list of common English news usage.
-SPEECH_VERBS = frozenset(
-    """
-    say tell add stress state note explain insist argue claim warn declare announce write ask
-    reply respond answer describe urge acknowledge admit comment confirm deny continue suggest
-    tweet post recall report predict promise vow pledge complain conclude concede contend
-    observe remark reiterate quip shout scream whisper testify maintain mention joke cry
-    assert agree caution charge allege blast slam criticise criticize praise call dub label
-    term characterise characterize emphasise emphasize underline highlight recount estimate
-    reveal disclose boast lament plead demand tell inform assure reassure caution counter
-    retort exclaim murmur mutter yell sigh laugh begin conclude summarise summarize put
-    """.split()
-)
-
-#: Speech verbs that also name things ("a group called 'X'"): they only count with a subject.
-NAMING_VERBS = frozenset("call dub label term describe characterise characterize put".split())
-
-#: Pronouns resolved to the last person in subject position.
-PERSON_PRONOUNS = frozenset("he she him her".split())
-
-#: Nouns after which a quoted, title-cased span is the title of a work, not a quote.
-WORK_NOUNS = frozenset(
-    """
-    film movie book novel song album single show series programme program play article report
-    documentary poem opera painting exhibition campaign operation slogan hashtag podcast column
-    headline titled entitled called named dubbed episode track memoir essay study paper known
-    codenamed nicknamed branded billed
-    """.split()
-)
-
-#: Words that are lower case in a title of a work ("Gone with the Wind").
-TITLE_SMALL_WORDS = frozenset("a an the of and or but for nor on in at to by with from as is".split())
 
 #: Longest quoted fragment (words) treated as a scare quote when no speech verb governs it.
 SCARE_MAX_WORDS = 4
@@ -183,6 +167,15 @@ def _scan_paragraph(text: str, ps: int, pe: int, open_kind: str | None):
     return closed, None
 
 
+def _colon_opened(text: str, open_at: int, pe: int, kind: str) -> bool:
+    """True when the opening mark at ``open_at`` follows a colon (spaces between) and the rest of
+    its paragraph, up to ``pe``, holds no other mark of its ``kind`` and ends a sentence."""
+    before = text[:open_at].rstrip(" \t\u00a0")
+    rest = text[open_at + 1:pe].rstrip()
+    marks = _DOUBLE_OPEN + _DOUBLE_CLOSE + '"' if kind == "double" else _SINGLE_OPEN + _SINGLE_CLOSE
+    return before.endswith(":") and rest[-1:] in ".!?" and not any(c in marks for c in rest)
+
+
 def _later_strong_close(text: str, i: int, pe: int, kind: str) -> bool:
     for j in range(i, pe):
         c = text[j]
@@ -237,6 +230,13 @@ def find_quote_spans(text: str) -> list[QuoteSpan]:
             nxt = paras[k + 1][0] if k + 1 < len(paras) else None
             if nxt is not None and _kind_of_open(text, nxt) == kind and cs < pe:
                 pending = (kind, [_trim(text, cs, pe, False)], oa)
+            elif pending is None and _colon_opened(text, oa, pe, kind):
+                # 'he said: "It is the first time ...' with the closing mark left out (or cut
+                # off with the rest of the text): the colon announced a quotation, which runs to
+                # the end of its paragraph
+                s, e = _trim(text, cs, pe, True)
+                if e > s:
+                    out.append(QuoteSpan([(s, e)], kind, oa, pe))
             elif pending is None:
                 # an unmatched opening mark: rescan the rest of the paragraph after it
                 rest_closed, _ = _scan_paragraph(text, oa + 1, pe, None)
@@ -264,6 +264,7 @@ class _Speaker:
     verb: str | None
     pos: int
     direct: bool = True
+    naming: bool = False  # found through a naming verb ("what ministers called a 'reset'")
 
 
 @dataclass
@@ -335,17 +336,38 @@ def _paragraph_topic(ctx: _Ctx, pos: int, gender: str | None = None):
     Kellner, who said ...", which the parser often does not make the main subject. The first
     person of a sentence is its topic; a later one ("Cardenas said Smith had refused") is not."""
     ents = ctx.ents
-    ps = doc_text(ctx.doc).rfind("\n", 0, pos) + 1
+    text = doc_text(ctx.doc)
+    ps = text.rfind("\n", 0, pos) + 1
+    if not _names_anyone(ctx, ps, pos):
+        # a paragraph that names nobody before the pronoun ("He stuck to that pledge.") goes on
+        # with the person of the paragraphs before it: look back over such paragraphs
+        while ps > 0 and not _names_anyone(ctx, text.rfind("\n", 0, max(0, ps - 1)) + 1, ps):
+            nxt = text.rfind("\n", 0, max(0, ps - 1)) + 1
+            if nxt == ps or text[nxt:ps].strip() and not _pronoun_led(ctx, nxt, ps):
+                break
+            ps = nxt
+        ps = text.rfind("\n", 0, max(0, ps - 1)) + 1
     for m in reversed(ents.person_mentions):
         if m.end > pos or m.start < ps:
             continue
         if not m.is_subject or not ents.compatible(m.canonical, gender):
             continue
         sent_start = ctx.doc[m.tok_start].sent.start
-        if any(o.tok_start >= sent_start and o.tok_start < m.tok_start for o in ents.person_mentions):
+        if any(o.tok_start >= sent_start and o.tok_start < m.tok_start and o.is_subject for o in ents.person_mentions):
             continue
         return m
     return None
+
+
+def _names_anyone(ctx: _Ctx, start: int, end: int) -> bool:
+    """True when a person mention lies in ``[start, end)``."""
+    return any(start <= m.start < end for m in ctx.ents.person_mentions)
+
+
+def _pronoun_led(ctx: _Ctx, start: int, end: int) -> bool:
+    """True when the text in ``[start, end)`` (a paragraph) starts with a personal pronoun."""
+    words = doc_text(ctx.doc)[start:end].split()
+    return bool(words) and words[0].lower().strip("\"\u201c") in PERSON_PRONOUNS
 
 
 def _is_subject_mention(doc: "Doc", m) -> bool:
@@ -368,8 +390,6 @@ def _last_subject_org(ctx: _Ctx, pos: int) -> str | None:
 def _unnamed_people(doc: "Doc", ents: EntityAnalysis) -> list[tuple[int, str | None]]:
     """``(char offset, gender)`` of subjects that introduce an unnamed person ("A nurse ...
     said", "One Venezuelan mother of two ... said"); gender "m"/"f" when the noun shows it."""
-    from pipeline.enrich.entities import FEMALE_WORDS, MALE_WORDS
-
     out = []
     for t in doc_tokens(doc):
         if t.dep_ not in ("nsubj", "nsubjpass") or t.tag_ != "NN" or t.lemma_.lower() not in PERSON_NOUNS:
@@ -389,6 +409,12 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
     m = ents.person_at_token(tok.i)
     if m:
         return _Speaker(m.canonical, m.text, "person", verb, tok.idx)
+    if tok.text[:1].isupper() and (fold(tok.text).rstrip(".") in PERSON_TITLES or fold(tok.text) in ROLE_NOUNS):
+        # "High Commissioner to Freedonia Ana Reyes said": the title is parsed as the subject and
+        # the name it introduces ends its phrase (entities._titled_subject)
+        m = ents.person_at_token(tok.right_edge.i)
+        if m and m.tok_start > tok.i:
+            return _Speaker(m.canonical, m.text, "person", verb, tok.idx)
     for child in tok.children:
         if child.dep_ in ("appos", "compound"):
             for t in child.subtree:
@@ -433,6 +459,13 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
                     o = ents.org_at_token(t.i)
                     if o:
                         return _Speaker(o.canonical, text, "organization", verb, tok.idx)
+                if lemma in SPOKES_NOUNS:
+                    # "a spokesman for the ministry": the institution named earlier speaks
+                    for t in prep.subtree:
+                        if t.pos_ == "NOUN" and t.lemma_.lower() in INSTITUTION_NOUNS:
+                            org = _org_for_institution(ctx, t, tok.idx)
+                            if org:
+                                return _Speaker(org, text, "organization", verb, tok.idx)
         if lemma in SPOKES_NOUNS:
             # "A Department of Homeland Security (DHS) official said"
             for t in tok.subtree:
@@ -476,23 +509,6 @@ def _resolve_np(ctx: _Ctx, tok: "Token", verb: str, pos: int) -> _Speaker | None
     return _Speaker(None, text, None, verb, tok.idx)
 
 
-#: Nouns for someone speaking for an organization ("a company spokesperson").
-SPOKES_NOUNS = frozenset("spokesman spokeswoman spokesperson official representative source".split())
-
-#: Words an organization's name may use for an institution noun ("the army" -> "Sudanese Armed
-#: Forces"). Our own list.
-INSTITUTION_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "army": ("army", "armed", "military", "defence", "defense"),
-    "military": ("army", "armed", "military", "defence", "defense"),
-    "navy": ("navy", "naval"),
-    "police": ("police", "constabulary", "gendarmerie"),
-    "ministry": ("ministry", "department"),
-    "department": ("department", "ministry"),
-    "government": ("government", "cabinet", "administration"),
-}
-
-#: Institution nouns for businesses: "the company said" credits the last organization named.
-COMPANY_NOUNS = frozenset("company firm group carmaker airline retailer miner insurer lender manufacturer producer".split())
 
 
 def _org_for_institution(ctx: _Ctx, tok: "Token", before: int) -> str | None:
@@ -538,9 +554,12 @@ def _according_target(ctx: _Ctx, acc: "Token") -> "Token | None":
 def _subject_of(verb: "Token") -> "Token | None":
     v = verb
     for _ in range(4):
-        for child in v.children:
-            if child.dep_ in ("nsubj", "nsubjpass") and not (child.dep_ == "nsubjpass" and v is verb and verb.lemma_ != "quote"):
-                return child
+        # a verb has one subject: when the parser gives it two ("Outside Downing Street, Mrs Holt
+        # said"), the one nearest the verb is it and the other is a fronted phrase
+        subjects = [c for c in v.children
+                    if c.dep_ in ("nsubj", "nsubjpass") and not (c.dep_ == "nsubjpass" and v is verb and verb.lemma_ != "quote")]
+        if subjects:
+            return min(subjects, key=lambda c: abs(v.i - c.i))
         if v.dep_ in ("conj", "advcl", "xcomp") and v.head is not v:
             v = v.head
             continue
@@ -571,6 +590,13 @@ def _speaker_of(ctx: _Ctx, verb: "Token") -> _Speaker | None:
     acc = verb if verb.lower_ == "according" else _according_to(verb, ctx)
     if acc is not None:
         target = _according_target(ctx, acc)
+        named = target is not None and (ctx.ents.person_at_token(target.i) or ctx.ents.org_at_token(target.i)
+                                        or target.lower_ in PERSON_PRONOUNS)
+        subj = _subject_of(verb) if acc is not verb else None
+        if not named and subj is not None and not ctx.in_quote(subj):
+            # "'...,' he wrote, according to a translation": "according to" cites a document
+            # here, not a speaker; the verb's own subject is the one who spoke
+            return _resolve_np(ctx, subj, verb.text, verb.idx)
         return _resolve_np(ctx, target, "according to", acc.idx) if target is not None else None
     subj = _subject_of(verb)
     if subj is None or ctx.in_quote(subj):
@@ -599,6 +625,10 @@ def _path_speaker(ctx: _Ctx, qtoks: list["Token"], bounds: tuple[int, int]) -> _
             seen.add(h.i)
             if _is_speech(h) or _according_to(h, ctx) is not None:
                 sp = _speaker_of(ctx, h)
+                if sp is not None:
+                    sp.naming = h.lemma_.lower() in NAMING_VERBS
+                elif h.lower_ != "according" and (subj := _subject_of(h)) is not None and ctx.in_quote(subj):
+                    continue  # 'a "live inquiry" will continue': the quoted words are the verb's subject
                 if sp is None and h.lemma_.lower() in NAMING_VERBS:
                     continue
                 if sp is not None or not h.lemma_.lower() in NAMING_VERBS:
@@ -643,6 +673,34 @@ def _frame_speaker(ctx: _Ctx, q: QuoteSpan, para: tuple[int, int]) -> _Speaker |
         sp = _speaker_of(ctx, v)
         if sp is not None:
             return sp
+    return None
+
+
+def _verbless_attribution(ctx: _Ctx, q: QuoteSpan, para: tuple[int, int]) -> _Speaker | None:
+    """The person named right after a quote's closing mark and comma when no verb comes between
+    ('"We are investigating," District Superintendent Ana Reyes, who ...'): the attribution with
+    its "said" left out (or lost in copying) still names the speaker. Only the first person
+    mention of the rest of the sentence counts, and only with no verb before it."""
+    doc = ctx.doc
+    text = doc_text(doc)
+    after = q.close_at + 1
+    comma = text[q.close_at - 1:q.close_at] == "," or text[after:after + 1] == ","
+    if after >= para[1] or not comma:
+        return None
+    span = doc.char_span(after, para[1], alignment_mode="expand")
+    if span is None:
+        return None
+    for t in span:
+        if t.text in (".", "?", "!") or ctx.in_quote(t) and t.idx > after:
+            return None
+        m = ctx.ents.person_at_token(t.i)
+        if m is not None:
+            nxt = doc[m.tok_end] if m.tok_end < len(doc) else None
+            if nxt is not None and nxt.pos_ in ("VERB", "AUX"):
+                return None  # "..., Ana Reyes told ...": a verb of its own, handled elsewhere
+            return _Speaker(m.canonical, m.text, "person", None, t.idx)
+        if t.pos_ in ("VERB", "AUX"):
+            return None
     return None
 
 
@@ -713,7 +771,8 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
     """Quotes of ``doc`` with speakers, in text order.
 
     ``body`` defaults to ``doc.text`` (offsets index it). Each quote is a contract entry
-    ``{"text", "speaker", "speaker_text", "verb", "start", "end", "speaker_type"}``: ``speaker`` is
+    ``{"text", "speaker", "speaker_text", "verb", "start", "end", "speaker_type"}``, one per
+    paragraph of a quote that runs over several paragraphs (same speaker on each): ``speaker`` is
     a canonical person or organization name or None when the text does not say who spoke;
     ``speaker_type`` is "person", "organization" or None; ``start``/``end`` are the character
     offsets of the quoted words (marks excluded) in ``body``.
@@ -738,8 +797,12 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
         pi = para_index(q.open_at)
         bounds = (paras[pi][0], paras[para_index(q.close_at)][1])
         sp = _path_speaker(ctx, qtoks, bounds) if qtoks else None
+        # a speech verb (not a naming one) with a subject governs the words: a partial quote
+        governed = sp is not None and bool(sp.text) and not sp.naming
         if sp is None:
             sp = _frame_speaker(ctx, q, paras[pi])
+        if sp is None:
+            sp = _verbless_attribution(ctx, q, paras[pi])
         direct = sp is not None
         if sp is None:
             # split quote: the previous quote of this paragraph
@@ -762,7 +825,7 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
         if _is_title_of_work(body, q, qtoks) or _is_term_of_infinitive(ctx, body, q, qtoks):
             continue
         if _is_fragment(body, q, qtoks) and (not direct or len(q.text(body).strip()) <= 2 or (sp is not None and (
-                sp.verb == "according to" or (not sp.name and q.text(body)[-1:] not in ".?!")))):
+                sp.verb == "according to" or (not sp.name and not governed and q.text(body)[-1:] not in ".?!")))):
             continue  # scare quote: nobody (named) says it
         if sp is not None and sp.name and sp.type == "person":
             ctx.speakers.append((sp.pos, sp.name))
@@ -778,15 +841,18 @@ def extract_quotes(doc: "Doc", ents: EntityAnalysis, body: str | None = None) ->
             nxt = [s for qq, s in results[idx + 1:] if s is not None and para_index(qq.open_at) == pi]
             if nxt:
                 sp = nxt[0]
-        out.append({
-            "text": q.text(body),
-            "speaker": sp.name if sp else None,
-            "speaker_text": sp.text if sp else None,
-            "verb": sp.verb if sp else None,
-            "start": q.start,
-            "end": q.end,
-            "speaker_type": sp.type if sp and sp.name else None,
-        })
+        # one entry per paragraph of a multi-paragraph quote (each its own span of the body,
+        # all with the speaker found for the whole statement): how news gold counts them
+        for s, e in q.segments:
+            out.append({
+                "text": body[s:e],
+                "speaker": sp.name if sp else None,
+                "speaker_text": sp.text if sp else None,
+                "verb": sp.verb if sp else None,
+                "start": s,
+                "end": e,
+                "speaker_type": sp.type if sp and sp.name else None,
+            })
     return out
 
 

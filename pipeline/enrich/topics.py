@@ -31,6 +31,8 @@ DEFAULT_TOPICS_FILE = Path(__file__).resolve().parents[2] / "config" / "topics.y
 
 _DEFAULTS = {"title_weight": 1.5, "per_cue_cap": 3, "min_words": 150, "threshold": 3.0, "min_distinct": 2,
              "min_strong": 0, "dense_factor": 2.0}
+#: Share of its own threshold a broad topic must score for one of its subtopics to be assigned.
+SUBTOPIC_PARENT_SHARE = 0.5
 #: Weight from which a cue counts as strong (see ``min_strong``).
 STRONG_WEIGHT = 2.0
 _WORD_RE = re.compile(r"\w+(?:['\u2019]\w+)*")
@@ -87,6 +89,10 @@ class Topic:
     #: Cues of which at least one must appear (title or body), e.g. people for border-crossing:
     #: trucks crossing a bridge are trade, not a crossing story. Empty: no such condition.
     requires: tuple[Cue, ...] = ()
+    #: Broader topics this one refines ("cholera" of "health"). A subtopic implies them, like
+    #: ``implies``, and never sets the article's strongest score for the ``dominance`` rule: one
+    #: dense word ("cholera" five times) must not push the article's other broad topics out.
+    subtopic_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,12 +208,16 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
         implies = spec.get("implies") or []
         if not isinstance(implies, list) or not all(isinstance(x, str) for x in implies):
             raise _fail(path, f"topic {name!r}: 'implies' must be a list of topic names")
+        parents = spec.get("subtopic_of") or []
+        if not isinstance(parents, list) or not all(isinstance(x, str) for x in parents):
+            raise _fail(path, f"topic {name!r}: 'subtopic_of' must be a list of topic names")
         opts = {k: spec.get(k, defaults[k]) for k in _DEFAULTS}
         for k, v in opts.items():
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
                 raise _fail(path, f"topic {name!r}: {k} must be a non-negative number")
         topics.append(Topic(
-            name=str(name), description=" ".join(desc.split()), cues=tuple(cues), implies=tuple(implies),
+            name=str(name), description=" ".join(desc.split()), cues=tuple(cues),
+            implies=tuple(dict.fromkeys([*implies, *parents])), subtopic_of=tuple(parents),
             threshold=float(opts["threshold"]), min_distinct=int(opts["min_distinct"]),
             title_weight=float(opts["title_weight"]), per_cue_cap=int(opts["per_cue_cap"]),
             min_words=int(opts["min_words"]), min_strong=int(opts["min_strong"]),
@@ -218,6 +228,8 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
         unknown = [x for x in t.implies if x not in names]
         if unknown:
             raise _fail(path, f"topic {t.name!r} implies unknown topic(s) {unknown}")
+        if t.name in t.subtopic_of:
+            raise _fail(path, f"topic {t.name!r} cannot be a subtopic of itself")
     return Taxonomy(path=path, topics=tuple(topics), dominance=float(dominance))
 
 
@@ -335,11 +347,26 @@ def score_topics(title: str, body: str, taxonomy: Taxonomy) -> dict[str, dict]:
             "assigned": score >= t.threshold and enough and strong >= t.min_strong,
         }
     if taxonomy.dominance > 0:
-        rel = {t.name: out[t.name]["score"] / t.threshold for t in taxonomy.topics
-               if out[t.name]["assigned"] and t.threshold > 0}
-        top = max(rel.values(), default=0.0)
+        by_name = {t.name: t for t in taxonomy.topics}
+        units = {t.name: out[t.name]["score"] / t.threshold for t in taxonomy.topics if t.threshold > 0}
+        rel = {n: r for n, r in units.items() if out[n]["assigned"]}
+        top = max((r for n, r in rel.items() if not by_name[n].subtopic_of), default=0.0) \
+            or max(rel.values(), default=0.0)
         for name, r in rel.items():
-            if r < taxonomy.dominance * top:
+            t = by_name[name]
+            if not t.subtopic_of:
+                side = r < taxonomy.dominance * top
+            else:
+                # A subtopic is judged within its broader topic: that topic must have evidence of its
+                # own (half its threshold: "quarterly results" must not make an election's vote count)
+                # and not be a side mention of the article, and the subtopic must not be a side mention
+                # among its siblings.
+                parent = max(units.get(p, 0.0) for p in t.subtopic_of)
+                siblings = max(rel[o.name] for o in taxonomy.topics
+                               if o.name in rel and set(o.subtopic_of) & set(t.subtopic_of))
+                side = (parent < max(SUBTOPIC_PARENT_SHARE, taxonomy.dominance * top)
+                        or r < taxonomy.dominance * siblings)
+            if side:
                 out[name]["assigned"] = False
                 out[name]["side"] = True
     return out
