@@ -29,7 +29,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from pipeline.engine import redact_url
+from pipeline.logs import redact_url
 from pipeline.errors import WirewatchError
 from pipeline.logs import get_logger
 

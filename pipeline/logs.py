@@ -4,11 +4,14 @@ Bind ``feed_id``, ``article_id`` and ``task_id`` with ``structlog.contextvars.bi
 Secrets never reach the log: settings hold them as ``SecretStr``; every string value of a
 structlog event, and every record of the ``httpx``/``httpcore`` loggers (httpx logs each
 request's full URL at INFO, and a Slack-compatible webhook's path is its secret), passes
-through :func:`pipeline.engine.redact_url` (credentials in URLs, webhook secret paths,
+through :func:`redact_url` (credentials in URLs, webhook secret paths,
 ``Authorization`` headers); values under keys named like ``password``/``secret``/``token``/
 ``authorization`` are masked whole.
 """
 from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
 
 import logging
 import sys
@@ -32,8 +35,6 @@ _SECRET_KEYS = ("password", "secret", "token", "authorization", "api_key", "apik
 
 
 def _redact_value(value):
-    from pipeline.engine import redact_url
-
     if isinstance(value, str):
         return redact_url(value)
     if isinstance(value, dict):
@@ -54,8 +55,6 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact the formatted message in place; never drops a record."""
-        from pipeline.engine import redact_url
-
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string is the logger's problem, not ours
@@ -110,3 +109,40 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
 def get_logger(name: str | None = None, **bound):
     """Return a structlog logger, optionally with values bound."""
     return structlog.get_logger(name).bind(**bound) if bound else structlog.get_logger(name)
+
+
+_USERINFO_RE = re.compile(r"(?<=://)[^/@\s]+@")
+# Webhook URLs whose path is the credential: Slack (hooks.slack.com/services/T../B../<token>),
+# Discord (/api/webhooks/<id>/<token>), Mattermost and Rocket.Chat (/hooks/<key>[/<token>]).
+_SECRET_PATH_RE = re.compile(r"(?i)(://[^/\s\"']+(?:/services|/api/webhooks|/hooks))/[^\s\"'<>]+")
+# Authorization-style headers written as "Name: value", "name=value", "'name': 'value'" (JSON/repr).
+_AUTH_HEADER_RE = re.compile(
+    r"(?i)\b((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|cookie)([\"']?\s*[:=]\s*[\"']?)"
+    r"(?:(?:bearer|basic|apikey|token|digest)\s+)?[^\s\"',}]+")
+_SCHEME_TOKEN_RE = re.compile(r"(?i)\b(bearer|basic|apikey)\s+[A-Za-z0-9._~+/=-]{8,}")
+
+
+def redact_url(url: str, *, keep_path: bool = True) -> str:
+    """``url``, or any text holding URLs and headers (messages, log lines, dead letters), safe
+    to print or log: the one redaction helper of the project.
+
+    - user info: ``https://user:secret@host:9200`` -> ``https://***@host:9200`` (also
+      ``redis://:password@host``);
+    - webhook URLs whose path is the secret: ``https://hooks.slack.com/services/T0/B0/XyZ`` ->
+      ``https://hooks.slack.com/services/***`` (Slack ``/services/``, Discord ``/api/webhooks/``,
+      Mattermost and Rocket.Chat ``/hooks/``);
+    - ``Authorization``/``Proxy-Authorization``/``Cookie``/``X-Api-Key`` header values and bare
+      ``Bearer``/``Basic``/``ApiKey`` tokens -> ``***``.
+
+    With ``keep_path=False`` (one URL only) just ``scheme://host[:port]/…`` is kept: paths and
+    queries of webhook URLs may be secrets."""
+    if not url:
+        return url
+    if keep_path:
+        text = _USERINFO_RE.sub("***@", url)
+        text = _SECRET_PATH_RE.sub(r"\1/***", text)
+        text = _AUTH_HEADER_RE.sub(r"\1\2***", text)
+        return _SCHEME_TOKEN_RE.sub(r"\1 ***", text)
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or '?'}{port}/…"

@@ -7,11 +7,18 @@ import hashlib
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def utcnow_iso() -> str:
     """Current UTC time as ISO-8601 with seconds precision and a ``Z``-free ``+00:00`` offset."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def utcnow_iso_ms() -> str:
+    """Current UTC time as ISO-8601 with milliseconds (pipeline time stamps: ``enqueued_at``,
+    ``indexed_at``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def article_id_for(canonical_url: str) -> str:
@@ -20,6 +27,15 @@ def article_id_for(canonical_url: str) -> str:
     The same canonical URL always gives the same ``_id``, which makes indexing idempotent.
     """
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:32]
+
+
+def source_domain(url: str | None) -> str:
+    """The host of ``url`` lower-cased, without a leading ``www.`` (``""`` when there is none).
+
+    The one definition of an article's ``source.domain`` (fetch stage, local texts, documents).
+    """
+    host = (urlsplit(url or "").hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
 
 
 class _JsonModel:
@@ -59,7 +75,7 @@ class Article(_JsonModel):
     ``"page"`` when the body came from the fetched page and ``"summary"`` when the page could
     not be fetched or extracted and the feed entry's summary stands in (``extraction_error``
     then holds the reason). ``declared_canonical_url`` is a canonical URL the page declared on
-    another site, not trusted for the id (see :mod:`pipeline.extract`). ``truncated`` maps each
+    another site, not trusted for the id (see :mod:`pipeline.fetch.extract`). ``truncated`` maps each
 text field cut at ingestion to its original length (:mod:`pipeline.sanitize`).
     """
 

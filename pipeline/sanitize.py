@@ -29,7 +29,7 @@ from typing import Any
 #: Bodies: the longest news features are ~20,000 words (~130,000 characters); 500,000 keeps
 #: half of the highlighter's 1,000,000-character default analysis limit as margin.
 #: (A feed entry's summary, the body's stand-in, is already cut to 20,000 characters by
-#: :data:`pipeline.feedparse.MAX_SUMMARY_CHARS`; URLs are keywords, never highlighted.)
+#: :data:`pipeline.feeds.parse.MAX_SUMMARY_CHARS`; URLs are keywords, never highlighted.)
 FIELD_LIMITS: dict[str, int] = {
     "title": 1_000,
     "body": 500_000,

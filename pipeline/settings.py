@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     index_prefix: str = Field("wirewatch", description="Prefix of every index and alias Wirewatch creates.")
     index_replicas: int = Field(0, description="Replicas of new indices (0 on a single node).")
     index_shards: int = Field(1, description="Primary shards of new indices.")
-    index_linger_s: float = Field(1.0, ge=0.0, le=60.0, description="How long the index stage lets enriched documents gather before one bulk request indexes them and one percolate request matches them (0 = at once). Per-document requests cost the search engine ~4x the CPU of batches of ten (`wirewatch bench e2e`; see pipeline/pending.py); alerts wait at most this much longer.")
+    index_linger_s: float = Field(1.0, ge=0.0, le=60.0, description="How long the index stage lets enriched documents gather before one bulk request indexes them and one percolate request matches them (0 = at once). Per-document requests cost the search engine ~4x the CPU of batches of ten (`wirewatch bench e2e`; see pipeline/index/pending.py); alerts wait at most this much longer.")
     index_batch_max: int = Field(200, ge=1, le=5000, description="Most documents one index task takes from the pending pool (one bulk request, one percolate request).")
     opensearch_base_port: int = Field(9250, description="Base HTTP port of the local OpenSearch runner; node 1 listens on base+1.")
     opensearch_heap: str = Field("512m", description="JVM heap (-Xms/-Xmx) of the local OpenSearch node.")

@@ -72,7 +72,7 @@ def _drop_session_indices(settings):
     (when the engine answers), so test runs leave nothing behind on a shared node."""
     yield
     try:
-        from pipeline.engine import SearchEngine
+        from pipeline.index.engine import SearchEngine
 
         with SearchEngine.from_settings(settings) as engine:
             if engine.ping():

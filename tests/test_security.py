@@ -21,15 +21,15 @@ from pathlib import Path
 import pytest
 from httpserver import LocalServer, Reply, local_server  # noqa: F401  (pytest fixture)
 
-from pipeline.engine import SearchEngine
-from pipeline.enrich.duplicate import base_document
+from pipeline.index.engine import SearchEngine
+from pipeline.document import article_document
 from pipeline.errors import EngineError, InvalidQueryError
-from pipeline.feedparse import parse_feed
-from pipeline.fetch import fetch_article
-from pipeline.http import GuardedClient
-from pipeline.index import index_batch
+from pipeline.feeds.parse import parse_feed
+from pipeline.fetch.article import fetch_article
+from pipeline.fetch.http import GuardedClient
+from pipeline.index.bulk import index_batch
 from pipeline.models import ArticleRef
-from pipeline.searches import QUERY_MAX_DEPTH, SearchFilters, run_search
+from pipeline.alerts.searches import QUERY_MAX_DEPTH, SearchFilters, run_search
 
 ESC_TITLE = "Border\x1b[2J\x1b]0;owned\x07 talks\x00 resume \u202egnp.exe\u202c\x9b31m today"
 BODY = ("Negotiators met on Tuesday in the border city to discuss the crossing schedule. "
@@ -60,7 +60,7 @@ def engine(settings, search_url):
 # --- 1. cross-site canonical ------------------------------------------------------------------------
 
 def test_registrable_domain_comes_from_the_public_suffix_list():
-    from pipeline.extract import registrable_domain, same_site
+    from pipeline.fetch.extract import registrable_domain, same_site
 
     assert registrable_domain("news.example.co.uk") == "example.co.uk"
     assert registrable_domain("WWW.Example.COM.") == "example.com"
@@ -95,7 +95,7 @@ def test_cross_site_canonical_neither_overwrites_nor_spoofs(local_server, settin
     assert c.declared_canonical_url == "https://bank.example/news/1"
     assert same.id == b.id and same.declared_canonical_url is None  # same-site canonicals still decide the id
 
-    docs = [base_document(x, None) for x in (b, a, c)]
+    docs = [article_document(x) for x in (b, a, c)]
     index_batch(engine, docs, refresh=True)
     stored_b = engine.get(engine.alias("articles"), b.id)
     assert stored_b["title"] == "B reports the harvest" and "Impostors" not in stored_b["body"]
@@ -123,7 +123,7 @@ def test_a_feed_cannot_speak_for_another_site_when_the_linked_page_fails(local_s
         art = fetch_article(hostile, client, settings)
     assert art.extraction == "summary" and art.id != b_doc["id"]
     assert art.source_domain == "localhost" and art.declared_canonical_url == b_url and art.url == b_url
-    index_batch(engine, [base_document(art, None)], refresh=True)
+    index_batch(engine, [article_document(art)], refresh=True)
     assert engine.get(engine.alias("articles"), b_doc["id"])["title"] == "B's own report"
     # a same-site feed keeps the link as the canonical URL (the usual fallback)
     own = ArticleRef(feed_id="fb", feed_url=local_server.url("/feed.xml"), link=b_url, guid=b_url,
@@ -148,7 +148,7 @@ def test_a_one_megabyte_feed_title_is_capped_counted_and_search_keeps_working(lo
         art = fetch_article(ref, client, settings)  # the page fails: the entry's title and summary stand in
     assert art.extraction == "summary"
     assert len(art.title) <= FIELD_LIMITS["title"] and art.truncated == {"title": len(long_title)}
-    doc = base_document(art, None)
+    doc = article_document(art)
     assert doc["truncated_fields"] == ["title"]
     index_batch(engine, [doc], refresh=True)
     resp = run_search(engine, "quarry")
@@ -238,7 +238,7 @@ def test_table_output_escapes_control_characters_already_stored(cli, settings):
 
 
 def test_mail_subject_has_no_control_characters_or_injected_headers():
-    from pipeline.notify import email_message, parse_channel
+    from pipeline.alerts.notify import email_message, parse_channel
 
     channel = parse_channel({"type": "email", "to": ["desk@example.org"]})
     msg = email_message({"search_id": "s", "article_id": "a", "search_name": "Desk\r\nBcc: spy@evil.example"},
@@ -272,7 +272,7 @@ def test_deep_and_huge_queries_are_refused_before_the_engine(cli, tmp_path):
 
 @pytest.mark.integration
 def test_engine_errors_are_cut_to_a_sane_length(engine):
-    from pipeline.engine import ERROR_MESSAGE_MAX
+    from pipeline.index.engine import ERROR_MESSAGE_MAX
 
     bad = {"query_string": {"query": "title:(" + "a " * 200_000}}  # refused by the engine, echoed back
     with pytest.raises(InvalidQueryError) as info:
@@ -323,7 +323,7 @@ def test_every_search_has_a_timeout_against_an_engine_that_never_answers(setting
 @pytest.mark.integration
 def test_internal_notification_targets_are_refused_at_add(settings, engine):
     from pipeline.errors import ConfigError
-    from pipeline.searches import SavedSearch, SavedSearchStore
+    from pipeline.alerts.searches import SavedSearch, SavedSearchStore
 
     strict = settings.model_copy(update={"notify_allow_hosts": []})
     store = SavedSearchStore(engine, strict)
@@ -353,7 +353,7 @@ def test_internal_notification_targets_are_refused_at_add(settings, engine):
 
 @pytest.mark.integration
 def test_a_webhook_to_the_engines_close_endpoint_is_refused_at_send_time(settings, engine, local_server):
-    from pipeline.notify import notify
+    from pipeline.alerts.notify import notify
 
     # Stored while allowed (or re-pointed by DNS later): the send-time check on the address refuses it.
     strict = settings.model_copy(update={"notify_allow_hosts": [], "notify_max_attempts": 1})
@@ -413,8 +413,8 @@ def test_credentials_in_service_urls_are_never_printed(bare_cli):
 @pytest.mark.integration
 def test_channel_secrets_are_stored_as_references_and_shown_masked(settings, engine, monkeypatch, local_server):
     from pipeline.errors import ConfigError
-    from pipeline.notify import notify, sign
-    from pipeline.searches import SavedSearch, SavedSearchStore
+    from pipeline.alerts.notify import notify, sign
+    from pipeline.alerts.searches import SavedSearch, SavedSearchStore
 
     store = SavedSearchStore(engine, settings)
     plain = [{"type": "webhook", "url": local_server.url("/hook"), "secret": "plain-hmac-key"},
@@ -473,7 +473,7 @@ class _post_receiver:
 
 
 def test_saved_search_output_masks_plain_secrets_stored_earlier():
-    from pipeline.notify import mask_config
+    from pipeline.alerts.notify import mask_config
 
     shown = json.dumps([mask_config(c) for c in (
         {"type": "webhook", "url": "https://hooks.example/x", "secret": "s3cr3t", "headers": {"Authorization": "Bearer abc"}},
@@ -490,7 +490,7 @@ def test_slack_paths_and_authorization_headers_stay_out_of_dead_letters_logs_and
     import logging
 
     from pipeline.deadletter import DeadLetters
-    from pipeline.notify import notify
+    from pipeline.alerts.notify import notify
 
     dl_settings = settings.model_copy(update={"redis_key_prefix": f"{settings.redis_key_prefix}:sec",
                                               "notify_max_attempts": 1})
@@ -532,7 +532,7 @@ def _redis_settings(state: Path, port: int):
 @pytest.fixture()
 def own_redis(tmp_path):
     """A real redis-server started by LocalRedis in a temporary state folder on a free port."""
-    from pipeline.services.redis_server import LocalRedis, redis_binary
+    from wirewatch.devtools.services.redis_server import LocalRedis, redis_binary
 
     if not redis_binary():
         pytest.skip("redis-server is not installed")
@@ -575,9 +575,9 @@ def _decoy(marker: str, cwd: Path | None = None) -> "subprocess.Popen":
 def test_services_down_and_status_never_take_a_process_that_is_not_ours(own_redis, tmp_path, settings):
     import redis as redis_lib
 
-    from pipeline import services
-    from pipeline.services.process import start_ticks
-    from pipeline.services.redis_server import LocalRedis
+    from wirewatch.devtools import services
+    from wirewatch.devtools.services.process import create_time
+    from wirewatch.devtools.services.redis_server import LocalRedis
 
     port = own_redis.settings.redis_port
     marker = f"127.0.0.1:{port}"
@@ -597,7 +597,7 @@ def test_services_down_and_status_never_take_a_process_that_is_not_ours(own_redi
     try:
         for content in (lambda pid: f"{pid}\n{marker}\n",                       # old format, other folder
                         lambda pid: f"{pid}\n\n",                                 # no marker
-                        lambda pid: f"{pid}\n{marker}\n{start_ticks(pid) + 1}\n"):  # PID reused (start time differs)
+                        lambda pid: f"{pid}\n{marker}\n{create_time(pid) + 1}\n"):  # PID reused (start time differs)
             d = _decoy(marker, cwd=other.dir)
             decoys.append(d)
             time.sleep(0.1)
@@ -640,7 +640,7 @@ def test_strip_and_escape_controls_on_invented_text():
 
 
 def test_redaction_helper_on_invented_text():
-    from pipeline.engine import redact_url
+    from pipeline.logs import redact_url
 
     assert redact_url("redis://:pw1@10.0.0.1:6379/0 and https://u:pw2@es.example:9200") == \
         "redis://***@10.0.0.1:6379/0 and https://***@es.example:9200"

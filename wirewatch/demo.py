@@ -17,15 +17,15 @@ from urllib.parse import urlsplit
 
 import redis as redis_lib
 
-from pipeline import services
-from pipeline.engine import SearchEngine
+from wirewatch.devtools import services
+from pipeline.index.engine import SearchEngine
 from pipeline.errors import WirewatchError
-from pipeline.feeds import FeedNotFound, FeedRegistry
+from pipeline.feeds.registry import FeedNotFound, FeedRegistry
 from pipeline.settings import Settings
 from pipeline.stats import Counters
 from wirewatch.processes import start_processes
 from wirewatch.queues import idle
-from wirewatch.seed_server import SeedServer
+from wirewatch.devtools.seed_server import SeedServer
 
 
 @dataclass
@@ -143,7 +143,7 @@ def run_demo(settings: Settings, *, articles_dir: Path | None = None, timeout_s:
     engine = SearchEngine.from_settings(settings)
     progress("creating indices", 0, 0)
     engine.ensure_setup()
-    from pipeline.searches import SavedSearchStore
+    from pipeline.alerts.searches import SavedSearchStore
 
     SavedSearchStore(engine, settings).load_yaml(settings.searches_file)
 

@@ -93,12 +93,12 @@ def fail(message: str, code: int = 1):
     """Print ``message`` in red on stderr and return a ``typer.Exit(code)`` to raise.
 
     The message is shown literally (square brackets in it are not rich markup), with control
-    characters escaped, credentials redacted (:func:`pipeline.engine.redact_url`) and cut at
+    characters escaped, credentials redacted (:func:`pipeline.logs.redact_url`) and cut at
     :data:`CELL_MAX_CHARS` characters."""
     import typer
     from rich.markup import escape
 
-    from pipeline.engine import redact_url
+    from pipeline.logs import redact_url
 
     err_console.print(f"[red]error:[/red] {escape(safe_text(redact_url(message)))}")
     return typer.Exit(code)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.services.process import CHILD_UMASK, private_dir
+from wirewatch.devtools.services.process import CHILD_UMASK, private_dir
 from pipeline.settings import Settings
 
 #: The default process layout on one machine: I/O-bound stages share a thread pool; index has

@@ -10,8 +10,8 @@ from workers.app import QUEUES
 
 def queue_depths(redis, settings) -> dict[str, int]:
     """``{queue: waiting messages}`` plus ``"in_flight"`` (delivered, not yet acknowledged) and
-    ``"index_pending"`` (documents gathering for the next index batch, :mod:`pipeline.pending`)."""
-    from pipeline.pending import PendingPool
+    ``"index_pending"`` (documents gathering for the next index batch, :mod:`pipeline.index.pending`)."""
+    from pipeline.index.pending import PendingPool
 
     prefix = f"{settings.redis_key_prefix}:celery:"
     pipe = redis.pipeline()

@@ -24,30 +24,30 @@ class Runtime:
 
     @cached_property
     def engine(self):
-        """The search-engine adapter (:class:`pipeline.engine.SearchEngine`)."""
-        from pipeline.engine import SearchEngine
+        """The search-engine adapter (:class:`pipeline.index.engine.SearchEngine`)."""
+        from pipeline.index.engine import SearchEngine
 
         return SearchEngine.from_settings(self.settings)
 
     @cached_property
     def http(self):
         """The guarded HTTP client with per-host politeness shared through Redis."""
-        from pipeline.http import GuardedClient
-        from pipeline.politeness import HostLimiter
+        from pipeline.fetch.http import GuardedClient
+        from pipeline.fetch.politeness import HostLimiter
 
         return GuardedClient(self.settings, limiter=HostLimiter(self.redis, self.settings))
 
     @cached_property
     def registry(self):
-        """The feed registry (:class:`pipeline.feeds.FeedRegistry`)."""
-        from pipeline.feeds import FeedRegistry
+        """The feed registry (:class:`pipeline.feeds.registry.FeedRegistry`)."""
+        from pipeline.feeds.registry import FeedRegistry
 
         return FeedRegistry(self.redis, self.settings)
 
     @cached_property
     def deduper(self):
-        """The deduper (:class:`pipeline.dedupe.Deduper`)."""
-        from pipeline.dedupe import Deduper
+        """The deduper (:class:`pipeline.dedupe.deduper.Deduper`)."""
+        from pipeline.dedupe.deduper import Deduper
 
         return Deduper(self.redis, self.settings)
 
@@ -75,8 +75,8 @@ class Runtime:
 
     @cached_property
     def index_pool(self):
-        """Documents waiting for the index stage (:class:`pipeline.pending.PendingPool` ``index``)."""
-        from pipeline.pending import PendingPool
+        """Documents waiting for the index stage (:class:`pipeline.index.pending.PendingPool` ``index``)."""
+        from pipeline.index.pending import PendingPool
 
         return PendingPool(self.redis, self.settings, "index")
 

@@ -12,7 +12,6 @@ retried or in the dead letters (``wirewatch dlq``).
 """
 from __future__ import annotations
 
-import random
 import time
 from functools import wraps
 
@@ -20,7 +19,8 @@ import structlog
 from celery.exceptions import Reject, Retry
 
 from pipeline.errors import WirewatchError
-from pipeline.models import Article, ArticleRef
+from pipeline.models import Article, ArticleRef, utcnow_iso_ms
+from pipeline.retry import backoff_s as retry_backoff_s
 from workers import metrics
 from workers.app import app
 from workers.runtime import runtime
@@ -49,16 +49,10 @@ POLL_BATCH = 500
 POLL_CHUNK = 10
 
 
-def _now_ms() -> str:
-    """UTC now, ISO-8601 with milliseconds."""
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
 def backoff_s(attempt: int) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based), with full jitter."""
-    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt))
+    """Seconds to wait before retry number ``attempt`` (0-based), with full jitter
+    (:func:`pipeline.retry.backoff_s`)."""
+    return retry_backoff_s(attempt + 1, base_s=BACKOFF_BASE_S, cap_s=BACKOFF_CAP_S, jitter="full")
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -164,8 +158,8 @@ def poll_feed(self, feed_id: str) -> int:
 def _poll_one(feed_id: str) -> int:
     """The body of :func:`poll_feed`: poll, hand new entries to fetch, count; returns how many
     entries were new. Logs ``feed_poll_done`` with the status and ``elapsed_s``
-    (:attr:`pipeline.poll.PollResult.elapsed_s`, which ``wirewatch bench poll`` reads)."""
-    from pipeline.poll import poll_feed as poll
+    (:attr:`pipeline.feeds.poll.PollResult.elapsed_s`, which ``wirewatch bench poll`` reads)."""
+    from pipeline.feeds.poll import poll_feed as poll
 
     rt = runtime()
     structlog.contextvars.bind_contextvars(feed_id=feed_id)
@@ -216,8 +210,8 @@ def poll_feeds(self, feed_ids: list[str]) -> int:
 def fetch_article(self, ref: dict) -> str | None:
     """Fetch and extract one article, dedupe it, then hand its id to enrich (or, for a
     duplicate, straight to index with its ``duplicate_of`` pointer)."""
-    from pipeline.fetch import fetch_article as fetch
-    from pipeline.enrich.duplicate import duplicate_document
+    from pipeline.dedupe.duplicate import dedupe_fetched
+    from pipeline.fetch.article import fetch_article as fetch
 
     rt = runtime()
     # Transient failures (timeouts, rate limits) are retried first; only the attempts after
@@ -226,18 +220,10 @@ def fetch_article(self, ref: dict) -> str | None:
                              fallback_on_transient=self.request.retries >= FETCH_FALLBACK_AFTER)
     structlog.contextvars.bind_contextvars(article_id=article.id)
     try:
-        result = rt.deduper.check_and_record(article)
-        article.content_hash = result.content_hash
-        rt.store.put("article", article.id, article.to_dict())
-        rt.counters.incr("fetched")
+        result = dedupe_fetched(article, rt.deduper, rt.store, rt.counters)
         for name in article.truncated:  # cut at ingestion (pipeline.sanitize), reason field_too_long
             rt.counters.incr(f"truncated:{name}")
         if result.duplicate_of:
-            original = rt.store.get("doc", result.duplicate_of)
-            doc = duplicate_document(article, result.to_dict(), original)
-            doc["enqueued_at"] = _now_ms()
-            rt.store.put("doc", article.id, doc)
-            rt.counters.incr("duplicates")
             _hand_to_index(rt, article.id)
         else:
             enrich_article.delay(article.id, result.to_dict())
@@ -265,7 +251,7 @@ def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
 
             raise ChaosPoison(f"article {article_id} carries the chaos poison marker")
         doc = enrich(Article.from_dict(data), settings=rt.settings, dedupe=dedupe)
-        doc["enqueued_at"] = _now_ms()  # hand-off to index: alert latency is measured from here
+        doc["enqueued_at"] = utcnow_iso_ms()  # hand-off to index: alert latency is measured from here
         rt.store.put("doc", article_id, doc)
         rt.counters.incr("enriched")
         _hand_to_index(rt, article_id)
@@ -275,10 +261,10 @@ def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
 
 
 def _hand_to_index(rt, doc_id: str) -> None:
-    """Put a stored document into the index stage's pending pool, then send its index task
-    (in that order: the message must find the id waiting; see :mod:`pipeline.pending`)."""
-    rt.index_pool.add([doc_id])
-    index_batch.delay([doc_id], pooled=True)
+    """Hand a stored document to the index stage (:func:`pipeline.index.batch.hand_to_index`)."""
+    from pipeline.index.batch import hand_to_index
+
+    hand_to_index(rt.index_pool, doc_id, lambda ids: index_batch.delay(ids, pooled=True))
 
 
 @app.task(name="wirewatch.index_batch", bind=True)
@@ -289,7 +275,7 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
     ``pooled=True`` (what enrich and fetch send): ``doc_ids`` are in the index stage's pending
     pool; the task lets documents gather for ``settings.index_linger_s`` and indexes its own ids
     with the others waiting (at most ``settings.index_batch_max``) in one bulk request, or does
-    nothing when an earlier task already took its ids (:mod:`pipeline.pending`). A redelivered
+    nothing when an earlier task already took its ids (:mod:`pipeline.index.pending`). A redelivered
     or retried message processes the same claim again. ``pooled=False`` (replays, older
     messages) indexes exactly ``doc_ids``.
 
@@ -300,23 +286,19 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
     that fails permanently as a whole is split into one unpooled task per document
     (:func:`_split_batch`), so one bad document does not take the others with it.
     """
+    from pipeline.index.batch import claim_batch, dead_letter_call
+
     rt = runtime()
     ids = doc_ids
     if pooled:
-        pool, task_id, limit = rt.index_pool, self.request.id, rt.settings.index_batch_max
+        pool, task_id = rt.index_pool, self.request.id
         # A dead letter records the claim as it stands then (looked up at that moment: this
-        # attempt may fail before it reads its claim, e.g. Redis failing on the last retry): a
-        # replay of the pooled call under a new task id would find the ids neither pending nor
-        # claimed by it, and index nothing.
-        self.request.dead_letter_call = lambda: _pooled_dead_letter_call(pool, task_id, doc_ids)
+        # attempt may fail before it reads its claim, e.g. Redis failing on the last retry).
+        self.request.dead_letter_call = lambda: dead_letter_call(pool, task_id, doc_ids)
         self.request.after_dead_letter = lambda: pool.release(task_id)
-        ids = pool.claimed(task_id)
-        if ids is None:
-            if not pool.wait(doc_ids, linger_s=rt.settings.index_linger_s, limit=limit):
-                return 0
-            ids = pool.claim(task_id, doc_ids, limit)
-            if not ids:  # an earlier task took them between the wait and the claim
-                return 0
+        ids = claim_batch(pool, task_id, doc_ids, linger_s=rt.settings.index_linger_s, limit=rt.settings.index_batch_max)
+        if ids is None:   # an earlier task took them
+            return 0
     try:
         indexed = _index_ids(rt, ids)
     except Exception as exc:  # noqa: BLE001 - split a batch one bad document broke
@@ -342,32 +324,14 @@ def _split_batch(task, ids: list[str], exc: BaseException) -> bool:
     return True
 
 
-def _pooled_dead_letter_call(pool, task_id: str, doc_ids: list[str]) -> tuple[list, dict]:
-    """What a replay of a dead-lettered pooled index task must run: ``([claimed ids], {})``
-    (an unpooled call) when ``task_id`` holds a claim, else its own call ``([doc_ids],
-    {"pooled": True})``. Raises ``redis.RedisError`` when Redis is unreachable."""
-    claim = pool.claimed(task_id)
-    return ([claim], {}) if claim is not None else ([list(doc_ids)], {"pooled": True})
-
-
 def _index_ids(rt, doc_ids: list[str]) -> int:
-    """Index the stored documents ``doc_ids``, dead-letter the missing and refused ones, hand
-    the indexed ids to alerts; returns how many were indexed."""
-    from pipeline.index import index_batch as index
+    """Index the stored documents ``doc_ids`` (:func:`pipeline.index.batch.index_stored`) and
+    hand the indexed ids to alerts; returns how many were indexed."""
+    from pipeline.index.batch import index_stored
 
-    docs = rt.store.get_many("doc", doc_ids)
-    missing = [i for i in doc_ids if i not in docs]
-    for i in missing:
-        rt.deadletters.add(kind="doc", payload={"id": i}, reason="payload_missing", error="document expired or never stored")
-        rt.counters.error("index", "payload_missing")
-    if not docs:
-        return 0
-    result = index(rt.engine, list(docs.values()))
-    for doc_id, reason in result.failed:
-        rt.deadletters.add(kind="doc", payload={"id": doc_id}, reason=reason, error="index item failed")
-        rt.counters.error("index", reason)
-    rt.counters.incr("indexed", len(result.indexed))
-    metrics.BATCH_DOCS.labels("index").observe(len(docs))
+    result = index_stored(rt.engine, rt.store, rt.deadletters, rt.counters, doc_ids)
+    if result.read:
+        metrics.BATCH_DOCS.labels("index").observe(result.read)
     if result.indexed:
         match_alerts.delay(list(result.indexed))
     return len(result.indexed)
@@ -379,8 +343,8 @@ def match_alerts(self, doc_ids: list[str]) -> int:
     """Percolate indexed documents against the saved searches, record new alert events
     (one per search and story cluster) and send their notifications. A batch that fails
     permanently is split into one task per document (:func:`_split_batch`)."""
-    from pipeline.alerts import match_alerts as match
-    from pipeline.alerts import notify_events
+    from pipeline.alerts.percolate import match_alerts as match
+    from pipeline.alerts.percolate import notify_events
 
     rt = runtime()
     docs = list(rt.store.get_many("doc", doc_ids).values())

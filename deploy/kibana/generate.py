@@ -1,10 +1,10 @@
 """Generates deploy/kibana/wirewatch.ndjson and deploy/opensearch-dashboards/wirewatch.ndjson.
 
-Run from the repository root: `python deploy/kibana/generate.py .` (then `pytest tests/test_kibana_objects.py`).
+Run from the repository root: `python deploy/kibana/generate.py .` (then `pytest tests/test_cli/test_kibana_objects.py`).
 Both files use the Kibana 7.10 saved-object format (migrationVersion per type), which Kibana 8.x and
 OpenSearch Dashboards 2.x migrate on import. They differ only in the map: Kibana 8 removed the legacy
 `tile_map` visualization (a Maps-app `map` object is used), OpenSearch Dashboards keeps `tile_map`.
-Field names come from pipeline/mappings.py (flattened `speakers`, `place_names`, `geo_points`).
+Field names come from pipeline/index/mappings.py (flattened `speakers`, `place_names`, `geo_points`).
 """
 import json, sys
 from pathlib import Path

@@ -1,7 +1,7 @@
 """Enrichment: one spaCy pass, then places, entities, quotes and topics over it.
 
 :func:`enrich_text` is the whole stage for a body of text; :func:`enrich_article` wraps it into
-the enriched-document contract of DESIGN.md; :func:`document_for_text` does the same for a local
+the enriched-document contract (``docs/contract.md``); :func:`document_for_text` does the same for a local
 text (``wirewatch enrich``). The model is loaded once per process
 (:func:`pipeline.enrich.nlp.get_nlp`).
 
@@ -14,13 +14,17 @@ from __future__ import annotations
 import hashlib
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from pipeline.dedupe.text import content_hash
+from pipeline.document import article_document
 from pipeline.enrich.entities import extract_entities, person_like_locations
 from pipeline.enrich.nlp import common_word_checker, get_nlp
+from pipeline.enrich.places import countries_of, geoparse
 from pipeline.enrich.quotes import extract_quotes
+from pipeline.enrich.topics import classify_topics
+from pipeline.language import detect_language
 from pipeline.logs import get_logger
-from pipeline.models import Article, article_id_for, utcnow_iso
+from pipeline.models import Article, article_id_for, source_domain, utcnow_iso
 
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.settings import Settings
@@ -35,55 +39,16 @@ ENRICH_FIELDS = ("persons", "organizations", "locations", "countries", "quotes",
 MIN_ENGLISH_STOP_SHARE = 0.2
 
 
-#: Characters of a text given to the language identifier: a few sentences decide the language,
-#: and py3langid's cost grows with the length. Our measurement (CPU time, generated 590-word
-#: articles, model loaded): 5,000 chars ~0.85 ms, 1,500 ~0.46 ms, ~1.2 ms when run between spaCy
-#: passes (cold caches). Loading the model costs ~0.56 s once per process. On 400 generated
-#: articles, tests/gold and ../shared/seeds (all English) 300 to 1,500 chars decide alike.
-LANGUAGE_SAMPLE_CHARS = 1500
-
-
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of ``text`` from py3langid, or None when the text is empty or undecided."""
-    if not text or not text.strip():
-        return None
-    try:
-        import py3langid
-
-        code, _score = py3langid.classify(text[:LANGUAGE_SAMPLE_CHARS])
-        return code or None
-    except Exception:  # noqa: BLE001 - language detection is best effort
-        return None
-
-
 def _places(doc, unresolved: list[tuple[int, int]] | None = None) -> tuple[list[dict], list[str]]:
-    try:
-        from pipeline.enrich.places import countries_of, geoparse
-    except ModuleNotFoundError as exc:  # the places stage is not installed in this checkout
-        if exc.name != "pipeline.enrich.places":
-            raise
-        log.warning("places_stage_missing")
-        return [], []
-
     locations = geoparse(doc, unresolved)
     return locations, countries_of(locations)
 
 
 def _countries(locations: list[dict]) -> list[str]:
-    from pipeline.enrich.places import countries_of
-
     return list(countries_of(locations))
 
 
 def _topics(title: str, body: str, settings: "Settings") -> list[str]:
-    try:
-        from pipeline.enrich.topics import classify_topics
-    except ModuleNotFoundError as exc:  # the topics stage is not installed in this checkout
-        if exc.name != "pipeline.enrich.topics":
-            raise
-        log.warning("topics_stage_missing")
-        return []
-
     return list(classify_topics(title, body, settings))
 
 
@@ -105,7 +70,7 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
     """Enrich one body of text.
 
     Returns ``{"persons", "organizations", "locations", "countries", "quotes", "topics",
-    "language"}`` in the contract shapes of DESIGN.md: persons/organizations
+    "language"}`` in the contract shapes of ``docs/contract.md``: persons/organizations
     ``[{"name", "mentions", "surface_forms"}]``; locations as the geoparser gives them (GeoNames
     fields plus ``surface_forms``, ``kind``); countries ISO 3166-1 alpha-2 codes; quotes
     ``[{"text", "speaker", "speaker_text", "verb", "start", "end", "speaker_type"}]`` with
@@ -119,7 +84,7 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
     Raises :class:`pipeline.errors.ConfigError` when the spaCy model is missing.
     """
     body = body or ""
-    lang = language or detect_language(f"{title}\n{body}") or "en"
+    lang = language or detect_language(f"{title}\n{body}")[0] or "en"
     result: dict[str, Any] = {k: [] for k in ENRICH_FIELDS}
     result["language"] = lang
     if not body.strip():
@@ -163,67 +128,26 @@ def enrich_text(body: str, *, title: str = "", settings: "Settings", language: s
     return result
 
 
-def _source_domain(url: str | None) -> str:
-    if not url:
-        return ""
-    host = urlsplit(url).hostname or ""
-    return host[4:] if host.startswith("www.") else host
-
-
 def enrich_article(article: Article, *, settings: "Settings", dedupe: dict | None = None) -> dict[str, Any]:
-    """The full enriched document (DESIGN.md contract) for a fetched article.
+    """The full enriched document (``docs/contract.md``) for a fetched article.
 
     ``dedupe`` is ``{"content_hash", "cluster_id", "duplicate_of"}`` from the dedupe stage
-    (defaults: the article's own hash, its id as the cluster, no original). Extra fields:
-    ``enriched_at`` (ISO-8601), ``enrich_ms`` (wall time, milliseconds), ``extraction``,
-    ``authors``. Raises :class:`pipeline.errors.ConfigError` when the spaCy model is missing.
+    (defaults: the article's own hash, else the hash of its body; its id as the cluster; no
+    original). The document is built by :func:`pipeline.document.article_document`; enrich adds
+    ``enriched_at`` (ISO-8601), ``enrich_ms`` (wall time, milliseconds) and, when the body was
+    cut, ``enrich_truncated_at``. Raises :class:`pipeline.errors.ConfigError` when the spaCy
+    model is missing.
     """
     t0 = time.perf_counter()
     enriched = enrich_text(article.body, title=article.title, settings=settings, language=article.language)
-    content_hash = (dedupe or {}).get("content_hash") or article.content_hash or _content_hash(article.body)
-    doc = {
-        "id": article.id,
-        "url": article.url,
-        "canonical_url": article.canonical_url,
-        "title": article.title,
-        "body": article.body,
-        "language": enriched["language"],
-        "published_at": article.published_at,
-        "fetched_at": article.fetched_at,
-        "source": {"domain": article.source_domain or _source_domain(article.canonical_url or article.url),
-                   "feed_url": article.feed_url},
-        "persons": enriched["persons"],
-        "organizations": enriched["organizations"],
-        "locations": enriched["locations"],
-        "countries": enriched["countries"],
-        "quotes": enriched["quotes"],
-        "topics": enriched["topics"],
-        "dedupe": {
-            "content_hash": content_hash,
-            "cluster_id": (dedupe or {}).get("cluster_id") or article.id,
-            "duplicate_of": (dedupe or {}).get("duplicate_of"),
-        },
-        "authors": list(article.authors),
-        "extraction": article.extraction,
-        "enriched_at": utcnow_iso(),
-        "enrich_ms": round((time.perf_counter() - t0) * 1000, 1),
-    }
+    dedupe = dict(dedupe or {})
+    dedupe["content_hash"] = dedupe.get("content_hash") or article.content_hash or content_hash(article.body)
+    doc = article_document(article, dedupe=dedupe, enrichment=enriched)
+    doc["enriched_at"] = utcnow_iso()
+    doc["enrich_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     if enriched.get("enrich_truncated_at"):
         doc["enrich_truncated_at"] = enriched["enrich_truncated_at"]
-    if article.declared_canonical_url:
-        doc["declared_canonical_url"] = article.declared_canonical_url
-    if article.truncated:
-        doc["truncated_fields"] = sorted(article.truncated)
     return doc
-
-
-def _content_hash(body: str) -> str:
-    try:
-        from pipeline.dedupe import content_hash
-
-        return content_hash(body)
-    except ImportError:  # pragma: no cover - dedupe ships with the package
-        return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def document_for_text(body: str, *, title: str = "", url: str | None = None, settings: "Settings") -> dict[str, Any]:
@@ -239,10 +163,10 @@ def document_for_text(body: str, *, title: str = "", url: str | None = None, set
         canonical_url=url or "",
         title=title,
         body=body,
-        source_domain=_source_domain(url),
+        source_domain=source_domain(url),
         extraction="local",
     )
     return enrich_article(article, settings=settings)
 
 
-__all__ = ["enrich_text", "enrich_article", "document_for_text", "detect_language", "get_nlp"]
+__all__ = ["enrich_text", "enrich_article", "document_for_text", "get_nlp"]

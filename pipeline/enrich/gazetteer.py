@@ -33,7 +33,6 @@ second after the first build (a few seconds). Lookups are dictionary reads on a 
 """
 from __future__ import annotations
 
-import math
 import os
 import pickle
 import re
@@ -45,6 +44,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from pipeline.geo import haversine_km  # noqa: F401  (also used by the places stage through this module)
 from pipeline.logs import get_logger
 
 log = get_logger(__name__)
@@ -277,14 +277,6 @@ def normalize(text: str) -> str:
 def _is_latin(text: str) -> bool:
     folded = unicodedata.normalize("NFKD", text)
     return all(ord(ch) < 0x250 or unicodedata.combining(ch) for ch in folded)
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km between two points in decimal degrees (Earth radius 6371 km)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
 
 
 @dataclass(frozen=True, slots=True)

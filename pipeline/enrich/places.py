@@ -111,7 +111,7 @@ MAX_NGRAM = 6
 _FEATURE_PRIOR = {FEATURE_COUNTRY: 6.0, FEATURE_CONTINENT: 12.0, FEATURE_REGION: 12.0,
                   FEATURE_PHYSICAL: 12.0, FEATURE_ADMIN1: 4.0, FEATURE_ADMIN2: 2.0, FEATURE_CITY: 0.0}
 # Weights of the resolution score, hand-tuned on the project's gold articles and invented
-# sentences (tests/test_places.py). Units: score points; population counts per decade.
+# sentences (tests/test_pipeline/enrich/test_places.py). Units: score points; population counts per decade.
 W_COUNTRY_NAMED = 3.0      # the candidate's country is named in the article
 W_COUNTRY_INFERRED = 1.5   # ... or is the country of another place the article names
 W_NEIGHBOUR_NAMED = 1.5    # ... or borders a named country

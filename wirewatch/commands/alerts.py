@@ -13,7 +13,7 @@ ALERT_COLUMNS = ["matched_at", "search_id", "title", "source_domain", "latency_s
 
 
 def show_events(events, fmt: Format, title: str) -> None:
-    """Print alert events (:class:`pipeline.alerts.AlertEvent`) as JSON or a table."""
+    """Print alert events (:class:`pipeline.alerts.percolate.AlertEvent`) as JSON or a table."""
     rows = [e.to_dict() for e in events]
     if fmt == Format.json:
         print_json(rows)
@@ -32,7 +32,7 @@ def list_cmd(
     fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
 ) -> None:
     """List alert events, newest first."""
-    from pipeline.alerts import alert_history
+    from pipeline.alerts.percolate import alert_history
 
     with engine_or_fail() as engine:
         events = alert_history(engine, search_id=search, since=since_from(since), limit=limit)

@@ -1,4 +1,4 @@
-"""``wirewatch bench ...``: benchmarks. Each module in :mod:`wirewatch.bench` with a
+"""``wirewatch bench ...``: benchmarks. Each module in :mod:`wirewatch.devtools.bench` with a
 ``register(bench_app)`` function adds one sub-command. Results print as a table (or JSON with
 ``--format json``) and are written to ``bench-results/<name>.json``.
 """
@@ -13,8 +13,8 @@ bench_app = typer.Typer(help="Benchmarks (results as tables and JSON in bench-re
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``bench`` group and every benchmark found in :mod:`wirewatch.bench`."""
-    import wirewatch.bench as pkg
+    """Add the ``bench`` group and every benchmark found in :mod:`wirewatch.devtools.bench`."""
+    import wirewatch.devtools.bench as pkg
 
     for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{pkg.__name__}.{mod.name}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.engine import redact_url
+from pipeline.logs import redact_url
 from pipeline.settings import Settings, config_file_path, get_settings
 from wirewatch.output import Format, print_json, print_table
 

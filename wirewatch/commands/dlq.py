@@ -1,124 +1,21 @@
 """``wirewatch dlq list|show|replay|purge``: look at, replay and purge dead letters.
 
-Replay handlers are chosen by the entry's kind through :data:`REPLAY_HANDLERS`, a dict of
-kind (or kind family, the part before ``:``) -> handler factory. A factory takes the
-:class:`~pipeline.settings.Settings` and returns ``handler(payload: dict) -> None``, which
-raises when the replay fails (the entry then stays, with its replay count and error).
-Lookup order: the exact kind (``"task:wirewatch.enrich"``), then its family (``"task"``).
-
-Shipped handlers:
-
-- ``notification``: re-sends to the one channel that failed
-  (:func:`pipeline.notify.replay_notification`); channel secrets, which are never stored in
-  dead letters, are looked up again in the saved search (``search_id``, ``channel_index``).
-- ``task``: re-queues the Celery task with its stored ``args``/``kwargs`` through
-  ``workers.app.app.send_task`` (the workers' payload is ``{"task", "args", "kwargs"}``).
-
-To add one (no change to ``pipeline`` needed)::
-
-    from wirewatch.commands.dlq import register_replay_handler
-
-    def doc_handler_factory(settings):
-        def handle(payload):            # payload as stored by DeadLetters.add
-            ...                         # raise to keep the entry
-        return handle
-
-    register_replay_handler("doc", doc_handler_factory)
-
-or add an entry to :data:`REPLAY_HANDLERS` below. A module that registers handlers must be
-imported before ``replay`` runs: list it in :data:`HANDLER_MODULES` (imported lazily; a
-missing module is skipped).
+Replay runs each entry through its kind's handler, all registered in one place:
+:mod:`workers.replay` (``notification``, ``task``, ``doc``; :func:`workers.replay.handler_for`).
+An entry is removed only when its handler succeeds; otherwise it stays, with its replay count
+and error.
 """
 from __future__ import annotations
 
-import importlib
 import json
-from typing import Any, Callable
+from typing import Any
 
 import typer
 
 from pipeline.deadletter import DeadLetterError, DeadLetters, entry_age_s
 from pipeline.settings import Settings, get_settings
 from wirewatch.output import Format, fail, print_json, print_table
-
-Handler = Callable[[dict], None]
-HandlerFactory = Callable[[Settings], Handler]
-
-
-def _notification_factory(settings: Settings) -> Handler:
-    from pipeline.notify import replay_notification
-
-    def resolve(payload: dict) -> dict | None:
-        """The current channel config from the saved search (it holds the secrets)."""
-        search_id = (payload.get("event") or {}).get("search_id")
-        index = payload.get("channel_index")
-        if not search_id or index is None:
-            return None
-        try:
-            from pipeline.engine import SearchEngine
-            from pipeline.searches import SavedSearchStore
-
-            search = SavedSearchStore(SearchEngine.from_settings(settings), settings).get(search_id)
-        except Exception:  # noqa: BLE001 - fall back to the stored config; replay reports what is missing
-            return None
-        if search is None or index >= len(search.notify or []):
-            return None
-        current = dict(search.notify[index])
-        stored = payload.get("channel") or {}
-        # only trust the lookup when it is the same channel (same type and URL/recipients)
-        same = current.get("type") == stored.get("type") and all(current.get(k) == stored.get(k) for k in ("url", "to") if k in stored)
-        return current if same else None
-
-    def handle(payload: dict) -> None:
-        replay_notification(payload, settings, resolve_channel=resolve)
-
-    return handle
-
-
-def _task_factory(settings: Settings) -> Handler:
-    def handle(payload: dict) -> None:
-        from workers.app import app as celery_app
-
-        name = payload.get("task")
-        if not name:
-            raise ValueError("task dead letter without a 'task' name")
-        celery_app.send_task(name, args=list(payload.get("args") or []), kwargs=dict(payload.get("kwargs") or {}))
-
-    return handle
-
-
-#: kind or kind family -> handler factory (see the module docstring).
-REPLAY_HANDLERS: dict[str, HandlerFactory] = {
-    "notification": _notification_factory,
-    "task": _task_factory,
-}
-
-#: Modules imported before a replay so that they can call :func:`register_replay_handler`.
-HANDLER_MODULES: list[str] = ["workers.replay"]
-
-
-def register_replay_handler(kind: str, factory: HandlerFactory) -> None:
-    """Register (or replace) the handler factory for ``kind`` or a kind family."""
-    REPLAY_HANDLERS[kind] = factory
-
-
-def handler_for(kind: str, settings: Settings) -> Handler:
-    """The replay handler for ``kind`` (exact kind first, then its family).
-
-    Raises ``LookupError`` naming the known kinds when none is registered.
-    """
-    for module in HANDLER_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-    factory = REPLAY_HANDLERS.get(kind) or REPLAY_HANDLERS.get(kind.split(":", 1)[0])
-    if factory is None:
-        raise LookupError(f"no replay handler for kind {kind!r}; known: {', '.join(sorted(REPLAY_HANDLERS))} "
-                          "(see wirewatch/commands/dlq.py to add one)")
-    return factory(settings)
-
+from workers.replay import Handler, handler_for
 
 def _store(settings: Settings) -> DeadLetters:
     import redis
@@ -127,7 +24,7 @@ def _store(settings: Settings) -> DeadLetters:
     try:
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means Redis is not there
-        from pipeline.engine import redact_url
+        from pipeline.logs import redact_url
 
         raise fail(f"Redis not reachable at {redact_url(settings.redis_url)} ({exc}); start it with `wirewatch services up`")
     return DeadLetters(client, settings)
@@ -174,7 +71,7 @@ def register(app: typer.Typer) -> None:
         entry = _store(get_settings()).get(entry_id)
         if entry is None:
             raise fail(f"no dead letter with id {entry_id}")
-        from pipeline.engine import redact_url
+        from pipeline.logs import redact_url
 
         # Entries written before redaction existed, or task payloads, may hold URLs with
         # credentials, Slack hook paths or Authorization headers: redacted for display.

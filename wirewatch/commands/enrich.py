@@ -19,7 +19,7 @@ def read_body(path: Path, url: str | None = None) -> tuple[str, dict]:
     """Return ``(body, meta)`` for a local file.
 
     ``.html``/``.htm`` pages go through the pipeline's own main-text extraction
-    (:func:`pipeline.extract.extract_article`, after :func:`pipeline.http.decode_html` for the
+    (:func:`pipeline.fetch.extract.extract_article`, after :func:`pipeline.fetch.http.decode_html` for the
     charset); ``meta`` then holds the page's ``title``, ``language``, ``published_at`` and
     ``canonical_url`` when found. Other files are read as UTF-8 text (undecodable bytes
     replaced) and ``meta`` is empty. Raises ``ValueError`` with a readable message for a
@@ -46,7 +46,7 @@ def read_body(path: Path, url: str | None = None) -> tuple[str, dict]:
     text = raw.decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
     if not text.strip():
         raise ValueError(f"{path}: the file has no text")
-    from pipeline.http import looks_binary
+    from pipeline.fetch.http import looks_binary
 
     if looks_binary(text):
         raise ValueError(f"{path}: the file is binary, not text")
@@ -55,8 +55,8 @@ def read_body(path: Path, url: str | None = None) -> tuple[str, dict]:
 
 def _extract_html(raw: bytes, url: str) -> tuple[str | None, dict]:
     from pipeline.errors import ExtractionError
-    from pipeline.extract import extract_article
-    from pipeline.http import decode_html
+    from pipeline.fetch.extract import extract_article
+    from pipeline.fetch.http import decode_html
 
     try:
         ex = extract_article(decode_html(raw), url)

@@ -1,6 +1,6 @@
 """``wirewatch eval GOLD_DIR``: run enrichment over hand-labelled gold articles and score it.
 
-Scoring rules live in :mod:`pipeline.evaluation`; targets are issue 4's.
+Scoring rules live in :mod:`wirewatch.devtools.evaluation`; targets are issue 4's.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.errors import GoldFormatError
-from pipeline.evaluation import BASELINES, TARGETS, EvalReport, GoldRecord, evaluate, load_gold_dir
+from wirewatch.devtools.evaluation import BASELINES, TARGETS, EvalReport, GoldRecord, evaluate, load_gold_dir
 from pipeline.settings import Settings, get_settings
 from wirewatch.output import FORMAT_OPTION_HELP, Format, console, err_console, fail, print_json, print_table
 

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import typer
 from rich.markup import escape
 
-from pipeline.engine import redact_url
+from pipeline.logs import redact_url
 from pipeline.settings import get_settings
 from wirewatch.output import (FORMAT_OPTION_HELP, Format, console, err_console, fail, print_json, print_table,
                               safe_text)
@@ -28,7 +28,7 @@ def _registry():
     """A FeedRegistry on the configured Redis, or a clean exit with a helpful message."""
     import redis
 
-    from pipeline.feeds import FeedRegistry
+    from pipeline.feeds.registry import FeedRegistry
 
     s = get_settings()
     client = redis.Redis.from_url(s.redis_url, socket_connect_timeout=3, socket_timeout=10)
@@ -107,7 +107,7 @@ def add_cmd(url: str = typer.Argument(..., help="Feed URL (http or https)."),
 @_redis_guard
 def remove_cmd(feed: str = typer.Argument(..., help="Feed id or URL."), fmt: Format = FMT) -> None:
     """Delete a feed and its seen-entry memory from the registry."""
-    from pipeline.feeds import FeedNotFound
+    from pipeline.feeds.registry import FeedNotFound
 
     reg = _registry()
     try:
@@ -139,7 +139,7 @@ def list_cmd(fmt: Format = FMT) -> None:
 @_redis_guard
 def enable_cmd(feed: str = typer.Argument(..., help="Feed id or URL."), fmt: Format = FMT) -> None:
     """Re-enable a feed: clears its disabled reason and error streak; it is due at once."""
-    from pipeline.feeds import FeedNotFound
+    from pipeline.feeds.registry import FeedNotFound
 
     reg = _registry()
     try:
@@ -155,7 +155,7 @@ def disable_cmd(feed: str = typer.Argument(..., help="Feed id or URL."),
                 reason: str = typer.Option("manual", "--reason", help="Why (shown by `health`)."),
                 fmt: Format = FMT) -> None:
     """Disable a feed; it stays in the registry and `health` shows the reason."""
-    from pipeline.feeds import FeedNotFound
+    from pipeline.feeds.registry import FeedNotFound
 
     reg = _registry()
     try:
@@ -173,7 +173,7 @@ def validators_cmd(feed: str = typer.Argument(..., help="Feed id or URL."),
                                                     "--respect: send them again."),
                    fmt: Format = FMT) -> None:
     """Set the per-feed switch that ignores ETag/Last-Modified (for servers whose 304s lie)."""
-    from pipeline.feeds import FeedNotFound
+    from pipeline.feeds.registry import FeedNotFound
 
     reg = _registry()
     try:
@@ -192,7 +192,7 @@ def import_opml_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False
                     fmt: Format = FMT) -> None:
     """Register every feed of an OPML file (nested outlines become categories); idempotent."""
     from pipeline.errors import FeedError
-    from pipeline.opml import read_opml
+    from pipeline.feeds.opml import read_opml
 
     try:
         items = read_opml(file)
@@ -217,7 +217,7 @@ def import_opml_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False
 def export_opml_cmd(file: Optional[Path] = typer.Argument(None, help="Write here (default: stdout)."),
                     fmt: Format = FMT) -> None:
     """Write the registry as OPML 2.0 (categories as nested outlines), to FILE or stdout."""
-    from pipeline.opml import OpmlFeed, write_opml
+    from pipeline.feeds.opml import OpmlFeed, write_opml
 
     reg = _registry()
     feeds = reg.list()
@@ -286,9 +286,9 @@ def poll_cmd(feeds: Optional[list[str]] = typer.Argument(None, help="Feed ids or
     Errors are recorded in the registry as a worker's poll would. With --preview, new entries
     are listed but neither queued nor marked seen (the feed's state is left as it was).
     """
-    from pipeline.feeds import FeedNotFound
-    from pipeline.http import GuardedClient
-    from pipeline.poll import poll_feed
+    from pipeline.feeds.registry import FeedNotFound
+    from pipeline.fetch.http import GuardedClient
+    from pipeline.feeds.poll import poll_feed
 
     reg = _registry()
     s = reg.settings
@@ -347,8 +347,8 @@ def parse_file(path: Path) -> dict[str, Any]:
     or permalink guid); ``skipped`` the entries without one. ``error`` is a reason code.
     """
     from pipeline.errors import FeedError
-    from pipeline.feedparse import parse_feed
-    from pipeline.feeds import feed_id_for
+    from pipeline.feeds.parse import parse_feed
+    from pipeline.feeds.registry import feed_id_for
 
     out: dict[str, Any] = {"file": str(path), "ok": False, "entries": 0, "error": None}
     try:

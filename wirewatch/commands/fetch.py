@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from pipeline.engine import redact_url
+from pipeline.logs import redact_url
 from wirewatch.output import FORMAT_OPTION_HELP, Format, console, err_console, print_json, print_table, safe_text
 
 
@@ -29,8 +29,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fetch one article and print its record, or the classified error (exit status 1)."""
         from pipeline.errors import WirewatchError
-        from pipeline.fetch import fetch_article
-        from pipeline.http import GuardedClient
+        from pipeline.fetch.article import fetch_article
+        from pipeline.fetch.http import GuardedClient
         from pipeline.models import ArticleRef
         from pipeline.settings import get_settings
 

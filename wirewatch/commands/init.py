@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.engine import redact_url
+from pipeline.logs import redact_url
 from pipeline.settings import get_settings
 from wirewatch.commands.search import engine_or_fail
 from wirewatch.output import Format, print_json, print_table
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         """Create, idempotently, the templates, versioned indices and aliases for articles, saved
         searches and alert events; then load the saved searches file. Says what it created and
         what already existed."""
-        from pipeline.searches import SavedSearchStore
+        from pipeline.alerts.searches import SavedSearchStore
 
         s = get_settings()
         path = searches_file or s.searches_file

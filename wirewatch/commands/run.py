@@ -35,10 +35,10 @@ def register(app: typer.Typer) -> None:
         """Start workers (poll/fetch/alerts threads, index threads, an enrich prefork pool) and beat for the feeds in the registry
         (imported from settings.feeds_file, seeds/feeds.opml by default, when it is empty), show a
         live status line, restart a child that exits, and stop cleanly on Ctrl-C."""
-        from pipeline.engine import SearchEngine
-        from pipeline.feeds import FeedRegistry
-        from pipeline.opml import read_opml
-        from pipeline.searches import SavedSearchStore
+        from pipeline.index.engine import SearchEngine
+        from pipeline.feeds.registry import FeedRegistry
+        from pipeline.feeds.opml import read_opml
+        from pipeline.alerts.searches import SavedSearchStore
         from pipeline.stats import Counters
         from wirewatch.demo import ensure_services
         from wirewatch.processes import start_processes

@@ -62,7 +62,8 @@ def filters_from_options(person, org, speaker, country, topic, language, domain,
 @contextmanager
 def engine_or_fail(settings=None) -> Iterator[Any]:
     """Yield a :class:`SearchEngine`; turn engine, config and query errors into clear CLI errors."""
-    from pipeline.engine import SearchEngine, redact_url
+    from pipeline.index.engine import SearchEngine
+    from pipeline.logs import redact_url
 
     s = settings or get_settings()
     engine = SearchEngine.from_settings(s)
@@ -145,7 +146,7 @@ def register(app: typer.Typer) -> None:
         """Search indexed articles (same query semantics and filters as saved searches)."""
         from pydantic import ValidationError
 
-        from pipeline.searches import SearchFilters, resolve_near, run_search
+        from pipeline.alerts.searches import SearchFilters, resolve_near, run_search
 
         if sort not in ("relevance", "date"):
             raise typer.BadParameter("--sort must be relevance or date")

@@ -33,7 +33,7 @@ def _filters_text(filters: dict[str, Any]) -> str:
 
 
 def _row(search) -> dict[str, Any]:
-    from pipeline.notify import mask_config
+    from pipeline.alerts.notify import mask_config
 
     d = search.model_dump(exclude_defaults=False)
     d["filters"] = search.filters.model_dump(exclude_defaults=True)
@@ -76,7 +76,7 @@ def add_cmd(
     """Add a saved search. The engine checks the query first and refuses an invalid one with its own message."""
     from pydantic import ValidationError
 
-    from pipeline.searches import SavedSearch, SavedSearchStore
+    from pipeline.alerts.searches import SavedSearch, SavedSearchStore
 
     try:
         channels = [json.loads(n) for n in notify]
@@ -101,7 +101,7 @@ def add_cmd(
 @searches_app.command("list")
 def list_cmd(fmt: Format = typer.Option(Format.table, "--format", help="table or json")) -> None:
     """List saved searches."""
-    from pipeline.searches import SavedSearchStore
+    from pipeline.alerts.searches import SavedSearchStore
 
     with engine_or_fail() as engine:
         found = SavedSearchStore(engine, get_settings()).list()
@@ -114,7 +114,7 @@ def list_cmd(fmt: Format = typer.Option(Format.table, "--format", help="table or
 @searches_app.command("show")
 def show_cmd(search_id: str = typer.Argument(...), fmt: Format = typer.Option(Format.table, "--format", help="table or json")) -> None:
     """Show one saved search and the engine query it runs as."""
-    from pipeline.searches import SavedSearchStore, to_percolator_query
+    from pipeline.alerts.searches import SavedSearchStore, to_percolator_query
 
     with engine_or_fail() as engine:
         found = _get_or_fail(SavedSearchStore(engine, get_settings()), search_id)
@@ -137,8 +137,8 @@ def test_cmd(
 ) -> None:
     """Show which recent indexed articles the saved search matches (duplicates left out, as alerts
     do) and whether each one's story cluster has already alerted."""
-    from pipeline.alerts import alert_id
-    from pipeline.searches import SavedSearchStore
+    from pipeline.alerts.percolate import alert_id
+    from pipeline.alerts.searches import SavedSearchStore
 
     with engine_or_fail() as engine:
         store = SavedSearchStore(engine, get_settings())
@@ -164,7 +164,7 @@ def test_cmd(
 
 
 def _toggle(search_id: str, enabled: bool, fmt: Format) -> None:
-    from pipeline.searches import SavedSearchStore
+    from pipeline.alerts.searches import SavedSearchStore
 
     with engine_or_fail() as engine:
         store = SavedSearchStore(engine, get_settings())
@@ -191,7 +191,7 @@ def enable_cmd(search_id: str = typer.Argument(...), fmt: Format = typer.Option(
 @searches_app.command("delete")
 def delete_cmd(search_id: str = typer.Argument(...), fmt: Format = typer.Option(Format.table, "--format")) -> None:
     """Delete a saved search (its alert history stays)."""
-    from pipeline.searches import SavedSearchStore
+    from pipeline.alerts.searches import SavedSearchStore
 
     with engine_or_fail() as engine:
         existed = SavedSearchStore(engine, get_settings()).delete(search_id)
@@ -211,7 +211,7 @@ def history_cmd(
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """Alert events of one saved search, newest first."""
-    from pipeline.alerts import alert_history
+    from pipeline.alerts.percolate import alert_history
 
     with engine_or_fail() as engine:
         events = alert_history(engine, search_id=search_id, since=since_from(since), limit=limit)
@@ -224,7 +224,7 @@ def load_cmd(
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
     """Create or update the saved searches of a YAML file (unchanged ones are left alone)."""
-    from pipeline.searches import SavedSearchStore
+    from pipeline.alerts.searches import SavedSearchStore
 
     s = get_settings()
     with engine_or_fail(s) as engine:

@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 import typer
 
-from pipeline import services
+from wirewatch.devtools import services
 from pipeline.errors import ServiceError
 from pipeline.settings import get_settings
 from wirewatch.output import Format, err_console, fail, print_json, print_table

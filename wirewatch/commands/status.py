@@ -18,9 +18,10 @@ QUEUE_NOTES = {"in_flight": "messages delivered to a worker, not yet acknowledge
 
 def collect_status(settings) -> dict:
     """Gather the status as a dict; a service that does not answer is reported, not raised."""
-    from pipeline import services
-    from pipeline.engine import SearchEngine, redact_url
-    from pipeline.feeds import FeedRegistry
+    from wirewatch.devtools import services
+    from pipeline.index.engine import SearchEngine
+    from pipeline.feeds.registry import FeedRegistry
+    from pipeline.logs import redact_url
     from pipeline.stats import Counters
     from wirewatch.queues import queue_depths
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.services.process import private_dir
+from wirewatch.devtools.services.process import private_dir
 from pipeline.settings import get_settings
 
 QUEUE_HELP = "Comma-separated queues: poll, fetch, enrich, index, alerts (default: all)."
