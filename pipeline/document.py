@@ -37,8 +37,10 @@ CONTRACT_FIELDS = (
 DERIVED_FIELDS = ("geo_points", "place_names", "speakers", "quote_count", "indexed_at")
 #: Fields the stages add beside the builder's: enrich (``enriched_at``, ``enrich_ms``,
 #: ``enrich_truncated_at`` when the body was cut), the duplicate path (``enriched_at``,
-#: ``enrichment_source``), the hand-off to index (``enqueued_at``).
-STAGE_FIELDS = ("enriched_at", "enrich_ms", "enrich_truncated_at", "enrichment_source", "enqueued_at")
+#: ``enrichment_source``), the hand-off to index (``enqueued_at``), the story stage (``story``:
+#: :func:`pipeline.dedupe.stories.place_in_story`, after enrich or dedupe).
+STAGE_FIELDS = ("enriched_at", "enrich_ms", "enrich_truncated_at", "enrichment_source", "enqueued_at",
+                "story", "story.id", "story.similarity")
 
 
 def article_document(article: Article, *, dedupe: dict[str, Any] | None = None,

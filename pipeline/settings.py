@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     shingle_words: int = Field(5, description="Words per shingle.")
     dedupe_min_words: int = Field(20, description="Bodies with fewer normalized words than this are not deduped by content (exact hash or near): feed-summary stand-ins and stubs would collide.")
 
+    # --- stories ----------------------------------------------------------------------------
+    story_window_h: float = Field(24.0, gt=0, description="Hours between the publication of an article and the nearest article of a story within which it may join that story; the similarity needed also rises with the gap (x(1 + gap/window)). Stories covered for days still grow, one day's articles after another. 24 h on our invented set (`wirewatch bench stories`): 30 h, 36 h, 48 h and 72 h let same-subject decoys in at the thresholds that keep recall (48 h at 0.4: precision 0.95 / recall 0.86).")
+    story_threshold: float = Field(0.3, gt=0.0, le=1.0, description="Time-adjusted cosine similarity of tf-idf vectors (rare persons, organizations, places and key terms) at or above which an article joins a story (pipeline/dedupe/stories.py). 0.3 on our invented set with the 24 h window: pairwise precision 1.00 / recall 0.95; 0.25: 0.83 / 1.00; 0.325: 1.00 / 0.86; 0.35: 1.00 / 0.82 (`wirewatch bench stories`).")
+    story_retention_days: float = Field(30.0, gt=0, description="Days a story's record and its articles' story vectors are kept after their last update (Redis expiry).")
+
     # --- alerts -----------------------------------------------------------------------------
     searches_file: Path = Field(Path("config/searches.yaml"), description="Saved searches loaded at `init`/`run`.")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for webhook signatures.")
@@ -118,6 +123,16 @@ class Settings(BaseSettings):
     smtp_ssl: bool = Field(False, description="Connect to the SMTP server over implicit TLS (port 465).")
     smtp_username: str | None = Field(None, description="SMTP login user (login only when set).")
     smtp_password: SecretStr | None = Field(None, description="SMTP login password (never logged).")
+
+    digest_check_interval_s: float = Field(60.0, gt=0, description="How often beat looks for digest periods (hourly/daily per saved search) that ended and are not sent yet, seconds.")
+    digest_lease_s: float = Field(300.0, gt=0, description="Seconds one sender holds a digest period while sending it; a sender killed mid-send is taken over after this (pipeline/alerts/digests.py). Must exceed the time the channels take (notify_max_attempts retries each).")
+
+    # --- feed health ------------------------------------------------------------------------
+    feed_health_failures: int = Field(3, ge=1, description="Failed polls in a row after which a feed is `failing` (one feed-health event; pipeline/feeds/health.py).")
+    feed_health_silent_factor: float = Field(4.0, gt=1.0, description="A feed is `silent` when no new entry came for this many times its usual interval between entries (learned from its history: 1 / entries_per_day).")
+    feed_health_min_silence_s: float = Field(21_600.0, ge=0, description="Least silence, seconds, before a feed can be `silent` (a feed that posts every few minutes is not broken after a quiet half hour).")
+    feed_health_interval_s: float = Field(300.0, gt=0, description="How often beat checks every feed's health, seconds (polls also check the feed they polled).")
+    feed_health_notify: list[dict] = Field(default_factory=list, description="Channels for feed-health events, as saved-search notify configs (JSON list, e.g. [{\"type\": \"webhook\", \"url\": \"https://...\"}]); empty: events are logged and shown only.")
 
     # --- Kibana / OpenSearch Dashboards --------------------------------------------------
     kibana_url: str = Field("http://localhost:5601", description="Kibana or OpenSearch Dashboards URL used by `wirewatch kibana import`.")

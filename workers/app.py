@@ -31,6 +31,8 @@ ROUTES = {
     "wirewatch.enrich_article": {"queue": "enrich"},
     "wirewatch.index_batch": {"queue": "index"},
     "wirewatch.match_alerts": {"queue": "alerts"},
+    "wirewatch.send_digests": {"queue": "alerts"},
+    "wirewatch.check_feed_health": {"queue": "poll"},
 }
 
 
@@ -62,6 +64,8 @@ def make_app(settings: Settings) -> Celery:
         worker_send_task_events=settings.task_events,
         beat_schedule={
             "poll-due-feeds": {"task": "wirewatch.poll_due_feeds", "schedule": settings.beat_interval_s, "options": {"expires": settings.beat_interval_s}},
+            "send-digests": {"task": "wirewatch.send_digests", "schedule": settings.digest_check_interval_s, "options": {"expires": settings.digest_check_interval_s}},
+            "check-feed-health": {"task": "wirewatch.check_feed_health", "schedule": settings.feed_health_interval_s, "options": {"expires": settings.feed_health_interval_s}},
         },
         timezone="UTC",
     )

@@ -74,6 +74,20 @@ class Runtime:
 
 
     @cached_property
+    def feed_health(self):
+        """Feed-health states and events (:class:`pipeline.feeds.health.FeedHealth`)."""
+        from pipeline.feeds.health import FeedHealth
+
+        return FeedHealth(self.redis, self.settings, deadletters=self.deadletters)
+
+    @cached_property
+    def stories(self):
+        """Story decisions and records (:class:`pipeline.dedupe.stories.StoryIndex`)."""
+        from pipeline.dedupe.stories import StoryIndex
+
+        return StoryIndex(self.redis, self.settings)
+
+    @cached_property
     def index_pool(self):
         """Documents waiting for the index stage (:class:`pipeline.index.pending.PendingPool` ``index``)."""
         from pipeline.index.pending import PendingPool

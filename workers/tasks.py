@@ -172,9 +172,25 @@ def _poll_one(feed_id: str) -> int:
             rt.counters.error("poll", result.reason or "error")
         log.info("feed_poll_done", status=result.status, http_status=result.http_status, new=len(result.new),
                  elapsed_s=round(result.elapsed_s, 5))
+        _observe_feed_health(rt, feed_id, len(result.new))
         return len(result.new)
     finally:
         structlog.contextvars.unbind_contextvars("feed_id")
+
+
+def _observe_feed_health(rt, feed_id: str, new_entries: int) -> None:
+    """After a poll: note new entries and update the feed's health state (one event per change,
+    :mod:`pipeline.feeds.health`). A failure here never fails the poll: it is logged and
+    counted, and beat's ``check_feed_health`` looks at every feed again."""
+    try:
+        rt.feed_health.record_new_entries(feed_id, new_entries)
+        rt.feed_health.observe_and_notify(rt.registry.get(feed_id))
+    except Exception as exc:  # noqa: BLE001 - health is advisory; the poll's own work is done
+        log.warning("feed_health_failed", feed_id=feed_id, error=f"{type(exc).__name__}: {exc}")
+        try:
+            rt.counters.error("feed_health", f"exception:{type(exc).__name__}")
+        except Exception:  # noqa: BLE001
+            pass
 
 
 @app.task(name="wirewatch.poll_feeds", bind=True)
@@ -224,6 +240,7 @@ def fetch_article(self, ref: dict) -> str | None:
         for name in article.truncated:  # cut at ingestion (pipeline.sanitize), reason field_too_long
             rt.counters.incr(f"truncated:{name}")
         if result.duplicate_of:
+            _place_copy_in_story(rt, article.id)
             _hand_to_index(rt, article.id)
         else:
             enrich_article.delay(article.id, result.to_dict())
@@ -251,6 +268,7 @@ def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
 
             raise ChaosPoison(f"article {article_id} carries the chaos poison marker")
         doc = enrich(Article.from_dict(data), settings=rt.settings, dedupe=dedupe)
+        _place_in_story(rt, doc)
         doc["enqueued_at"] = utcnow_iso_ms()  # hand-off to index: alert latency is measured from here
         rt.store.put("doc", article_id, doc)
         rt.counters.incr("enriched")
@@ -258,6 +276,23 @@ def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
         return article_id
     finally:
         structlog.contextvars.unbind_contextvars("article_id")
+
+
+def _place_in_story(rt, doc: dict) -> None:
+    """Set ``doc["story"]`` (:func:`pipeline.dedupe.stories.place_in_story`; idempotent, so a retried
+    task gets the same story)."""
+    from pipeline.dedupe.stories import place_in_story
+
+    place_in_story(rt.stories, doc, store=rt.store, engine=rt.engine)
+
+
+def _place_copy_in_story(rt, doc_id: str) -> None:
+    """Put a duplicate's stored document (written by
+    :func:`pipeline.dedupe.duplicate.dedupe_fetched`) in its original's story and store it again."""
+    doc = rt.store.get("doc", doc_id)
+    if doc is not None:
+        _place_in_story(rt, doc)
+        rt.store.put("doc", doc_id, doc)
 
 
 def _hand_to_index(rt, doc_id: str) -> None:
@@ -357,4 +392,32 @@ def match_alerts(self, doc_ids: list[str]) -> int:
     rt.counters.incr("alerts", len(events))
     if events:
         notify_events(rt.engine, events, {d["id"]: d for d in docs}, rt.settings, deadletters=rt.deadletters)
+    return len(events)
+
+
+@app.task(name="wirewatch.send_digests", bind=True)
+@_guarded("digests")
+def send_digests(self) -> int:
+    """Send the digests of saved searches in ``digest`` mode whose period ended
+    (:func:`pipeline.alerts.digests.send_due_digests`; each period once, even across restarts).
+    Returns how many were sent by this call."""
+    from pipeline.alerts.digests import send_due_digests
+
+    rt = runtime()
+    results = send_due_digests(rt.engine, rt.redis, rt.settings, deadletters=rt.deadletters, stories=rt.stories)
+    sent = sum(1 for r in results if r.status == "sent")
+    if sent:
+        rt.counters.incr("digests", sent)
+    return sent
+
+
+@app.task(name="wirewatch.check_feed_health", bind=True)
+@_guarded("feed_health")
+def check_feed_health(self) -> int:
+    """Re-evaluate every feed's health (silence, feeds disabled by hand) and notify the state
+    changes (:meth:`pipeline.feeds.health.FeedHealth.check_all`); returns how many events."""
+    rt = runtime()
+    events = rt.feed_health.check_all(rt.registry.list())
+    if events:
+        rt.counters.incr("feed_health_events", len(events))
     return len(events)

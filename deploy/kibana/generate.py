@@ -52,6 +52,11 @@ def searches():
           ["title", "speakers", "quote_count", "source.domain"], "published_at"),
         s("wirewatch-search-alerts", "Wirewatch: alert events", ALR, "",
           ["search_name", "title", "source_domain", "latency_s"], "matched_at"),
+        # a story's timeline: filter on story.id (click one in "largest stories"), oldest first
+        obj("search", "wirewatch-search-story-timeline", {
+            "title": "Wirewatch: story timeline (filter on story.id)", "description": "", "hits": 0,
+            "columns": ["source.domain", "title", "story.id", "dedupe.duplicate_of"], "sort": [["published_at", "asc"]],
+            "version": 1, "kibanaSavedObjectMeta": {"searchSourceJSON": ssj("story.id : *")}}, [idx_ref(ART)]),
     ]
 
 
@@ -122,6 +127,16 @@ def visualizations():
             [count(), terms("source.domain", 15, "segment", "2", "Source")],
             {"type": "pie", "addTooltip": True, "addLegend": True, "legendPosition": "right", "isDonut": True,
              "labels": {"show": False, "values": True, "last_level": True, "truncate": 100}}, ART),
+        vis("wirewatch-vis-stories-over-time", "Wirewatch: stories over time (distinct stories, articles)", "histogram",
+            [{"id": "1", "enabled": True, "type": "cardinality", "schema": "metric", "params": {"field": "story.id", "customLabel": "Stories"}},
+             date_hist("published_at")], bar_params("normal"), ART, query="story.id : *"),
+        vis("wirewatch-vis-largest-stories", "Wirewatch: largest stories (articles, outlets)", "table",
+            [count(), terms("story.id", 20, "bucket", "2", "Story"),
+             {"id": "3", "enabled": True, "type": "cardinality", "schema": "metric", "params": {"field": "source.domain", "customLabel": "Outlets"}}],
+            table_params(), ART, query="story.id : *"),
+        vis("wirewatch-vis-story-timeline", "Wirewatch: story timeline by outlet (filter on story.id)", "histogram",
+            [count(), date_hist("published_at"), terms("source.domain", 10, "group", "3", "Outlet")], bar_params(), ART,
+            query="story.id : *"),
         vis("wirewatch-vis-alerts-over-time", "Wirewatch: alert events over time", "histogram",
             [count(), date_hist("matched_at"), terms("search_name", 10, "group", "3", "Saved search")], bar_params(), ALR),
         vis("wirewatch-vis-alert-latency", "Wirewatch: alert latency (s)", "table",
@@ -181,7 +196,8 @@ def dashboard(panels):
         row_h = max(row_h, h)
     return obj("dashboard", "wirewatch-dashboard", {
         "title": "Wirewatch: news coverage and alerts", "hits": 0,
-        "description": "Articles over time by topic, people, organizations, quoted speakers, places and alert events.",
+        "description": "Articles over time by topic, people, organizations, quoted speakers, places, alert events, and stories: "
+                       "stories over time, the largest stories, and a story's timeline (click a story.id to filter).",
         "panelsJSON": json.dumps(pj), "optionsJSON": json.dumps({"useMargins": True, "hidePanelTitles": False}),
         "version": 1, "timeRestore": True, "timeFrom": "now-7d", "timeTo": "now",
         "refreshInterval": {"pause": False, "value": 60000},
@@ -198,7 +214,13 @@ def build(flavour):
               ("visualization", "wirewatch-vis-quoted-speakers", 16, 15),
               ("visualization", "wirewatch-vis-alerts-over-time", 24, 14), ("visualization", "wirewatch-vis-alert-latency", 12, 14),
               ("visualization", "wirewatch-vis-top-sources", 12, 14),
-              ("search", "wirewatch-search-latest", 48, 15)]
+              ("search", "wirewatch-search-latest", 48, 15),
+              # stories: over time, the largest, and one story's timeline (click a story.id in the
+              # table: the dashboard filter narrows the timeline panels to that story)
+              ("visualization", "wirewatch-vis-stories-over-time", 24, 14),
+              ("visualization", "wirewatch-vis-largest-stories", 24, 14),
+              ("visualization", "wirewatch-vis-story-timeline", 48, 14),
+              ("search", "wirewatch-search-story-timeline", 48, 15)]
     objs.append(dashboard(panels))
     return objs
 

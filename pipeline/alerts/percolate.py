@@ -1,6 +1,12 @@
 """Alert stage: percolate indexed articles against the enabled saved searches and record one
 alert event per (saved search, story cluster).
 
+Alert modes (a saved search's ``alert_mode``, :func:`alert_key`): ``article`` (the default:
+one event per cluster of copies, as described below), ``story`` (one event per ``story.id``,
+:mod:`pipeline.dedupe.stories`: the first matching article of a story, then nothing more for it) and
+``digest`` (events recorded as usual but not sent; :mod:`pipeline.alerts.digests` sends them grouped
+by story once per period). Events carry ``story_id`` and ``mode``.
+
 Flow for one batch (:func:`match_alerts`):
 
 1. drop documents that are duplicates of a story already seen (``dedupe.duplicate_of`` set):
@@ -56,6 +62,21 @@ def cluster_of(doc: dict[str, Any]) -> str:
     return str((doc.get("dedupe") or {}).get("cluster_id") or doc["id"])
 
 
+def story_of(doc: dict[str, Any]) -> str | None:
+    """The document's story id (``story.id``, :mod:`pipeline.dedupe.stories`), or None."""
+    sid = (doc.get("story") or {}).get("id")
+    return str(sid) if sid else None
+
+
+def alert_key(mode: str, doc: dict[str, Any]) -> str:
+    """What one alert event stands for, per saved-search ``alert_mode``: ``story`` ->
+    ``"story:<story id>"`` (once per story; the cluster when the document has no story),
+    otherwise the story cluster of copies (:func:`cluster_of`; ``article`` and ``digest``)."""
+    if mode == "story" and story_of(doc):
+        return f"story:{story_of(doc)}"
+    return cluster_of(doc)
+
+
 def is_duplicate(doc: dict[str, Any]) -> bool:
     """True when the document is a duplicate of an earlier article (``dedupe.duplicate_of`` set)."""
     return bool((doc.get("dedupe") or {}).get("duplicate_of"))
@@ -102,6 +123,8 @@ class AlertEvent:
     published_at: str | None = None
     topics: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
+    story_id: str | None = None
+    mode: str = "article"
     notified_at: str | None = None
     notify: list[dict[str, Any]] = field(default_factory=list)
 
@@ -149,7 +172,7 @@ def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: d
         return []
     t0 = time.perf_counter()
     matches = engine.percolate([to_index_doc(d) for d in candidates], filters=[ENABLED_FILTER],
-                               source=["search.id", "search.name", "search.notify"])
+                               source=["search.id", "search.name", "search.notify", "search.alert_mode"])
     t1 = time.perf_counter()
     matched = now or datetime.now(timezone.utc)
     matched_at = _iso(matched)
@@ -159,8 +182,11 @@ def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: d
         for hit in hits:
             s = hit["_source"].get("search") or {}
             search_id = str(s.get("id") or hit["_id"])
+            mode = str(s.get("alert_mode") or "article")
             cluster = cluster_of(doc)
-            aid = alert_id(search_id, cluster)
+            aid = alert_id(search_id, alert_key(mode, doc))
+            # digest searches: the event is recorded now and sent in its period's digest
+            notify_now = list(s.get("notify") or []) if mode != "digest" else []
             if aid in events:  # two articles of one cluster in the same batch
                 continue
             events[aid] = AlertEvent(
@@ -171,8 +197,8 @@ def match_alerts(engine: SearchEngine, docs: Sequence[dict[str, Any]], *, now: d
                 title=doc.get("title"), url=doc.get("canonical_url") or doc.get("url"),
                 source_domain=(doc.get("source") or {}).get("domain"), published_at=doc.get("published_at"),
                 topics=list(doc.get("topics") or []), countries=list(doc.get("countries") or []),
-                notify=list(s.get("notify") or []),
-                notified_at=None if s.get("notify") else matched_at,
+                story_id=story_of(doc), mode=mode, notify=notify_now,
+                notified_at=None if notify_now else matched_at,
             )
     new: list[AlertEvent] = []
     conflicts: list[AlertEvent] = []

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -201,6 +201,14 @@ class SavedSearch(BaseModel):
     filters: SearchFilters = Field(default_factory=SearchFilters)
     enabled: bool = True
     notify: list[dict[str, Any]] = Field(default_factory=list)
+    #: How matches are notified: ``article`` (every matching story cluster of copies, as
+    #: before), ``story`` (the first matching article of a story, then nothing more for that
+    #: story) or ``digest`` (matches are recorded and sent grouped by story once per
+    #: ``digest_period``, :mod:`pipeline.alerts.digests`).
+    alert_mode: Literal["article", "story", "digest"] = "article"
+    digest_period: Literal["hourly", "daily"] = "daily"
+    #: IANA time zone whose hours and days the digest periods follow (``Europe/Paris``).
+    digest_timezone: str = "UTC"
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -224,6 +232,17 @@ class SavedSearch(BaseModel):
         problem = query_problem(v)
         if problem:
             raise ValueError(problem)
+        return v
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone (e.g. UTC, Europe/Paris, America/Mexico_City)") from None
         return v
 
     @model_validator(mode="after")
@@ -374,6 +393,8 @@ class SavedSearchStore:
                 "id": search.id, "name": search.name, "query": search.query, "enabled": search.enabled,
                 "filters": search.filters.model_dump(exclude_defaults=True),
                 "notify": search.notify, "created_at": search.created_at, "updated_at": search.updated_at,
+                "alert_mode": search.alert_mode, "digest_period": search.digest_period,
+                "digest_timezone": search.digest_timezone,
             },
         }
 
@@ -504,7 +525,8 @@ class SavedSearchStore:
 
 
 def _definition(s: SavedSearch) -> dict[str, Any]:
-    return {"name": s.name, "query": s.query, "filters": s.filters.model_dump(), "enabled": s.enabled, "notify": s.notify}
+    return {"name": s.name, "query": s.query, "filters": s.filters.model_dump(), "enabled": s.enabled, "notify": s.notify,
+            "alert_mode": s.alert_mode, "digest_period": s.digest_period, "digest_timezone": s.digest_timezone}
 
 
 def read_searches_yaml(path: Path | str) -> list[SavedSearch]:

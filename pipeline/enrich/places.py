@@ -34,9 +34,11 @@ Ysidro port of entry" in a Tijuana story is an unlisted local place, not San Ysi
 (see :func:`_drop_far_locals`).
 
 Counties, mountain ranges, lakes and national parks resolve through the gazetteer's admin2 and
-physical entries (see :mod:`pipeline.enrich.gazetteer`); features it lacks ("Col d'Aubisque",
-"Gulf of Urabá") are left out rather than given invented coordinates, except islands and lakes
-named after a division or town ("Hainan Island", "Oneida Lake", see :func:`_feature_reading`).
+physical entries (see :mod:`pipeline.enrich.gazetteer`); islands and lakes it lacks, named after a
+division or town, take that entry's point ("Hainan Island", "Oneida Lake", see :func:`_feature_reading`).
+Other named features and venues ("the X volcano", "X Stadium", "the island of X") are read by
+:mod:`pipeline.enrich.features` and take the point of the place the text puts them in or of the
+article's anchor (:func:`_features`), with no GeoNames id.
 
 Forms of real news the passes also read (issue 12): the place half of a compound adjective
 ("Tex.-based", "Wellington-raised"); a part of a region ("Upper Bavaria", kept with its words and
@@ -73,6 +75,7 @@ from pipeline.enrich.gazetteer import (
     normalize,
     qualified_short_form,
 )
+from pipeline.enrich.features import FeatureMention, container_start, find_features
 from pipeline.enrich.nlp import doc_ents, doc_text, doc_tokens
 
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
@@ -221,6 +224,7 @@ class _Mention:
     definite: bool = False           # "the Rio Grande": a feature or region rather than a town
     after_name: bool = False         # an untagged capitalised word stands before it ("Erling Haaland")
     typed: bool = False              # "the town of X": the text says X is a populated place
+    in_dateline: bool = False        # read from the article's dateline ("SOUFLI, Greece -")
     candidates: list[tuple[Place, int]] = field(default_factory=list)
     place: Place | None = None
     score: float = 0.0
@@ -364,7 +368,7 @@ def _typed_town(doc, i: int) -> bool:
 def _dateline_end(doc) -> int:
     """Character offset where a leading dateline ("MACON, Ga. —", "PERTH —") ends, or 0."""
     head = doc_text(doc)[:80]
-    for dash in (" — ", " – ", " -- ", " - ", "—"):
+    for dash in (" — ", " – ", " -- ", " - ", "—", "- "):  # "KASTANIES, Greece- ": some wires drop the space
         pos = head.find(dash)
         if pos > 0 and "(" in head[:pos]:
             pos = head.find("(")  # "URIQUE, Mexico (Meridian Wire) —": the agency is not a place
@@ -436,6 +440,9 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
             return False  # "Hurricane Delia"
         if i >= 2 and texts[i - 1] in _NAME_JOINERS and texts[i - 2][:1].isupper():
             return False  # "Salud del Valle", "Banco de México": the tail of a longer (non-place) name
+        if j + 1 < len(doc) and texts[j] in _NAME_JOINERS and texts[j + 1][:1].isupper() and cands is None \
+                and not gaz.lookup(span_text(i, min(len(doc), j + 2))):
+            return False  # "the Valle del Bove": the head of a longer name the gazetteer does not know
         t = j
         while t < len(doc) and t < j + 3 and texts[t][:1].isupper():
             if lower[t] in FEATURE_TAIL_WORDS or lower[t] == "creek":
@@ -477,6 +484,7 @@ def _collect(doc, gaz: Gazetteer, person_tokens: set[str] | None = None,
         end_char = start_char + len(text)
         mentions.append(_Mention(start_char, end_char, text, source, i=i, j=j,
                                  cue=_has_cue(doc, i, j) or end_char <= dateline, typed=_typed_town(doc, i),
+                                 in_dateline=end_char <= dateline,
                                  qualifier=_qualifier(doc, j, gaz), admin_cue=_admin_cue(doc, i, j),
                                  definite=i > 0 and lower[i - 1] == "the",
                                  after_name=i > 0 and toks[i - 1].pos_ == "PROPN" and toks[i - 1].is_title
@@ -950,7 +958,8 @@ def _drop_orphans(kept: list[_Mention], ctx: _Context, gaz: Gazetteer) -> list[_
             for cc, names in by_cc.items() if names - {key})
         if not (support or p.population >= floor or gaz.is_capital(p.index)):
             continue
-        if p.population < ISOLATED_MAX_POP and m.source != "ner":
+        if p.population < ISOLATED_MAX_POP and m.source != "ner" and not m.in_dateline:
+            # (a dateline is the writer's statement of where the story is: never a neighbourhood's namesake)
             # a village far from every other town of the article is usually a neighbourhood of one
             # of them that shares a name with it ("Colonia Obrera" of Tijuana read in Morelos)
             towns = [o.place for o in kept if o.place is not None and o.place.feature == FEATURE_CITY
@@ -1010,8 +1019,8 @@ def _drop_far_namesakes(kept: list[_Mention], dropped: list[_Mention] | None = N
             continue
         if p.feature == FEATURE_PHYSICAL and p.index >= 0:
             continue  # a lake or range of the gazetteer's own table, not a reading made from a town
-        if p.population >= NAMESAKE_MAX_POP or any(m.qualifier is not None for m in ms):
-            continue
+        if p.population >= NAMESAKE_MAX_POP or any(m.qualifier is not None or m.in_dateline for m in ms):
+            continue  # (a dateline says where the story is: its town is the evidence, not a namesake)
         divs = [d.place for d in divisions if d.place.country_code == p.country_code and normalize(d.text) != key]
         if any(d.admin1_code == p.admin1_code for d in divs):
             continue
@@ -1109,8 +1118,10 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
     Returns one dict per distinct place in order of first mention, with keys: ``name``,
     ``geonames_id`` (int, or None for states outside the US and for regions), ``country_code``
     (ISO alpha-2, "" for continents/regions), ``admin1`` (state/province name or None),
-    ``feature`` ("country", "admin1", "city", "continent", "region"), ``lat``/``lon`` (decimal
-    degrees), ``mentions`` (int), ``surface_forms`` (distinct forms the text used),
+    ``feature`` ("country", "admin1", "admin2", "city", "continent", "region", "physical"),
+    ``lat``/``lon`` (decimal degrees; None for a named feature or venue whose place neither the text
+    nor the article gives, see :func:`_features`), ``mentions`` (int), ``surface_forms`` (distinct
+    forms the text used),
     ``spans`` (``[start, end)`` character offsets into ``doc.text``) and ``kind`` ("country",
     "admin1", "city" or "other"). Needs a pipeline with NER, a tagger and a parser.
 
@@ -1131,6 +1142,7 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
     mentions = _drop_far_locals(mentions, _dateline_end(doc), far)
     if unresolved is not None:
         unresolved.extend((m.start, m.end) for m in far)
+    mentions, features = _features(doc, mentions, _dateline_end(doc), far)
     out: dict[tuple, dict] = {}
     places: dict[tuple, Place] = {}
     for m in mentions:
@@ -1152,7 +1164,140 @@ def geoparse(doc, unresolved: list[tuple[int, int]] | None = None) -> list[dict]
         rec["spans"].append([m.start, m.end])
     for key, rec in out.items():
         rec["name"] = _display_name(places[key], rec["surface_forms"])
-    return list(out.values())
+    recs = list(out.values())
+    by_text: dict[str, dict] = {}
+    for f, point in features:
+        key = normalize(f.text)
+        rec = by_text.get(key)
+        if rec is None:
+            rec = by_text[key] = {
+                "name": f.text, "geonames_id": None,
+                "country_code": point.country_code if point is not None else "",
+                "admin1": point.admin1 if point is not None and point.feature != FEATURE_COUNTRY else None,
+                "feature": FEATURE_CITY if f.head == "town" else FEATURE_PHYSICAL,
+                "lat": point.lat if point is not None else None,
+                "lon": point.lon if point is not None else None, "mentions": 0, "surface_forms": [],
+                "spans": [], "kind": "city" if f.head == "town" else "other",
+            }
+            recs.append(rec)
+        rec["mentions"] += 1
+        if f.text not in rec["surface_forms"]:
+            rec["surface_forms"].append(f.text)
+        rec["spans"].append([f.start, f.end])
+    if by_text:
+        recs.sort(key=lambda r: min(s[0] for s in r["spans"]))
+    return recs
+
+
+def _feature_anchor(mentions: list[_Mention], dateline_end: int) -> Place | None:
+    """The place a feature the text does not locate is taken to be at: the dateline's town, else the
+    town the article names most (first named on a tie), else the dateline's or the most-named state
+    or county. A story names the river, stadium or island where it happens; a town is a finer guess
+    than a state's point. None when the article names no such place."""
+    for features in ((FEATURE_CITY,), (FEATURE_ADMIN1, FEATURE_ADMIN2)):
+        local = [m for m in mentions if m.place is not None and m.place.feature in features]
+        for m in local:
+            if m.start < dateline_end:
+                return m.place
+        counts: dict[str, list[_Mention]] = {}
+        for m in local:
+            counts.setdefault(normalize(m.text), []).append(m)
+        if counts:
+            return max(counts.values(), key=lambda ms: (len(ms), -ms[0].start))[0].place
+    return None
+
+
+def _repoint_far_feature_readings(kept: list[_Mention], anchor: Place | None) -> None:
+    """An island or lake read from a town of its name (:func:`_feature_reading`: "Brill Island" from a
+    town Brill) that lies more than ``FAR_LOCAL_KM`` from the article's anchor and from every other
+    town, state or county it names is not that town's island: the gazetteer lacks the feature and
+    holds a namesake elsewhere. Such a reading takes the anchor's point instead (as a feature the text
+    does not locate does, see :func:`_features`)."""
+    if anchor is None:
+        return
+    gaz = get_gazetteer()
+    local = [m.place for m in kept if m.place is not None
+             and m.place.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2)]
+    for m in kept:
+        p = m.place
+        if p is None or p.feature != FEATURE_PHYSICAL or not -len(gaz) <= p.index < 0:
+            continue
+        origin = gaz.place(-1 - p.index)
+        if origin.feature != FEATURE_CITY:
+            continue  # an island province or county is the island
+        if all(haversine_km(p.lat, p.lon, o.lat, o.lon) > FAR_LOCAL_KM for o in local + [anchor]):
+            m.place = replace(p, lat=anchor.lat, lon=anchor.lon, country_code=anchor.country_code,
+                              admin1=anchor.admin1, admin1_code=anchor.admin1_code)
+
+
+def _features(doc, mentions: list[_Mention], dateline_end: int, dropped: list[_Mention] = ()
+              ) -> tuple[list[_Mention], list[tuple[FeatureMention, Place | None]]]:
+    """Features and venues the text names (:func:`pipeline.enrich.features.find_features`), each
+    with the place whose point it takes, and the mentions left once those inside a feature's name
+    are removed ("Tarnow" of "the Tarnow river" is the river, not the town).
+
+    A mention whose span is the feature's whole name keeps its gazetteer reading when the name came
+    from a capitalised head or generic word ("Cape Town", "Lake Charles" are towns; "Lake Malawi"
+    the table's lake) or after "the island of" (an island province, or the island's main town of
+    the same name); a classifier noun over a town's reading ("the X volcano") makes it the feature.
+    The point: the resolved place right after the name ("in Y", ", Y", "off Y"), else
+    :func:`_feature_anchor`, else none.
+    """
+    found = find_features(doc, get_gazetteer().is_demonym)
+    if not found:
+        return mentions, []
+    toks = doc_tokens(doc)
+    for f in found:
+        # "Catania's Fontanarossa Airport": a place the gazetteer read, then its possessive, is whose
+        # the feature is, not the start of its name
+        for m in mentions:
+            if m.place is not None and f.start <= m.start and m.end < f.end:
+                k = next((t.i for t in toks[f.i:f.j] if t.idx == m.end), None)
+                if k is not None and toks[k].lower_ in ("'s", "\u2019s") and k + 1 < f.j:
+                    f.i, f.start = k + 1, toks[k + 1].idx
+                    f.text = doc_text(doc)[f.start:f.end]
+    drop: set[int] = set()
+    keep_features: list[FeatureMention] = []
+    resolved_names = {normalize(m.text) for m in mentions if m.place is not None}
+    for f in found:
+        if f.from_label and any(m.start < f.end and f.start < m.end for m in list(mentions) + list(dropped)):
+            continue  # a name the gazetteer passes read (or dropped as a namesake): not a feature
+        if f.head == "town" and any(m.start < f.end and f.start < m.end for m in dropped):
+            continue  # a town dropped as a far namesake stays dropped (measured: docs/decisions.md)
+        if f.from_label and f.j - f.i == 1 and normalize(f.text) in GENERIC_WORDS:
+            continue  # "in the South", "at the Capital": a common word, not a name
+        if not f.outside and normalize(f.text) in resolved_names:
+            continue  # "Eagle Pass" read as the town elsewhere in the article: one name, one place
+        inside = [k for k, m in enumerate(mentions) if m.start >= f.start and m.end <= f.end]
+        exact = [k for k in inside if mentions[k].start == f.start and mentions[k].end == f.end]
+        if exact:
+            p = mentions[exact[0]].place
+            town = p is not None and p.feature == FEATURE_CITY
+            if not (town and f.outside and f.head not in ("island", "town")):
+                # "the X volcano": not the town X; "the island of X" read as a town is the island's
+                # main town, which usually shares its name and lies on it
+                continue
+        if any(mentions[k].place is not None and mentions[k].place.feature == FEATURE_PHYSICAL
+               and mentions[k].start <= f.start and mentions[k].end >= f.end for k in range(len(mentions))):
+            continue
+        drop.update(inside)
+        keep_features.append(f)
+    kept = [m for k, m in enumerate(mentions) if k not in drop]
+    anchor = _feature_anchor(kept, dateline_end)
+    _repoint_far_feature_readings(kept, anchor)
+    starts = {m.start: m.place for m in kept if m.place is not None
+              and m.place.feature in (FEATURE_CITY, FEATURE_ADMIN1, FEATURE_ADMIN2, FEATURE_COUNTRY)}
+    out = []
+    for f in keep_features:
+        c = container_start(doc, f)
+        point = starts.get(c, anchor) if c is not None else anchor
+        if point is not None and point.feature == FEATURE_COUNTRY:
+            # "Brill Island, Greece": the anchor among the article's places in that country, else the
+            # country's own point
+            point = _feature_anchor([m for m in kept if m.place is not None
+                                     and m.place.country_code == point.country_code], dateline_end) or point
+        out.append((f, point))
+    return kept, out
 
 
 def countries_of(locations: list[dict]) -> list[str]:

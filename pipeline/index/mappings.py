@@ -74,7 +74,8 @@ def article_properties() -> dict[str, Any]:
     (geo_point from lat/lon), ``geo_points`` (every location's point at the top level, for map
     visualizations and geo_distance filters without a nested query), ``speakers`` and
     ``place_names`` (flattened, so dashboards can aggregate without nested aggregations),
-    ``quote_count``, ``indexed_at``/``enqueued_at`` (pipeline timestamps).
+    ``quote_count``, ``indexed_at``/``enqueued_at`` (pipeline timestamps). ``story``
+    (``id``, ``similarity``) is set by the story stage (:mod:`pipeline.dedupe.stories`).
     """
     return {
         "id": {"type": "keyword"},
@@ -134,6 +135,7 @@ def article_properties() -> dict[str, Any]:
                 "duplicate_of": {"type": "keyword"},
             }
         },
+        "story": {"properties": {"id": {"type": "keyword"}, "similarity": {"type": "float"}}},
         "geo_points": {"type": "geo_point"},
         "speakers": _name(),
         "place_names": _name(),
@@ -164,6 +166,9 @@ def searches_mapping() -> dict[str, Any]:
             "updated_at": {"type": "date"},
             "filters": {"type": "object", "enabled": False},
             "notify": {"type": "object", "enabled": False},
+            "alert_mode": {"type": "keyword"},
+            "digest_period": {"type": "keyword"},
+            "digest_timezone": {"type": "keyword"},
         }
     }
     return {"dynamic": False, "properties": props}
@@ -179,6 +184,8 @@ def alerts_mapping() -> dict[str, Any]:
             "search_name": {"type": "keyword"},
             "article_id": {"type": "keyword"},
             "cluster_id": {"type": "keyword"},
+            "story_id": {"type": "keyword"},
+            "mode": {"type": "keyword"},
             "matched_at": {"type": "date"},
             "notified_at": {"type": "date"},
             "enqueued_at": {"type": "date"},

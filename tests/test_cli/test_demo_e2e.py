@@ -93,3 +93,10 @@ def test_json_report_shape(demo_report):
     assert out["articles_indexed"] == len(report.articles)
     assert all(set(a) == {"search", "article_id"} for a in out["alerts"])
     assert out["alerts"], "the sample feeds must fire at least one alert"
+
+
+def test_every_article_has_a_story_and_wire_copies_share_their_originals(demo_report):
+    report, _, _ = demo_report
+    assert all((a.get("story") or {}).get("id") for a in report.articles), [a["url"] for a in report.articles if not a.get("story")]
+    first, second = (_by_page(report.articles, p) for p in NEAR_DUP_PAGES)
+    assert first["story"]["id"] == second["story"]["id"]

@@ -233,7 +233,7 @@ def test_cli_import_json(recorder, tmp_path: Path):
     configure_logging("INFO", "json")  # structlog was bound to CliRunner's stderr, now closed
     assert result.exit_code == 1, result.output
     out = json.loads(result.stdout)
-    assert out["success"] is False and out["errors"][0]["id"] == "wirewatch-map-places" and out["objects"] == 16
+    assert out["success"] is False and out["errors"][0]["id"] == "wirewatch-map-places" and out["objects"] == 20
     assert srv.requests[0]["headers"]["kbn-xsrf"] == "true"
 
 
@@ -246,7 +246,7 @@ def _es_aggs(vis_aggs: list[dict]) -> tuple[dict, list[str]]:
         p, t = agg.get("params", {}), agg["type"]
         if t == "count":
             continue
-        if t in ("sum", "max", "min", "avg"):
+        if t in ("sum", "max", "min", "avg", "cardinality"):
             metrics[f"m{agg['id']}"] = {t: {"field": p["field"]}}
         elif t == "percentiles":
             metrics[f"m{agg['id']}"] = {"percentiles": {"field": p["field"], "percents": p["percents"]}}
@@ -289,6 +289,7 @@ def _sample_docs() -> list[dict]:
             "countries": ["MX"], "topics": topics,
             "quotes": [{"text": t, "speaker": s, "speaker_text": s, "verb": "said", "start": 0, "end": 1} for t, s in quotes],
             "dedupe": {"content_hash": aid, "cluster_id": aid, "duplicate_of": None},
+            "story": {"id": "s-a3" if aid == "a3" else "s-a1", "similarity": None},
         }))
     return docs
 

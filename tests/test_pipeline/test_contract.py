@@ -85,6 +85,7 @@ def written() -> dict[str, dict]:
     docs = {"enrich": enriched, "truncated": truncated, "duplicate": duplicate}
     for doc in docs.values():
         doc["enqueued_at"] = "2026-12-06T22:16:36.012+00:00"   # the hand-off to index (workers)
+        doc["story"] = {"id": "a1", "similarity": None}  # the story stage (pipeline/dedupe/stories.py)
     return {name: to_index_doc(doc, indexed_at="2026-12-06T22:16:37.020+00:00") for name, doc in docs.items()}
 
 

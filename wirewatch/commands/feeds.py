@@ -238,10 +238,25 @@ def export_opml_cmd(file: Optional[Path] = typer.Argument(None, help="Write here
 @feeds_app.command("health")
 @_redis_guard
 def health_cmd(fmt: Format = FMT,
-               problems: bool = typer.Option(False, "--problems", help="Only failing and disabled feeds.")) -> None:
-    """Per-feed health: status, last success, last error reason, error streak, next due;
-    disabled feeds with their reason."""
+               problems: bool = typer.Option(False, "--problems", help="Only failing and disabled feeds."),
+               events: bool = typer.Option(False, "--events", help="Show the latest feed-health events (state changes) instead.")) -> None:
+    """Per-feed health: status, health state (ok, failing, disabled, silent; pipeline/feeds/health.py)
+    and since when, last success, last error reason, error streak, next due; disabled feeds
+    with their reason. ``--events``: the latest state changes, newest first."""
+    from pipeline.feeds.health import FeedHealth
+
     reg = _registry()
+    health = FeedHealth(reg.redis, get_settings())
+    if events:
+        evs = health.events(100)
+        if fmt == Format.json:
+            print_json(evs)
+        else:
+            print_table([{"at": e["at"][:19].replace("T", " "), "feed": e["title"] or e["url"], "state": e["state"],
+                          "previous": e["previous"] or "", "reason": e["reason"]} for e in evs],
+                        ["at", "feed", "state", "previous", "reason"], title=f"feed-health events ({len(evs)})")
+        return
+    states = health.states()
     now = time.time()
     feeds = reg.list()
     if problems:
@@ -258,13 +273,17 @@ def health_cmd(fmt: Format = FMT,
              "last_error_reason": f.last_error_reason, "last_error_message": f.last_error_message,
              "consecutive_errors": f.consecutive_errors, "next_due": _iso(f.next_due) if f.enabled else None,
              "interval_s": f.interval_s, "entries_per_day": f.entries_per_day,
-             "ignore_validators": f.ignore_validators, "last_status": f.last_status} for f in feeds]})
+             "ignore_validators": f.ignore_validators, "last_status": f.last_status,
+             "health": states.get(f.id, {}).get("state"), "health_reason": states.get(f.id, {}).get("reason"),
+             "health_since": states.get(f.id, {}).get("since")} for f in feeds]})
         return
     rows = [{"feed": f.title or f.url, "status": f.status + (f" ({f.disabled_reason})" if f.disabled_reason else ""),
              "last_success": _when(f.last_success, now), "last_error_reason": f.last_error_reason,
-             "consecutive_errors": f.consecutive_errors, "next_due": _when(f.next_due, now) if f.enabled else "-"}
+             "consecutive_errors": f.consecutive_errors, "next_due": _when(f.next_due, now) if f.enabled else "-",
+             "health": (states.get(f.id, {}).get("state") or "") + (
+                 f" since {states[f.id]['since'][:16].replace('T', ' ')}" if states.get(f.id, {}).get("state") not in (None, "ok") else "")}
             for f in feeds]
-    print_table(rows, ["feed", "status", "last_success", "last_error_reason", "consecutive_errors", "next_due"],
+    print_table(rows, ["feed", "status", "health", "last_success", "last_error_reason", "consecutive_errors", "next_due"],
                 title=f"feed health ({len(rows)} feeds)")
 
 

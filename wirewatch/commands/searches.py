@@ -16,7 +16,7 @@ from wirewatch.output import Format, fail, print_json, print_table
 searches_app = typer.Typer(
     help="Saved searches: a Lucene query over title and body plus filters; each new matching story "
     "cluster raises one alert.", no_args_is_help=True)
-LIST_COLUMNS = ["id", "name", "enabled", "query", "filters", "notify"]
+LIST_COLUMNS = ["id", "name", "enabled", "query", "filters", "notify", "mode"]
 
 
 def _filters_text(filters: dict[str, Any]) -> str:
@@ -44,7 +44,8 @@ def _row(search) -> dict[str, Any]:
 def _table_row(search) -> dict[str, Any]:
     return {"id": search.id, "name": search.name, "enabled": "yes" if search.enabled else "no",
             "query": search.query or "", "filters": _filters_text(search.filters.model_dump(exclude_defaults=True)),
-            "notify": [c.get("name") or c.get("type", "?") for c in search.notify]}
+            "notify": [c.get("name") or c.get("type", "?") for c in search.notify],
+            "mode": search.alert_mode if search.alert_mode != "digest" else f"digest {search.digest_period} {search.digest_timezone}"}
 
 
 def _get_or_fail(store, search_id: str):
@@ -69,6 +70,9 @@ def add_cmd(
     near: Optional[str] = typer.Option(None, "--near", help="Place name (gazetteer) or 'lat,lon'."),
     within_km: float = typer.Option(100.0, "--within-km", help="Distance for --near, km."),
     notify: list[str] = typer.Option([], "--notify", help='Channel config as JSON, e.g. \'{"type": "webhook", "url": "https://..."}\' (repeatable).'),
+    alert_mode: str = typer.Option("article", "--alert-mode", help="article (every match), story (first match per story) or digest."),
+    digest_period: str = typer.Option("daily", "--digest-period", help="hourly or daily (with --alert-mode digest)."),
+    digest_timezone: str = typer.Option("UTC", "--digest-timezone", help="IANA time zone of the digest periods, e.g. Europe/Paris."),
     disabled: bool = typer.Option(False, "--disabled", help="Store it disabled."),
     replace: bool = typer.Option(False, "--replace", help="Replace an existing search with the same id."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
@@ -83,6 +87,7 @@ def add_cmd(
     except json.JSONDecodeError as exc:
         raise fail(f"--notify is not JSON: {exc}")
     data: dict[str, Any] = {"name": name, "query": query, "enabled": not disabled, "notify": channels,
+                            "alert_mode": alert_mode, "digest_period": digest_period, "digest_timezone": digest_timezone,
                             "filters": filters_from_options(person, org, speaker, country, topic, language, domain, near, within_km)}
     if search_id:
         data["id"] = search_id

@@ -36,6 +36,11 @@ def collect_status(settings) -> dict:
         feeds = FeedRegistry(rds, settings).list()
         out["feeds"] = dict(Tally(f.status for f in feeds))
         out["feeds"]["total"] = len(feeds)
+        from pipeline.feeds.health import FeedHealth
+
+        health = FeedHealth(rds, settings)
+        out["feed_health"] = dict(Tally(v["state"] for v in health.states().values()))
+        out["feed_health_events"] = health.events(10)
         from pipeline.deadletter import DeadLetters
 
         out["dead_letters"] = DeadLetters(rds, settings).count()
@@ -79,6 +84,11 @@ def register(app: typer.Typer) -> None:
                         ["queue", "waiting", "what"], title="queues")
             print_table([{"counter": k, "value": v} for k, v in sorted(st["counters"].items())], ["counter", "value"], title="pipeline counters")
             print_table([{"feeds": k, "count": v} for k, v in st["feeds"].items()], ["feeds", "count"], title="feed health")
+            if st.get("feed_health_events"):
+                print_table([{"at": e["at"][:19].replace("T", " "), "feed": e["title"] or e["url"], "state": e["state"],
+                              "reason": e["reason"]} for e in st["feed_health_events"]],
+                            ["at", "feed", "state", "reason"],
+                            title="feed-health events (" + ", ".join(f"{k}: {v}" for k, v in sorted(st["feed_health"].items())) + ")")
             print_table([{"stage:reason": k, "count": v} for k, v in list(st["errors"].items())[:15]], ["stage:reason", "count"],
                         title=f"errors (dead letters: {st.get('dead_letters', 0)})")
         if "indices" in st:

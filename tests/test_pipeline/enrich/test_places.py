@@ -175,7 +175,8 @@ def test_false_places(nlp):
     doc = nlp("Sen. Keisha Monroe said Hurricane Delia had flooded homes along San Felipe Creek "
               "in Del Rio, Texas.")
     locs = geoparse(doc)
-    assert kinds(locs) == {("Del Rio", "city", "US"), ("Texas", "admin1", "US")}
+    # no town "San Felipe" from inside the creek's name; the creek itself is a named feature (issue 12)
+    assert kinds(locs) == {("Del Rio", "city", "US"), ("Texas", "admin1", "US"), ("San Felipe Creek", "physical", "US")}
     doc = nlp("Western Australia's premier said iron ore from Port Hedland would be shipped to China.")
     names = {loc["name"] for loc in geoparse(doc)}
     assert "Western Australia" in names and "Western" not in names
@@ -367,3 +368,27 @@ def test_dateline_in_capitals_is_read_whole(nlp, text, name, cc):
     place = by_name(locs)[name]
     assert place["country_code"] == cc and place["kind"] == "city"
     assert len([loc for loc in locs if loc["kind"] == "city"]) == 1  # no second town from a part of it
+
+
+def test_dateline_dash_without_a_space_before_it(nlp):
+    # some wire copy writes "PLACE, Country- Text": the dateline still ends at the dash
+    locs = by_name(geoparse(nlp("ELHOVO, Bulgaria- Police fired tear gas at the Kerrin River, officials in Sofia said. "
+                                "Sofia sent more officers.")))
+    assert "Kerrin River" in locs and haversine_km(locs["Kerrin River"]["lat"], locs["Kerrin River"]["lon"],
+                                                   locs["Elhovo"]["lat"], locs["Elhovo"]["lon"]) < 1
+
+
+def test_head_of_a_longer_romance_name_is_not_a_place(nlp):
+    # "Valle" (a department of Honduras) is only the first word of an unknown name here
+    names = {loc["name"] for loc in geoparse(nlp("Lava flowed towards the Valle del Kerrin on Monday, officials in Catania said."))}
+    assert "Valle" not in names and "Catania" in names and "Valle del Kerrin" in names
+
+
+def test_dateline_village_far_from_the_other_towns_is_kept(nlp):
+    # the dateline says where the story is: a small town there is not a neighbourhood's namesake,
+    # even when the towns named later (seats of government) lie 500 km away
+    text = ("SOUFLI/KERRINA, Greece- Police fired tear gas at migrants near the Kerrin River on Monday, "
+            "officials in Athens said. Patras and Athens sent more officers.")
+    locs = by_name(geoparse(nlp(text)))
+    assert "Souflí" in locs
+    assert haversine_km(locs["Kerrin River"]["lat"], locs["Kerrin River"]["lon"], 41.19, 26.3) < 1
