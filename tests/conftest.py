@@ -1,7 +1,9 @@
 """Shared fixtures.
 
-Integration tests use the real Redis and OpenSearch that ``wirewatch services up`` starts
-(``.ci/run`` starts them before pytest). Each test session gets its own Redis key prefix and
+Integration tests use the real Redis and search engines that ``wirewatch services up`` starts
+(``.ci/run`` starts them before pytest). Tests of the search engine take ``engine_settings``
+(or ``search_url``), which runs them once per engine of :mod:`tests.engines` (OpenSearch 2.19,
+OpenSearch 3, Elasticsearch 7.17; ``WIREWATCH_TEST_ENGINES`` narrows the set). Each test session gets its own Redis key prefix and
 index prefix, so sessions never see each other's data. When a service does not answer the
 integration tests skip with the reason, unless ``WIREWATCH_TEST_REQUIRE_SERVICES=1`` (set by
 ``.ci/run``), where they fail instead, so CI cannot pass by skipping.
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings import Settings
+from engines import engine_overrides, selected
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -81,9 +84,35 @@ def _drop_session_indices(settings):
         pass
 
 
+@pytest.fixture(scope="session", params=selected())
+def engine_settings(request, settings) -> Settings:
+    """The test settings pointed at one search engine (one run per engine of
+    :mod:`tests.engines`), after checking it answers; skip/fail otherwise. At the end of the
+    session the indices and templates of the session's prefix are deleted there."""
+    import httpx
+
+    # Pipeline state in Redis (dedupe, feed registry) belongs with the engine's indices: one
+    # Redis key prefix per engine, under the session's (cleaned by ``redis_client``).
+    s = settings.model_copy(update={**engine_overrides(request.param),
+                                    "redis_key_prefix": f"{settings.redis_key_prefix}:{request.param}"})
+    try:
+        httpx.get(s.search_url, timeout=5).raise_for_status()
+    except Exception as exc:  # noqa: BLE001
+        _unavailable(f"{request.param} search engine", f"{s.search_url}: {exc}")
+    yield s
+    try:
+        from pipeline.index.engine import SearchEngine
+
+        with SearchEngine.from_settings(s) as engine:
+            engine.delete_all()
+    except Exception:  # noqa: BLE001 - clean-up is best effort
+        pass
+
+
 @pytest.fixture(scope="session")
 def search_url(settings) -> str:
-    """The search engine's URL after checking it answers; skip/fail otherwise."""
+    """The default search engine's URL (``settings``: OpenSearch 2.19) after checking it answers;
+    skip/fail otherwise. Tests meant for every engine take ``engine_settings`` instead."""
     import httpx
 
     try:
@@ -91,3 +120,11 @@ def search_url(settings) -> str:
     except Exception as exc:  # noqa: BLE001
         _unavailable("OpenSearch", f"{settings.search_url}: {exc}")
     return settings.search_url
+
+
+@pytest.fixture()
+def engine_environ(monkeypatch, engine_settings):
+    """Point CLI invocations (``WIREWATCH_*`` variables) at the engine under test."""
+    monkeypatch.setenv("WIREWATCH_SEARCH_ENGINE", engine_settings.search_engine)
+    monkeypatch.setenv("WIREWATCH_SEARCH_URL", engine_settings.search_url)
+    return engine_settings

@@ -68,7 +68,8 @@ def ensure_services(settings: Settings) -> None:
 
     Raises ServiceError when a service is needed and cannot be started.
     """
-    wants_local = _is_local(settings.redis_url, settings.redis_port) or _is_local(settings.search_url, settings.opensearch_base_port + 1)
+    search_port = settings.elasticsearch_port if settings.search_engine == "elasticsearch" else settings.opensearch_base_port + 1
+    wants_local = _is_local(settings.redis_url, settings.redis_port) or _is_local(settings.search_url, search_port)
     if wants_local:
         services.up(settings)
 
@@ -138,7 +139,7 @@ def run_demo(settings: Settings, *, articles_dir: Path | None = None, timeout_s:
     t0 = time.monotonic()
     started_iso = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     run_started_ms = int(time.time() * 1000)
-    progress("starting services (first run fetches the OpenSearch jars)", 0, 0)
+    progress("starting services (first run fetches the search engine's jars)", 0, 0)
     ensure_services(settings)
     engine = SearchEngine.from_settings(settings)
     progress("creating indices", 0, 0)

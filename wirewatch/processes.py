@@ -111,7 +111,7 @@ def start_processes(settings: Settings, *, env: dict[str, str] | None = None, la
     must :meth:`ProcessGroup.stop` it.
     """
     log_dir = log_dir or Path(settings.state_dir).resolve() / "logs"
-    private_dir(log_dir, root=Path(settings.state_dir))  # worker logs can hold secrets: owner-only
+    private_dir(log_dir)  # worker logs can hold secrets: owner-only
     child_env = {**os.environ, **settings_env(settings), **(env or {}), "WIREWATCH_LOG_FORMAT": "json"}
     group = ProcessGroup(log_dir=log_dir)
     specs = [(w["name"], [*_wirewatch_argv(), "worker", "--queues", w["queues"], "--pool", w["pool"],

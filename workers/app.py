@@ -3,7 +3,8 @@
 Delivery: ``task_acks_late`` with ``task_reject_on_worker_lost`` so a message is acknowledged
 only after its task finished (a killed worker's message is redelivered); the Redis
 ``visibility_timeout`` (:data:`VISIBILITY_TIMEOUT_S`) is far above the longest task, so a
-slow task is not redelivered while it still runs; prefetch multiplier 1 so a long enrich task
+slow task is not redelivered while it still runs, and retries whose countdown would come near
+it are parked in Redis instead of held as ETA messages (:mod:`workers.delays`); prefetch multiplier 1 so a long enrich task
 does not hold other messages hostage. Writes downstream are idempotent, so a redelivery
 duplicates nothing.
 """
@@ -27,6 +28,7 @@ ROUTES = {
     "wirewatch.poll_due_feeds": {"queue": "poll"},
     "wirewatch.poll_feed": {"queue": "poll"},
     "wirewatch.poll_feeds": {"queue": "poll"},
+    "wirewatch.release_delayed": {"queue": "poll"},
     "wirewatch.fetch_article": {"queue": "fetch"},
     "wirewatch.enrich_article": {"queue": "enrich"},
     "wirewatch.index_batch": {"queue": "index"},
@@ -38,7 +40,7 @@ ROUTES = {
 
 def make_app(settings: Settings) -> Celery:
     """Build the Celery app for ``settings`` (broker = ``settings.redis_url``)."""
-    app = Celery("wirewatch", broker=settings.redis_url, include=["workers.tasks"])
+    app = Celery("wirewatch", broker=settings.redis_url, include=["workers.tasks", "workers.delays"])
     app.conf.update(
         task_queues=[Queue(q, routing_key=q) for q in QUEUES],
         task_default_queue="fetch",
@@ -64,6 +66,9 @@ def make_app(settings: Settings) -> Celery:
         worker_send_task_events=settings.task_events,
         beat_schedule={
             "poll-due-feeds": {"task": "wirewatch.poll_due_feeds", "schedule": settings.beat_interval_s, "options": {"expires": settings.beat_interval_s}},
+            # retries longer than an ETA message may safely wait (workers.delays)
+            "release-delayed-retries": {"task": "wirewatch.release_delayed", "schedule": settings.beat_interval_s,
+                                        "options": {"expires": settings.beat_interval_s}},
             "send-digests": {"task": "wirewatch.send_digests", "schedule": settings.digest_check_interval_s, "options": {"expires": settings.digest_check_interval_s}},
             "check-feed-health": {"task": "wirewatch.check_feed_health", "schedule": settings.feed_health_interval_s, "options": {"expires": settings.feed_health_interval_s}},
         },

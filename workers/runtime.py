@@ -74,6 +74,20 @@ class Runtime:
 
 
     @cached_property
+    def delayed(self):
+        """Retries parked until due, out of the broker (:class:`pipeline.delayed.DelayedTasks`)."""
+        from pipeline.delayed import DelayedTasks
+
+        return DelayedTasks(self.redis, self.settings)
+
+    @cached_property
+    def steps(self):
+        """Once-per-task-id step markers (:class:`pipeline.once.StepMarkers`)."""
+        from pipeline.once import StepMarkers
+
+        return StepMarkers(self.redis, self.settings, ledger=self.settings.task_ledger)
+
+    @cached_property
     def feed_health(self):
         """Feed-health states and events (:class:`pipeline.feeds.health.FeedHealth`)."""
         from pipeline.feeds.health import FeedHealth

@@ -9,9 +9,17 @@ Failure policy (the same for every task, in :func:`_guarded`):
 - any other exception is a poison message: dead-lettered with ``exception:<Type>``.
 Nothing escapes to Celery, so no task crashes a worker, and every message ends indexed,
 retried or in the dead letters (``wirewatch dlq``).
+
+Retries longer than the broker's visibility timeout allows in an ETA message are parked in
+Redis and re-sent by beat (:mod:`workers.delays`). The side effects of each body (the poll,
+the fetch, the enrichment, each hand-off to the next stage) run at most once per task id
+(:class:`pipeline.once.StepMarkers`), so a message delivered twice does not fetch, enrich
+or hand on twice; a delivery that finds a step running elsewhere retries after its lease.
 """
 from __future__ import annotations
 
+import hashlib
+import random
 import time
 from functools import wraps
 
@@ -20,9 +28,11 @@ from celery.exceptions import Reject, Retry
 
 from pipeline.errors import WirewatchError
 from pipeline.models import Article, ArticleRef, utcnow_iso_ms
+from pipeline.once import StepBusy
 from pipeline.retry import backoff_s as retry_backoff_s
 from workers import metrics
 from workers.app import app
+from workers.delays import retry_later
 from workers.runtime import runtime
 
 log = structlog.get_logger("workers.tasks")
@@ -39,6 +49,10 @@ BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 300.0
 #: Retries of a transient fetch failure before the summary stands in for the page.
 FETCH_FALLBACK_AFTER = 3
+#: Seconds another delivery of the same enrich task waits for a running enrichment before it
+#: may take over (a SIGKILLed enrich process leaves its marker this long). Enrichment takes
+#: well under a second per article (`wirewatch bench enrich`); long texts are capped.
+ENRICH_LEASE_S = 60.0
 #: Enqueue at most this many poll tasks per beat tick.
 POLL_BATCH = 500
 #: Feeds polled by one ``poll_feeds`` task. Celery's work per message (receive, unacked
@@ -74,6 +88,9 @@ def _guarded(stage: str):
             structlog.contextvars.bind_contextvars(task_id=self.request.id, stage=stage)
             started = time.perf_counter()
             try:
+                rt0 = runtime()
+                if rt0.settings.task_ledger and self.request.id:  # drills: executions per task id
+                    rt0.redis.hincrby(f"{rt0.settings.redis_key_prefix}:ledger:runs", f"{self.name}:{self.request.id}", 1)
                 out = fn(self, *args, **kwargs)
                 metrics.ITEMS.labels(stage).inc()
                 return out
@@ -89,15 +106,11 @@ def _guarded(stage: str):
                     pass
                 if _is_transient(exc) and self.request.retries < MAX_RETRIES:
                     delay = backoff_s(self.request.retries)
+                    if isinstance(exc, StepBusy):  # another delivery holds the step: wait out its lease
+                        delay = exc.retry_after_s + random.uniform(0, 1)
                     metrics.RETRIES.labels(stage, reason).inc()
                     log.warning("task_retry", reason=reason, error=str(exc), attempt=self.request.retries + 1, delay_s=round(delay, 2))
-                    try:
-                        raise self.retry(exc=exc, countdown=delay, max_retries=MAX_RETRIES)
-                    except Reject as rej:
-                        # Celery turns a retry it could not publish (broker unreachable) into
-                        # Reject(requeue=False), which drops the message: requeue it instead.
-                        log.warning("task_retry_unpublished", reason=reason, error=str(rej.reason))
-                        raise Reject(rej.reason, requeue=True) from None
+                    raise retry_later(self, exc, delay, MAX_RETRIES)
                 log.error("task_dead_lettered", reason=reason, error=str(exc), attempts=self.request.retries + 1)
                 metrics.DEAD_LETTERS.labels(stage, reason).inc()
                 # A task may name what a replay must run instead of its own arguments (the
@@ -152,10 +165,10 @@ def poll_feed(self, feed_id: str) -> int:
     before the registry commits), so a crash between the two re-polls them rather than losing
     them. Feed errors are recorded in the registry (backoff, reason) by the poll stage itself.
     """
-    return _poll_one(feed_id)
+    return _poll_one(feed_id, self.request.id)
 
 
-def _poll_one(feed_id: str) -> int:
+def _poll_one(feed_id: str, task_id: str | None = None) -> int:
     """The body of :func:`poll_feed`: poll, hand new entries to fetch, count; returns how many
     entries were new. Logs ``feed_poll_done`` with the status and ``elapsed_s``
     (:attr:`pipeline.feeds.poll.PollResult.elapsed_s`, which ``wirewatch bench poll`` reads)."""
@@ -164,18 +177,31 @@ def _poll_one(feed_id: str) -> int:
     rt = runtime()
     structlog.contextvars.bind_contextvars(feed_id=feed_id)
     try:
-        result = poll(rt.registry, feed_id, rt.http, rt.settings,
-                      on_new=lambda refs: [fetch_article.delay(r.to_dict()) for r in refs])
-        rt.counters.incr("polled")
-        rt.counters.incr("entries_new", len(result.new))
-        if result.status == "error":
-            rt.counters.error("poll", result.reason or "error")
-        log.info("feed_poll_done", status=result.status, http_status=result.http_status, new=len(result.new),
-                 elapsed_s=round(result.elapsed_s, 5))
-        _observe_feed_health(rt, feed_id, len(result.new))
-        return len(result.new)
+        # at most once per (task id, feed): a second delivery does not poll and hand on again
+        done = rt.steps.run(task_id, f"poll:{feed_id}", lambda: _poll_and_count(rt, poll, feed_id),
+                            lease_s=rt.settings.fetch_total_timeout_s + 30)
+        return int(done or 0)
     finally:
         structlog.contextvars.unbind_contextvars("feed_id")
+
+
+def _poll_and_count(rt, poll, feed_id: str) -> int:
+    """Poll one feed, hand its new entries to fetch and count the outcome (one step of
+    :func:`_poll_one`); returns how many entries were new."""
+    result = poll(rt.registry, feed_id, rt.http, rt.settings,
+                  on_new=lambda refs: [fetch_article.delay(r.to_dict()) for r in refs])
+    rt.counters.incr("polled")
+    rt.counters.incr("entries_new", len(result.new))
+    for reason, n in result.dropped.items():  # logged by the parser with the feed id
+        rt.counters.incr(f"entries_dropped:{reason}", n)
+    for warning in (w for r in result.new for w in r.warnings):
+        rt.counters.incr(f"entries_warning:{warning}")
+    if result.status == "error":
+        rt.counters.error("poll", result.reason or "error")
+    log.info("feed_poll_done", status=result.status, http_status=result.http_status, new=len(result.new),
+             elapsed_s=round(result.elapsed_s, 5))
+    _observe_feed_health(rt, feed_id, len(result.new))
+    return len(result.new)
 
 
 def _observe_feed_health(rt, feed_id: str, new_entries: int) -> None:
@@ -209,7 +235,7 @@ def poll_feeds(self, feed_ids: list[str]) -> int:
     for i, feed_id in enumerate(feed_ids):
         started = time.perf_counter()
         try:
-            new += _poll_one(feed_id)
+            new += _poll_one(feed_id, self.request.id)
         except Exception as exc:  # noqa: BLE001 - the single-feed tasks apply the failure policy
             log.warning("poll_chunk_handover", feed_id=feed_id, error=f"{type(exc).__name__}: {exc}",
                         handed_over=len(feed_ids) - i)
@@ -225,57 +251,79 @@ def poll_feeds(self, feed_ids: list[str]) -> int:
 @_guarded("fetch")
 def fetch_article(self, ref: dict) -> str | None:
     """Fetch and extract one article, dedupe it, then hand its id to enrich (or, for a
-    duplicate, straight to index with its ``duplicate_of`` pointer)."""
-    from pipeline.dedupe.duplicate import dedupe_fetched
-    from pipeline.fetch.article import fetch_article as fetch
-
+    duplicate, straight to index with its ``duplicate_of`` pointer). The fetch and the
+    hand-off each run at most once per task id."""
     rt = runtime()
     # Transient failures (timeouts, rate limits) are retried first; only the attempts after
     # FETCH_FALLBACK_AFTER fall back to the feed entry's summary.
-    article: Article = fetch(ArticleRef.from_dict(ref), rt.http, rt.settings,
-                             fallback_on_transient=self.request.retries >= FETCH_FALLBACK_AFTER)
-    structlog.contextvars.bind_contextvars(article_id=article.id)
+    fallback = self.request.retries >= FETCH_FALLBACK_AFTER
+    out = rt.steps.run(self.request.id, "fetch", lambda: _fetch_and_dedupe(rt, ref, fallback),
+                       lease_s=rt.settings.fetch_total_timeout_s + 30)
+    structlog.contextvars.bind_contextvars(article_id=out["id"])
     try:
-        result = dedupe_fetched(article, rt.deduper, rt.store, rt.counters)
-        for name in article.truncated:  # cut at ingestion (pipeline.sanitize), reason field_too_long
-            rt.counters.incr(f"truncated:{name}")
-        if result.duplicate_of:
-            _place_copy_in_story(rt, article.id)
-            _hand_to_index(rt, article.id)
+        if out["duplicate"]:
+            rt.steps.run(self.request.id, "handoff", lambda: _hand_to_index(rt, out["id"]), lease_s=30)
         else:
-            enrich_article.delay(article.id, result.to_dict())
-        return article.id
+            rt.steps.run(self.request.id, "handoff", lambda: bool(enrich_article.delay(out["id"], out["dedupe"])),
+                         lease_s=30)
+        return out["id"]
     finally:
         structlog.contextvars.unbind_contextvars("article_id")
+
+
+def _fetch_and_dedupe(rt, ref: dict, fallback_on_transient: bool) -> dict:
+    """The fetch step: fetch and extract, then the dedupe stage
+    (:func:`pipeline.dedupe.duplicate.dedupe_fetched`: decide, store, count). Returns ``{"id",
+    "dedupe", "duplicate"}`` (JSON: kept with the step's marker for a second delivery)."""
+    from pipeline.dedupe.duplicate import dedupe_fetched
+    from pipeline.fetch.article import fetch_article as fetch
+
+    article: Article = fetch(ArticleRef.from_dict(ref), rt.http, rt.settings,
+                             fallback_on_transient=fallback_on_transient)
+    structlog.contextvars.bind_contextvars(article_id=article.id)
+    result = dedupe_fetched(article, rt.deduper, rt.store, rt.counters)
+    for name in article.truncated:  # cut at ingestion (pipeline.sanitize), reason field_too_long
+        rt.counters.incr(f"truncated:{name}")
+    if result.duplicate_of:
+        _place_copy_in_story(rt, article.id)
+    return {"id": article.id, "dedupe": result.to_dict(), "duplicate": bool(result.duplicate_of)}
 
 
 @app.task(name="wirewatch.enrich_article", bind=True)
 @_guarded("enrich")
 def enrich_article(self, article_id: str, dedupe: dict | None = None) -> str:
-    """Enrich one stored article into the contract document and hand it to index."""
-    from pipeline.enrich import enrich_article as enrich
-    from pipeline.errors import WirewatchError as _E
-
+    """Enrich one stored article into the contract document and hand it to index; the
+    enrichment and the hand-off each run at most once per task id."""
     rt = runtime()
     structlog.contextvars.bind_contextvars(article_id=article_id)
     try:
-        data = rt.store.get("article", article_id)
-        if data is None:
-            raise _E(f"article {article_id} is not in the payload store", reason="payload_missing")
-        marker = rt.settings.chaos_poison_marker  # failure drills only (None in production)
-        if marker and marker in (data.get("body") or ""):
-            from pipeline.errors import ChaosPoison
-
-            raise ChaosPoison(f"article {article_id} carries the chaos poison marker")
-        doc = enrich(Article.from_dict(data), settings=rt.settings, dedupe=dedupe)
-        _place_in_story(rt, doc)
-        doc["enqueued_at"] = utcnow_iso_ms()  # hand-off to index: alert latency is measured from here
-        rt.store.put("doc", article_id, doc)
-        rt.counters.incr("enriched")
-        _hand_to_index(rt, article_id)
+        rt.steps.run(self.request.id, "enrich", lambda: _enrich_and_store(rt, article_id, dedupe),
+                     lease_s=ENRICH_LEASE_S)
+        rt.steps.run(self.request.id, "handoff", lambda: _hand_to_index(rt, article_id), lease_s=30)
         return article_id
     finally:
         structlog.contextvars.unbind_contextvars("article_id")
+
+
+def _enrich_and_store(rt, article_id: str, dedupe: dict | None) -> None:
+    """The enrich step: load the stored article, enrich it, store the document, count.
+    Raises ``payload_missing`` when the article is not stored, ``chaos_poison`` in drills."""
+    from pipeline.enrich import enrich_article as enrich
+    from pipeline.errors import WirewatchError as _E
+
+    data = rt.store.get("article", article_id)
+    if data is None:
+        raise _E(f"article {article_id} is not in the payload store", reason="payload_missing")
+    marker = rt.settings.chaos_poison_marker  # failure drills only (None in production)
+    if marker and marker in (data.get("body") or ""):
+        from pipeline.errors import ChaosPoison
+
+        raise ChaosPoison(f"article {article_id} carries the chaos poison marker")
+    doc = enrich(Article.from_dict(data), settings=rt.settings, dedupe=dedupe)
+    _place_in_story(rt, doc)
+    doc["enqueued_at"] = utcnow_iso_ms()  # hand-off to index: alert latency is measured from here
+    rt.store.put("doc", article_id, doc)
+    rt.counters.incr("enriched")
 
 
 def _place_in_story(rt, doc: dict) -> None:
@@ -335,7 +383,7 @@ def index_batch(self, doc_ids: list[str], pooled: bool = False) -> int:
         if ids is None:   # an earlier task took them
             return 0
     try:
-        indexed = _index_ids(rt, ids)
+        indexed = _index_ids(rt, ids, self.request.id)
     except Exception as exc:  # noqa: BLE001 - split a batch one bad document broke
         if not _split_batch(index_batch, ids, exc):
             raise
@@ -359,16 +407,19 @@ def _split_batch(task, ids: list[str], exc: BaseException) -> bool:
     return True
 
 
-def _index_ids(rt, doc_ids: list[str]) -> int:
+def _index_ids(rt, doc_ids: list[str], task_id: str | None = None) -> int:
     """Index the stored documents ``doc_ids`` (:func:`pipeline.index.batch.index_stored`) and
-    hand the indexed ids to alerts; returns how many were indexed."""
+    hand the indexed ids to alerts, at most once per ``task_id`` and set of ids (a retry may
+    hand on other ids); returns how many were indexed."""
     from pipeline.index.batch import index_stored
 
     result = index_stored(rt.engine, rt.store, rt.deadletters, rt.counters, doc_ids)
     if result.read:
         metrics.BATCH_DOCS.labels("index").observe(result.read)
     if result.indexed:
-        match_alerts.delay(list(result.indexed))
+        ids = sorted(result.indexed)
+        step = "alerts:" + hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16]
+        rt.steps.run(task_id, step, lambda: bool(match_alerts.delay(list(result.indexed))), lease_s=30)
     return len(result.indexed)
 
 

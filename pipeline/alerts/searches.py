@@ -9,8 +9,10 @@ Semantics of a saved search (documented in the CLI help too):
 
 - ``query``: Lucene query-string syntax (``query_string``) over ``title`` (boost 2) and ``body``;
   terms are ANDed unless the query says ``OR`` (``default_operator: AND``; alerts should be
-  precise). Text is matched case- and accent-insensitively with English (Porter) stemming (see
-  :data:`pipeline.index.mappings.ANALYSIS`).
+  precise). Text is matched case- and accent-insensitively with English (Porter) stemming where
+  the engine has it (the ``text_analysis`` setting, :func:`pipeline.index.mappings.analysis`).
+  Prefix, wildcard, fuzzy and regexp terms (``crossing*``, ``body:cr?ssing``, ``crosing~``)
+  match the unstemmed words (:mod:`pipeline.alerts.query_routing`), so ``crossing*`` finds "crossing".
 - each list filter matches when ANY of its values matches (``persons: [A, B]`` = A or B);
   different filters are ANDed. Names (persons, organizations, speakers) compare
   case- and accent-insensitively against the canonical names of the enriched document
@@ -30,15 +32,19 @@ from typing import Any, Callable, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from pipeline.index import mappings
 from pipeline.index.engine import SearchEngine
 from pipeline.errors import ConfigError, EngineError, InvalidQueryError
 from pipeline.logs import get_logger
+from pipeline.alerts.query_routing import route_multiterm
 
 log = get_logger(__name__)
 
 #: Fields a saved search's query string runs over, with boosts (a word in the title counts
 #: twice as much for relevance; matching itself is unaffected).
 QUERY_FIELDS = ["title^2", "body"]
+#: Stemmed text fields -> their unstemmed siblings, where prefix/wildcard/fuzzy terms are sent.
+_EXACT_FIELDS = mappings.exact_fields("articles")
 #: Largest distance accepted by ``near`` (half the Earth's circumference, ~20,037 km).
 MAX_DISTANCE_KM = 20_037.0
 #: Saved searches fetched per page when listing.
@@ -272,7 +278,8 @@ def build_query(query: str | None, filters: SearchFilters | None = None) -> dict
     must: list[dict[str, Any]] = []
     flt: list[dict[str, Any]] = []
     if query and query.strip():
-        must.append({"query_string": {"query": query, "fields": list(QUERY_FIELDS), "default_operator": "AND"}})
+        routed = route_multiterm(query, _EXACT_FIELDS, QUERY_FIELDS)
+        must.append({"query_string": {"query": routed, "fields": list(QUERY_FIELDS), "default_operator": "AND"}})
     if filters.persons:
         flt.append({"terms": {"persons.name.folded": filters.persons}})
     if filters.organizations:
@@ -588,7 +595,10 @@ def run_search(engine: SearchEngine, query: str | None, filters: SearchFilters |
         "sort": by_date if sort == "date" else ["_score", *by_date],
         "track_scores": True,
         "_source": {"excludes": ["body", "quotes.text"]},
-        "highlight": {"fields": {"title": {"number_of_fragments": 0}, "body": {"fragment_size": fragment_chars, "number_of_fragments": 2}},
+        # The .exact sub-fields carry the matches of prefix/wildcard/fuzzy terms (query_routing).
+        "highlight": {"fields": {"title": {"number_of_fragments": 0}, "body": {"fragment_size": fragment_chars, "number_of_fragments": 2},
+                                 "title.exact": {"number_of_fragments": 0},
+                                 "body.exact": {"fragment_size": fragment_chars, "number_of_fragments": 2}},
                       "pre_tags": ["«"], "post_tags": ["»"]},
     }
     index = engine.alias("articles")

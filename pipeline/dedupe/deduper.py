@@ -36,6 +36,12 @@ Concurrency and crash safety (what is guaranteed):
   taken), a few milliseconds locally, i.e. a few hundred articles per second across all
   workers; ``wirewatch bench dedupe`` measures it.
 
+Feed entries that share a link (``article.item_guid`` set, ``extraction="entry"``: see
+:func:`pipeline.fetch.entry_article`) are told apart by their id, which includes the guid: the
+canonical-URL key is neither read nor written for them (every one of them has the shared
+page's canonical URL), and their content hash covers title and body (their bodies are the
+entries' short descriptions, which may repeat word for word under different titles).
+
 Keys written (all under ``settings.redis_key_prefix``): ``:dedupe:result:<id>`` (JSON
 decision), ``:dedupe:hash:<sha256>`` (first article id with that content),
 ``:dedupe:url:<sha256 of canonical URL>`` (article id), ``:dedupe:mh:<id>`` (MinHash
@@ -186,6 +192,14 @@ def _str(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def dedupe_text(article: Article) -> str:
+    """The text an article is hashed and shingled by: its body, or for a feed entry that shares
+    its link (``item_guid`` set) its title and body."""
+    if article.item_guid:
+        return f"{article.title}\n{article.body or ''}"
+    return article.body or ""
+
+
 class Deduper:
     """Exact and near-duplicate detection backed by Redis; see the module docstring.
 
@@ -245,7 +259,7 @@ class Deduper:
         cannot be had within :data:`LOCK_WAIT_S`, and lets ``redis.RedisError`` through
         (callers retry: the operation is safe to repeat).
         """
-        body = article.body or ""
+        body = dedupe_text(article)
         normalized = normalize_text(body)
         h = _sha256(normalized)
         known = self._known(article)  # fast path without the lock
@@ -279,7 +293,7 @@ class Deduper:
         Both keys are read in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.get(self._k_result(article.id))
-        if article.canonical_url:
+        if article.canonical_url and not article.item_guid:
             pipe.get(self._k_url(article.canonical_url))
         raw, *other = pipe.execute()
         if raw is not None:
@@ -379,7 +393,7 @@ class Deduper:
             pipe.set(self._k_mh(article.id), np.asarray(mh.hashvalues, dtype="<u8").tobytes())
             for key in self.band_keys(mh):
                 pipe.sadd(key, article.id)
-        if article.canonical_url:
+        if article.canonical_url and not article.item_guid:
             pipe.set(self._k_url(article.canonical_url), article.id, nx=True)
         pipe.set(self._k_result(article.id), json.dumps(res.record()))
         pipe.execute()

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.errors import FeedError
+from pipeline.feeds.dates import EntryDate, iso_utc, resolve_entry_date
+from pipeline.fetch.http import decode_utf8_lenient
 from pipeline.logs import get_logger
 from pipeline.models import ArticleRef
 from pipeline.sanitize import FIELD_LIMITS, cap, strip_controls
@@ -84,8 +86,12 @@ class ParsedFeed:
     ``bozo`` says the document was not well-formed (or otherwise odd) and ``bozo_reason``
     classifies why (``xml_error``, ``encoding_override``, ``encoding_unknown``,
     ``non_xml_content_type``, ``undeclared_namespace``, ``bozo``); ``skipped_entries``
-    counts entries with neither a usable link nor a permalink guid; ``published_ts`` holds
-    the entries' publication times as epoch seconds (for the entries-per-day estimate).
+    counts entries with neither a usable link nor a permalink guid, and ``dropped`` every
+    entry not in ``entries`` by reason (``no_link``, ``duplicate_entry``: the same guid, link
+    and title twice in the document, ``over_limit``: past :data:`MAX_ENTRIES`, ``unreadable``:
+    an entry that raised); ``published_ts`` holds the entries' publication times as epoch
+    seconds (for the entries-per-day estimate); ``encoding_warning`` says that invalid bytes of
+    a UTF-8 feed were replaced (:func:`repair_utf8`), else None.
     """
 
     feed_url: str
@@ -102,6 +108,13 @@ class ParsedFeed:
     bozo_reason: str | None = None
     skipped_entries: int = 0
     published_ts: list[float] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    encoding_warning: str | None = None
+
+    def drop(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` entries left out for ``reason``."""
+        if n > 0:
+            self.dropped[reason] = self.dropped.get(reason, 0) + n
 
     @property
     def min_interval_s(self) -> float | None:
@@ -336,23 +349,85 @@ def _struct_to_epoch(st: Any) -> float | None:
 
 
 def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    from datetime import datetime, timezone
-
-    try:
-        return datetime.fromtimestamp(ts, timezone.utc).isoformat()
-    except (OverflowError, OSError, ValueError):
-        return None
+    return iso_utc(ts)
 
 
-def _entry_to_ref(entry: Any, feed_url: str, feed_id: str) -> tuple[ArticleRef | None, float | None]:
+# --------------------------------------------------------------------------------------------
+# a UTF-8 feed with a few invalid bytes
+# --------------------------------------------------------------------------------------------
+
+_XML_DECL_ENCODING_RE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+
+
+@dataclass
+class EncodingRepair:
+    """Invalid bytes replaced in a feed declared UTF-8: ``bad_sequences`` (each maximal invalid
+    byte sequence became one U+FFFD), ``first_offset`` (byte offset of the first)."""
+
+    bad_sequences: int
+    first_offset: int
+
+    def warning(self) -> str:
+        """A one-line description for logs and ``wirewatch feeds parse``."""
+        return (f"declared UTF-8 but {self.bad_sequences} invalid byte sequence(s) (first at byte "
+                f"{self.first_offset}) replaced with U+FFFD; the other text decoded as UTF-8")
+
+
+def _is_utf8_name(name: str | None) -> bool:
+    return (name or "").strip().lower().replace("_", "-") in ("utf-8", "utf8")
+
+
+def repair_utf8(content: bytes, content_type: str | None) -> tuple[bytes, EncodingRepair | None]:
+    """Decode a feed that says it is UTF-8 as UTF-8, replacing only invalid bytes.
+
+    Applies when every declaration present names UTF-8 (the ``charset`` of ``content_type``
+    and the XML declaration's ``encoding``; with neither, XML's default is UTF-8, XML 1.0
+    section 4.3.3), the bytes are not valid UTF-8, and at least as many well-formed non-ASCII
+    characters as invalid sequences surround them: a genuine UTF-8 text with a stray byte.
+    Text in another encoding that is mislabelled (windows-1252, Shift_JIS without declaration)
+    forms almost no valid multi-byte sequence and is left to feedparser's own fallback.
+
+    Returns ``(bytes to parse, repair or None)``: the re-encoded text (each invalid sequence
+    one U+FFFD, as Python's ``errors="replace"`` and the WHATWG Encoding Standard decode it)
+    when repaired, else ``content`` unchanged. Never raises.
+    """
+    if not content or content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return content, None
+    header_charset = _charset_param(content_type or "")
+    m = _XML_DECL_ENCODING_RE.match(content[:512])
+    declared = [d for d in (header_charset, m.group(1).decode("ascii") if m else None) if d]
+    if declared and not all(_is_utf8_name(d) for d in declared):
+        return content, None
+    lenient = decode_utf8_lenient(content)
+    if lenient is None:
+        return content, None
+    text, bad, first = lenient
+    return text.encode("utf-8"), EncodingRepair(bad_sequences=bad, first_offset=first)
+
+
+# --------------------------------------------------------------------------------------------
+# entries
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class _Candidate:
+    """One entry as read, before its identity within the document is settled."""
+
+    link: str
+    raw_guid: str
+    title: str
+    summary: str
+    date: EntryDate
+    raw_date: str
+
+
+def _entry_candidate(entry: Any, feed_url: str) -> _Candidate | None:
     link = str(entry.get("link") or "").strip()
     guid = str(entry.get("id") or "").strip()
     if not link and guid.startswith(("http://", "https://")):
         link = guid
     if not link.startswith(("http://", "https://")):
-        return None, None
+        return None
     title = html_to_text(str(entry.get("title") or ""))  # capped, and the cut counted, by the fetch stage
     summary_src = entry.get("summary") or ""
     if not summary_src and entry.get("content"):
@@ -361,11 +436,59 @@ def _entry_to_ref(entry: Any, feed_url: str, feed_id: str) -> tuple[ArticleRef |
         except (IndexError, AttributeError, KeyError, TypeError):
             summary_src = ""
     summary = html_to_text(str(summary_src))[:MAX_SUMMARY_CHARS]
-    if not guid:
-        guid = link
-    ts = _struct_to_epoch(entry.get("published_parsed") or entry.get("updated_parsed"))
-    return ArticleRef(feed_id=feed_id, feed_url=feed_url, link=link, guid=guid, title=title,
-                      published=_iso(ts), summary=summary), ts
+    if entry.get("published_parsed") or entry.get("published"):
+        raw_date, parsed = entry.get("published"), entry.get("published_parsed")
+    else:
+        raw_date, parsed = entry.get("updated"), entry.get("updated_parsed")
+    date = resolve_entry_date(str(raw_date or ""), parsed, feed_url)
+    return _Candidate(link=link, raw_guid=guid, title=title, summary=summary, date=date, raw_date=str(raw_date or ""))
+
+
+def _title_key(title: str) -> str:
+    return " ".join(title.casefold().split())
+
+
+def _identity_digest(c: _Candidate) -> str:
+    return guid_key(f"{_title_key(c.title)}\x1f{c.date.iso or c.raw_date}")
+
+
+def _item_key(c: _Candidate) -> tuple[str, str, str]:
+    """What tells two entries apart as items: guid, title and text (case and spacing folded)."""
+    return c.raw_guid, _title_key(c.title), _title_key(c.summary)
+
+
+def _assign_identities(cands: list[_Candidate]) -> list[tuple[_Candidate, str, bool]]:
+    """``(candidate, guid, shared_link)`` for each candidate, in order.
+
+    ``shared_link``: the entry's link is also the link of another item of the document (one
+    that differs in guid, title or text), so the linked page is not about this entry alone.
+    Identity: the feed's guid; when a later entry repeats a guid with another link or title
+    (the feed's guids are not unique), that entry's identity is the guid plus a digest of its
+    title and date, so the first keeps the plain guid across polls. Without a guid: the link,
+    or for a shared link the link plus the digest of title and date. Two different items that
+    still get one identity (same title and time, other text) are told apart by their text.
+    Entries repeating guid, title and text keep one identity (the caller drops and counts the
+    repeats).
+    """
+    keys_by_link: dict[str, set[tuple[str, str, str]]] = {}
+    for c in cands:
+        keys_by_link.setdefault(c.link, set()).add(_item_key(c))
+    first_variant: dict[str, tuple[str, str]] = {}
+    used: dict[str, tuple[str, str, str]] = {}
+    out = []
+    for c in cands:
+        key = _item_key(c)
+        shared = len(keys_by_link[c.link]) > 1
+        variant = (c.link, _title_key(c.title))
+        if c.raw_guid:
+            known = first_variant.setdefault(c.raw_guid, variant)
+            guid = c.raw_guid if known == variant else f"{c.raw_guid}#{_identity_digest(c)}"
+        else:
+            guid = f"{c.link}#{_identity_digest(c)}" if shared else c.link
+        if used.setdefault(guid, key) != key:
+            guid = f"{guid}~{guid_key(key[2])[:8]}"
+        out.append((c, guid, shared))
+    return out
 
 
 def parse_feed(content: bytes, *, feed_url: str, feed_id: str, headers: dict | None = None) -> ParsedFeed:
@@ -374,7 +497,10 @@ def parse_feed(content: bytes, *, feed_url: str, feed_id: str, headers: dict | N
     ``headers`` are the HTTP response headers (lower-case keys); their ``content-type``
     charset informs decoding and ``content-location`` the base for relative links (the
     feed URL otherwise). Entries without an absolute http(s) link or permalink guid are
-    skipped and counted. Duplicate guids within one document keep their first occurrence.
+    skipped and counted. Each entry's identity (``guid``) and ``shared_link`` follow
+    :func:`_assign_identities`; an entry repeating another's identity is dropped and counted
+    (``dropped``), all logged. Dates: :func:`pipeline.feeds.dates.resolve_entry_date`; a UTF-8
+    feed with invalid bytes: :func:`repair_utf8`.
 
     Raises :class:`FeedError` with reason ``empty``, ``entity_bomb``, ``not_a_feed`` or
     ``xml_error`` (not well-formed and nothing recovered), ``json_error`` when the document yields nothing
@@ -391,8 +517,12 @@ def parse_feed(content: bytes, *, feed_url: str, feed_id: str, headers: dict | N
     # servers that send none, assume application/xml, whose charset rules (RFC 3023) follow the
     # document's own XML declaration.
     resp_headers.setdefault("content-type", "application/xml")
+    # A UTF-8 feed with a stray invalid byte: feedparser would decode all of it as
+    # windows-1252 (or the detector would pick another charset): replace only the bad bytes.
+    content, repair = repair_utf8(content, resp_headers.get("content-type"))
     d = _feedparser(feedparser, content, resp_headers)
-    if d.get("bozo") and classify_bozo(d.get("bozo_exception")) in ("encoding_override", "encoding_unknown") \
+    if repair is None and d.get("bozo") \
+            and classify_bozo(d.get("bozo_exception")) in ("encoding_override", "encoding_unknown") \
             and not _charset_param(resp_headers.get("content-type", "")):
         # no charset anywhere, or a wrong one: feedparser fell back to a guess; detect instead
         detected = _detect_charset(content)
@@ -428,25 +558,51 @@ def parse_feed(content: bytes, *, feed_url: str, feed_id: str, headers: dict | N
         sy_update_frequency=_int_or_none(feed.get("sy_updatefrequency")),
         bozo=bool(d.get("bozo")),
         bozo_reason=bozo_reason,
+        encoding_warning=repair.warning() if repair else None,
     )
-    seen: set[str] = set()
     if len(raw_entries) > MAX_ENTRIES:
         result.skipped_entries += len(raw_entries) - MAX_ENTRIES
+        result.drop("over_limit", len(raw_entries) - MAX_ENTRIES)
         raw_entries = raw_entries[:MAX_ENTRIES]
+    cands: list[_Candidate] = []
     for entry in raw_entries:
         try:
-            ref, ts = _entry_to_ref(entry, feed_url, feed_id)
+            cand = _entry_candidate(entry, feed_url)
         except Exception:  # noqa: BLE001 - one odd entry must not lose the others
-            ref, ts = None, None
-        if ref is None:
             result.skipped_entries += 1
+            result.drop("unreadable")
             continue
-        if ref.guid in seen:
+        if cand is None:
+            result.skipped_entries += 1
+            result.drop("no_link")
             continue
-        seen.add(ref.guid)
-        result.entries.append(ref)
-        if ts is not None:
-            result.published_ts.append(ts)
+        cands.append(cand)
+    seen: set[str] = set()
+    for cand, guid, shared in _assign_identities(cands):
+        if guid in seen:
+            result.drop("duplicate_entry")
+            continue
+        seen.add(guid)
+        warnings = []
+        if cand.date.warning:
+            warnings.append(cand.date.warning)
+        if repair and "\ufffd" in f"{cand.title}{cand.summary}{cand.link}":
+            warnings.append("encoding_replaced")
+        result.entries.append(ArticleRef(
+            feed_id=feed_id, feed_url=feed_url, link=cand.link, guid=guid, title=cand.title,
+            published=cand.date.iso, summary=cand.summary, shared_link=shared,
+            published_unknown_zone=cand.date.unknown_zone(), warnings=warnings))
+        if cand.date.ts is not None:
+            result.published_ts.append(cand.date.ts)
+    if result.dropped:
+        log.info("feed_entries_dropped", feed_id=feed_id, url=feed_url, **result.dropped)
+    if repair:
+        log.warning("feed_encoding_repaired", feed_id=feed_id, url=feed_url, reason="encoding_replaced",
+                    bad_sequences=repair.bad_sequences, first_offset=repair.first_offset)
+    unknown = [r.published_unknown_zone["zone"] for r in result.entries if r.published_unknown_zone]
+    if unknown:
+        log.warning("feed_unknown_time_zone", feed_id=feed_id, url=feed_url, reason="unknown_zone",
+                    entries=len(unknown), zones=sorted(set(unknown)))
     if result.bozo:
         log.debug("feed_bozo", feed_id=feed_id, reason=bozo_reason, entries=len(result.entries))
     return result
@@ -478,10 +634,12 @@ def parse_json_feed(content: bytes, *, feed_url: str, feed_id: str) -> ParsedFee
     items = doc["items"]
     if len(items) > MAX_ENTRIES:
         result.skipped_entries += len(items) - MAX_ENTRIES
+        result.drop("over_limit", len(items) - MAX_ENTRIES)
         items = items[:MAX_ENTRIES]
     for item in items:
         if not isinstance(item, dict):
             result.skipped_entries += 1
+            result.drop("unreadable")
             continue
         guid = str(item.get("id") or "").strip()
         link = str(item.get("url") or item.get("external_url") or "").strip()
@@ -491,9 +649,11 @@ def parse_json_feed(content: bytes, *, feed_url: str, feed_id: str) -> ParsedFee
             link = guid
         if not link.startswith(("http://", "https://")):
             result.skipped_entries += 1
+            result.drop("no_link")
             continue
         guid = guid or link
         if guid in seen:
+            result.drop("duplicate_entry")
             continue
         seen.add(guid)
         ts = None
@@ -512,6 +672,8 @@ def parse_json_feed(content: bytes, *, feed_url: str, feed_id: str) -> ParsedFee
                                          summary=str(summary)[:MAX_SUMMARY_CHARS]))
         if ts is not None:
             result.published_ts.append(ts)
+    if result.dropped:
+        log.info("feed_entries_dropped", feed_id=feed_id, url=feed_url, **result.dropped)
     return result
 
 

@@ -81,7 +81,9 @@ class PollResult:
     number in the document; ``http_status`` the final status; ``next_due`` (epoch s) and
     ``interval_s`` the schedule; ``check_poll`` whether validators were left out on purpose;
     ``moved_to`` the new URL after a permanent redirect; ``validator_lie`` whether this poll
-    caught a 304 hiding a change.
+    caught a 304 hiding a change; ``dropped`` the entries of the document left out, by reason
+    (:attr:`pipeline.feeds.parse.ParsedFeed.dropped`); ``encoding_warning`` set when invalid
+    bytes of a UTF-8 feed were replaced.
     """
 
     feed_id: str
@@ -97,6 +99,8 @@ class PollResult:
     moved_to: str | None = None
     validator_lie: bool = False
     elapsed_s: float = 0.0
+    dropped: dict[str, int] = field(default_factory=dict)
+    encoding_warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``new`` as ArticleRef dicts)."""
@@ -322,7 +326,8 @@ def poll_feed(registry: FeedRegistry, feed_id: str, client, settings, now: float
               bozo=parsed.bozo_reason, interval_s=round(f.interval_s or 0), check_poll=check)
     return PollResult(feed.id, f.url, "ok", reason=parsed.bozo_reason, new=new_refs, entries=len(parsed.entries),
                       http_status=resp.status, next_due=f.next_due, interval_s=f.interval_s, check_poll=check,
-                      moved_to=moved_to, validator_lie=lie, elapsed_s=time.monotonic() - t0)
+                      moved_to=moved_to, validator_lie=lie, elapsed_s=time.monotonic() - t0,
+                      dropped=dict(parsed.dropped), encoding_warning=parsed.encoding_warning)
 
 
 def _iso_to_ts(iso: str) -> float:

@@ -21,6 +21,11 @@ Every text field is cleaned and capped before the article leaves this stage
 capped); a cut is logged (``field_truncated``, reason ``field_too_long``) and listed in
 ``Article.truncated`` (field -> original length) for the worker to count.
 
+Entries that share their link (``ref.shared_link``: several entries of one feed document,
+differing in guid, title or text, link to one listing or live page) are not fetched: the page
+is not about any one of them, and its title and text would stand in for all of them. Each
+becomes its own article from the entry (:func:`entry_article`), ``extraction="entry"``.
+
 ``content_hash`` is filled with :func:`pipeline.dedupe.text.content_hash` of the body.
 Language: see :func:`pipeline.fetch.extract.choose_language` (py3langid over the text, then the
 page's declared language); a summary's language comes from py3langid alone.
@@ -36,7 +41,7 @@ from pipeline.errors import ExtractionError, FetchError
 from pipeline.fetch.extract import canonicalize_url, choose_language, extract_article, same_site
 from pipeline.fetch.http import decode_html
 from pipeline.logs import get_logger
-from pipeline.models import Article, ArticleRef, article_id_for, source_domain, utcnow_iso
+from pipeline.models import Article, ArticleRef, article_id_for, item_article_id, source_domain, utcnow_iso
 from pipeline.sanitize import clean_article
 from pipeline.settings import Settings
 
@@ -51,6 +56,43 @@ def summary_text(summary: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def entry_article(ref: ArticleRef) -> Article:
+    """The article of a feed entry whose link other entries share, made from the entry alone.
+
+    Title: the entry's; body: its summary/content as plain text, else its title. ``id`` is
+    :func:`pipeline.models.item_article_id` of the canonical link and the entry's guid (so the
+    entries sharing a page stay apart), ``item_guid`` the guid, ``canonical_url`` the shared
+    page's. Raises :class:`ExtractionError` ``no_item_text`` when the entry has neither title
+    nor text.
+    """
+    title = summary_text(ref.title)
+    body = summary_text(ref.summary) or title
+    if not body:
+        raise ExtractionError(f"entry {ref.guid} shares its link {ref.link} and has no title or text of its own",
+                              reason="no_item_text")
+    canonical = canonicalize_url(ref.link)
+    article = Article(
+        id=item_article_id(canonical, ref.guid),
+        url=ref.link,
+        canonical_url=canonical,
+        title=title,
+        body=body,
+        language=choose_language(body, None),
+        published_at=ref.published,
+        fetched_at=utcnow_iso(),
+        source_domain=source_domain(canonical),
+        feed_url=ref.feed_url or None,
+        feed_id=ref.feed_id or None,
+        extraction="entry",
+        content_hash=content_hash(f"{title}\n{body}"),  # as pipeline.dedupe.deduper.dedupe_text
+        item_guid=ref.guid,
+        published_unknown_zone=None if ref.published else ref.published_unknown_zone,
+    )
+    log.info("entry_article", article_id=article.id, url=ref.link, guid=ref.guid, feed_id=ref.feed_id or None,
+             reason="shared_link")
+    return article
+
+
 def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
                   fallback_on_transient: bool = True) -> Article:
     """Fetch and extract ``ref.link`` with ``client`` (a :class:`pipeline.fetch.http.GuardedClient`).
@@ -61,8 +103,11 @@ def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
     raised instead, so a worker can retry them and fall back only on its last attempt.
 
     Raises :class:`FetchError` or :class:`ExtractionError` when the page fails and there is no
-    summary to fall back on.
+    summary to fall back on. An entry with ``shared_link`` is not fetched: see
+    :func:`entry_article`.
     """
+    if ref.shared_link:
+        return entry_article(ref)
     log_ = log.bind(url=ref.link, feed_id=ref.feed_id or None)
     article = _fetch(ref, client, log_, fallback_on_transient)
     body = article.body
@@ -111,6 +156,7 @@ def _fetch(ref: ArticleRef, client, log_, fallback_on_transient: bool) -> Articl
             extraction="summary",
             extraction_error=exc.reason,
             content_hash=content_hash(summary),
+            published_unknown_zone=None if ref.published else ref.published_unknown_zone,
         )
     article = Article(
         id=article_id_for(ex.canonical_url),
@@ -128,6 +174,7 @@ def _fetch(ref: ArticleRef, client, log_, fallback_on_transient: bool) -> Articl
         extraction="page",
         extraction_error=None,
         content_hash=content_hash(ex.body),
+        published_unknown_zone=None if (ex.published_at or ref.published) else ref.published_unknown_zone,
         declared_canonical_url=ex.declared_canonical_url,
     )
     log_.info("fetched", article_id=article.id, status=resp.status, bytes=len(resp.content),
@@ -135,4 +182,4 @@ def _fetch(ref: ArticleRef, client, log_, fallback_on_transient: bool) -> Articl
     return article
 
 
-__all__ = ["fetch_article", "summary_text"]
+__all__ = ["entry_article", "fetch_article", "summary_text"]

@@ -8,8 +8,14 @@ Where each field comes from, in order of preference:
 - **body**: trafilatura's main text (comments, navigation and boilerplate dropped; tables
   kept). No text, or fewer than :data:`MIN_BODY_CHARS` characters, raises
   :class:`~pipeline.errors.ExtractionError` ``no_main_text``.
-- **title**: ``og:title``, then trafilatura's title (which reads ``<title>``, ``<h1>`` and
-  metadata), with a trailing " | Site name" / " - Site name" removed when it names the site.
+- **title**: never the site's name (:func:`choose_title`). The first of ``og:title``,
+  ``twitter:title``, JSON-LD ``headline``; an ``<h1>`` that is not the logo; the ``<title>``
+  element; trafilatura's title, that is not one of the site's names
+  (:func:`site_names`: ``og:site_name``, ``application-name``, JSON-LD publisher/WebSite name,
+  a logo ``<h1>`` linking to the home page, an end part of ``<title>`` that repeats one of
+  them or the host name). The site's name is removed where it stands before or after the
+  headline with a separator (" | ", " - ", " — ", " – ", " :: ", " · ", or ": " after it);
+  a colon inside the headline is part of it. Nothing left: empty (the feed's title stands in).
 - **authors**: trafilatura's author metadata (``meta name=author``, JSON-LD, bylines), split
   on ``;`` / `` and ``, "By " removed.
 - **published_at**: structured markup only, never free text, so a copyright-footer year
@@ -394,14 +400,148 @@ def split_authors(value: str | None) -> list[str]:
     return out
 
 
-def _clean_title(title: str | None, site: str | None) -> str:
+#: Separators between a headline and the site's name in ``<title>`` and ``og:title``.
+TITLE_SEPARATORS = (" | ", " - ", " — ", " – ", " :: ", " · ", " / ")
+
+
+def _fold_name(text: str | None) -> str:
+    """A name compared loosely: case-folded, letters and digits only, without a leading "the"."""
+    t = re.sub(r"[\W_]+", " ", (text or "").casefold()).strip()
+    if t.startswith("the "):
+        t = t[4:]
+    return t.replace(" ", "")
+
+
+def _text_of(el) -> str:
+    return re.sub(r"\s+", " ", el.text_content() or "").strip()
+
+
+def _title_parts(title: str) -> list[str]:
+    parts = [title]
+    for sep in TITLE_SEPARATORS:
+        parts = [p for part in parts for p in part.split(sep)]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _host_names(url: str) -> set[str]:
+    labels = [lab for lab in (urlsplit(url).hostname or "").lower().split(".") if lab and lab != "www"]
+    folded = {_fold_name(lab) for lab in labels[:-1] or labels}
+    if len(labels) >= 2:
+        folded.add(_fold_name("".join(labels)))  # "Example.com" as a name
+    return {f for f in folded if len(f) >= 3}
+
+
+_LOGO_MARK = re.compile(r"logo|brand|masthead|site[-_]?(?:title|name)", re.IGNORECASE)
+
+
+def _is_logo_h1(el, page_url: str) -> bool:
+    """An ``<h1>`` that is the masthead, not a headline: it links to the site's home page, or
+    it (or an ancestor) has a class/id naming a logo, brand, masthead or site title, or it
+    stands in a page ``<header>`` (one outside ``<article>`` and ``<main>``)."""
+    in_page_header = False
+    for node in [el, *el.iterancestors()]:
+        if _LOGO_MARK.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
+            return True
+        if node.tag in ("article", "main"):
+            in_page_header = False
+            break
+        if node.tag == "header":
+            in_page_header = True
+    if in_page_header:
+        return True
+    for a in el.iter("a"):
+        href = (a.get("href") or "").strip()
+        if href:
+            target = urlsplit(urljoin(page_url, href))
+            if target.path in ("", "/") and not target.query:
+                return True
+    return False
+
+
+def site_names(tree, page_url: str, trafilatura_site: str | None = None) -> set[str]:
+    """The names the page gives its site, folded (:func:`_fold_name`).
+
+    Declared: ``og:site_name``, ``application-name``, ``apple-mobile-web-app-title``, JSON-LD
+    ``publisher.name`` and ``WebSite.name``, trafilatura's site name. Found: the text of a
+    logo ``<h1>`` (:func:`_is_logo_h1`), and an end part of ``<title>`` (split at
+    :data:`TITLE_SEPARATORS`) equal to one of those names or to the host name.
+    """
+    names: set[str] = set()
+    for value in (_meta(tree, "og:site_name"), _meta(tree, "application-name"),
+                  _meta(tree, "apple-mobile-web-app-title"), trafilatura_site):
+        if value:
+            names.add(_fold_name(value))
+    for obj in _jsonld_objects(tree):
+        pub = obj.get("publisher")
+        if isinstance(pub, dict) and isinstance(pub.get("name"), str):
+            names.add(_fold_name(pub["name"]))
+        kind = obj.get("@type")
+        if (kind == "WebSite" or isinstance(kind, list) and "WebSite" in kind) and isinstance(obj.get("name"), str):
+            names.add(_fold_name(obj["name"]))
+    for el in tree.iter("h1"):
+        text = _fold_name(_text_of(el))
+        if text and _is_logo_h1(el, page_url):
+            names.add(text)
+    title_el = tree.find(".//title")
+    parts = _title_parts(_text_of(title_el)) if title_el is not None else []
+    if len(parts) >= 2:
+        hosts = _host_names(page_url)
+        for end in (parts[0], parts[-1]):
+            f = _fold_name(end)
+            if f and (f in names or f in hosts):
+                names.add(f)
+    names.discard("")
+    return names
+
+
+def strip_site_name(title: str | None, names: set[str]) -> str:
+    """``title`` without a leading or trailing site name (rules: module docstring); white space
+    collapsed. A title that is nothing but a site name gives ``""``."""
     title = re.sub(r"\s+", " ", (title or "")).strip()
-    if site and title:
-        for sep in (" | ", " - ", " — ", " – ", " :: "):
+    if not title or not names:
+        return title
+    changed = True
+    while changed and title:
+        changed = False
+        if _fold_name(title) in names:
+            return ""
+        for sep in TITLE_SEPARATORS:
             head, _, tail = title.rpartition(sep)
-            if head and tail.strip().lower() == site.strip().lower():
-                return head.strip()
+            if head and _fold_name(tail) in names:
+                title, changed = head.strip(), True
+                break
+            first, _, rest = title.partition(sep)
+            if rest and _fold_name(first) in names:
+                title, changed = rest.strip(), True
+                break
+        else:
+            first, _, rest = title.partition(": ")
+            if rest and _fold_name(first) in names:
+                title, changed = rest.strip(), True
     return title
+
+
+def choose_title(tree, page_url: str, trafilatura_title: str | None, names: set[str]) -> str:
+    """The headline of the page, never one of its site ``names`` (order: module docstring).
+
+    Returns ``""`` when every candidate is a site name or empty.
+    """
+    candidates: list[str | None] = [_meta(tree, "og:title"), _meta(tree, "twitter:title")]
+    for obj in _jsonld_objects(tree):
+        if isinstance(obj.get("headline"), str):
+            candidates.append(obj["headline"])
+    h1s = [el for el in tree.iter("h1") if not _is_logo_h1(el, page_url)]
+    in_article = [el for el in h1s if any(a.tag in ("article", "main") for a in el.iterancestors())]
+    candidates.extend(_text_of(el) for el in (in_article or h1s))
+    title_el = tree.find(".//title")
+    if title_el is not None:
+        candidates.append(_text_of(title_el))
+    candidates.append(trafilatura_title)
+    for cand in candidates:
+        cleaned = strip_site_name(cand, names)
+        if cleaned:
+            return cleaned
+    return ""
 
 
 def extract_article(html: str, url: str) -> Extracted:
@@ -430,7 +570,8 @@ def extract_article(html: str, url: str) -> Extracted:
         raise ExtractionError(f"no main text found at {url}", reason="no_main_text")
 
     site = _meta(tree, "og:site_name") or (getattr(doc, "sitename", None) or None)
-    title = _clean_title(_meta(tree, "og:title") or getattr(doc, "title", None), site)
+    title = choose_title(tree, url, getattr(doc, "title", None),
+                         site_names(tree, url, getattr(doc, "sitename", None)))
     # trafilatura repeats the <h1> title as the first line of the text; keep the body clean.
     first, _, rest = text.partition("\n")
     if title and first.strip() == title and len(rest.strip()) >= MIN_BODY_CHARS:
@@ -457,5 +598,6 @@ def extract_article(html: str, url: str) -> Extracted:
     )
 
 
-__all__ = ["Extracted", "extract_article", "canonicalize_url", "registrable_domain", "same_site", "is_tracking_param",
-           "normalize_date", "choose_language", "split_authors", "TRACKING_PARAMS", "TRACKING_PREFIXES"]
+__all__ = ["Extracted", "extract_article", "canonicalize_url", "registrable_domain", "same_site", "choose_title",
+           "site_names", "strip_site_name", "is_tracking_param", "normalize_date", "choose_language", "split_authors",
+           "TRACKING_PARAMS", "TRACKING_PREFIXES"]

@@ -442,7 +442,8 @@ def decode_html(resp: HttpResponse | bytes, content_type: str | None = None) -> 
     the Content-Type ``charset``; then ``<meta charset>`` / ``http-equiv`` in the first
     :data:`META_SNIFF_BYTES`; then an XML declaration; then detection with charset_normalizer;
     UTF-8 last. A declared charset that does not decode the bytes strictly is skipped (servers
-    lie). Exception: when the declared charset is a single-byte one (ISO-8859-1 and friends)
+    lie), except declared UTF-8 that is UTF-8 but for a few invalid bytes: those are replaced
+    (:func:`decode_utf8_lenient`, logged as ``page_encoding_repaired``). Exception: when the declared charset is a single-byte one (ISO-8859-1 and friends)
     but the bytes are valid UTF-8 with non-ASCII sequences, UTF-8 is used: servers often send
     ``charset=iso-8859-1`` by default for UTF-8 pages, and Latin-1 text that is also valid
     multi-byte UTF-8 practically never occurs. Labels are mapped as the WHATWG Encoding
@@ -491,6 +492,13 @@ def decode_html(resp: HttpResponse | bytes, content_type: str | None = None) -> 
             return _checked(utf8_text, url)
         if enc == "utf-8" and utf8_text is not None:
             return _checked(utf8_text, url)
+        if enc == "utf-8":
+            # declared UTF-8 with a few invalid bytes: replace those, not the whole decoding
+            lenient = decode_utf8_lenient(body)
+            if lenient is not None:
+                log.warning("page_encoding_repaired", url=url, reason="encoding_replaced",
+                            bad_sequences=lenient[1], first_offset=lenient[2])
+                return _checked(lenient[0], url)
         try:
             return _checked(body.decode(enc), url)
         except UnicodeDecodeError:
@@ -504,6 +512,26 @@ def decode_html(resp: HttpResponse | bytes, content_type: str | None = None) -> 
     if candidates:  # declared but not strictly decodable, and detection found nothing better
         return _checked(body.decode(candidates[0], errors="replace"), url)
     raise FetchError("cannot determine the text encoding", reason="bad_encoding", url=url)
+
+
+def decode_utf8_lenient(body: bytes) -> tuple[str, int, int] | None:
+    """Decode UTF-8 that has a few invalid bytes: ``(text, bad_sequences, first_bad_offset)``,
+    each maximal invalid sequence replaced by one U+FFFD (Python's ``errors="replace"``, as the
+    WHATWG Encoding Standard's UTF-8 decoder does), or None when ``body`` is valid UTF-8 or is
+    not mostly UTF-8: fewer well-formed non-ASCII characters than invalid sequences, which is
+    what text in another encoding (windows-1252, Shift_JIS ...) looks like when read as UTF-8.
+    """
+    try:
+        body.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        first = exc.start
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - body.count("\ufffd".encode("utf-8"))
+    valid = sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd")
+    if bad <= 0 or valid < bad:
+        return None
+    return text, bad, first
 
 
 _SINGLE_BYTE = re.compile(r"^(cp125\d|cp8\d\d|cp437|iso8859-\d+|koi8-\w|mac-[\w-]+|latin-1|ascii|tis-620)$")

@@ -7,8 +7,9 @@ building the client (:meth:`SearchEngine.from_settings`), sending one request
 (:class:`_OpenSearchTransport` / :class:`_ElasticsearchTransport`) and translating the clients'
 exceptions into :class:`~pipeline.errors.EngineError`. Percolation, bulk, search, validate,
 aliases and composable index templates use the same REST paths and bodies in OpenSearch 2.x/3.x
-and Elasticsearch 8.x/9.x. (The ``elasticsearch`` client refuses servers that are not
-Elasticsearch, so only the OpenSearch path runs against this project's test node.)
+and Elasticsearch 7.17/8.x/9.x; the tests run every one of them against OpenSearch 2.19 and 3.x
+and Elasticsearch 7.17 (the ``elasticsearch`` client 8.x; the 9.x client refuses 7.17 nodes).
+The text analysis of new indices is the one thing chosen per engine (:meth:`SearchEngine.text_analysis`).
 
 Errors: every failure raises :class:`EngineError` (``transient=True`` when the engine is
 unreachable, timed out or overloaded: connection errors, 429, 502, 503, 504) with ``status``
@@ -161,7 +162,7 @@ class _OpenSearchTransport:
 
 
 class _ElasticsearchTransport:
-    """Sends one request with the official ``elasticsearch`` client (8.x/9.x)."""
+    """Sends one request with the official ``elasticsearch`` client (8.x; tested against 7.17)."""
 
     def __init__(self, client: Any):
         self.client = client
@@ -199,7 +200,7 @@ class _ElasticsearchTransport:
 class SetupStep:
     """One object :meth:`SearchEngine.ensure_setup` handled.
 
-    ``kind``: articles | searches | alerts; ``what``: template | index | alias | mapping;
+    ``kind``: articles | searches | alerts; ``what``: template | index | alias | mapping | analysis;
     ``name``: the object's name; ``status``: created | existed | updated.
     """
 
@@ -248,13 +249,14 @@ class SearchEngine:
     """
 
     def __init__(self, transport: Any, *, engine: str, prefix: str, shards: int = 1, replicas: int = 0,
-                 query_timeout_s: float | None = None):
+                 text_analysis: str = "auto", query_timeout_s: float | None = None):
         self._transport = transport
         self.query_timeout_s = query_timeout_s
         self.engine = engine
         self.prefix = prefix
         self.shards = shards
         self.replicas = replicas
+        self._text_analysis = text_analysis
 
     # --- construction -----------------------------------------------------------------
     @classmethod
@@ -309,6 +311,7 @@ class SearchEngine:
         log.debug("search_engine_client", engine=settings.search_engine, hosts=len(hosts))
         return cls(transport, engine=settings.search_engine, prefix=settings.index_prefix,
                    shards=settings.index_shards, replicas=settings.index_replicas,
+                   text_analysis=getattr(settings, "text_analysis", "auto"),
                    query_timeout_s=getattr(settings, "search_query_timeout_s", None))
 
     def close(self) -> None:
@@ -358,6 +361,26 @@ class SearchEngine:
         """
         return self.request("GET", "/_cluster/health")
 
+    def text_analysis(self) -> str:
+        """The text analysis new indices get (:func:`pipeline.index.mappings.analysis`): the
+        ``text_analysis`` setting, or for ``auto`` ``english`` when the engine has the English
+        stemmer and ASCII folding (the analysis-common module) and ``standard`` when it lacks
+        them, as Elasticsearch's integ-test distribution does. Probed once with ``_analyze``.
+        Raises EngineError when the engine is unreachable.
+        """
+        if self._text_analysis == "auto":
+            probe = {"tokenizer": "standard", "text": "Crossings",
+                     "filter": ["lowercase", "asciifolding", {"type": "stemmer", "language": "english"}]}
+            try:
+                self.request("POST", "/_analyze", probe)
+                self._text_analysis = "english"
+            except EngineError as exc:
+                if getattr(exc, "status", None) != 400:
+                    raise
+                self._text_analysis = "standard"
+            log.debug("text_analysis_chosen", analysis=self._text_analysis)
+        return self._text_analysis
+
     # --- set-up ---------------------------------------------------------------------------
     def ensure_setup(self, kinds: Sequence[str] = mappings.KINDS) -> list[SetupStep]:
         """Create, idempotently, the index templates, versioned indices and aliases.
@@ -369,9 +392,10 @@ class SearchEngine:
         was created, updated or already there. Raises EngineError (transient when unreachable).
         """
         steps: list[SetupStep] = []
+        analysis = self.text_analysis()
         for kind in kinds:
             tname = mappings.template_name(self.prefix, kind)
-            body = mappings.index_template(self.prefix, kind, self.shards, self.replicas)
+            body = mappings.index_template(self.prefix, kind, self.shards, self.replicas, analysis)
             existing = self._get_or_none(f"/_index_template/{tname}")
             digest = None
             if existing and existing.get("index_templates"):
@@ -387,6 +411,9 @@ class SearchEngine:
             concrete = mappings.concrete_index_name(self.prefix, kind)
             alias_info = self._get_or_none(f"/_alias/{alias}")
             if alias_info:
+                for index in sorted(alias_info):
+                    if self._add_missing_analysis(index, analysis):
+                        steps.append(SetupStep(kind, "analysis", index, "updated"))
                 self.request("PUT", f"/{alias}/_mapping", mappings.mapping_for(kind))
                 steps.append(SetupStep(kind, "alias", f"{alias} -> {', '.join(sorted(alias_info))}", "existed"))
                 continue
@@ -401,7 +428,7 @@ class SearchEngine:
                 continue
             try:
                 self.request("PUT", f"/{concrete}",
-                             mappings.create_index_body(self.prefix, kind, self.shards, self.replicas),
+                             mappings.create_index_body(self.prefix, kind, self.shards, self.replicas, analysis),
                              params={"wait_for_active_shards": 1})
                 status = "created"
             except EngineError as exc:
@@ -411,6 +438,36 @@ class SearchEngine:
             steps.append(SetupStep(kind, "index", concrete, status))
             steps.append(SetupStep(kind, "alias", f"{alias} -> {concrete}", status))
         return steps
+
+    def _add_missing_analysis(self, index: str, analysis: str) -> bool:
+        """Give an existing index the analyzers/normalizers of :func:`mappings.analysis` it
+        lacks (an index made by an older Wirewatch has no ``ww_exact``), so the current mapping
+        can be put on it. Analysis settings change only on a closed index: the index is closed
+        for the update and reopened (seconds). Existing components are never changed. Returns
+        True when something was added. Raises EngineError.
+
+        Documents indexed before get the new sub-fields when they are indexed again (or with
+        ``_update_by_query``, where the engine has the reindex module; Elasticsearch's
+        integ-test node has not).
+        """
+        current = (self.request("GET", f"/{index}/_settings").get(index, {}).get("settings", {})
+                   .get("index", {}).get("analysis", {}))
+        wanted = mappings.analysis(analysis)
+        missing: dict[str, Any] = {}
+        for section, components in wanted.items():
+            have = current.get(section) or {}
+            add = {name: spec for name, spec in components.items() if name not in have}
+            if add:
+                missing[section] = add
+        if not missing:
+            return False
+        log.info("index_analysis_update", index=index, added=sorted(n for c in missing.values() for n in c))
+        self.request("POST", f"/{index}/_close", params={"wait_for_active_shards": 1})
+        try:
+            self.request("PUT", f"/{index}/_settings", {"analysis": missing})
+        finally:
+            self.request("POST", f"/{index}/_open", params={"wait_for_active_shards": 1})
+        return True
 
     def delete_all(self) -> list[str]:
         """Delete every index and template of this prefix (tests, benchmarks). Returns names deleted."""

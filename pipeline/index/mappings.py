@@ -19,7 +19,9 @@ so a document carrying a field we did not map is still accepted and the field ke
 are read by the Kibana / OpenSearch Dashboards objects: renaming one is a breaking change.
 
 The bodies are plain dicts shared by the OpenSearch and Elasticsearch code paths (composable
-index templates, ``_index_template``, exist in both since ES 7.8 / OpenSearch 1.0).
+index templates, ``_index_template``, exist in both since ES 7.8 / OpenSearch 1.0); the only
+choice is the text analysis (:func:`analysis`), whose component names, and so the mappings, are
+the same whichever is chosen.
 """
 from __future__ import annotations
 
@@ -34,35 +36,73 @@ KINDS = ("articles", "searches", "alerts")
 #: stack templates in Elasticsearch, which start at priority 100, so ours win on overlap).
 TEMPLATE_PRIORITY = 200
 
-#: Analysis shared by every index: ``ww_text`` (standard tokenizer, lowercase, ASCII folding,
-#: English (Porter) stemming, so "crossing" finds "crossed" and "crossings", and "Juárez" finds
-#: "Juarez"; Porter rather than the lighter KStem because alerts favour recall) and the
-#: ``ww_folded`` normalizer for exact-but-case/accent-insensitive keyword filters.
-ANALYSIS: dict[str, Any] = {
-    "filter": {"ww_english_stem": {"type": "stemmer", "language": "english"}},
-    "analyzer": {
-        "ww_text": {
-            "type": "custom",
-            "tokenizer": "standard",
-            "filter": ["lowercase", "asciifolding", "ww_english_stem"],
+#: Text analyses Wirewatch can use (the ``text_analysis`` setting); ``auto`` picks one per engine
+#: with :meth:`pipeline.index.engine.SearchEngine.text_analysis`.
+TEXT_ANALYSES = ("english", "standard")
+
+
+def analysis(text_analysis: str = "english") -> dict[str, Any]:
+    """The ``analysis`` index settings shared by every index, for ``text_analysis`` in
+    :data:`TEXT_ANALYSES`. The component names are the same in both, so mappings never change:
+
+    - ``ww_text`` (title, body, quotes, names' ``.text``): standard tokenizer and lowercase, plus,
+      for ``english``, ASCII folding and English (Porter) stemming, so "crossing" finds "crossed"
+      and "crossings" and "Juárez" finds "Juarez" (Porter rather than the lighter KStem because
+      alerts favour recall).
+    - ``ww_exact`` (the ``.exact`` sub-fields): the same without stemming; prefix, wildcard,
+      fuzzy and regexp terms go there (:mod:`pipeline.alerts.query_routing`).
+    - ``ww_folded`` normalizer: exact but case- (and, for ``english``, accent-) insensitive
+      keyword filters.
+
+    ``standard`` uses only the ``lowercase`` filter, which every engine has in its core; the
+    stemmer and ``asciifolding`` filters live in the analysis-common module, which
+    Elasticsearch's integ-test distribution lacks. Raises ``ValueError`` for another name.
+    """
+    if text_analysis == "english":
+        folding = ["lowercase", "asciifolding"]
+        return {
+            "filter": {"ww_english_stem": {"type": "stemmer", "language": "english"}},
+            "analyzer": {
+                "ww_text": {"type": "custom", "tokenizer": "standard", "filter": [*folding, "ww_english_stem"]},
+                "ww_exact": {"type": "custom", "tokenizer": "standard", "filter": folding},
+            },
+            "normalizer": {"ww_folded": {"type": "custom", "filter": folding}},
         }
-    },
-    "normalizer": {"ww_folded": {"type": "custom", "filter": ["lowercase", "asciifolding"]}},
-}
+    if text_analysis == "standard":
+        return {
+            "analyzer": {
+                "ww_text": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]},
+                "ww_exact": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]},
+            },
+            "normalizer": {"ww_folded": {"type": "custom", "filter": ["lowercase"]}},
+        }
+    raise ValueError(f"unknown text analysis {text_analysis!r}; expected one of {TEXT_ANALYSES}")
+
+
+#: The default analysis (``english``), kept for readers of the old constant.
+ANALYSIS: dict[str, Any] = analysis("english")
+
+
+def _exact() -> dict[str, Any]:
+    return {"type": "text", "analyzer": "ww_exact"}
 
 
 def _text(**extra: Any) -> dict[str, Any]:
-    return {"type": "text", "analyzer": "ww_text", **extra}
+    """A stemmed text field with its unstemmed ``exact`` sub-field (plus ``extra`` sub-fields)."""
+    fields = {"exact": _exact(), **extra.pop("fields", {})}
+    return {"type": "text", "analyzer": "ww_text", "fields": fields, **extra}
 
 
 def _name() -> dict[str, Any]:
-    """A name: exact ``keyword`` (for aggregations), ``.folded`` (filters), ``.text`` (full text)."""
+    """A name: exact ``keyword`` (for aggregations), ``.folded`` (filters), ``.text`` (full text),
+    ``.exact`` (full text without stemming: a sub-field cannot have sub-fields of its own)."""
     return {
         "type": "keyword",
         "ignore_above": 256,
         "fields": {
             "folded": {"type": "keyword", "normalizer": "ww_folded", "ignore_above": 256},
-            "text": _text(),
+            "text": {"type": "text", "analyzer": "ww_text"},
+            "exact": _exact(),
         },
     }
 
@@ -91,6 +131,8 @@ def article_properties() -> dict[str, Any]:
         "enqueued_at": {"type": "date"},
         "authors": {"type": "keyword", "ignore_above": 256},
         "extraction": {"type": "keyword"},
+        "item_guid": {"type": "keyword", "ignore_above": 4096},
+        "published_unknown_zone": {"properties": {"local": {"type": "keyword"}, "zone": {"type": "keyword"}}},
         "truncated_fields": {"type": "keyword"},
         "source": {
             "properties": {
@@ -159,7 +201,7 @@ def searches_mapping() -> dict[str, Any]:
     props["search"] = {
         "properties": {
             "id": {"type": "keyword"},
-            "name": {"type": "keyword", "fields": {"text": _text()}},
+            "name": {"type": "keyword", "fields": {"text": {"type": "text", "analyzer": "ww_text"}}},
             "query": {"type": "keyword", "ignore_above": 8192},
             "enabled": {"type": "boolean"},
             "created_at": {"type": "date"},
@@ -204,13 +246,36 @@ def alerts_mapping() -> dict[str, Any]:
 _MAPPINGS = {"articles": articles_mapping, "searches": searches_mapping, "alerts": alerts_mapping}
 
 
-def index_settings(shards: int, replicas: int) -> dict[str, Any]:
-    """Index settings: shard/replica counts (from :class:`pipeline.settings.Settings`) and analysis."""
+def index_settings(shards: int, replicas: int, text_analysis: str = "english") -> dict[str, Any]:
+    """Index settings: shard/replica counts (from :class:`pipeline.settings.Settings`) and
+    :func:`analysis` of ``text_analysis``."""
     return {
         "number_of_shards": shards,
         "number_of_replicas": replicas,
-        "analysis": copy.deepcopy(ANALYSIS),
+        "analysis": copy.deepcopy(analysis(text_analysis)),
     }
+
+
+def exact_fields(kind: str = "articles") -> dict[str, str]:
+    """Every stemmed text field of ``kind``'s mapping -> its unstemmed sibling, found by walking
+    the mapping: ``{"title": "title.exact", "body": "body.exact",
+    "persons.name.text": "persons.name.exact", ...}`` (used by :mod:`pipeline.alerts.query_routing`)."""
+    out: dict[str, str] = {}
+
+    def walk(props: dict[str, Any], prefix: str) -> None:
+        for name, spec in props.items():
+            path = f"{prefix}{name}"
+            subs = spec.get("fields") or {}
+            if "exact" in subs:
+                if spec.get("type") == "text":
+                    out[path] = f"{path}.exact"
+                if "text" in subs:
+                    out[f"{path}.text"] = f"{path}.exact"
+            if "properties" in spec:
+                walk(spec["properties"], f"{path}.")
+
+    walk(mapping_for(kind)["properties"], "")
+    return out
 
 
 def alias_name(prefix: str, kind: str) -> str:
@@ -233,7 +298,7 @@ def mapping_for(kind: str) -> dict[str, Any]:
     return _MAPPINGS[kind]()
 
 
-def index_template(prefix: str, kind: str, shards: int, replicas: int) -> dict[str, Any]:
+def index_template(prefix: str, kind: str, shards: int, replicas: int, text_analysis: str = "english") -> dict[str, Any]:
     """Composable index template for ``<prefix>-<kind>-v*`` carrying settings and mapping.
 
     Any later version (``-v2`` created for a reindex) gets the same settings and mapping.
@@ -242,7 +307,7 @@ def index_template(prefix: str, kind: str, shards: int, replicas: int) -> dict[s
     body: dict[str, Any] = {
         "index_patterns": [f"{prefix}-{kind}-v*"],
         "priority": TEMPLATE_PRIORITY,
-        "template": {"settings": index_settings(shards, replicas), "mappings": mapping_for(kind)},
+        "template": {"settings": index_settings(shards, replicas, text_analysis), "mappings": mapping_for(kind)},
     }
     body["_meta"] = {"managed_by": "wirewatch", "kind": kind, "mapping_version": MAPPING_VERSION,
                      "body_sha256": body_digest(body)}
@@ -258,14 +323,14 @@ def body_digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def create_index_body(prefix: str, kind: str, shards: int, replicas: int) -> dict[str, Any]:
+def create_index_body(prefix: str, kind: str, shards: int, replicas: int, text_analysis: str = "english") -> dict[str, Any]:
     """Body creating ``<prefix>-<kind>-v1`` with its alias (the write index) and full mapping.
 
     The mapping is repeated here (not only in the template) so the index is right even where
     templates are managed by someone else.
     """
     return {
-        "settings": index_settings(shards, replicas),
+        "settings": index_settings(shards, replicas, text_analysis),
         "mappings": mapping_for(kind),
         "aliases": {alias_name(prefix, kind): {"is_write_index": True}},
     }

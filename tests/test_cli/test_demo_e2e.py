@@ -16,11 +16,11 @@ NEAR_DUP_PAGES = ("mexico-rejects-safe-third-country", "mexico-rejects-us-push-s
 
 
 @pytest.fixture(scope="module")
-def demo_report(settings, redis_client, search_url, tmp_path_factory):
+def demo_report(engine_settings, redis_client, tmp_path_factory):
     from wirewatch.demo import run_demo
     from wirewatch.devtools.seed_server import SeedServer
 
-    s = settings.model_copy(update={"demo_port": 0, "state_dir": tmp_path_factory.mktemp("demo-state"), "beat_interval_s": 2.0})
+    s = engine_settings.model_copy(update={"demo_port": 0, "state_dir": tmp_path_factory.mktemp("demo-state"), "beat_interval_s": 2.0})
     report = run_demo(s, timeout_s=600)
     engine = SearchEngine.from_settings(s)
     yield report, engine, None

@@ -295,17 +295,24 @@ def _sample_docs() -> list[dict]:
 
 
 @pytest.mark.integration
-def test_visualization_aggregations_run_on_real_mapping(search_url, settings):
-    """Every aggregation the visualizations ask for runs on our real mapping in OpenSearch and
-    returns buckets (nested fields would return none; text fields would be refused)."""
+def test_visualization_aggregations_run_on_real_mapping(engine_settings):
+    """Every aggregation the visualizations ask for (the Kibana objects on Elasticsearch, the
+    OpenSearch Dashboards objects on OpenSearch) runs on our real mapping and returns buckets
+    (nested fields would return none; text fields would be refused)."""
     import httpx
 
+    from pipeline.index.engine import SearchEngine
+
+    settings = engine_settings
+    with SearchEngine.from_settings(settings) as eng:
+        analysis = eng.text_analysis()
+    flavour = "kibana" if settings.search_engine == "elasticsearch" else "opensearch"
     prefix = f"{settings.index_prefix}-kbn"
-    client = httpx.Client(base_url=search_url, timeout=30)
+    client = httpx.Client(base_url=settings.search_url, timeout=30)
     created = []
     try:
         for kind in ("articles", "alerts"):
-            body = mappings.create_index_body(prefix, kind, 1, 0)
+            body = mappings.create_index_body(prefix, kind, 1, 0, analysis)
             name = mappings.concrete_index_name(prefix, kind)
             client.put(f"/{name}", json=body).raise_for_status()
             created.append(name)
@@ -320,7 +327,7 @@ def test_visualization_aggregations_run_on_real_mapping(search_url, settings):
         r.raise_for_status()
         assert not r.json()["errors"], r.text[:500]
 
-        objs = _objects("opensearch")
+        objs = _objects(flavour)
         titles = {o["id"]: o["attributes"]["title"] for o in objs if o["type"] == "index-pattern"}
         ran = 0
         for o in objs:

@@ -54,6 +54,7 @@ def _assert_exactly_once(res: chaos.ScenarioResult) -> None:
     assert res.alerts_doubled == 0, detail
     assert res.alerts == res.alerts_expected, detail
     assert res.marked_duplicate == 0, detail
+    assert res.steps_doubled == 0, detail  # no side effect ran twice for one task id
 
 
 

@@ -82,7 +82,11 @@ def written() -> dict[str, dict]:
     dup = Article(**{**article.to_dict(), "id": "a2", "url": "https://other.example.net/b",
                      "canonical_url": "https://other.example.net/b", "source_domain": ""})
     duplicate = duplicate_document(dup, {"content_hash": "h1", "cluster_id": "a1", "duplicate_of": "a1"}, enriched)
-    docs = {"enrich": enriched, "truncated": truncated, "duplicate": duplicate}
+    entry = Article(**{**article.to_dict(), "id": "a3", "extraction": "entry", "item_guid": "hlsa-2026-014",
+                       "published_at": None,
+                       "published_unknown_zone": {"local": "2026-12-06T21:40:00", "zone": "XYZT"}})
+    docs = {"enrich": enriched, "truncated": truncated, "duplicate": duplicate,
+            "entry": enrich_article(entry, settings=settings)}
     for doc in docs.values():
         doc["enqueued_at"] = "2026-12-06T22:16:36.012+00:00"   # the hand-off to index (workers)
         doc["story"] = {"id": "a1", "similarity": None}  # the story stage (pipeline/dedupe/stories.py)

@@ -61,3 +61,15 @@ def test_jvm_options_must_be_options(monkeypatch):
         Settings()
     monkeypatch.setenv("WIREWATCH_OPENSEARCH_JVM_OPTIONS", "[]")
     assert Settings().opensearch_jvm_options == []
+
+
+def test_elasticsearch_settings_point_at_the_local_elasticsearch_node(monkeypatch):
+    from wirewatch.devtools.services import local_services
+
+    monkeypatch.delenv("WIREWATCH_SEARCH_URL", raising=False)
+    s = Settings(search_engine="elasticsearch")
+    assert s.search_url == "http://127.0.0.1:9200"
+    assert Settings(search_engine="elasticsearch", elasticsearch_port=9222).search_url == "http://127.0.0.1:9222"
+    assert Settings(search_engine="elasticsearch", search_url="https://es.example:9243").search_url == "https://es.example:9243"
+    assert [svc.name for svc in local_services(s)] == ["redis", "elasticsearch"]
+    assert [svc.name for svc in local_services(Settings(search_engine="opensearch"))] == ["redis", "opensearch"]

@@ -18,10 +18,11 @@ from workers.app import app
 
 
 @pytest.fixture()
-def rt(settings, redis_client, search_url, request):
+def rt(engine_settings, redis_client, request):
     """A :class:`workers.runtime.Runtime` on the test services, installed as the process
     runtime, with a fresh index prefix and one saved search; tasks run eagerly."""
     tag = request.node.name[:24].lower().replace("_", "")
+    settings = engine_settings
     s = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}-tk-{tag}",
                                     "redis_key_prefix": f"{settings.redis_key_prefix}:tk:{tag}",
                                     "index_linger_s": 0.0})

@@ -358,12 +358,28 @@ def poll_cmd(feeds: Optional[list[str]] = typer.Argument(None, help="Feed ids or
                               f"{escape(safe_text(ref['link']))}")
 
 
-def parse_file(path: Path) -> dict[str, Any]:
-    """Parse one local feed file; never raises. Returns ``{"file", "ok", "entries", "error"}``
-    plus ``title``, ``version``, ``bozo`` (classified bozo reason or null) and ``skipped``.
+def entry_row(ref) -> dict[str, Any]:
+    """What ``feeds parse --entries`` shows of one entry (an :class:`pipeline.models.ArticleRef`):
+    ``guid``, ``link``, ``title``, ``published`` (UTC ISO-8601 or null), ``published_unknown_zone``
+    (``{"local", "zone"}`` or null), ``shared_link`` and ``warnings`` (reason codes)."""
+    return {"guid": ref.guid, "link": ref.link, "title": ref.title, "published": ref.published,
+            "published_unknown_zone": ref.published_unknown_zone, "shared_link": ref.shared_link,
+            "warnings": list(ref.warnings)}
 
-    ``entries`` counts the article references the file yields (entries with an http(s) link
-    or permalink guid); ``skipped`` the entries without one. ``error`` is a reason code.
+
+def parse_file(path: Path, *, url: str | None = None, content_type: str | None = None,
+               entries: bool = False) -> dict[str, Any]:
+    """Parse one local feed file; never raises. Returns ``{"file", "ok", "entries", "error"}``
+    plus ``title``, ``version``, ``bozo`` (classified bozo reason or null), ``skipped``,
+    ``dropped`` (entries left out, by reason) and ``encoding_warning`` (null unless invalid
+    bytes of a UTF-8 feed were replaced); with ``entries=True`` also ``items``, one
+    :func:`entry_row` per entry.
+
+    ``url`` is the address the document is served from (the base of relative links; default a
+    ``http://localhost`` URL made of the file's path) and ``content_type`` the Content-Type
+    header it is served with (charset, media type; default none). ``entries`` counts the
+    article references the file yields (entries with an http(s) link or permalink guid);
+    ``skipped`` the entries without one. ``error`` is a reason code.
     """
     from pipeline.errors import FeedError
     from pipeline.feeds.parse import parse_feed
@@ -376,9 +392,10 @@ def parse_file(path: Path) -> dict[str, Any]:
         out["error"] = "unreadable"
         out["message"] = str(exc)
         return out
-    url = path.resolve().as_uri().replace("file://", "http://localhost", 1)
+    url = url or path.resolve().as_uri().replace("file://", "http://localhost", 1)
+    headers = {"content-type": content_type} if content_type else None
     try:
-        parsed = parse_feed(content, feed_url=url, feed_id=feed_id_for(url))
+        parsed = parse_feed(content, feed_url=url, feed_id=feed_id_for(url), headers=headers)
     except FeedError as exc:
         out["error"] = exc.reason
         out["message"] = str(exc)
@@ -388,19 +405,36 @@ def parse_file(path: Path) -> dict[str, Any]:
         out["message"] = f"{type(exc).__name__}: {exc}"
         return out
     out.update(ok=True, entries=len(parsed.entries), title=parsed.title, version=parsed.version,
-               bozo=parsed.bozo_reason, skipped=parsed.skipped_entries)
+               bozo=parsed.bozo_reason, skipped=parsed.skipped_entries, dropped=dict(parsed.dropped),
+               encoding_warning=parsed.encoding_warning)
+    if entries:
+        out["items"] = [entry_row(ref) for ref in parsed.entries]
     return out
 
 
 @feeds_app.command("parse")
-def parse_cmd(files: list[Path] = typer.Argument(..., help="Feed files (RSS, Atom, RDF, CDF)."),
+def parse_cmd(files: list[Path] = typer.Argument(..., help="Feed files (RSS, Atom, RDF, CDF, JSON Feed)."),
+              entries: bool = typer.Option(False, "--entries",
+                                           help="Print each entry: guid, link, title, published (UTC) and warnings."),
+              url: Optional[str] = typer.Option(None, "--url",
+                                                help="Address the document is served from (base of relative links)."),
+              content_type: Optional[str] = typer.Option(None, "--content-type",
+                                                         help="Content-Type header it is served with, "
+                                                              "e.g. 'application/rss+xml; charset=utf-8'."),
               fmt: Format = FMT) -> None:
     """Parse local feed files, one result per file (no services needed).
 
-    JSON: a list of ``{"file", "ok", "entries", "error"}`` (error: null or a reason code).
-    Exit status 0 even when some files fail; 1 only when no file was given.
+    Shows what a feed will yield before it is added: with ``--entries`` every entry's guid,
+    link, title, publication time in UTC (null when the date is missing or in an unknown time
+    zone) and any date or encoding warning. ``--url`` and ``--content-type`` apply to every file.
+    JSON: a list of ``{"file", "ok", "entries", "error", ...}`` (error: null or a reason code;
+    ``items`` with ``--entries``). Exit status 0 even when some files fail; 1 only when no file
+    was given.
     """
     from rich.progress import Progress
+
+    def one(p: Path) -> dict[str, Any]:
+        return parse_file(p, url=url, content_type=content_type, entries=entries)
 
     results: list[dict[str, Any]] = []
     show_progress = len(files) > 20 and err_console.is_terminal
@@ -408,10 +442,10 @@ def parse_cmd(files: list[Path] = typer.Argument(..., help="Feed files (RSS, Ato
         with Progress(console=err_console, transient=True) as progress:
             task = progress.add_task("parsing", total=len(files))
             for p in files:
-                results.append(parse_file(p))
+                results.append(one(p))
                 progress.advance(task)
     else:
-        results = [parse_file(p) for p in files]
+        results = [one(p) for p in files]
     if fmt == Format.json:
         print_json(results)
         return
@@ -419,6 +453,19 @@ def parse_cmd(files: list[Path] = typer.Argument(..., help="Feed files (RSS, Ato
              "error": r["error"] or (f"bozo: {r['bozo']}" if r.get("bozo") else ""), "title": r.get("title", "")}
             for r in results]
     print_table(rows, ["file", "ok", "entries", "error", "title"], title=f"{len(rows)} files")
+    for r in results:
+        if r.get("encoding_warning"):
+            err_console.print(f"[yellow]{r['file']}: {r['encoding_warning']}[/yellow]")
+        if r.get("dropped"):
+            err_console.print(f"{r['file']}: entries left out: " + json.dumps(r["dropped"]))
+        if entries and r.get("items") is not None:
+            print_table([{"published (UTC)": i["published"] or (
+                              f"? {i['published_unknown_zone']['local']} {i['published_unknown_zone']['zone']}"
+                              if i["published_unknown_zone"] else ""),
+                          "title": i["title"], "link": i["link"], "guid": i["guid"],
+                          "warnings": ", ".join(i["warnings"] + (["shared_link"] if i["shared_link"] else []))}
+                         for i in r["items"]],
+                        ["published (UTC)", "title", "link", "guid", "warnings"], title=r["file"])
     failed: dict[str, int] = {}
     for r in results:
         if not r["ok"]:

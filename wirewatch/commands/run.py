@@ -19,7 +19,7 @@ LIVE_FIELDS = ("polled", "entries_new", "fetched", "enriched", "duplicates", "in
 def _status_line(counters: dict[str, int], depths: dict[str, int]) -> str:
     parts = [f"{k.replace('_', ' ')} {counters.get(k, 0)}" for k in LIVE_FIELDS]
     errors = sum(v for k, v in counters.items() if k.startswith("error:"))
-    waiting = sum(v for k, v in depths.items() if k not in ("in_flight", "index_pending"))
+    waiting = sum(v for k, v in depths.items() if k not in ("in_flight", "index_pending", "delayed"))
     return (" | ".join(parts) + f" | errors {errors} (wirewatch status) | queued {waiting} | in flight {depths.get('in_flight', 0)}"
             f" | index pending {depths.get('index_pending', 0)}")
 

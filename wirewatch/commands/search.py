@@ -104,7 +104,8 @@ def hit_row(hit: dict[str, Any]) -> dict[str, Any]:
     """One search hit as a row: id, title, date, source, persons, places, topics, highlight, score, url."""
     src = hit.get("_source") or {}
     hl = hit.get("highlight") or {}
-    fragments = (hl.get("body") or []) + ([] if hl.get("body") else hl.get("title") or [])
+    body = hl.get("body") or hl.get("body.exact") or []  # .exact: matches of prefix/wildcard/fuzzy terms
+    fragments = body or hl.get("title") or hl.get("title.exact") or []
     return {
         "id": hit.get("_id"),
         "title": src.get("title"),

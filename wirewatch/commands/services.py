@@ -1,4 +1,4 @@
-"""``wirewatch services up|down|status``: the local Redis and OpenSearch node."""
+"""``wirewatch services up|down|status``: the local Redis and search node (OpenSearch or Elasticsearch)."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -10,8 +10,8 @@ from pipeline.errors import ServiceError
 from pipeline.settings import get_settings
 from wirewatch.output import Format, err_console, fail, print_json, print_table
 
-services_app = typer.Typer(help="Start, stop and inspect the local Redis and OpenSearch node.", no_args_is_help=True)
-COLUMNS = ["name", "state", "url", "pid", "detail"]
+services_app = typer.Typer(help="Start, stop and inspect the local Redis and search node (OpenSearch, or Elasticsearch when search_engine says so).", no_args_is_help=True)
+COLUMNS = ["name", "state", "url", "product", "version", "pid", "detail"]
 
 
 def _show(rows, fmt: Format, title: str) -> None:
@@ -23,8 +23,8 @@ def _show(rows, fmt: Format, title: str) -> None:
 
 @services_app.command("up")
 def up_cmd(fmt: Format = typer.Option(Format.table, "--format", help="table or json")) -> None:
-    """Start Redis and OpenSearch (installing redis-server and fetching the jars when missing);
-    returns once both answer. Safe to run again."""
+    """Start Redis and the search node of `search_engine` (installing redis-server and fetching
+    the jars when missing); returns once both answer. Safe to run again."""
     s = get_settings()
     try:
         with err_console.status("starting services...") as st:

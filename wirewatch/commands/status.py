@@ -11,9 +11,10 @@ from pipeline.settings import get_settings
 from wirewatch.output import Format, console, print_json, print_table
 
 
-#: What the two rows of the queues table that are not Celery queues count.
+#: What the rows of the queues table that are not Celery queues count.
 QUEUE_NOTES = {"in_flight": "messages delivered to a worker, not yet acknowledged",
-               "index_pending": "documents gathering for the next index batch (index_linger_s)"}
+               "index_pending": "documents gathering for the next index batch (index_linger_s)",
+               "delayed": "retries parked in Redis until due (longer than an ETA message may wait)"}
 
 
 def collect_status(settings) -> dict:

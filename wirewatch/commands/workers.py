@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         """
         s = get_settings()
         mp_dir = Path(s.state_dir).resolve() / "metrics" / f"{os.getpid()}"
-        private_dir(mp_dir, root=Path(s.state_dir))
+        private_dir(mp_dir)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(mp_dir)
         from workers import metrics
         from workers.app import app as celery_app
@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         from workers.app import app as celery_app
 
         sched = Path(s.state_dir).resolve() / "beat-schedule"
-        private_dir(sched.parent)
+        sched.parent.mkdir(parents=True, exist_ok=True)
         celery_app.start(["beat", "--loglevel", loglevel, "--schedule", str(sched), "--pidfile", ""])
 
 

@@ -28,6 +28,10 @@ Scenarios (:data:`SCENARIOS`), each with its own site (new URLs, so new document
 After each, :func:`verify` checks the index against the site's expected ids: ``lost`` (expected,
 not poison, not indexed), ``duplicated`` (documents beyond one per expected article, or ids
 that should not exist), alert events per (saved search, story cluster) and the dead letters.
+The workers run with ``task_ledger`` on, so each drill also counts executions per task id:
+``tasks_run_twice`` (task ids whose body started more than once: redeliveries after a kill,
+retries; expected) and ``steps_doubled`` (a side-effect step, :mod:`pipeline.once`, that ran
+twice for one task id: must be 0).
 """
 from __future__ import annotations
 
@@ -90,7 +94,7 @@ def isolated_settings(base: Settings, *, state_dir: Path, redis_port: int, opens
         raise ValueError("the failure rig must not use the shared development services (6390 / 9250)")
     values: dict[str, Any] = {
         "state_dir": Path(state_dir), "redis_port": redis_port, "redis_url": f"redis://127.0.0.1:{redis_port}/0",
-        "opensearch_base_port": opensearch_base_port, "search_url": f"http://127.0.0.1:{opensearch_base_port + 1}",
+        "search_engine": "opensearch", "opensearch_base_port": opensearch_base_port, "search_url": f"http://127.0.0.1:{opensearch_base_port + 1}",
         "redis_key_prefix": f"ww{tag}", "index_prefix": f"ww{tag}", "index_replicas": 0,
         "fetch_allow_hosts": ["127.0.0.1"], "notify_allow_hosts": ["127.0.0.1"], "host_min_delay_s": 0.0, "host_max_concurrency": 32,
         "beat_interval_s": 1.0, "notify_max_attempts": 2, "notify_backoff_base_s": 0.2, "notify_backoff_max_s": 1.0,
@@ -394,7 +398,9 @@ class ScenarioResult:
     ``marked_duplicate``: documents of the batch wrongly flagged as near-duplicates (a
     redelivered fetch deduped against itself); ``notifications_doubled``: webhook deliveries received more than once (at-least-once
     notifications); ``poison_dead_lettered``: poison articles found in the dead letters with
-    reason ``chaos_poison``; ``notes``: what was injected and when."""
+    reason ``chaos_poison``; ``tasks_run_twice``: task ids whose body started more than once
+    (the execution ledger); ``steps_doubled``: (task id, step) pairs whose side effects ran more
+    than once; ``notes``: what was injected and when."""
 
     scenario: str
     sent: int = 0
@@ -411,6 +417,8 @@ class ScenarioResult:
     notifications_doubled: int = 0
     notifications_dead_lettered: int = 0
     marked_duplicate: int = 0
+    tasks_run_twice: int = 0
+    steps_doubled: int = 0
     elapsed_s: float = 0.0
     lost_ids: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -420,7 +428,8 @@ class ScenarioResult:
         """True when nothing was lost or doubled, no alert doubled and every poison article is
         dead-lettered with its reason."""
         return (self.lost == 0 and self.duplicated == 0 and self.alerts_doubled == 0 and self.marked_duplicate == 0
-                and self.alerts == self.alerts_expected and self.poison_dead_lettered == self.poison)
+                and self.alerts == self.alerts_expected and self.poison_dead_lettered == self.poison
+                and self.steps_doubled == 0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (``ok`` included)."""
@@ -452,6 +461,9 @@ class Batch:
         self.rig.engine.refresh(rig.engine.alias("searches"))
         self.t0 = self.t_mono = time.monotonic()
         registry = FeedRegistry(rig.redis, rig.settings)
+        # the execution ledger counts this scenario's tasks from here on
+        prefix = rig.settings.redis_key_prefix
+        rig.redis.delete(f"{prefix}:ledger:runs", f"{prefix}:ledger:steps")
         for url in self.site.feed_urls:
             registry.add(url, title=f"chaos {name}")
 
@@ -562,6 +574,14 @@ class Batch:
         q = build_query(self.search.query, self.search.filters)
         q = {"bool": {"must": [q], "filter": [{"ids": {"values": sorted(set(expected) - poison)}}]}}
         r.alerts_expected = eng.count(eng.alias("articles"), q)
+        prefix = self.rig.settings.redis_key_prefix
+        runs = self.rig.redis.hgetall(f"{prefix}:ledger:runs")
+        r.tasks_run_twice = sum(1 for v in runs.values() if int(v) > 1)
+        steps = self.rig.redis.hgetall(f"{prefix}:ledger:steps")
+        doubled = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in steps.items() if int(v) > 1}
+        r.steps_doubled = len(doubled)
+        if doubled:
+            r.notes.append(f"steps run more than once: {dict(list(doubled.items())[:5])}")
         r.notifications = sum(self.receiver.deliveries.values())
         r.notifications_doubled = sum(1 for c in self.receiver.deliveries.values() if c > 1)
         r.elapsed_s = round(time.monotonic() - self.t0, 1)
@@ -708,10 +728,11 @@ SCENARIOS: dict[str, Callable[[Rig, int, int], ScenarioResult]] = {
 
 def drill_settings(base: Settings, state_dir: Path, *, redis_port: int = 6396, opensearch_base_port: int = 9272,
                    tag: str = "chaos") -> Settings:
-    """Settings for a drill rig: :func:`isolated_settings` plus the poison marker and the
-    drill visibility timeout."""
+    """Settings for a drill rig: :func:`isolated_settings` plus the poison marker, the drill
+    visibility timeout and the execution ledger."""
     return isolated_settings(base, state_dir=state_dir, redis_port=redis_port, opensearch_base_port=opensearch_base_port,
-                             tag=tag, chaos_poison_marker=POISON_MARKER, broker_visibility_timeout_s=DRILL_VISIBILITY_S)
+                             tag=tag, chaos_poison_marker=POISON_MARKER, broker_visibility_timeout_s=DRILL_VISIBILITY_S,
+                             task_ledger=True)
 
 
 def run_scenarios(base: Settings, *, articles: int = 40, names: list[str] | None = None, redis_port: int = 6396,

@@ -51,8 +51,8 @@ def test_event_round_trip_keeps_notify_out_of_the_index():
 
 
 @pytest.fixture()
-def engine(settings, search_url, request):
-    s = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}-al-{request.node.name[:20].lower().replace('_', '')}"})
+def engine(engine_settings, request):
+    s = engine_settings.model_copy(update={"index_prefix": f"{engine_settings.index_prefix}-al-{request.node.name[:20].lower().replace('_', '')}"})
     eng = SearchEngine.from_settings(s)
     eng.ensure_setup()
     store = SavedSearchStore(eng)
@@ -150,7 +150,7 @@ def test_notify_hook_sends_on_the_search_channels(engine, settings):
 
 
 @pytest.mark.integration
-def test_cli_alerts_list(engine, monkeypatch):
+def test_cli_alerts_list(engine, monkeypatch, engine_environ):
     import json
 
     from typer.testing import CliRunner

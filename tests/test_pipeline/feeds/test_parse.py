@@ -65,16 +65,19 @@ def test_rss_entries_become_article_refs():
     assert parsed.version == "rss20"
     assert not parsed.bozo
     links = [e.link for e in parsed.entries]
-    assert links == ["http://news.example.test/2024/bridge", "http://news.example.test/2024/relative"]
+    assert links == ["http://news.example.test/2024/bridge", "http://news.example.test/2024/relative",
+                     "http://news.example.test/2024/bridge-again"]
     first = parsed.entries[0]
     assert first.guid == "courier-1001"
     assert first.feed_id == "f1" and first.feed_url == URL
     assert first.title == "Bridge reopens at the river crossing"
     assert first.summary == "Lorries crossed & traders cheered."
     assert first.published == "2024-06-04T08:30:00+00:00"
-    # an entry without a link or permalink is skipped (counted), a repeated guid is dropped
-    assert parsed.skipped_entries == 1
+    # an entry without a link or permalink is skipped (counted); a guid repeated by an entry
+    # with another link and title is no identity: that entry is kept under guid + digest
+    assert parsed.skipped_entries == 1 and parsed.dropped == {"no_link": 1}
     assert parsed.entries[1].guid == parsed.entries[1].link  # no guid: the link stands in
+    assert parsed.entries[2].guid.startswith("courier-1001#") and parsed.entries[2].title == "Duplicate of the first"
     assert len(parsed.published_ts) == 2
 
 

@@ -47,7 +47,8 @@ def test_dead_letter_call_records_the_claim_when_there_is_one(pool):
     assert dead_letter_call(pool, "t1", ["x"]) == ([["x"]], {"pooled": True})
 
 
-def test_index_stored_indexes_what_is_stored_and_dead_letters_the_rest(redis_client, settings, search_url):
+def test_index_stored_indexes_what_is_stored_and_dead_letters_the_rest(redis_client, engine_settings):
+    settings = engine_settings
     s = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}-batch",
                                     "redis_key_prefix": f"{settings.redis_key_prefix}:batch"})
     store, dl, counters = PayloadStore(redis_client, s), DeadLetters(redis_client, s), Counters(redis_client, s)

@@ -47,8 +47,8 @@ def test_to_index_doc_with_no_lists():
 
 
 @pytest.fixture(scope="module")
-def engine(settings, search_url):
-    s = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}-idx"})
+def engine(engine_settings):
+    s = engine_settings.model_copy(update={"index_prefix": f"{engine_settings.index_prefix}-idx"})
     eng = SearchEngine.from_settings(s)
     eng.ensure_setup()
     yield eng

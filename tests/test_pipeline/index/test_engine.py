@@ -35,8 +35,9 @@ def test_from_settings_builds_the_client_named_by_the_settings(settings):
     assert isinstance(es._transport.client, Elasticsearch) and es.engine == "elasticsearch"
 
 
-def test_unreachable_engine_is_a_transient_engine_error(settings):
-    eng = SearchEngine.from_settings(settings.model_copy(update={"search_url": "http://127.0.0.1:9", "search_timeout_s": 2}))
+@pytest.mark.parametrize("client", ["opensearch", "elasticsearch"])
+def test_unreachable_engine_is_a_transient_engine_error(settings, client):
+    eng = SearchEngine.from_settings(settings.model_copy(update={"search_engine": client, "search_url": "http://127.0.0.1:9", "search_timeout_s": 2}))
     assert eng.ping() is False
     with pytest.raises(EngineError) as info:
         eng.ensure_setup()
@@ -44,8 +45,8 @@ def test_unreachable_engine_is_a_transient_engine_error(settings):
 
 
 @pytest.fixture(scope="module")
-def engine(settings, search_url):
-    s = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}-eng"})
+def engine(engine_settings):
+    s = engine_settings.model_copy(update={"index_prefix": f"{engine_settings.index_prefix}-eng"})
     eng = SearchEngine.from_settings(s)
     yield eng
     eng.delete_all()
@@ -53,9 +54,14 @@ def engine(settings, search_url):
 
 
 @pytest.mark.integration
-def test_info_and_health(engine):
+def test_info_and_health(engine, engine_settings):
+    from wirewatch.devtools.services import node_identity
+
     assert engine.ping() is True
-    assert engine.info()["version"]["number"].startswith(("2.", "3."))
+    info = engine.info()
+    product, version = node_identity(engine_settings.search_url)
+    assert product == engine.engine and version == info["version"]["number"]
+    assert version.split(".")[0] in (("2", "3") if engine.engine == "opensearch" else ("7", "8", "9"))
     assert engine.health()["status"] in ("green", "yellow")
 
 
@@ -133,3 +139,37 @@ def test_percolate_in_chunks_keeps_document_order(engine):
     expected = [["q-all", "q-even"] if i % 2 == 0 else ["q-all"] for i in range(7)]
     assert [sorted(h["_id"] for h in hits) for hits in chunked] == expected
     assert [sorted(h["_id"] for h in hits) for hits in whole] == expected
+
+
+@pytest.mark.integration
+def test_ensure_setup_upgrades_an_index_made_before_the_exact_sub_fields(engine_settings):
+    """An index created by an older Wirewatch (no ``ww_exact`` analyzer, no ``.exact`` fields)
+    gets both from ``ensure_setup``, keeps its documents, and then answers prefix queries."""
+    import copy
+
+    from pipeline.index import mappings
+    from pipeline.alerts.searches import build_query
+
+    s = engine_settings.model_copy(update={"index_prefix": f"{engine_settings.index_prefix}-upg"})
+    with SearchEngine.from_settings(s) as eng:
+        analysis = eng.text_analysis()
+        old = mappings.create_index_body(eng.prefix, "articles", 1, 0, analysis)
+        del old["settings"]["analysis"]["analyzer"]["ww_exact"]
+
+        def strip(props):
+            for spec in props.values():
+                spec.get("fields", {}).pop("exact", None)
+                strip(spec.get("properties", {}))
+        old = copy.deepcopy(old)
+        strip(old["mappings"]["properties"])
+        try:
+            eng.request("PUT", f"/{mappings.concrete_index_name(eng.prefix, 'articles')}", old)
+            eng.bulk_index(eng.alias("articles"), [{"id": "u1", "body": "Migrants crossing"}], refresh=True)
+            steps = eng.ensure_setup(["articles"])
+            assert ("analysis", "updated") in {(st.what, st.status) for st in steps}
+            assert eng.count(eng.alias("articles"), build_query("body:crossing*")) == 0  # indexed before
+            eng.bulk_index(eng.alias("articles"), [{"id": "u1", "body": "Migrants crossing"}], refresh=True)
+            assert eng.count(eng.alias("articles"), build_query("body:crossing*")) == 1
+            assert [(st.what, st.status) for st in eng.ensure_setup(["articles"]) if st.what == "analysis"] == []
+        finally:
+            eng.delete_all()

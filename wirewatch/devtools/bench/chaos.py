@@ -3,7 +3,8 @@ Redis and OpenSearch, as a table and JSON (``bench-results/chaos.json``).
 
 Each row: ``scenario``, ``sent`` (articles the site served), ``indexed`` (distinct expected
 documents in the index), ``lost``, ``duplicated``, ``dead_lettered`` (dead letters about the
-scenario's articles), plus alert checks (``alerts`` recorded vs ``alerts_expected`` matching
+scenario's articles), ``tasks_run_twice`` / ``steps_doubled`` (executions per task id, see
+:mod:`wirewatch.chaos`), plus alert checks (``alerts`` recorded vs ``alerts_expected`` matching
 documents, ``alerts_doubled``) and notes saying what was injected. Exit code 1 when any
 scenario lost or doubled something.
 """
@@ -22,7 +23,8 @@ from wirewatch.output import Format, err_console, fail, print_json, print_table
 CHAOS_REDIS_PORT = 6396
 CHAOS_OPENSEARCH_BASE_PORT = 9272
 COLUMNS = ["scenario", "sent", "indexed", "lost", "duplicated", "dead_lettered", "poison_dead_lettered", "alerts",
-           "alerts_expected", "alerts_doubled", "notifications_dead_lettered", "elapsed_s", "ok"]
+           "alerts_expected", "alerts_doubled", "notifications_dead_lettered", "tasks_run_twice", "steps_doubled",
+           "elapsed_s", "ok"]
 
 
 def register(bench_app: typer.Typer) -> None:

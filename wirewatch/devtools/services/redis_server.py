@@ -78,7 +78,7 @@ class LocalRedis:
         if self.answers():
             return "running" if self.pid() else "external"
         binary = redis_binary() or install()
-        private_dir(self.dir, root=Path(self.settings.state_dir))  # the append-only file holds every key
+        private_dir(self.dir)  # the append-only file holds every key
         marker = f"127.0.0.1:{self.settings.redis_port}"
         argv = [binary, "--bind", "127.0.0.1", "--port", str(self.settings.redis_port), "--dir", str(self.dir),
                 "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no", "--save", "", "--protected-mode", "yes"]
