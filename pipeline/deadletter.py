@@ -29,6 +29,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from pipeline.logs import redact_url
 from pipeline.errors import WirewatchError
 from pipeline.logs import get_logger
 
@@ -117,7 +118,7 @@ class DeadLetters:
             "kind": kind,
             "payload": payload,
             "reason": reason,
-            "error": (error or "")[:MAX_ERROR_CHARS],
+            "error": redact_url(error or "")[:MAX_ERROR_CHARS],  # credentials never stored (issue 16)
             "attempts": int(attempts),
             "created_at": now.replace(microsecond=0).isoformat(),
             "replays": 0,
@@ -242,7 +243,7 @@ class DeadLetters:
                 handler(entry["payload"])
             except Exception as exc:
                 entry["replays"] = int(entry.get("replays", 0)) + 1
-                entry["last_replay_error"] = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+                entry["last_replay_error"] = redact_url(f"{type(exc).__name__}: {exc}")[:MAX_ERROR_CHARS]
                 entry["last_replay_at"] = _now().replace(microsecond=0).isoformat()
                 if self.redis.hexists(self._entries, entry_id):
                     self._save(entry)

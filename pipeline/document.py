@@ -31,7 +31,7 @@ CONTRACT_FIELDS = (
     "source", "source.domain", "source.feed_url", "source.feed_id",
     *ENRICHMENT_FIELDS,
     "dedupe", "dedupe.content_hash", "dedupe.cluster_id", "dedupe.duplicate_of",
-    "authors", "extraction", "item_guid", "published_unknown_zone",
+    "authors", "extraction", "item_guid", "published_unknown_zone", "declared_canonical_url", "truncated_fields",
 )
 #: Fields :func:`to_index_doc` adds to every document (``indexed_at`` when it is given).
 DERIVED_FIELDS = ("geo_points", "place_names", "speakers", "quote_count", "indexed_at")
@@ -84,6 +84,10 @@ def article_document(article: Article, *, dedupe: dict[str, Any] | None = None,
     doc["item_guid"] = article.item_guid
     zone = article.published_unknown_zone
     doc["published_unknown_zone"] = dict(zone) if zone else None
+    # A canonical URL the page (or a feed) declared on another site: kept, not trusted (issue 16).
+    doc["declared_canonical_url"] = article.declared_canonical_url
+    # Text fields cut at ingestion (pipeline.sanitize.FIELD_LIMITS), sorted.
+    doc["truncated_fields"] = sorted(article.truncated)
     return doc
 
 

@@ -96,6 +96,9 @@ class Article(_JsonModel):
     (a listing or live page): title and body are the entry's own and ``item_guid`` is its
     guid; ``id`` then derives from the canonical URL and the guid (:func:`item_article_id`).
     ``published_unknown_zone`` as in :class:`ArticleRef` (None when the page gave a date).
+    ``declared_canonical_url`` is a canonical URL the page declared on another site, not trusted
+    for the id (see :mod:`pipeline.fetch.extract`). ``truncated`` maps each text field cut at
+    ingestion to its original length (:mod:`pipeline.sanitize`).
     """
 
     id: str
@@ -115,3 +118,5 @@ class Article(_JsonModel):
     content_hash: str = ""
     item_guid: str | None = None
     published_unknown_zone: dict[str, str] | None = None
+    declared_canonical_url: str | None = None
+    truncated: dict[str, int] = field(default_factory=dict)

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     search_verify_certs: bool = Field(True, description="Verify TLS certificates of the search engine.")
     search_ca_certs: Path | None = Field(None, description="CA bundle for the search engine's TLS.")
     search_timeout_s: float = Field(30.0, description="Request timeout to the search engine, seconds.")
+    search_query_timeout_s: float = Field(15.0, gt=0, description="Client timeout of every search, count and percolate request, seconds (each also carries the engine-side `timeout` of 10 s). A query that hangs the engine's parser fails after this instead of blocking a worker or the CLI.")
     index_prefix: str = Field("wirewatch", description="Prefix of every index and alias Wirewatch creates.")
     index_replicas: int = Field(0, description="Replicas of new indices (0 on a single node).")
     index_shards: int = Field(1, description="Primary shards of new indices.")
@@ -117,6 +118,7 @@ class Settings(BaseSettings):
     # --- alerts -----------------------------------------------------------------------------
     searches_file: Path = Field(Path("config/searches.yaml"), description="Saved searches loaded at `init`/`run`.")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for webhook signatures.")
+    notify_allow_hosts: list[str] = Field(default_factory=list, description="Hosts/IPs/CIDR networks that notification targets (webhook and Slack URLs, an e-mail channel's SMTP host) may use although the SSRF guard refuses them otherwise (loopback, private, link-local, metadata addresses). Empty by default; list an internal receiver here only on purpose.")
     notify_max_attempts: int = Field(5, description="Notification attempts before the dead letter.")
     notify_backoff_base_s: float = Field(0.5, description="First retry delay of a notification, seconds; doubles per attempt (full jitter).")
     notify_backoff_max_s: float = Field(30.0, description="Cap on one notification retry delay, seconds.")

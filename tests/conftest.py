@@ -41,12 +41,14 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    """Settings for tests: the local services, a per-session key/index prefix, 127.0.0.1 allowed."""
+    """Settings for tests: the local services, a per-session key/index prefix, 127.0.0.1 allowed
+    for fetching and as a notification target."""
     return Settings(
         redis_key_prefix=f"wwtest:{SESSION_TAG}",
         index_prefix=f"wwtest-{SESSION_TAG}",
         index_replicas=0,
         fetch_allow_hosts=["127.0.0.1", "localhost"],
+        notify_allow_hosts=["127.0.0.1", "localhost"],  # local webhook receivers; tests of the guard clear it
         host_min_delay_s=0.0,
     )
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wirewatch.devtools.services.process import CHILD_UMASK, private_dir
 from pipeline.settings import Settings
 
 #: The default process layout on one machine: I/O-bound stages share a thread pool; index has
@@ -43,9 +44,10 @@ class ProcessGroup:
     def spawn(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
         """Start child ``name`` (its own session, output appended to ``log_path``)."""
         self.specs[name] = (argv, env, log_path)
-        with open(log_path, "ab") as log:
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # owner-only (may hold secrets)
+        with os.fdopen(fd, "ab") as log:
             self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                                env=env, start_new_session=True)
+                                                env=env, start_new_session=True, umask=CHILD_UMASK)
 
     def restart_exited(self) -> list[str]:
         """Start again every child that exited (a supervisor's job: a Celery worker can exit
@@ -109,7 +111,7 @@ def start_processes(settings: Settings, *, env: dict[str, str] | None = None, la
     must :meth:`ProcessGroup.stop` it.
     """
     log_dir = log_dir or Path(settings.state_dir).resolve() / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(log_dir)  # worker logs can hold secrets: owner-only
     child_env = {**os.environ, **settings_env(settings), **(env or {}), "WIREWATCH_LOG_FORMAT": "json"}
     group = ProcessGroup(log_dir=log_dir)
     specs = [(w["name"], [*_wirewatch_argv(), "worker", "--queues", w["queues"], "--pool", w["pool"],

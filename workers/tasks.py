@@ -282,6 +282,8 @@ def _fetch_and_dedupe(rt, ref: dict, fallback_on_transient: bool) -> dict:
                              fallback_on_transient=fallback_on_transient)
     structlog.contextvars.bind_contextvars(article_id=article.id)
     result = dedupe_fetched(article, rt.deduper, rt.store, rt.counters)
+    for name in article.truncated:  # cut at ingestion (pipeline.sanitize), reason field_too_long
+        rt.counters.incr(f"truncated:{name}")
     if result.duplicate_of:
         _place_copy_in_story(rt, article.id)
     return {"id": article.id, "dedupe": result.to_dict(), "duplicate": bool(result.duplicate_of)}

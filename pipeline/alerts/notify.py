@@ -28,10 +28,27 @@ transient failures (connection refused, timeouts, HTTP 5xx/408/429, SMTP 4xx) up
 stored as a dead letter of kind ``"notification"`` with its reason, so it can be replayed
 with ``wirewatch dlq replay`` (see :func:`replay_notification`).
 
-Notification URLs are configured by users, not taken from feeds, so the SSRF guard does not
-apply to them. Secrets (channel secrets, SMTP passwords, and webhook URL paths, which for
-Slack *are* the secret) are never logged nor stored in dead letters: logs and results name
-only the scheme and host (:func:`pipeline.logs.redact_url`).
+Every notification target goes through the same SSRF guard as fetching (:mod:`pipeline.fetch.ssrf`):
+webhook and Slack URLs, and an e-mail channel's own SMTP ``host``, must resolve to public
+addresses (loopback, private, link-local, metadata... are refused) unless
+``settings.notify_allow_hosts`` lists them. The check runs when a saved search is added or
+loaded (:func:`check_targets`: a clear ``ConfigError``, reason ``blocked_target``) and again
+at send time on the address actually connected to (the HTTP client's connections go through
+:class:`pipeline.fetch.ssrf.GuardedBackend`; SMTP connects to the checked address), so a name
+that is re-pointed later (DNS rebinding) is refused too (reason ``blocked``, not retried).
+Redirects are never followed. ``settings.smtp_host`` is the operator's own server and is not
+checked.
+
+Secrets (a webhook's ``secret``, an e-mail ``password``, credential headers such as
+``Authorization``, and a Slack-compatible ``url``, whose path *is* the secret) may be given as
+a reference ``env:NAME``, an environment variable of the worker processes, resolved at send
+time (:func:`resolve_secret`). Saved searches live in the search engine's index, so
+:func:`check_targets` (``searches add``/``load``) refuses a plain secret there (reason
+``plain_secret``): the index only ever holds references. Plain values are accepted by
+:func:`notify` itself (callers that keep their own configs). Secrets are never logged nor
+stored in dead letters (plain ones are dropped and listed in ``redacted``), and shown masked
+(:func:`mask_config`); logs and results name only the scheme and host
+(:func:`pipeline.logs.redact_url`).
 """
 from __future__ import annotations
 
@@ -40,6 +57,7 @@ import hmac
 import json
 import os
 import random
+import re
 import smtplib
 import socket
 import ssl
@@ -54,9 +72,11 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 
-from pipeline.errors import ConfigError, NotifyError
+from pipeline.errors import ConfigError, FetchError, NotifyError
+from pipeline.fetch.ssrf import Allowlist, check_host, check_url
 from pipeline.logs import get_logger, redact_url
 from pipeline.retry import backoff_s, parse_retry_after
+from pipeline.sanitize import strip_controls
 
 log = get_logger(__name__)
 
@@ -83,7 +103,40 @@ RETRY_STATUSES = {408, 425, 429}
 
 
 # --- channel configs ------------------------------------------------------------------------
+#: A secret given by reference: ``env:NAME`` names an environment variable of the workers.
+SECRET_REF_RE = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
+#: Request headers whose values are credentials (compared lower-cased).
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token"})
+#: How a plain secret is shown.
+MASK = "********"
+
+
+def is_secret_ref(value: Any) -> bool:
+    """True when ``value`` (str or SecretStr) is a reference ``env:NAME`` rather than a secret."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return isinstance(value, str) and SECRET_REF_RE.match(value) is not None
+
+
+def resolve_secret(value: Any, what: str = "secret") -> str:
+    """The secret itself: a reference ``env:NAME`` is read from the environment, anything else
+    is returned as given. Raises :class:`NotifyError` ``secret_unavailable`` (permanent) when
+    the variable is not set."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    m = SECRET_REF_RE.match(value or "")
+    if not m:
+        return value
+    found = os.environ.get(m.group(1))
+    if found is None:
+        raise NotifyError(f"{what} refers to the environment variable {m.group(1)}, which the worker does not have",
+                          reason="secret_unavailable", transient=False)
+    return found
+
+
 def _check_http_url(value: str) -> str:
+    if SECRET_REF_RE.match(value):
+        return value  # resolved, and checked by the SSRF guard, at send time
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL with a host")
@@ -115,7 +168,17 @@ class _UrlChannel(_Channel):
         return _check_http_url(v)
 
     def target(self) -> str:
-        return redact_url(self.url, keep_path=False)
+        return self.url if is_secret_ref(self.url) else redact_url(self.url, keep_path=False)
+
+    def resolved_url(self) -> str:
+        """The URL to post to (a reference ``env:NAME`` read now); raises NotifyError ``secret_unavailable``."""
+        url = resolve_secret(self.url, f"{self.type} url")
+        if url is not self.url:
+            try:
+                _check_http_url(url)
+            except ValueError as exc:
+                raise NotifyError(f"{self.url}: {exc}", reason="invalid_channel", transient=False) from None
+        return url
 
 
 class WebhookChannel(_UrlChannel):
@@ -177,7 +240,7 @@ Channel = Annotated[Union[WebhookChannel, SlackChannel, EmailChannel, LogChannel
 _CHANNEL_ADAPTER: TypeAdapter = TypeAdapter(Channel)
 
 #: Fields that hold secrets, per channel type: dropped from dead letters, never logged.
-SECRET_FIELDS = {"webhook": ("secret",), "slack": (), "email": ("password",), "log": ()}
+SECRET_FIELDS = {"webhook": ("secret",), "slack": ("url",), "email": ("password",), "log": ()}
 
 CHANNEL_TYPES = ("webhook", "slack", "email", "log")
 
@@ -214,15 +277,95 @@ def validate_channels(configs: list[dict] | None) -> list[Channel]:
     return [parse_channel(c, where=f"notify[{i}]") for i, c in enumerate(configs)]
 
 
+def _allowlist(settings) -> Allowlist:
+    return Allowlist.parse(getattr(settings, "notify_allow_hosts", None) or [])
+
+
+def _target_addresses(channel: _Channel, settings, *, timeout_s: float | None) -> list | None:
+    """Check where ``channel`` connects (see the module docstring); return the checked addresses
+    (None for channels that connect nowhere, or to ``settings.smtp_host``). Raises FetchError,
+    or NotifyError ``secret_unavailable`` for a URL reference that cannot be read."""
+    allow = _allowlist(settings)
+    if isinstance(channel, _UrlChannel):
+        return check_url(channel.resolved_url(), allow, timeout_s=timeout_s)
+    if isinstance(channel, EmailChannel) and channel.host:
+        port = channel.port or settings.smtp_port
+        return check_host(channel.host, port, allow, url=f"smtp://{channel.host}:{port}", timeout_s=timeout_s)
+    return None
+
+
+def check_targets(configs: list[dict] | None, settings) -> list[Channel]:
+    """Validate a ``notify`` list and refuse targets the SSRF guard blocks (``searches add``/``load``).
+
+    Raises :class:`ConfigError` reason ``blocked_target`` naming the channel and the reason
+    (e.g. ``notify[0] (webhook): blocked: 127.0.0.1 is a loopback address; ... notify_allow_hosts``),
+    ``plain_secret`` when a secret is given as its value rather than a reference ``env:NAME``
+    (:func:`plain_secret_keys`), ``invalid_channel`` for a bad config. A host that does not resolve now
+    is accepted (DNS may be down) and checked again at send time.
+    """
+    channels = validate_channels(configs)
+    for i, channel in enumerate(channels):
+        try:
+            _target_addresses(channel, settings, timeout_s=getattr(settings, "notify_timeout_s", None))
+        except NotifyError as exc:  # a URL reference the CLI's environment does not have: checked at send time
+            log.info("notify_target_unresolved", channel=channel.type, target=channel.target(), reason=exc.reason)
+        except FetchError as exc:
+            if exc.reason == "blocked" or exc.reason == "bad_url":
+                raise ConfigError(f"notify[{i}] ({channel.type}): {redact_url(str(exc))}; an operator who really posts to this host "
+                                  "lists it in notify_allow_hosts", reason="blocked_target") from None
+            log.info("notify_target_unresolved", channel=channel.type, target=channel.target(), reason=exc.reason)
+        plain = plain_secret_keys(channel)
+        if plain:
+            raise ConfigError(f"notify[{i}] ({channel.type}): {', '.join(plain)} holds a secret, and saved searches are stored "
+                              "in the search engine's index; put it in an environment variable of the workers and write "
+                              "'env:NAME' instead", reason="plain_secret")
+    return channels
+
+
+def plain_secret_keys(channel: _Channel) -> list[str]:
+    """Keys of ``channel`` that hold a secret as its value (not an ``env:NAME`` reference):
+    ``secret``, ``password``, ``url`` (Slack-compatible), ``headers`` (a credential header)."""
+    keys = []
+    for key in SECRET_FIELDS[channel.type]:  # type: ignore[attr-defined]
+        value = getattr(channel, key, None)
+        if value is not None and not is_secret_ref(value):
+            keys.append(key)
+    headers = getattr(channel, "headers", None) or {}
+    if any(k.lower() in SENSITIVE_HEADERS and not is_secret_ref(v) for k, v in headers.items()):
+        keys.append("headers")
+    return keys
+
+
 def channel_to_config(channel: _Channel, *, keep_secrets: bool = False) -> dict:
-    """The channel as a JSON-able config dict; secret fields are dropped unless ``keep_secrets``."""
+    """The channel as a JSON-able config dict; plain secrets (:func:`plain_secret_keys`) are
+    dropped unless ``keep_secrets``; references ``env:NAME`` are kept (they are not secrets)."""
     data = channel.model_dump(mode="json", by_alias=True, exclude_none=True)
     for key in SECRET_FIELDS[channel.type]:  # type: ignore[attr-defined]
-        if keep_secrets and getattr(channel, key) is not None:
-            data[key] = getattr(channel, key).get_secret_value()
+        value = getattr(channel, key)
+        if value is not None and (keep_secrets or is_secret_ref(value)):
+            data[key] = value.get_secret_value() if isinstance(value, SecretStr) else value
         else:
             data.pop(key, None)
+    if not keep_secrets and "headers" in plain_secret_keys(channel):
+        data.pop("headers", None)
     return data
+
+
+def mask_config(config: Any) -> Any:
+    """A channel config (dict) for display: plain secrets shown as :data:`MASK` (a Slack URL as
+    its scheme and host), references ``env:NAME`` and everything else as given."""
+    if not isinstance(config, dict):
+        return config
+    out = dict(config)
+    for key in ("secret", "password"):
+        if out.get(key) is not None and not is_secret_ref(out[key]):
+            out[key] = MASK
+    if out.get("type") == "slack" and isinstance(out.get("url"), str) and not is_secret_ref(out["url"]):
+        out["url"] = redact_url(out["url"], keep_path=False)
+    if isinstance(out.get("headers"), dict):
+        out["headers"] = {k: (MASK if k.lower() in SENSITIVE_HEADERS and not is_secret_ref(v) else v)
+                          for k, v in out["headers"].items()}
+    return out
 
 
 # --- payloads -------------------------------------------------------------------------------
@@ -324,11 +467,17 @@ def slack_payload(event: dict, article: dict) -> dict:
 
 
 def email_message(event: dict, article: dict, channel: EmailChannel, sender: str) -> EmailMessage:
-    """A plain-text :class:`EmailMessage` for one alert (subject: prefix, search, title)."""
+    """A plain-text :class:`EmailMessage` for one alert (subject: prefix, search, title).
+
+    The subject is one line without control or bidi characters
+    (:func:`pipeline.sanitize.strip_controls`), at most 250 characters."""
     summary = article if _is_summary(article) else article_summary(article)
     msg = EmailMessage()
-    title = (summary.get("title") or "(untitled)").replace("\r", " ").replace("\n", " ")
-    msg["Subject"] = f"{channel.subject_prefix} {_search_label(event)}: {title}"[:250]
+    # Header values from feeds: control and bidi characters stripped, one line (no header injection).
+    title = strip_controls(summary.get("title") or "(untitled)", single_line=True) or "(untitled)"
+    label = strip_controls(_search_label(event), single_line=True)
+    prefix = strip_controls(channel.subject_prefix, single_line=True)
+    msg["Subject"] = f"{prefix} {label}: {title}"[:250]
     msg["From"] = sender
     msg["To"] = ", ".join(channel.to)
     msg["Date"] = formatdate(localtime=False)
@@ -392,24 +541,31 @@ class DeliveryResult:
 
 
 # --- sending --------------------------------------------------------------------------------
-_SHARED_CLIENTS: dict[int, httpx.Client] = {}
+_SHARED_CLIENTS: dict[tuple, httpx.Client] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_http_client() -> httpx.Client:
-    """One pooled ``httpx.Client`` per process (keyed by PID, so a forked Celery child never
-    reuses its parent's connections). Building a client costs about 50 ms (its TLS context),
-    reusing one about 3 ms per local delivery (measured here), so :func:`notify` uses this
-    when no client is passed. Redirects are not followed (a POST redirect is reported)."""
-    pid = os.getpid()
-    client = _SHARED_CLIENTS.get(pid)
+def shared_http_client(settings=None) -> httpx.Client:
+    """One pooled ``httpx.Client`` per process and allowlist (keyed by PID, so a forked Celery
+    child never reuses its parent's connections). Building a client costs about 50 ms (its TLS
+    context), reusing one about 3 ms per local delivery (measured here), so :func:`notify` uses
+    this when no client is passed. Redirects are not followed (a POST redirect is reported);
+    connections go through the SSRF guard's :class:`~pipeline.fetch.http.GuardedTransport` with
+    ``settings.notify_allow_hosts`` (None: nothing allowlisted); no proxies from the environment."""
+    from pipeline.fetch.http import GuardedTransport
+
+    allow = tuple(getattr(settings, "notify_allow_hosts", None) or [])
+    key = (os.getpid(), allow)
+    client = _SHARED_CLIENTS.get(key)
     if client is None or client.is_closed:
         with _SHARED_LOCK:
-            client = _SHARED_CLIENTS.get(pid)
+            client = _SHARED_CLIENTS.get(key)
             if client is None or client.is_closed:
-                client = httpx.Client(follow_redirects=False)
-                _SHARED_CLIENTS.clear()
-                _SHARED_CLIENTS[pid] = client
+                client = httpx.Client(follow_redirects=False, trust_env=False,
+                                      transport=GuardedTransport(Allowlist.parse(allow)))
+                for old_key in [k for k in _SHARED_CLIENTS if k[0] != key[0]]:
+                    _SHARED_CLIENTS.pop(old_key)
+                _SHARED_CLIENTS[key] = client
     return client
 
 
@@ -422,6 +578,8 @@ def backoff_delay(attempt: int, settings, retry_after_s: float | None = None, rn
 def _post_json(client: httpx.Client, url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     try:
         response = client.post(url, content=body, headers=headers, timeout=timeout)
+    except FetchError as exc:  # the guarded transport refused the address it was about to connect to
+        raise NotifyError(str(exc), reason=exc.reason, transient=exc.transient) from None
     except httpx.TimeoutException as exc:
         raise NotifyError(f"timeout after {timeout:g}s ({type(exc).__name__})", reason="timeout", transient=True) from None
     except httpx.ConnectError as exc:
@@ -444,7 +602,7 @@ def _post_json(client: httpx.Client, url: str, body: bytes, headers: dict[str, s
 
 def _webhook_secret(channel: WebhookChannel, settings) -> str | None:
     if channel.secret is not None:
-        return channel.secret.get_secret_value()
+        return resolve_secret(channel.secret, "webhook secret")
     if settings.webhook_secret is not None:
         return settings.webhook_secret.get_secret_value()
     return None
@@ -452,21 +610,22 @@ def _webhook_secret(channel: WebhookChannel, settings) -> str | None:
 
 def _send_webhook(channel: WebhookChannel, event: dict, article: dict, settings, client: httpx.Client) -> int:
     body = json.dumps(webhook_payload(event, article), ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
-    headers = {**channel.headers, "Content-Type": "application/json", "User-Agent": settings.user_agent_header,
+    extra = {k: resolve_secret(v, f"header {k}") if is_secret_ref(v) else v for k, v in channel.headers.items()}
+    headers = {**extra, "Content-Type": "application/json", "User-Agent": settings.user_agent_header,
                DELIVERY_HEADER: delivery_id(event)}
     secret = _webhook_secret(channel, settings)
     if secret:
         headers[SIGNATURE_HEADER] = sign(body, secret)
-    return _post_json(client, channel.url, body, headers, channel.timeout_s or settings.notify_timeout_s)
+    return _post_json(client, channel.resolved_url(), body, headers, channel.timeout_s or settings.notify_timeout_s)
 
 
 def _send_slack(channel: SlackChannel, event: dict, article: dict, settings, client: httpx.Client) -> int:
     body = json.dumps(slack_payload(event, article), ensure_ascii=False, default=str).encode("utf-8")
     headers = {"Content-Type": "application/json", "User-Agent": settings.user_agent_header}
-    return _post_json(client, channel.url, body, headers, channel.timeout_s or settings.notify_timeout_s)
+    return _post_json(client, channel.resolved_url(), body, headers, channel.timeout_s or settings.notify_timeout_s)
 
 
-def _send_email(channel: EmailChannel, event: dict, article: dict, settings) -> int:
+def _send_email(channel: EmailChannel, event: dict, article: dict, settings, addrs: list | None = None) -> int:
     host = channel.host or settings.smtp_host
     port = channel.port or settings.smtp_port
     use_ssl = settings.smtp_ssl if channel.ssl is None else channel.ssl
@@ -479,13 +638,27 @@ def _send_email(channel: EmailChannel, event: dict, article: dict, settings) -> 
     try:
         smtp_cls = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
         kwargs = {"context": ssl.create_default_context()} if use_ssl else {}
-        with smtp_cls(host, port, timeout=timeout, **kwargs) as smtp:
+        if addrs:
+            # Connect to the address the guard checked (no second look-up to rebind); TLS (SNI
+            # and the certificate check) still uses the host name, which smtplib keeps in _host.
+            smtp = smtp_cls(timeout=timeout, **kwargs)
+            smtp._host = host
+            for n, addr in enumerate(addrs, 1):
+                try:
+                    smtp.connect(str(addr), port)
+                    break
+                except ConnectionRefusedError:
+                    if n == len(addrs):
+                        raise
+        else:
+            smtp = smtp_cls(host, port, timeout=timeout, **kwargs)
+        with smtp:
             smtp.ehlo()
             if starttls and not use_ssl:
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if username:
-                smtp.login(username, password.get_secret_value() if password else "")
+                smtp.login(username, resolve_secret(password, "SMTP password") if password else "")
             smtp.send_message(msg)
         return 250
     except smtplib.SMTPNotSupportedError as exc:
@@ -513,13 +686,23 @@ def _send_log(channel: LogChannel, event: dict, article: dict) -> int:
     return 0
 
 
+def _guard(channel: Channel, settings) -> list | None:
+    """The send-time SSRF check of the target (NotifyError ``blocked``, permanent)."""
+    try:
+        return _target_addresses(channel, settings, timeout_s=getattr(channel, "timeout_s", None) or settings.notify_timeout_s)
+    except FetchError as exc:
+        raise NotifyError(str(exc), reason=exc.reason if exc.reason != "bad_url" else "blocked",
+                          transient=exc.transient) from None
+
+
 def _send_once(channel: Channel, event: dict, article: dict, settings, client: httpx.Client | None) -> int:
+    addrs = _guard(channel, settings)
+    if isinstance(channel, EmailChannel):
+        return _send_email(channel, event, article, settings, addrs)
     if isinstance(channel, WebhookChannel):
         return _send_webhook(channel, event, article, settings, client)  # type: ignore[arg-type]
     if isinstance(channel, SlackChannel):
         return _send_slack(channel, event, article, settings, client)  # type: ignore[arg-type]
-    if isinstance(channel, EmailChannel):
-        return _send_email(channel, event, article, settings)
     return _send_log(channel, event, article)  # type: ignore[arg-type]
 
 
@@ -531,7 +714,7 @@ def deliver(channel: Channel, event: dict, article: dict, settings, *, http_clie
     on a permanent failure). Does not write dead letters (:func:`notify` does).
     """
     client = http_client if http_client is not None else (
-        shared_http_client() if isinstance(channel, (WebhookChannel, SlackChannel)) else None)
+        shared_http_client(settings) if isinstance(channel, (WebhookChannel, SlackChannel)) else None)
     attempts_allowed = max(1, max_attempts or settings.notify_max_attempts)
     result = DeliveryResult(channel=channel.type, name=channel.label(), target=channel.target(), ok=False)
     started = time.monotonic()
@@ -578,7 +761,8 @@ def notify(event: dict, article: dict, channels: list[dict], settings, *, deadle
             ctype = config.get("type") if isinstance(config, dict) else None
             result = DeliveryResult(channel=str(ctype or "?"), name=str((config or {}).get("name") or ctype or "?") if isinstance(config, dict) else "?",
                                     target="?", ok=False, reason="invalid_channel", error=str(exc))
-            safe = {k: v for k, v in config.items() if k not in ("secret", "password")} if isinstance(config, dict) else {"value": repr(config)[:200]}
+            safe = ({k: v for k, v in config.items() if k not in ("secret", "password", "headers", "url")}
+                    if isinstance(config, dict) else {"value": repr(config)[:200]})
             if deadletters is not None:
                 result.deadletter_id = deadletters.add(DEADLETTER_KIND, {"event": event, "article": summary, "channel": safe,
                                                                         "channel_index": index, "redacted": []},
@@ -588,12 +772,12 @@ def notify(event: dict, article: dict, channels: list[dict], settings, *, deadle
             continue
         result = deliver(channel, event, summary, settings, http_client=client, sleep=sleep)
         if not result.ok:
-            redacted = [k for k in SECRET_FIELDS[channel.type] if getattr(channel, k, None) is not None]
+            redacted = plain_secret_keys(channel)
             if deadletters is not None:
                 result.deadletter_id = deadletters.add(
                     DEADLETTER_KIND,
                     {"event": event, "article": summary, "channel": channel_to_config(channel), "channel_index": index,
-                     "redacted": redacted},
+                     "redacted": redacted, "target": channel.target()},
                     reason=result.reason or "notify_error", error=f"{result.target}: {result.error}", attempts=result.attempts)
             log.warning("notify_failed", channel=channel.type, target=result.target, reason=result.reason,
                         attempts=result.attempts, search_id=event.get("search_id"), article_id=event.get("article_id"),

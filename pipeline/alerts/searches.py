@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.index import mappings
 from pipeline.index.engine import SearchEngine
@@ -50,6 +50,14 @@ MAX_DISTANCE_KM = 20_037.0
 #: Saved searches fetched per page when listing.
 LIST_PAGE = 1000
 
+#: Longest query string accepted, characters. Saved searches with long OR-lists of names stay
+#: far below it; a 1 MB query makes the engine echo it back in its error.
+QUERY_MAX_CHARS = 10_000
+#: Deepest nesting of parentheses accepted. Lucene's query parser recurses once per level; at
+#: about 2,200 levels OpenSearch 2.19's parser overflowed its stack and the request never
+#: finished (issue 16). No real query needs more than a handful.
+QUERY_MAX_DEPTH = 32
+
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 FILTER_KEYS = ("persons", "organizations", "speakers", "countries", "topics", "language", "domains", "near")
 
@@ -61,6 +69,41 @@ def slugify(name: str, max_len: int = 64) -> str:
     ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
     slug = _SLUG_RE.sub("-", ascii_).strip("-")[:max_len].strip("-")
     return slug or "search"
+
+
+def query_depth(query: str) -> int:
+    """Deepest nesting of ``(`` groups in a Lucene query string, outside quoted phrases and
+    not escaped with a backslash (Lucene's escape character)."""
+    depth = deepest = 0
+    quoted = escaped = False
+    for ch in query:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def query_problem(query: str | None) -> str | None:
+    """Why ``query`` is refused before it reaches the engine, or None: longer than
+    :data:`QUERY_MAX_CHARS` characters, or parentheses nested deeper than :data:`QUERY_MAX_DEPTH`."""
+    if not query:
+        return None
+    if len(query) > QUERY_MAX_CHARS:
+        return f"the query is {len(query):,} characters long; the limit is {QUERY_MAX_CHARS:,}"
+    depth = query_depth(query)
+    if depth > QUERY_MAX_DEPTH:
+        return f"the query nests parentheses {depth} deep; the limit is {QUERY_MAX_DEPTH}"
+    return None
 
 
 def _list(v: Any) -> Any:
@@ -166,7 +209,7 @@ class SavedSearch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = ""
-    name: str
+    name: str = Field(min_length=1, max_length=200)
     query: str | None = None
     filters: SearchFilters = Field(default_factory=SearchFilters)
     enabled: bool = True
@@ -193,6 +236,16 @@ class SavedSearch(BaseModel):
                 filters.update(flat)
                 data["filters"] = filters
         return data
+
+    @field_validator("query")
+    @classmethod
+    def _query_limits(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if (info.context or {}).get("stored"):
+            return v  # already in the index (perhaps from before the limits): readable, never re-sent as is
+        problem = query_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
 
     @field_validator("digest_timezone")
     @classmethod
@@ -221,8 +274,13 @@ def build_query(query: str | None, filters: SearchFilters | None = None) -> dict
     """The engine query for a query string and filters (shared by percolator and search).
 
     ``near`` must be resolved (lat/lon) first: :func:`resolve_near`. Returns ``match_all`` when
-    neither is given. Raises ``ValueError`` for an unresolved ``near``.
+    neither is given. Raises ``ValueError`` for an unresolved ``near`` and
+    :class:`InvalidQueryError` (reason ``query_too_complex``) for a query over the limits of
+    :func:`query_problem`, before anything is sent.
     """
+    problem = query_problem(query)
+    if problem:
+        raise InvalidQueryError(problem, reason="query_too_complex")
     filters = filters or SearchFilters()
     must: list[dict[str, Any]] = []
     flt: list[dict[str, Any]] = []
@@ -328,13 +386,15 @@ class SavedSearchStore:
         """Resolve ``near``, check notify channels, and have the engine validate the query.
 
         Returns the resolved search. Raises InvalidQueryError with the engine's own message when
-        the articles index refuses the query, ConfigError for an unknown place or a bad channel.
+        the articles index refuses the query, ConfigError for an unknown place, a bad channel or a
+        target the SSRF guard refuses (reason ``blocked_target``; ``settings.notify_allow_hosts``).
         """
         search = search.model_copy(update={"filters": resolve_near(search.filters, self.resolver)})
-        from pipeline.alerts.notify import validate_channels
+        from pipeline.alerts.notify import check_targets
 
         if search.notify:
-            validate_channels(search.notify)
+            # the SSRF guard on every target; without settings nothing is allowlisted
+            check_targets(search.notify, self.settings)
         message = self.engine.validate_query(self.engine.alias("articles"), to_percolator_query(search))
         if message is not None:
             raise InvalidQueryError(message)
@@ -355,7 +415,8 @@ class SavedSearchStore:
     @staticmethod
     def _from_source(source: dict[str, Any]) -> SavedSearch:
         s = dict(source.get("search") or {})
-        return SavedSearch.model_validate({k: v for k, v in s.items() if v is not None or k == "query"})
+        return SavedSearch.model_validate({k: v for k, v in s.items() if v is not None or k == "query"},
+                                          context={"stored": True})
 
     # -- CRUD
     def add(self, search: SavedSearch, *, replace: bool = False) -> SavedSearch:
@@ -529,7 +590,10 @@ def run_search(engine: SearchEngine, query: str | None, filters: SearchFilters |
 
     ``sort``: ``relevance`` (score, then newest) or ``date`` (``published_at`` newest first,
     undated last, then ``fetched_at``). Highlights: up to 2 fragments of ``fragment_chars`` from
-    title and body, matched words between « and ». Raises InvalidQueryError with the engine's message, EngineError otherwise.
+    title and body, matched words between « and »; when a matching document has a field longer
+    than the engine's highlighting limit, the search is repeated without highlights and the
+    response carries ``"highlight_skipped": "field_over_highlight_limit"``. Raises
+    InvalidQueryError with the engine's message (or ``query_too_complex``), EngineError otherwise.
     """
     q = build_query(query, filters)
     extra: list[dict[str, Any]] = []
@@ -552,4 +616,29 @@ def run_search(engine: SearchEngine, query: str | None, filters: SearchFilters |
                                  "body.exact": {"fragment_size": fragment_chars, "number_of_fragments": 2}},
                       "pre_tags": ["«"], "post_tags": ["»"]},
     }
-    return engine.search(engine.alias("articles"), body)
+    index = engine.alias("articles")
+    try:
+        resp = engine.search(index, body)
+    except EngineError as exc:
+        if not _highlight_limit(str(exc)):
+            raise
+        resp = None
+    else:
+        failures = (resp.get("_shards") or {}).get("failures") or []
+        if not any(_highlight_limit(str(f)) for f in failures):
+            return resp
+    # A document indexed before the field caps (pipeline.sanitize) has a field longer than the
+    # highlighter analyses (index.highlight.max_analyzed_offset, 1,000,000 characters by
+    # default); the engine then fails the whole search. Search again without highlights: the
+    # hits matter more than the fragments, and the request stays the same on every engine.
+    log.warning("highlight_skipped", index=index, reason="field_over_highlight_limit")
+    body.pop("highlight")
+    resp = engine.search(index, body)
+    resp["highlight_skipped"] = "field_over_highlight_limit"
+    return resp
+
+
+def _highlight_limit(message: str) -> bool:
+    """True when an engine error is the highlighter's analysed-length limit (the setting's name
+    is in the message in Elasticsearch 7.x-9.x and OpenSearch 2.x/3.x alike)."""
+    return "max_analyzed_offset" in message or "max_analyzer_offset" in message

@@ -36,6 +36,7 @@ from pipeline.feeds.dates import EntryDate, iso_utc, resolve_entry_date
 from pipeline.fetch.http import decode_utf8_lenient
 from pipeline.logs import get_logger
 from pipeline.models import ArticleRef
+from pipeline.sanitize import FIELD_LIMITS, cap, strip_controls
 
 log = get_logger(__name__)
 
@@ -306,11 +307,20 @@ def classify_bozo(exc: BaseException | None) -> str | None:
 
 
 def html_to_text(value: str) -> str:
-    """Plain text from an HTML fragment: tags dropped, entities decoded, whitespace collapsed."""
+    """Plain text from an HTML fragment: tags dropped, entities decoded, control and bidi
+    characters stripped (:func:`pipeline.sanitize.strip_controls`), whitespace collapsed."""
     if not value:
         return ""
-    text = html.unescape(_TAG_RE.sub(" ", value))
+    text = strip_controls(html.unescape(_TAG_RE.sub(" ", value)))
     return _WS_RE.sub(" ", text).strip()
+
+
+def _feed_title(value: Any, feed_url: str) -> str:
+    """The feed's own title as plain text, capped at ``FIELD_LIMITS["title"]`` (a cut is logged)."""
+    title, was_cut = cap(html_to_text(str(value or "")), FIELD_LIMITS["title"])
+    if was_cut:
+        log.warning("feed_title_truncated", feed_url=feed_url, reason="field_too_long")
+    return title
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -418,7 +428,7 @@ def _entry_candidate(entry: Any, feed_url: str) -> _Candidate | None:
         link = guid
     if not link.startswith(("http://", "https://")):
         return None
-    title = html_to_text(str(entry.get("title") or ""))
+    title = html_to_text(str(entry.get("title") or ""))  # capped, and the cut counted, by the fetch stage
     summary_src = entry.get("summary") or ""
     if not summary_src and entry.get("content"):
         try:
@@ -539,7 +549,7 @@ def parse_feed(content: bytes, *, feed_url: str, feed_id: str, headers: dict | N
     result = ParsedFeed(
         feed_url=feed_url,
         feed_id=feed_id,
-        title=html_to_text(str(feed.get("title") or "")),
+        title=_feed_title(feed.get("title"), feed_url),
         link=str(feed.get("link") or ""),
         version=version,
         ttl_s=(_int_or_none(feed.get("ttl")) or 0) * 60 or None,
@@ -618,7 +628,7 @@ def parse_json_feed(content: bytes, *, feed_url: str, feed_id: str) -> ParsedFee
     if not isinstance(doc, dict) or "jsonfeed.org" not in str(doc.get("version", "")) \
             or not isinstance(doc.get("items"), list):
         raise FeedError("JSON, but not a JSON Feed", reason="not_a_feed")
-    result = ParsedFeed(feed_url=feed_url, feed_id=feed_id, title=html_to_text(str(doc.get("title") or "")),
+    result = ParsedFeed(feed_url=feed_url, feed_id=feed_id, title=_feed_title(doc.get("title"), feed_url),
                         link=str(doc.get("home_page_url") or ""), version="json1")
     seen: set[str] = set()
     items = doc["items"]
@@ -656,6 +666,7 @@ def parse_json_feed(content: bytes, *, feed_url: str, feed_id: str) -> ParsedFee
                 except ValueError:
                     continue
         summary = item.get("summary") or item.get("content_text") or html_to_text(str(item.get("content_html") or ""))
+        summary = strip_controls(str(summary))
         result.entries.append(ArticleRef(feed_id=feed_id, feed_url=feed_url, link=link, guid=guid,
                                          title=html_to_text(str(item.get("title") or "")), published=_iso(ts),
                                          summary=str(summary)[:MAX_SUMMARY_CHARS]))

@@ -8,8 +8,18 @@ URL (:func:`pipeline.models.article_id_for`).
 Fallback: when the page cannot be fetched, decoded or extracted, the entry's summary stands in
 for the body; the article is marked ``extraction="summary"`` with ``extraction_error`` set to
 the failure's reason (``timeout``, ``not_html``, ``no_main_text`` ...), and its canonical URL is
-the entry's link canonicalized. With no summary either, the error is raised, so the worker
-retries it or dead-letters it with its reason: nothing is dropped silently.
+the entry's link canonicalized. When the link is on another registrable domain than the feed
+(:func:`pipeline.fetch.extract.same_site`), the summary is the feed's word, not the linked site's:
+the canonical URL (so the id and ``source.domain``) is then the feed's URL with the entry's
+guid as fragment, and the link is kept in ``url`` and ``declared_canonical_url``, so a feed
+cannot overwrite or impersonate another site's article by linking to a page that fails. With
+no summary either, the error is raised, so the worker retries it or dead-letters it with its
+reason: nothing is dropped silently.
+
+Every text field is cleaned and capped before the article leaves this stage
+(:func:`pipeline.sanitize.clean_article`: control and bidi characters stripped, title/body/authors
+capped); a cut is logged (``field_truncated``, reason ``field_too_long``) and listed in
+``Article.truncated`` (field -> original length) for the worker to count.
 
 Entries that share their link (``ref.shared_link``: several entries of one feed document,
 differing in guid, title or text, link to one listing or live page) are not fetched: the page
@@ -24,13 +34,15 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from urllib.parse import quote
 
 from pipeline.dedupe.text import content_hash
 from pipeline.errors import ExtractionError, FetchError
-from pipeline.fetch.extract import canonicalize_url, choose_language, extract_article
+from pipeline.fetch.extract import canonicalize_url, choose_language, extract_article, same_site
 from pipeline.fetch.http import decode_html
 from pipeline.logs import get_logger
 from pipeline.models import Article, ArticleRef, article_id_for, item_article_id, source_domain, utcnow_iso
+from pipeline.sanitize import clean_article
 from pipeline.settings import Settings
 
 log = get_logger(__name__)
@@ -97,6 +109,20 @@ def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
     if ref.shared_link:
         return entry_article(ref)
     log_ = log.bind(url=ref.link, feed_id=ref.feed_id or None)
+    article = _fetch(ref, client, log_, fallback_on_transient)
+    body = article.body
+    cut = clean_article(article)
+    if article.body != body:  # control characters stripped or the body cut: hash what is kept
+        article.content_hash = content_hash(article.body)
+    if cut:
+        article.truncated = cut
+        for name, length in cut.items():
+            log_.warning("field_truncated", article_id=article.id, field=name, original_length=length,
+                         reason="field_too_long")
+    return article
+
+
+def _fetch(ref: ArticleRef, client, log_, fallback_on_transient: bool) -> Article:
     try:
         resp = client.get(ref.link, kind="article")
         page = decode_html(resp)
@@ -108,10 +134,17 @@ def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
             raise
         log_.warning("fetch_failed", reason=exc.reason, error=str(exc), fallback="summary")
         canonical = canonicalize_url(ref.link)
+        declared = None
+        if ref.feed_url and not same_site(ref.link, ref.feed_url):
+            # The text is the feed's, not the linked site's: it must neither take that site's
+            # document id (overwriting its article) nor its source.domain (see module docstring).
+            declared = canonical
+            canonical = f"{canonicalize_url(ref.feed_url)}#{quote(ref.guid or ref.link, safe='')}"
         return Article(
             id=article_id_for(canonical),
             url=ref.link,
             canonical_url=canonical,
+            declared_canonical_url=declared,
             title=summary_text(ref.title),
             body=summary,
             language=choose_language(summary, None),
@@ -142,6 +175,7 @@ def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
         extraction_error=None,
         content_hash=content_hash(ex.body),
         published_unknown_zone=None if (ex.published_at or ref.published) else ref.published_unknown_zone,
+        declared_canonical_url=ex.declared_canonical_url,
     )
     log_.info("fetched", article_id=article.id, status=resp.status, bytes=len(resp.content),
               elapsed_s=round(resp.elapsed_s, 3), redirects=len(resp.redirects))

@@ -33,7 +33,12 @@ Where each field comes from, in order of preference:
 - **canonical_url**: ``<link rel=canonical>``, then ``og:url``, resolved against the page URL
   and passed through :func:`canonicalize_url`; the page URL itself when neither exists or when
   the declared one is unusable (not http/https, or a site's home page declared for an article
-  page, a common template mistake).
+  page, a common template mistake). A declared canonical on another **registrable domain**
+  (public suffix + one label, from the Public Suffix List shipped by ``publicsuffixlist``)
+  than the page's own is not trusted: a page on host A could otherwise take the document id of
+  B's article (overwriting it) or make ``source.domain`` say B. Then ``canonical_url`` is the
+  page URL and the declared one is kept only in ``declared_canonical_url``; canonicals within
+  the same site (``m.example.co.uk`` -> ``www.example.co.uk``) are followed as before.
 """
 from __future__ import annotations
 
@@ -75,6 +80,7 @@ class Extracted:
     language: str | None = None
     site_name: str | None = None
     description: str | None = None
+    declared_canonical_url: str | None = None
 
     def to_dict(self) -> dict:
         """A JSON-serialisable dict of all fields."""
@@ -326,6 +332,35 @@ def _declared_canonical(tree, page_url: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _public_suffix_list():
+    """The Public Suffix List as shipped inside the ``publicsuffixlist`` package (no network)."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def registrable_domain(host: str | None) -> str:
+    """The registrable domain ("eTLD+1") of a host name, lower-cased: ``news.bbc.co.uk`` -> ``bbc.co.uk``.
+
+    Rules: the Public Suffix List (https://publicsuffix.org/, ICANN and private sections, the
+    snapshot bundled with the ``publicsuffixlist`` package). A host that is itself a public
+    suffix, an IP address or ``localhost`` is its own registrable domain. ``""`` for no host.
+    """
+    h = (host or "").strip().lower().strip("[]").rstrip(".")
+    if not h:
+        return ""
+    if re.fullmatch(r"[0-9.]+", h) or ":" in h:
+        return h  # IP literal
+    return _public_suffix_list().privatesuffix(h) or h
+
+
+def same_site(url_a: str, url_b: str) -> bool:
+    """True when both URLs' hosts share one registrable domain (:func:`registrable_domain`)."""
+    a, b = registrable_domain(urlsplit(url_a).hostname), registrable_domain(urlsplit(url_b).hostname)
+    return bool(a) and a == b
+
+
 def _declared_language(tree) -> str | None:
     root_lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     for value in (root_lang, _meta(tree, "og:locale", "content-language", "language", "dc.language")):
@@ -542,9 +577,17 @@ def extract_article(html: str, url: str) -> Extracted:
     if title and first.strip() == title and len(rest.strip()) >= MIN_BODY_CHARS:
         text = rest.strip()
     published = _structured_date(tree) or _htmldate(tree, url)
+    declared = _declared_canonical(tree, url)
+    canonical = page_url
+    if declared and same_site(declared, page_url):
+        canonical = declared
+    elif declared:
+        log.info("canonical_cross_site", url=page_url, declared=declared,
+                 reason="declared canonical on another registrable domain; the page URL decides the id")
     return Extracted(
         url=page_url,
-        canonical_url=_declared_canonical(tree, url) or page_url,
+        canonical_url=canonical,
+        declared_canonical_url=declared if declared and declared != canonical else None,
         title=title,
         body=text,
         authors=split_authors(getattr(doc, "author", None)),
@@ -555,6 +598,6 @@ def extract_article(html: str, url: str) -> Extracted:
     )
 
 
-__all__ = ["Extracted", "extract_article", "canonicalize_url", "choose_title", "site_names", "strip_site_name",
-           "is_tracking_param", "normalize_date", "choose_language", "split_authors", "TRACKING_PARAMS",
-           "TRACKING_PREFIXES"]
+__all__ = ["Extracted", "extract_article", "canonicalize_url", "registrable_domain", "same_site", "choose_title",
+           "site_names", "strip_site_name", "is_tracking_param", "normalize_date", "choose_language", "split_authors",
+           "TRACKING_PARAMS", "TRACKING_PREFIXES"]

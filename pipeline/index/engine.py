@@ -44,6 +44,22 @@ PERCOLATE_PAGE_SIZE = 1000
 PERCOLATE_CHUNK_DOCS = 25
 #: Returned by a transport for a 404 when the caller said the object may be missing.
 MISSING = object()
+#: Longest engine error message kept (characters). An engine echoes the query it refused, so a
+#: 1 MB query would otherwise come back as a 1 MB message for every log line and terminal.
+ERROR_MESSAGE_MAX = 1000
+#: Server-side time budget of one search or percolate request (the search body's ``timeout``,
+#: the same key in Elasticsearch 7.x-9.x and OpenSearch 2.x/3.x): shards stop collecting and
+#: return what they have (``timed_out: true``). The client also stops waiting after
+#: ``settings.search_query_timeout_s``.
+SEARCH_TIMEOUT = "10s"
+
+
+def cut_message(text: str, limit: int = ERROR_MESSAGE_MAX) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters cut]"
 
 
 def engine_error_message(body: Any) -> str:
@@ -85,10 +101,11 @@ def engine_error_message(body: Any) -> str:
             deepest(reason)
     if not parts:
         add(err.get("type"))
-    return " :: ".join(parts) if parts else json.dumps(err)[:500]
+    return cut_message(" :: ".join(parts)) if parts else json.dumps(err)[:500]
 
 
 def _engine_error(message: str, *, status: int | None, body: Any, transient: bool) -> EngineError:
+    message = cut_message(message)
     reason = "engine_unreachable" if status is None and transient else "engine_error"
     if status == 429:
         reason = "engine_overloaded"
@@ -117,10 +134,12 @@ class _OpenSearchTransport:
         self.client = client
 
     def send(self, method: str, path: str, body: Any, params: dict[str, str] | None, ndjson: bool,
-             missing_ok: bool = False) -> Any:
+             missing_ok: bool = False, timeout_s: float | None = None) -> Any:
         from opensearchpy import exceptions as ox
 
         headers = {"content-type": "application/x-ndjson"} if ndjson else None
+        if timeout_s is not None:  # opensearch-py takes a per-request socket timeout from params
+            params = {**(params or {}), "request_timeout": timeout_s}
         try:
             resp = self.client.transport.perform_request(method, path, params=params, body=body, headers=headers,
                                                          ignore=(404,) if missing_ok else ())
@@ -149,7 +168,7 @@ class _ElasticsearchTransport:
         self.client = client
 
     def send(self, method: str, path: str, body: Any, params: dict[str, str] | None, ndjson: bool,
-             missing_ok: bool = False) -> Any:
+             missing_ok: bool = False, timeout_s: float | None = None) -> Any:
         import elastic_transport
         import elasticsearch
 
@@ -157,7 +176,8 @@ class _ElasticsearchTransport:
         if body is not None:
             headers["content-type"] = "application/x-ndjson" if ndjson else "application/json"
         try:
-            resp = self.client.perform_request(method, path, params=params, headers=headers, body=body)
+            client = self.client.options(request_timeout=timeout_s) if timeout_s is not None else self.client
+            resp = client.perform_request(method, path, params=params, headers=headers, body=body)
             return resp.body
         except elasticsearch.ApiError as exc:
             status = exc.meta.status if exc.meta is not None else None
@@ -229,8 +249,9 @@ class SearchEngine:
     """
 
     def __init__(self, transport: Any, *, engine: str, prefix: str, shards: int = 1, replicas: int = 0,
-                 text_analysis: str = "auto"):
+                 text_analysis: str = "auto", query_timeout_s: float | None = None):
         self._transport = transport
+        self.query_timeout_s = query_timeout_s
         self.engine = engine
         self.prefix = prefix
         self.shards = shards
@@ -290,7 +311,8 @@ class SearchEngine:
         log.debug("search_engine_client", engine=settings.search_engine, hosts=len(hosts))
         return cls(transport, engine=settings.search_engine, prefix=settings.index_prefix,
                    shards=settings.index_shards, replicas=settings.index_replicas,
-                   text_analysis=getattr(settings, "text_analysis", "auto"))
+                   text_analysis=getattr(settings, "text_analysis", "auto"),
+                   query_timeout_s=getattr(settings, "search_query_timeout_s", None))
 
     def close(self) -> None:
         """Close the client's connections."""
@@ -309,9 +331,14 @@ class SearchEngine:
 
     # --- raw ----------------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
-                *, ndjson: bool = False) -> Any:
-        """Send one request; return the decoded JSON body. Raises :class:`EngineError`."""
-        return self._transport.send(method, path, body, _params(params), ndjson)
+                *, ndjson: bool = False, timeout_s: float | None = None) -> Any:
+        """Send one request; return the decoded JSON body. Raises :class:`EngineError`.
+
+        ``timeout_s`` replaces the client's timeout (``search_timeout_s``) for this request.
+        """
+        if timeout_s is None:
+            return self._transport.send(method, path, body, _params(params), ndjson)
+        return self._transport.send(method, path, body, _params(params), ndjson, timeout_s=timeout_s)
 
     # --- cluster --------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -529,9 +556,15 @@ class SearchEngine:
 
     # --- queries ----------------------------------------------------------------------------
     def search(self, index: str, body: dict[str, Any], **params: Any) -> dict[str, Any]:
-        """``POST /<index>/_search`` with ``body``; a 400 raises InvalidQueryError (engine message)."""
+        """``POST /<index>/_search`` with ``body``; a 400 raises InvalidQueryError (engine message).
+
+        Every search has a time budget: the body's ``timeout`` (:data:`SEARCH_TIMEOUT`, unless the
+        body sets one) on the server and ``query_timeout_s`` (``settings.search_query_timeout_s``)
+        on the client; a client timeout raises a transient EngineError.
+        """
+        body = body if "timeout" in body else {**body, "timeout": SEARCH_TIMEOUT}
         try:
-            return self.request("POST", f"/{index}/_search", body, params=params or None)
+            return self.request("POST", f"/{index}/_search", body, params=params or None, timeout_s=self.query_timeout_s)
         except EngineError as exc:
             raise self._as_invalid_query(exc)
 
@@ -540,15 +573,15 @@ class SearchEngine:
         lines: list[dict[str, Any]] = []
         for body in bodies:
             lines.append({"index": index})
-            lines.append(body)
+            lines.append(body if "timeout" in body else {**body, "timeout": SEARCH_TIMEOUT})
         payload = "".join(json.dumps(x, separators=(",", ":")) + "\n" for x in lines)
-        return self.request("POST", "/_msearch", payload, ndjson=True).get("responses", [])
+        return self.request("POST", "/_msearch", payload, ndjson=True, timeout_s=self.query_timeout_s).get("responses", [])
 
     def count(self, index: str, query: dict[str, Any] | None = None) -> int:
         """Number of documents matching ``query`` (all when None); 400 -> InvalidQueryError."""
         body = {"query": query} if query is not None else None
         try:
-            return int(self.request("POST", f"/{index}/_count", body)["count"])
+            return int(self.request("POST", f"/{index}/_count", body, timeout_s=self.query_timeout_s)["count"])
         except EngineError as exc:
             raise self._as_invalid_query(exc)
 

@@ -121,6 +121,7 @@ def article_properties() -> dict[str, Any]:
         "id": {"type": "keyword"},
         "url": {"type": "keyword", "ignore_above": 4096},
         "canonical_url": {"type": "keyword", "ignore_above": 4096},
+        "declared_canonical_url": {"type": "keyword", "ignore_above": 4096},
         "title": _text(fields={"keyword": {"type": "keyword", "ignore_above": 512}}),
         "body": _text(),
         "language": {"type": "keyword"},
@@ -132,6 +133,7 @@ def article_properties() -> dict[str, Any]:
         "extraction": {"type": "keyword"},
         "item_guid": {"type": "keyword", "ignore_above": 4096},
         "published_unknown_zone": {"properties": {"local": {"type": "keyword"}, "zone": {"type": "keyword"}}},
+        "truncated_fields": {"type": "keyword"},
         "source": {
             "properties": {
                 "domain": {"type": "keyword", "normalizer": "ww_folded"},

@@ -119,6 +119,7 @@ def cli(monkeypatch, dlq):
     from wirewatch.cli import app
 
     monkeypatch.setenv("WIREWATCH_REDIS_KEY_PREFIX", dlq.prefix[: -len(":dlq")])
+    monkeypatch.setenv("WIREWATCH_NOTIFY_ALLOW_HOSTS", '["127.0.0.1"]')  # the test's local webhook receiver
     get_settings.cache_clear()
 
     def run(*args, code=0):

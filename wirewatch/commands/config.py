@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from pipeline.logs import redact_url
 from pipeline.settings import Settings, config_file_path, get_settings
 from wirewatch.output import Format, print_json, print_table
 
@@ -60,6 +61,8 @@ def register(app: typer.Typer) -> None:
             value = getattr(s, name)
             if hasattr(value, "get_secret_value"):
                 value = "********"
+            elif isinstance(value, str) and name.endswith("_url"):
+                value = redact_url(value)  # credentials inside redis_url, search_url, kibana_url
             rows.append({"setting": name, "env": f"WIREWATCH_{name.upper()}", "value": value if fmt == Format.json else str(value), "description": info.description})
         if fmt == Format.json:
             print_json({"config_file": str(config_file_path()), "settings": rows})

@@ -24,7 +24,9 @@ def _store(settings: Settings) -> DeadLetters:
     try:
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means Redis is not there
-        raise fail(f"Redis not reachable at {settings.redis_url} ({exc}); start it with `wirewatch services up`")
+        from pipeline.logs import redact_url
+
+        raise fail(f"Redis not reachable at {redact_url(settings.redis_url)} ({exc}); start it with `wirewatch services up`")
     return DeadLetters(client, settings)
 
 
@@ -69,6 +71,11 @@ def register(app: typer.Typer) -> None:
         entry = _store(get_settings()).get(entry_id)
         if entry is None:
             raise fail(f"no dead letter with id {entry_id}")
+        from pipeline.logs import redact_url
+
+        # Entries written before redaction existed, or task payloads, may hold URLs with
+        # credentials, Slack hook paths or Authorization headers: redacted for display.
+        entry = json.loads(redact_url(json.dumps(entry, ensure_ascii=False, default=str)))
         if fmt == Format.json:
             print_json(entry)
             return

@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
+from pipeline.logs import redact_url
 from pipeline.settings import get_settings
-from wirewatch.output import FORMAT_OPTION_HELP, Format, console, err_console, fail, print_json, print_table
+from wirewatch.output import (FORMAT_OPTION_HELP, Format, console, err_console, fail, print_json, print_table,
+                              safe_text)
 
 feeds_app = typer.Typer(help="Feed registry (state in Redis), OPML import/export, health, local parse.",
                         no_args_is_help=True)
@@ -32,7 +35,7 @@ def _registry():
     try:
         client.ping()
     except redis.exceptions.RedisError as exc:
-        raise fail(f"Redis is not reachable at {s.redis_url} ({exc}). Start it with `wirewatch services up`, "
+        raise fail(f"Redis is not reachable at {redact_url(s.redis_url)} ({exc}). Start it with `wirewatch services up`, "
                    "or point WIREWATCH_REDIS_URL at a running Redis.")
     return FeedRegistry(client, s)
 
@@ -362,7 +365,8 @@ def poll_cmd(feeds: Optional[list[str]] = typer.Argument(None, help="Feed ids or
     if not enqueue:
         for r in results:
             for ref in r["new"]:
-                console.print(f"  [green]new[/green] {ref['title'] or '(no title)'}  {ref['link']}")
+                console.print(f"  [green]new[/green] {escape(safe_text(ref['title'] or '(no title)'))}  "
+                              f"{escape(safe_text(ref['link']))}")
 
 
 def entry_row(ref) -> dict[str, Any]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 
-from wirewatch.output import FORMAT_OPTION_HELP, Format, console, err_console, print_json, print_table
+from pipeline.logs import redact_url
+from wirewatch.output import FORMAT_OPTION_HELP, Format, console, err_console, print_json, print_table, safe_text
 
 
 def register(app: typer.Typer) -> None:
@@ -54,7 +56,7 @@ def register(app: typer.Typer) -> None:
             else:
                 msg = str(exc)
                 shown = msg if msg.startswith(exc.reason) else f"{exc.reason}: {msg}"
-                err_console.print(f"[red]error:[/red] {shown}", markup=True, highlight=False)
+                err_console.print(f"[red]error:[/red] {escape(safe_text(redact_url(shown)))}", markup=True, highlight=False)
             raise typer.Exit(1)
         record = article.to_dict()
         if fmt == Format.json:
@@ -63,4 +65,4 @@ def register(app: typer.Typer) -> None:
         rows = [{"field": k, "value": v} for k, v in record.items() if k != "body"]
         rows.append({"field": "body", "value": f"{len(article.body)} characters"})
         print_table(rows, ["field", "value"], title=article.title or url)
-        console.print(article.body[:2000] + ("..." if len(article.body) > 2000 else ""), markup=False, highlight=False)
+        console.print(safe_text(article.body, 2000), markup=False, highlight=False)

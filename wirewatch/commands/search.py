@@ -85,6 +85,8 @@ def engine_or_fail(settings=None) -> Iterator[Any]:
     try:
         yield engine
     except InvalidQueryError as exc:
+        if exc.reason == "query_too_complex":
+            raise fail(f"query refused: {exc}")
         raise fail(f"the search engine refused the query: {exc}")
     except EngineError as exc:
         if exc.transient:

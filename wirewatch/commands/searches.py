@@ -33,8 +33,11 @@ def _filters_text(filters: dict[str, Any]) -> str:
 
 
 def _row(search) -> dict[str, Any]:
+    from pipeline.alerts.notify import mask_config
+
     d = search.model_dump(exclude_defaults=False)
     d["filters"] = filters_dict(search.filters)
+    d["notify"] = [mask_config(c) for c in d.get("notify") or []]  # plain secrets never printed
     return d
 
 

@@ -5,6 +5,7 @@ from collections import Counter as Tally
 
 import redis as redis_lib
 import typer
+from rich.markup import escape
 
 from pipeline.settings import get_settings
 from wirewatch.output import Format, console, print_json, print_table
@@ -21,6 +22,7 @@ def collect_status(settings) -> dict:
     from wirewatch.devtools import services
     from pipeline.index.engine import SearchEngine
     from pipeline.feeds.registry import FeedRegistry
+    from pipeline.logs import redact_url
     from pipeline.stats import Counters
     from wirewatch.queues import queue_depths
 
@@ -44,7 +46,7 @@ def collect_status(settings) -> dict:
 
         out["dead_letters"] = DeadLetters(rds, settings).count()
     except redis_lib.RedisError as exc:
-        out["redis_error"] = str(exc)
+        out["redis_error"] = redact_url(str(exc))
     try:
         engine = SearchEngine.from_settings(settings)
         out["indices"] = {}
@@ -54,7 +56,7 @@ def collect_status(settings) -> dict:
             except Exception as exc:  # noqa: BLE001 - report, do not fail
                 out["indices"][kind] = f"unavailable: {getattr(exc, 'reason', type(exc).__name__)}"
     except Exception as exc:  # noqa: BLE001
-        out["search_error"] = str(exc)
+        out["search_error"] = redact_url(str(exc))
     return out
 
 
@@ -77,7 +79,7 @@ def register(app: typer.Typer) -> None:
         print_table(st["services"], ["name", "state", "url", "pid", "detail"], title="local services")
         for key in ("redis_error", "search_error"):
             if key in st:
-                console.print(f"[red]{key.replace('_', ' ')}:[/red] {st[key]}")
+                console.print(f"[red]{key.replace('_', ' ')}:[/red] {escape(st[key])}")
         if "queues" in st:
             print_table([{"queue": k, "waiting": v, "what": QUEUE_NOTES.get(k, "messages waiting")} for k, v in st["queues"].items()],
                         ["queue", "waiting", "what"], title="queues")

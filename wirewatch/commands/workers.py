@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from wirewatch.devtools.services.process import private_dir
 from pipeline.settings import get_settings
 
 QUEUE_HELP = "Comma-separated queues: poll, fetch, enrich, index, alerts (default: all)."
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
         """
         s = get_settings()
         mp_dir = Path(s.state_dir).resolve() / "metrics" / f"{os.getpid()}"
-        mp_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(mp_dir)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(mp_dir)
         from workers import metrics
         from workers.app import app as celery_app

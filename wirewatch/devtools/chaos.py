@@ -96,7 +96,7 @@ def isolated_settings(base: Settings, *, state_dir: Path, redis_port: int, opens
         "state_dir": Path(state_dir), "redis_port": redis_port, "redis_url": f"redis://127.0.0.1:{redis_port}/0",
         "search_engine": "opensearch", "opensearch_base_port": opensearch_base_port, "search_url": f"http://127.0.0.1:{opensearch_base_port + 1}",
         "redis_key_prefix": f"ww{tag}", "index_prefix": f"ww{tag}", "index_replicas": 0,
-        "fetch_allow_hosts": ["127.0.0.1"], "host_min_delay_s": 0.0, "host_max_concurrency": 32,
+        "fetch_allow_hosts": ["127.0.0.1"], "notify_allow_hosts": ["127.0.0.1"], "host_min_delay_s": 0.0, "host_max_concurrency": 32,
         "beat_interval_s": 1.0, "notify_max_attempts": 2, "notify_backoff_base_s": 0.2, "notify_backoff_max_s": 1.0,
         "notify_timeout_s": 3.0, "metrics_port": -1, "log_level": "INFO",
     }

@@ -149,9 +149,9 @@ MATCHED = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
 
 
 @pytest.mark.integration
-def test_alert_modes_article_story_and_digest(engine, receivers):
+def test_alert_modes_article_story_and_digest(engine, dsettings, receivers):
     hook = receivers()
-    store = SavedSearchStore(engine)
+    store = SavedSearchStore(engine, dsettings)
     for name, mode in (("per article", "article"), ("per story", "story"), ("digest", "digest")):
         store.add(SavedSearch(name=name, query="earthquake OR quake", alert_mode=mode, digest_period="hourly",
                               notify=[{"type": "webhook", "url": hook.url}]))
@@ -173,7 +173,7 @@ def test_alert_modes_article_story_and_digest(engine, receivers):
 @pytest.mark.integration
 def test_digest_groups_by_story_and_is_sent_once(engine, dsettings, redis_client, receivers):
     hook = receivers()
-    search = SavedSearchStore(engine).add(SavedSearch(name="digest", query="earthquake OR quake", alert_mode="digest",
+    search = SavedSearchStore(engine, dsettings).add(SavedSearch(name="digest", query="earthquake OR quake", alert_mode="digest",
                                                       digest_period="hourly", notify=[{"type": "webhook", "url": hook.url}]))
     index_batch(engine, DOCS, refresh=True)
     match_alerts(engine, DOCS, now=MATCHED, refresh=True)
@@ -198,7 +198,7 @@ def test_digest_groups_by_story_and_is_sent_once(engine, dsettings, redis_client
 @pytest.mark.integration
 def test_two_senders_at_once_send_one_digest(engine, dsettings, redis_client, receivers):
     hook = receivers()
-    search = SavedSearchStore(engine).add(SavedSearch(name="digest", query="earthquake", alert_mode="digest",
+    search = SavedSearchStore(engine, dsettings).add(SavedSearch(name="digest", query="earthquake", alert_mode="digest",
                                                       digest_period="hourly", notify=[{"type": "webhook", "url": hook.url}]))
     index_batch(engine, DOCS, refresh=True)
     match_alerts(engine, DOCS, now=MATCHED, refresh=True)
@@ -233,7 +233,7 @@ print(send_digest(eng, redis.Redis.from_url(s.redis_url), s, search, start, end)
 @pytest.mark.integration
 def test_sender_killed_mid_send_is_taken_over_and_each_channel_gets_the_period_once(engine, dsettings, redis_client, receivers):
     fast, stalling = receivers(), receivers(stall_first=True)
-    search = SavedSearchStore(engine).add(SavedSearch(
+    search = SavedSearchStore(engine, dsettings).add(SavedSearch(
         name="digest", query="earthquake OR quake", alert_mode="digest", digest_period="hourly",
         notify=[{"type": "webhook", "url": fast.url}, {"type": "webhook", "url": stalling.url}]))
     index_batch(engine, DOCS, refresh=True)
@@ -241,7 +241,7 @@ def test_sender_killed_mid_send_is_taken_over_and_each_channel_gets_the_period_o
     start, end = period_bounds("hourly", "UTC", MATCHED)
     env = {**os.environ, "WIREWATCH_REDIS_KEY_PREFIX": dsettings.redis_key_prefix, "WIREWATCH_INDEX_PREFIX": dsettings.index_prefix,
            "WIREWATCH_NOTIFY_MAX_ATTEMPTS": "1", "WIREWATCH_NOTIFY_TIMEOUT_S": "30", "WIREWATCH_DIGEST_LEASE_S": "2",
-           "WIREWATCH_LOG_LEVEL": "WARNING"}
+           "WIREWATCH_LOG_LEVEL": "WARNING", "WIREWATCH_NOTIFY_ALLOW_HOSTS": '["127.0.0.1"]'}  # the local receivers
     proc = subprocess.Popen([sys.executable, "-c", _SENDER, search.id, start.isoformat(), end.isoformat()],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -283,7 +283,7 @@ def test_real_worker_killed_mid_send_then_restarted_by_beat_sends_the_period_onc
     hook = receivers(stall_first=True)
     now = datetime.now(UTC)
     start, end = last_completed("hourly", "UTC", now - timedelta(seconds=90))
-    search = SavedSearchStore(engine).add(SavedSearch(
+    search = SavedSearchStore(engine, dsettings).add(SavedSearch(
         name="digest", query="earthquake OR quake", alert_mode="digest", digest_period="hourly",
         created_at=(start - timedelta(hours=3)).isoformat(), notify=[{"type": "webhook", "url": hook.url}]))
     index_batch(engine, DOCS, refresh=True)

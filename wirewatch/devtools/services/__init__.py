@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.logs import redact_url
 from wirewatch.devtools.services.elasticsearch_node import LocalElasticsearch
 from wirewatch.devtools.services.opensearch_node import LocalOpenSearch
 from wirewatch.devtools.services.redis_server import LocalRedis
@@ -77,7 +78,7 @@ def status(settings: Settings) -> list[ServiceStatus]:
     for svc in local_services(settings):
         pid, ok = svc.pid(), svc.answers()
         state = ("running" if pid else "external") if ok else ("down" if pid else "stopped")
-        detail = "" if _same_endpoint(svc.url, in_use[svc.name]) else f"settings point at {in_use[svc.name]}"
+        detail = "" if _same_endpoint(svc.url, in_use[svc.name]) else f"settings point at {redact_url(in_use[svc.name])}"
         out.append(_identify(svc, ServiceStatus(svc.name, state, svc.url, pid, detail)))
     return out
 

@@ -17,7 +17,7 @@ import httpx
 
 from pipeline.errors import ServiceError
 from wirewatch.devtools.services.java import find_java
-from wirewatch.devtools.services.process import read_pid, start_detached, stop, wait_until
+from wirewatch.devtools.services.process import private_dir, read_pid, start_detached, stop, wait_until
 from pipeline.settings import Settings
 
 RUNNER_GROUP = "org.codelibs.opensearch"
@@ -127,7 +127,8 @@ class LocalOpenSearch:
             raise ServiceError("opensearch_base_port must be at most 9298: the runner caps HTTP ports at 9299")
         java = java_binary(self.settings)
         lib = ensure_jars(self.settings)
-        self.conf.mkdir(parents=True, exist_ok=True)
+        private_dir(self.conf)
+        private_dir(self.data)
         (self.conf / "opensearch.yml").write_text("discovery.type: single-node\nnetwork.host: 127.0.0.1\n")
         heap = self.settings.opensearch_heap
         argv = [java, *self.settings.opensearch_jvm_options, f"-Xms{heap}", f"-Xmx{heap}", "-Dwirewatch.node=" + str(self.dir), "-cp", f"{lib}/*", MAIN_CLASS,

@@ -10,7 +10,7 @@ from pathlib import Path
 import redis as redis_lib
 
 from pipeline.errors import ServiceError
-from wirewatch.devtools.services.process import read_pid, start_detached, stop, wait_until
+from wirewatch.devtools.services.process import private_dir, read_pid, start_detached, stop, wait_until
 from pipeline.settings import Settings
 
 INSTALL_HINT = "install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu), or point WIREWATCH_REDIS_URL at a Redis you run"
@@ -78,7 +78,7 @@ class LocalRedis:
         if self.answers():
             return "running" if self.pid() else "external"
         binary = redis_binary() or install()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)  # the append-only file holds every key
         marker = f"127.0.0.1:{self.settings.redis_port}"
         argv = [binary, "--bind", "127.0.0.1", "--port", str(self.settings.redis_port), "--dir", str(self.dir),
                 "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no", "--save", "", "--protected-mode", "yes"]
