@@ -45,6 +45,7 @@ from pipeline.enrich.lexicon import (
     HONORIFICS,
     INSTITUTION_NOUNS,
     KNOWN_PLATFORMS,
+    LEGAL_FORM_SUFFIXES,
     MALE_WORDS,
     NAME_PARTICLES,
     OFFICE_WORDS,
@@ -1597,6 +1598,16 @@ def extract_entities(doc: "Doc", location_spans: Sequence[Sequence[int]] = (), *
     # a short form of an organization NER tagged as a person elsewhere ("Kessler" beside
     # "Kessler Antriebstechnik") is that organization
     org_keys = [_key_tokens(o.text) for o in orgs_from_persons]
+    # a company named with its legal form ("Halden Pumps Inc.") is called by its first word
+    # alone later ("Halden said"): that bare word is the company, unless the article also
+    # names a person with that word in a fuller name ("Ann Halden")
+    fuller_person_words = {w for m in pcands if len(_key_tokens(m.text)) >= 2 for w in _key_tokens(m.text)}
+    for e in doc_ents(doc):
+        words = e.text.split()
+        if e.label_ == "ORG" and len(words) >= 2 and fold(words[-1]).strip(".,") in LEGAL_FORM_SUFFIXES:
+            first = _key_tokens(words[0])
+            if first and first[0] not in fuller_person_words:
+                org_keys.append(_key_tokens(e.text))
     still = []
     for m in pcands:
         k = _key_tokens(m.text)

@@ -196,6 +196,10 @@ INSTITUTION_NOUNS = frozenset(
     """.split()
 )
 
+#: Abbreviated legal forms that end a company's registered name ("Inc.", "Ltd", "GmbH"); a
+#: sample of the entity legal forms of ISO 20275 (GLEIF's ELF code list) common in English news.
+LEGAL_FORM_SUFFIXES = frozenset("inc corp corporation co ltd llc llp lp plc gmbh ag sa nv bv spa ab asa oyj pty".split())
+
 #: Platforms and services that spaCy's small model often tags as PERSON; they are organizations.
 KNOWN_PLATFORMS = frozenset("twitter facebook instagram youtube tiktok whatsapp telegram snapchat linkedin reddit google".split())
 

@@ -430,3 +430,23 @@ def test_business_noun_before_an_org_tagged_name_keeps_it_an_organization(nlp):
     text = "Shares of the firm Hallam Brandt fell after the group Orsted Vale cut its forecast."
     a = analyse(nlp, text)
     assert "Orsted Vale" in orgs(a) and "Orsted Vale" not in persons(a)
+
+
+def test_bare_first_word_of_a_company_with_its_legal_form_is_the_company(nlp):
+    text = (
+        "AUSTIN, Texas -- Lindqvist Devices Inc., a maker of memory chips, said Tuesday it will "
+        "close its oldest factory and cut about 900 jobs.\n\nLindqvist said the plant in Round Rock "
+        "will stop production in March. Shares of Lindqvist rose 4 percent in after-hours trading. "
+        "Lindqvist warned in July that more cuts could follow."
+    )
+    a = analyse(nlp, text)
+    assert "Lindqvist" not in persons(a)
+    assert "Lindqvist Devices Inc." in orgs(a)
+
+
+def test_bare_surname_stays_a_person_when_the_article_names_that_person_in_full(nlp):
+    text = (
+        "Ann Brannock founded Brannock Valves Inc. in 1998. Brannock said on Monday that she "
+        "would step down as chief executive."
+    )
+    assert "Ann Brannock" in persons(analyse(nlp, text))
