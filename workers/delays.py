@@ -24,6 +24,11 @@ from pipeline.errors import ConfigError
 from workers.app import app
 from workers.runtime import runtime
 
+#: Backoff base and cap, seconds: delay = uniform(0, min(cap, base * 2**attempt)) ("full
+#: jitter", AWS Architecture Blog, "Exponential Backoff And Jitter", 2015).
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 300.0
+
 log = structlog.get_logger("workers.delays")
 
 
@@ -62,15 +67,11 @@ def check_visibility(backoff_cap_s: float, celery_app=app) -> dict[str, float]:
 
 @signals.worker_init.connect
 def _check_on_worker_start(**_kwargs) -> None:
-    from workers.tasks import BACKOFF_CAP_S
-
     check_visibility(BACKOFF_CAP_S)
 
 
 @signals.beat_init.connect
 def _check_on_beat_start(**_kwargs) -> None:
-    from workers.tasks import BACKOFF_CAP_S
-
     check_visibility(BACKOFF_CAP_S)
 
 

@@ -32,7 +32,7 @@ from pipeline.once import StepBusy
 from pipeline.retry import backoff_s as retry_backoff_s
 from workers import metrics
 from workers.app import app
-from workers.delays import retry_later
+from workers.delays import BACKOFF_BASE_S, BACKOFF_CAP_S, retry_later
 from workers.runtime import runtime
 
 log = structlog.get_logger("workers.tasks")
@@ -43,10 +43,6 @@ log = structlog.get_logger("workers.tasks")
 #: ~2 minutes expected) dead-lettered 3 of 60 messages in the opensearch_down drill when the
 #: node took 137 s to come back (`wirewatch bench chaos`).
 MAX_RETRIES = 12
-#: Backoff base and cap, seconds: delay = uniform(0, min(cap, base * 2**attempt)) ("full
-#: jitter", AWS Architecture Blog, "Exponential Backoff And Jitter", 2015).
-BACKOFF_BASE_S = 1.0
-BACKOFF_CAP_S = 300.0
 #: Retries of a transient fetch failure before the summary stands in for the page.
 FETCH_FALLBACK_AFTER = 3
 #: Seconds another delivery of the same enrich task waits for a running enrichment before it
