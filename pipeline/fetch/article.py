@@ -106,10 +106,8 @@ def fetch_article(ref: ArticleRef, client, settings: Settings | None = None, *,
     summary to fall back on. An entry with ``shared_link`` is not fetched: see
     :func:`entry_article`.
     """
-    if ref.shared_link:
-        return entry_article(ref)
     log_ = log.bind(url=ref.link, feed_id=ref.feed_id or None)
-    article = _fetch(ref, client, log_, fallback_on_transient)
+    article = entry_article(ref) if ref.shared_link else _fetch(ref, client, log_, fallback_on_transient)
     body = article.body
     cut = clean_article(article)
     if article.body != body:  # control characters stripped or the body cut: hash what is kept

@@ -155,3 +155,14 @@ def test_live_updates_with_one_title_are_told_apart_by_guid_or_text():
     assert len({e.guid for e in recount}) == 2 and parsed.dropped == {}
     articles = [entry_article(e) for e in parsed.entries]
     assert len({a.id for a in articles}) == 5
+
+
+def test_an_entry_article_is_cleaned_and_capped_like_a_fetched_one():
+    # the entry's title is the article's title, so the fetch stage's caps and control-character
+    # stripping must apply to it too (the feed parser leaves the capping to the fetch stage)
+    ref = ArticleRef(feed_id="f", feed_url=f"{BASE}/a.xml", link=f"{BASE}/advisories/", guid="long",
+                     title="Advisory " + "x" * 5000 + "\u202e", summary="Patch now.", shared_link=True)
+    art = fetch_article(ref, client=None)
+    assert art.extraction == "entry"
+    assert len(art.title) <= 1000 and "\u202e" not in art.title
+    assert art.truncated.get("title") == len(ref.title)
