@@ -56,6 +56,29 @@ def summary_text(summary: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _article_from_entry(ref: ArticleRef, article_id: str, canonical: str, title: str, body: str,
+                        extraction: str, **fields) -> Article:
+    """An :class:`Article` whose text comes from the feed entry itself (``extraction`` "entry" or
+    "summary"): link, dates and feed come from ``ref``, the language from py3langid over ``body``
+    alone; ``fields`` are the remaining :class:`Article` fields (``content_hash`` among them)."""
+    return Article(
+        id=article_id,
+        url=ref.link,
+        canonical_url=canonical,
+        title=title,
+        body=body,
+        language=choose_language(body, None),
+        published_at=ref.published,
+        fetched_at=utcnow_iso(),
+        source_domain=source_domain(canonical),
+        feed_url=ref.feed_url or None,
+        feed_id=ref.feed_id or None,
+        extraction=extraction,
+        published_unknown_zone=None if ref.published else ref.published_unknown_zone,
+        **fields,
+    )
+
+
 def entry_article(ref: ArticleRef) -> Article:
     """The article of a feed entry whose link other entries share, made from the entry alone.
 
@@ -71,22 +94,10 @@ def entry_article(ref: ArticleRef) -> Article:
         raise ExtractionError(f"entry {ref.guid} shares its link {ref.link} and has no title or text of its own",
                               reason="no_item_text")
     canonical = canonicalize_url(ref.link)
-    article = Article(
-        id=item_article_id(canonical, ref.guid),
-        url=ref.link,
-        canonical_url=canonical,
-        title=title,
-        body=body,
-        language=choose_language(body, None),
-        published_at=ref.published,
-        fetched_at=utcnow_iso(),
-        source_domain=source_domain(canonical),
-        feed_url=ref.feed_url or None,
-        feed_id=ref.feed_id or None,
-        extraction="entry",
+    article = _article_from_entry(
+        ref, item_article_id(canonical, ref.guid), canonical, title, body, "entry",
         content_hash=content_hash(f"{title}\n{body}"),  # as pipeline.dedupe.deduper.dedupe_text
         item_guid=ref.guid,
-        published_unknown_zone=None if ref.published else ref.published_unknown_zone,
     )
     log.info("entry_article", article_id=article.id, url=ref.link, guid=ref.guid, feed_id=ref.feed_id or None,
              reason="shared_link")
@@ -138,23 +149,9 @@ def _fetch(ref: ArticleRef, client, log_, fallback_on_transient: bool) -> Articl
             # document id (overwriting its article) nor its source.domain (see module docstring).
             declared = canonical
             canonical = f"{canonicalize_url(ref.feed_url)}#{quote(ref.guid or ref.link, safe='')}"
-        return Article(
-            id=article_id_for(canonical),
-            url=ref.link,
-            canonical_url=canonical,
-            declared_canonical_url=declared,
-            title=summary_text(ref.title),
-            body=summary,
-            language=choose_language(summary, None),
-            published_at=ref.published,
-            fetched_at=utcnow_iso(),
-            source_domain=source_domain(canonical),
-            feed_url=ref.feed_url or None,
-            feed_id=ref.feed_id or None,
-            extraction="summary",
-            extraction_error=exc.reason,
-            content_hash=content_hash(summary),
-            published_unknown_zone=None if ref.published else ref.published_unknown_zone,
+        return _article_from_entry(
+            ref, article_id_for(canonical), canonical, summary_text(ref.title), summary, "summary",
+            content_hash=content_hash(summary), declared_canonical_url=declared, extraction_error=exc.reason,
         )
     article = Article(
         id=article_id_for(ex.canonical_url),
